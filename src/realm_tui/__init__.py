@@ -1,0 +1,3 @@
+"""Realm of Training: a terminal RPG-idler where playing the game fine-tunes a language model."""
+
+__version__ = "0.1.0"

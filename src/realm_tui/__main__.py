@@ -1,0 +1,3 @@
+from realm_tui.cli import main
+
+main()

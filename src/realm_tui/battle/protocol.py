@@ -1,0 +1,247 @@
+"""The trainer pipe protocol: frozen, picklable commands (parent → child) and events (child → parent).
+
+Plain dataclasses of plain values only, so both sides can import this without torch or textual.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# ---------------------------------------------------------------- the job
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """Everything the trainer child needs to run one battle; built by the parent from configs."""
+
+    realm_root: str
+    hero_id: str
+    hero: dict[str, Any]
+    """The validated hero config, as `HeroConfig.model_dump()`."""
+    quest_paths: tuple[str, ...]
+    """Chat JSONL files to train on (already validated by the parent)."""
+    checkpoints_dir: str
+    campaign_id: str = ""
+    quest_id: str = ""
+    max_steps: int = 100
+    """Optimizer steps to reach (absolute: a resumed battle continues towards the same number)."""
+    batch_size: int = 8
+    grad_accum: int = 1
+    learning_rate: float = 1e-3
+    warmup_steps: int = 10
+    lr_schedule: str = "constant"
+    """`constant` or `cosine` (after warmup)."""
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    max_length: int = 256
+    packing: bool = True
+    precision: str = "auto"
+    """`auto` (bf16 where supported), `bf16` or `fp32`."""
+    optimizer: str = "adamw"
+    seed: int = 1234
+    save_steps: int = 100
+    save_minutes: float = 2.0
+    val_fraction: float = 0.05
+    resume_from: str | None = None
+    """A checkpoint folder to continue from, exactly (weights, optimizer, RNG, data position)."""
+    min_free_disk_mb: int = 100
+    step_events_per_s: float = 4.0
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class Start:
+    job: TrainJob
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Checkpoint at the next step boundary, then exit 0."""
+
+    reason: str = "requested"
+    save: bool = True
+
+
+@dataclass(frozen=True)
+class SaveNow:
+    pass
+
+
+@dataclass(frozen=True)
+class SetCurriculum:
+    curriculum: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    skill: str
+    level: int
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Generate:
+    messages: tuple[tuple[str, str], ...]
+    """(role, content) pairs."""
+    max_new_tokens: int = 64
+    checkpoint: str | None = None
+    request_id: str = ""
+
+
+Command = Start | Pause | Resume | Stop | SaveNow | SetCurriculum | Evaluate | Generate
+
+# ---------------------------------------------------------------- events
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Hello:
+    pid: int
+    torch_version: str
+    device: str
+    precision: str
+    hero_id: str = ""
+    parameters: int = 0
+    trainable_parameters: int = 0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int
+    max_steps: int
+    loss: float
+    """Mean training loss of this optimizer step (over its micro-batches)."""
+    lr: float
+    grad_norm: float
+    tokens_per_s: float
+    eta_s: float
+    tokens: int
+    """Tokens trained so far in this battle."""
+    epoch: float = 0.0
+    elapsed_s: float = 0.0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    step: int
+    skill: str
+    level: int
+    accuracy: float
+    total: int
+    results: tuple[dict[str, Any], ...] = ()
+    """Per problem: prompt, expected, got, correct, primitives."""
+    request_id: str = ""
+    val_loss: float | None = None
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    step: int
+    path: str
+    name: str
+    train_loss: float | None
+    val_loss: float | None
+    lr: float
+    size_bytes: int
+    quest_id: str = ""
+    adapter: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class QuestStarted:
+    quest_id: str
+    paths: tuple[str, ...]
+    examples: int
+    tokens: int
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class QuestFinished:
+    quest_id: str
+    steps: int
+    final_loss: float | None
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Log:
+    message: str
+    level: str = "info"
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    fatal: bool = False
+    kind: str = "error"
+    """`error`, `nonfinite`, `oom`, `disk_full`, `crash`, `bad_input`."""
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    request_id: str = ""
+    done: bool = True
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    step: int
+    reason: str
+    """`finished`, `requested`, `signal`, `parent_gone`, `error`, `disk_full`."""
+    checkpoint: str | None = None
+    at: float = field(default_factory=_now)
+
+
+Event = (
+    Hello
+    | Step
+    | EvalResult
+    | CheckpointSaved
+    | QuestStarted
+    | QuestFinished
+    | Log
+    | Error
+    | Generated
+    | Stopped
+)
+
+COMMAND_TYPES: tuple[type, ...] = (Start, Pause, Resume, Stop, SaveNow, SetCurriculum, Evaluate, Generate)
+EVENT_TYPES: tuple[type, ...] = (
+    Hello,
+    Step,
+    EvalResult,
+    CheckpointSaved,
+    QuestStarted,
+    QuestFinished,
+    Log,
+    Error,
+    Generated,
+    Stopped,
+)
