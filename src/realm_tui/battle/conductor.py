@@ -1,0 +1,271 @@
+"""Parent side of a battle: turns trainer events into store records, game stats and notifications.
+
+The conductor is the only writer of the store during a battle. It writes on commits
+(checkpoints, quests, stops, achievements) and at most every `STEP_FLUSH_S` for progress,
+never on every step.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from realm_tui.battle.protocol import (
+    CheckpointSaved,
+    Error,
+    Event,
+    Hello,
+    QuestFinished,
+    QuestStarted,
+    Step,
+    Stopped,
+)
+from realm_tui.battle.retention import Kept, select_for_deletion
+from realm_tui.config.hero import HeroConfig
+from realm_tui.paths import RealmPaths
+from realm_tui.rules import AchievementContext, HeroStats, StrainState, compute_stats, ema, new_achievements
+from realm_tui.rules.notifications import (
+    Notification,
+    achievement_unlocked,
+    level_up,
+    quest_complete,
+    trainer_died,
+)
+from realm_tui.rules.strain import update_strain, zone_for
+from realm_tui.store import AchievementRecord, CheckpointRecord, EventRecord, QuestRecord, Store
+from realm_tui.trainer.manifest import is_valid_checkpoint
+
+STEP_FLUSH_S = 30.0
+"""Progress (current step) is written to the store at most this often between commits."""
+LOSS_EMA_ALPHA = 0.1
+STRAIN_FLOOR = 0.0
+"""Exact-answer skills can reach a loss near zero, so the comfort floor is zero for now."""
+EVENTS_KEPT = 2000
+
+
+@dataclass
+class BattleState:
+    """What the UI and the headless renderer show about the running battle."""
+
+    step: int = 0
+    max_steps: int = 0
+    loss: float | None = None
+    loss_ema: float | None = None
+    val_loss: float | None = None
+    lr: float = 0.0
+    grad_norm: float = 0.0
+    tokens_per_s: float = 0.0
+    eta_s: float = 0.0
+    strain: StrainState = field(default_factory=StrainState)
+    last_checkpoint: str | None = None
+    stopped: Stopped | None = None
+    trainer_pid: int | None = None
+    device: str = ""
+
+    @property
+    def zone(self) -> str | None:
+        return zone_for(self.strain.strain).value if self.strain.strain is not None else None
+
+
+class Conductor:
+    """Applies one battle's events to the store; returns notifications for each event."""
+
+    def __init__(
+        self, store: Store, realm: RealmPaths, hero: HeroConfig, campaign_id: str, quest_id: str
+    ) -> None:
+        self.store = store
+        self.realm = realm
+        self.hero = hero
+        self.campaign_id = campaign_id
+        self.quest_id = quest_id
+        self.state = BattleState()
+        campaign = store.campaigns.require(campaign_id)
+        self.state.step = campaign.current_step
+        self._last_flush = time.monotonic()
+        self._unlocked = {a.id for a in store.achievements.for_campaign(campaign_id)}
+        latest = store.ledger.latest(campaign_id)
+        self.state.val_loss = latest.val_loss if latest else None
+
+    # ------------------------------------------------------------ stats
+
+    def stats(self) -> HeroStats:
+        campaign = self.store.campaigns.require(self.campaign_id)
+        return compute_stats(
+            steps=self.state.step,
+            train_loss_ema=self.state.loss_ema,
+            val_loss=self.state.val_loss,
+            latest_accuracy_by_skill={},
+            quests_completed=campaign.quests_completed,
+            skill_levels_gained=sum(campaign.skill_levels.values()),
+            steps_per_level=self.hero.steps_per_level,
+        )
+
+    # ------------------------------------------------------------ events
+
+    def apply(self, event: Event) -> list[Notification]:
+        if isinstance(event, Hello):
+            self.state.trainer_pid = event.pid
+            self.state.device = f"{event.device} {event.precision}"
+            return []
+        if isinstance(event, Step):
+            return self._on_step(event)
+        if isinstance(event, CheckpointSaved):
+            return self._on_checkpoint(event)
+        if isinstance(event, QuestStarted):
+            self._on_quest_started(event)
+            return []
+        if isinstance(event, QuestFinished):
+            return self._on_quest_finished(event)
+        if isinstance(event, Error):
+            self._log_event("error", {"message": event.message, "kind": event.kind, "fatal": event.fatal})
+            return [trainer_died(event.message)] if event.kind == "crash" else []
+        if isinstance(event, Stopped):
+            self._on_stopped(event)
+        return []
+
+    def _on_step(self, event: Step) -> list[Notification]:
+        s = self.state
+        old_level = s.step // self.hero.steps_per_level
+        s.step, s.max_steps = event.step, event.max_steps
+        s.loss, s.lr, s.grad_norm = event.loss, event.lr, event.grad_norm
+        s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
+        s.loss_ema = ema(s.loss_ema, event.loss, LOSS_EMA_ALPHA)
+        s.strain = update_strain(s.strain, event.loss, STRAIN_FLOOR)
+        notes: list[Notification] = []
+        note = level_up(old_level, event.step // self.hero.steps_per_level)
+        if note is not None:
+            notes.append(note)
+            self._log_event(
+                "level_up", {"level": event.step // self.hero.steps_per_level, "step": event.step}
+            )
+        if note is not None or time.monotonic() - self._last_flush >= STEP_FLUSH_S:
+            self._flush_progress()
+        notes += self._check_achievements()
+        return notes
+
+    def _flush_progress(self) -> None:
+        self.store.campaigns.update(self.campaign_id, current_step=self.state.step, updated_at=time.time())
+        self._last_flush = time.monotonic()
+
+    def _on_checkpoint(self, event: CheckpointSaved) -> list[Notification]:
+        folder = Path(event.path)
+        if not is_valid_checkpoint(folder):
+            # Never commit a checkpoint that does not verify: the ledger only holds usable ones.
+            self._log_event("checkpoint_rejected", {"path": event.path})
+            return []
+        try:
+            relative = folder.resolve().relative_to(self.realm.root)
+        except ValueError:
+            relative = folder
+        campaign = self.store.campaigns.require(self.campaign_id)
+        self.store.ledger.upsert(
+            CheckpointRecord(
+                name=event.name,
+                campaign_id=self.campaign_id,
+                hero_id=self.hero.id,
+                step=event.step,
+                created_at=event.at,
+                path=relative.as_posix(),
+                train_loss=event.train_loss,
+                val_loss=event.val_loss,
+                lr=event.lr,
+                quest_id=event.quest_id or self.quest_id,
+                skill_levels=dict(campaign.skill_levels),
+                size_bytes=event.size_bytes,
+                adapter=event.adapter,
+                notes=dict(event.notes),
+            )
+        )
+        self.state.last_checkpoint = event.name
+        if event.val_loss is not None:
+            self.state.val_loss = event.val_loss
+        self._flush_progress()
+        self._apply_retention()
+        return self._check_achievements()
+
+    def _apply_retention(self) -> None:
+        records = self.store.ledger.by_campaign(self.campaign_id)
+        doomed = select_for_deletion(
+            (Kept(r.name, r.step, r.created_at, r.champion) for r in records),
+            keep_last=self.hero.retention.keep_last,
+            keep_daily=self.hero.retention.keep_daily,
+        )
+        by_name = {r.name: r for r in records}
+        for name in doomed:
+            # Record first: a crash in between leaves an orphan folder, never a dangling record.
+            self.store.ledger.remove(name)
+            shutil.rmtree(self.realm.root / by_name[name].path, ignore_errors=True)
+
+    def _on_quest_started(self, event: QuestStarted) -> None:
+        existing = self.store.quests.get(event.quest_id)
+        path = event.paths[0] if event.paths else ""
+        record = existing or QuestRecord(id=event.quest_id, path=_relative(path, self.realm.root))
+        self.store.quests.upsert(
+            record.model_copy(
+                update={
+                    "state": "processing",
+                    "attempts": record.attempts + 1,
+                    "updated_at": time.time(),
+                    "report": {**record.report, "examples": event.examples, "tokens": event.tokens},
+                }
+            )
+        )
+
+    def _on_quest_finished(self, event: QuestFinished) -> list[Notification]:
+        if event.quest_id in self.store.quests:
+            self.store.quests.update(event.quest_id, state="done", updated_at=time.time())
+        campaign = self.store.campaigns.require(self.campaign_id)
+        self.store.campaigns.update(
+            self.campaign_id,
+            quests_completed=campaign.quests_completed + 1,
+            gold=campaign.gold + 100,
+            updated_at=time.time(),
+        )
+        self._log_event("quest_complete", {"quest": event.quest_id, "steps": event.steps})
+        return [quest_complete(event.quest_id, 100), *self._check_achievements()]
+
+    def _on_stopped(self, event: Stopped) -> None:
+        self.state.stopped = event
+        # XP is what a resume can continue from: the last committed checkpoint's step.
+        latest = self.store.ledger.latest(self.campaign_id)
+        step = latest.step if latest else 0
+        self.store.campaigns.update(self.campaign_id, current_step=step, updated_at=time.time())
+        self._log_event(
+            "stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint}
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _check_achievements(self) -> list[Notification]:
+        campaign = self.store.campaigns.require(self.campaign_id)
+        context = AchievementContext(
+            steps=self.state.step,
+            hero_level=self.state.step // self.hero.steps_per_level,
+            checkpoints=len(self.store.ledger.by_campaign(self.campaign_id)),
+            skill_levels=campaign.skill_levels,
+            productive_streak=self.state.strain.productive_streak,
+            quests_completed=campaign.quests_completed,
+            has_champion=self.store.ledger.champion(self.campaign_id) is not None,
+        )
+        notes = []
+        for achievement in new_achievements(context, self._unlocked):
+            self._unlocked.add(achievement.id)
+            self.store.achievements.unlock(
+                AchievementRecord(id=achievement.id, campaign_id=self.campaign_id, title=achievement.name)
+            )
+            notes.append(achievement_unlocked(achievement))
+        return notes
+
+    def _log_event(self, kind: str, data: dict[str, object]) -> None:
+        self.store.events.add(EventRecord(kind=kind, campaign_id=self.campaign_id, data=dict(data)))
+        if len(self.store.events) > EVENTS_KEPT * 1.2:
+            self.store.events.trim(EVENTS_KEPT)
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path

@@ -1,0 +1,126 @@
+"""Headless renderers: a rich progress display for people, JSON lines for scripts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from realm_tui.battle.event_json import event_to_json
+from realm_tui.battle.protocol import (
+    CheckpointSaved,
+    Error,
+    EvalResult,
+    Event,
+    Hello,
+    Log,
+    QuestFinished,
+    QuestStarted,
+    Step,
+    Stopped,
+)
+
+
+class Renderer(Protocol):
+    def show(self, event: Event, notes: list[str]) -> None: ...
+    def message(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class JsonRenderer:
+    """One JSON object per line on stdout; notifications as `{"event": "Notification"}` lines."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out or sys.stdout
+
+    def show(self, event: Event, notes: list[str]) -> None:
+        print(event_to_json(event), file=self._out, flush=True)
+        for note in notes:
+            print(f'{{"event": "Notification", "text": {_quote(note)}}}', file=self._out, flush=True)
+
+    def message(self, text: str) -> None:
+        print(f'{{"event": "Message", "text": {_quote(text)}}}', file=self._out, flush=True)
+
+    def close(self) -> None:
+        self._out.flush()
+
+
+def _quote(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+class RichRenderer:
+    """A progress bar (step, loss, tokens/s, ETA) with a line per checkpoint and notification."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=False)
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("step {task.completed:>6.0f}/{task.total:.0f}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[speed]} tok/s"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._task: TaskID | None = None
+        self._started = False
+
+    def _ensure(self, total: int, start: int) -> TaskID:
+        if self._task is None:
+            self._progress.start()
+            self._started = True
+            self._task = self._progress.add_task("battle", total=total, completed=start, loss="-", speed="-")
+        return self._task
+
+    def show(self, event: Event, notes: list[str]) -> None:
+        print_line = self._progress.console.print
+        if isinstance(event, Hello):
+            print_line(
+                f"[dim]trainer pid {event.pid} · torch {event.torch_version} · {event.device} · "
+                f"{event.precision} · {event.parameters:,} parameters[/]"
+            )
+        elif isinstance(event, QuestStarted):
+            print_line(
+                f"⚔  quest [b]{event.quest_id}[/]: {event.examples:,} examples, {event.tokens:,} tokens"
+            )
+        elif isinstance(event, Step):
+            task = self._ensure(event.max_steps, event.step)
+            self._progress.update(
+                task,
+                completed=event.step,
+                total=event.max_steps,
+                loss=f"{event.loss:.4f}",
+                speed=f"{event.tokens_per_s:,.0f}",
+            )
+        elif isinstance(event, CheckpointSaved):
+            val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
+            train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
+            print_line(f"💾 {event.name} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)")
+        elif isinstance(event, EvalResult):
+            print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}")
+        elif isinstance(event, QuestFinished):
+            print_line(f"🏁 quest {event.quest_id} finished after {event.steps} steps")
+        elif isinstance(event, Error):
+            style = "bold red" if event.fatal else "yellow"
+            print_line(f"[{style}]{'✖' if event.fatal else '!'} {event.message}[/]")
+        elif isinstance(event, Log) and event.level != "debug":
+            print_line(f"[dim]{event.message}[/]")
+        elif isinstance(event, Stopped):
+            where = f" at step {event.step}" if event.step >= 0 else ""
+            print_line(f"■ battle stopped{where} ({event.reason})")
+        for note in notes:
+            print_line(f"✨ [bold magenta]{note}[/]")
+
+    def message(self, text: str) -> None:
+        self._progress.console.print(text)
+
+    def close(self) -> None:
+        if self._started:
+            self._progress.stop()

@@ -1,0 +1,157 @@
+"""Before a battle: choose hero, campaign, quest and resume point, and build the TrainJob."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from realm_tui.battle.protocol import TrainJob
+from realm_tui.config.hero import HeroConfig
+from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
+from realm_tui.errors import InputError
+from realm_tui.paths import RealmPaths
+from realm_tui.quests.validate import require_valid_quest
+from realm_tui.store import CampaignRecord, CheckpointRecord, Store
+from realm_tui.trainer.manifest import is_valid_checkpoint
+
+QUEUE_ORDER = ("high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class BattlePlan:
+    job: TrainJob
+    hero: HeroConfig
+    campaign: CampaignRecord
+    quest_id: str
+    quest_path: Path
+    resumed_from: CheckpointRecord | None
+
+
+def latest_usable_checkpoint(store: Store, realm: RealmPaths, campaign_id: str) -> CheckpointRecord | None:
+    """The newest ledger record whose folder still holds a verified checkpoint."""
+    for record in sorted(store.ledger.by_campaign(campaign_id), key=lambda r: r.step, reverse=True):
+        if is_valid_checkpoint(realm.root / record.path):
+            return record
+    return None
+
+
+def choose_campaign(store: Store, hero_id: str | None, *, fresh: bool) -> tuple[str, CampaignRecord | None]:
+    """The hero to play and its active campaign (None when a new one must start)."""
+    active = store.campaigns.active(hero_id)
+    chosen_hero = hero_id or (active.hero_id if active else DEFAULT_HERO)
+    if fresh or active is None:
+        return chosen_hero, None
+    return chosen_hero, active
+
+
+def start_campaign(store: Store, hero_id: str) -> CampaignRecord:
+    """A new active campaign; any other active campaign of this hero is paused."""
+    for other in store.campaigns.by_hero(hero_id):
+        if other.status == "active":
+            store.campaigns.update(other.id, status="paused")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    campaign_id = f"{hero_id}-{stamp}"
+    n = 1
+    while campaign_id in store.campaigns:
+        n += 1
+        campaign_id = f"{hero_id}-{stamp}-{n}"
+    return store.campaigns.add(CampaignRecord(id=campaign_id, hero_id=hero_id, name=f"{hero_id} campaign"))
+
+
+def next_queued_quest(realm: RealmPaths) -> Path | None:
+    """The oldest quest file in the highest-priority queue folder (the board issue refines this)."""
+    for priority in QUEUE_ORDER:
+        folder = realm.quests / "queue" / priority
+        files = sorted(
+            (p for p in folder.glob("*.jsonl") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name)
+        )
+        if files:
+            return files[0]
+    return None
+
+
+def choose_quest(realm: RealmPaths, quest: Path | None) -> Path:
+    if quest is not None:
+        return quest.expanduser().resolve()
+    queued = next_queued_quest(realm)
+    if queued is not None:
+        return queued
+    raise InputError(
+        None,
+        f"no quest to fight: the queue in {realm.quests / 'queue'} is empty. "
+        "Pass --quest FILE.jsonl (chat JSONL) or drop a file into quests/queue/normal/.",
+    )
+
+
+def build_job(
+    realm: RealmPaths,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    quest_path: Path,
+    *,
+    start_step: int,
+    steps: int | None,
+    resume_from: Path | None,
+) -> TrainJob:
+    t = hero.training_defaults
+    if steps is None:
+        # An unbounded idle battle would never end headless: fight up to the next hero level.
+        steps = hero.steps_per_level - (start_step % hero.steps_per_level)
+    return TrainJob(
+        realm_root=str(realm.root),
+        hero_id=hero.id,
+        hero=hero.model_dump(mode="json"),
+        quest_paths=(str(quest_path),),
+        checkpoints_dir=str(realm.checkpoints),
+        campaign_id=campaign.id,
+        quest_id=quest_path.stem,
+        max_steps=start_step + steps,
+        batch_size=t.batch_size,
+        grad_accum=t.gradient_accumulation,
+        learning_rate=t.learning_rate,
+        warmup_steps=t.warmup_steps,
+        lr_schedule=t.lr_schedule,
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        max_length=t.max_length,
+        packing=t.packing,
+        precision=t.precision,
+        optimizer=t.optimizer,
+        seed=t.seed,
+        save_steps=t.save_steps,
+        save_minutes=t.save_minutes,
+        val_fraction=t.val_fraction,
+        resume_from=str(resume_from) if resume_from else None,
+    )
+
+
+def plan_battle(
+    realm: RealmPaths,
+    configs: RealmConfigs,
+    store: Store,
+    *,
+    hero_id: str | None = None,
+    quest: Path | None = None,
+    steps: int | None = None,
+    resume: bool = True,
+) -> BattlePlan:
+    """Everything decided before the trainer starts; the quest is validated here, never mid-battle."""
+    chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
+    hero = configs.hero(chosen_hero)
+    quest_path = choose_quest(realm, quest)
+    require_valid_quest(quest_path)
+    if campaign is None:
+        campaign = start_campaign(store, hero.id)
+    resumed = latest_usable_checkpoint(store, realm, campaign.id)
+    start_step = resumed.step if resumed else 0
+    job = build_job(
+        realm,
+        hero,
+        campaign,
+        quest_path,
+        start_step=start_step,
+        steps=steps,
+        resume_from=realm.root / resumed.path if resumed else None,
+    )
+    return BattlePlan(job, hero, campaign, quest_path.stem, quest_path, resumed)

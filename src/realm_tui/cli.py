@@ -1,0 +1,174 @@
+"""The `realm` command line. Wiring only: heavy imports happen inside the commands.
+
+`realm --help` must stay fast and must not import torch, transformers or textual.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from realm_tui import __version__
+from realm_tui.errors import RealmError
+from realm_tui.paths import RealmPaths, resolve_realm
+
+app = typer.Typer(
+    name="realm",
+    help=(
+        "Realm of Training: a terminal RPG where playing fine-tunes a language model.\n\n"
+        "Run `realm` to open the game, or `realm train --no-ui` to train headless (SSH)."
+    ),
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    no_args_is_help=False,
+)
+
+
+@dataclass
+class GlobalOptions:
+    home: Path | None = None
+    debug: bool = False
+
+    def realm(self) -> RealmPaths:
+        return resolve_realm(self.home)
+
+
+OPTIONS = GlobalOptions()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"realm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="REALM_HOME", help="Realm folder (default: the current folder)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Open the game (the Tavern) when no command is given."""
+    OPTIONS.home = home
+    OPTIONS.debug = debug
+    if ctx.invoked_subcommand is None:
+        from realm_tui.ui.launch import run_tui
+
+        run_tui(OPTIONS.realm())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create (or complete) as a realm.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing config files.")] = False,
+) -> None:
+    """Create a realm folder: configs/ with the defaults, quests/ and saves/."""
+    from realm_tui.init_realm import init_realm
+
+    realm, written = init_realm(directory, force=force)
+    typer.echo(f"Realm ready at {realm.root} ({len(written)} config file(s) written).")
+    typer.echo(f"Play with: realm --home {realm.root}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check Python, torch, GPU, disk, configs and the store; exit 1 if training is blocked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from realm_tui.doctor import run_checks, usable
+    from realm_tui.errors import RealmNotFound
+
+    realm: RealmPaths | None
+    try:
+        realm = OPTIONS.realm()
+    except RealmNotFound as err:
+        realm = None
+        missing = str(err)
+    checks = run_checks(realm)
+    table = Table(title="realm doctor", show_lines=False)
+    table.add_column("Check")
+    table.add_column("Status")
+    table.add_column("Detail", overflow="fold")
+    marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+    for check in checks:
+        table.add_row(check.name, marks[check.status], check.detail)
+    if realm is None:
+        table.add_row("Realm", marks["fail"], missing)
+    console = Console()
+    console.print(table)
+    ok = usable(checks) and realm is not None
+    console.print("[green]Ready to train.[/]" if ok else "[red]Something blocks training (see above).[/]")
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def validate(
+    quest: Annotated[
+        list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")
+    ] = None,
+) -> None:
+    """Validate every config of the realm (and the given quest files); exit 2 on any problem."""
+    from realm_tui.config.realm_config import validate_realm_configs
+    from realm_tui.quests.validate import validate_quest_file
+
+    realm = OPTIONS.realm()
+    problems = [str(p) for p in validate_realm_configs(realm.configs)]
+    for path in quest or []:
+        report = validate_quest_file(path)
+        if not report.ok:
+            problems.append(report.summary())
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(2)
+    typer.echo(f"All configs valid in {realm.configs}" + (f"; {len(quest)} quest(s) valid" if quest else ""))
+
+
+@app.command()
+def train(
+    no_ui: Annotated[bool, typer.Option("--no-ui", help="Train headless with a progress bar (SSH).")] = False,
+    hero: Annotated[
+        str | None, typer.Option("--hero", help="Hero id (default: the hero's campaign).")
+    ] = None,
+    quest: Annotated[Path | None, typer.Option("--quest", help="Chat JSONL file to train on.")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimizer steps to train.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume/--fresh", help="Continue from the campaign's latest checkpoint.")
+    ] = True,
+    json_events: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
+) -> None:
+    """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
+    if not no_ui:
+        from realm_tui.ui.launch import run_tui
+
+        run_tui(OPTIONS.realm())
+        return
+    from realm_tui.battle.headless import run_headless
+
+    code = run_headless(
+        OPTIONS.realm(), hero_id=hero, quest=quest, steps=steps, resume=resume, json_events=json_events
+    )
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry: user errors become one message and an exit code, no traceback."""
+    try:
+        app()
+    except RealmError as err:
+        if OPTIONS.debug:
+            raise
+        typer.secho(f"realm: {err}", fg=typer.colors.RED, err=True)
+        sys.exit(err.exit_code)

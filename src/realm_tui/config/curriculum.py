@@ -1,0 +1,77 @@
+"""The curriculum (`configs/curriculum.yaml`): what each battle trains on, and in what mix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from realm_tui.config.common import Slug
+from realm_tui.config.loader import ExactModel
+
+Strategy = Literal["weighted", "round_robin", "lowest_first", "focus"]
+
+
+class SkillWeight(ExactModel):
+    """How much one skill counts in the mix of generated data."""
+
+    weight: float = Field(default=1.0, ge=0)
+    """Relative weight (for `weighted`); 0 keeps the skill in rotation only for review."""
+    enabled: bool = True
+    """A disabled skill gets no generated data at all."""
+
+
+class ModuleWeight(ExactModel):
+    """One installed quest module (`quests/modules/<id>/`) composed into the curriculum."""
+
+    id: Slug
+    """Module id."""
+    weight: float = Field(default=1.0, ge=0)
+    """Relative weight among modules."""
+    priority: int = 0
+    """Lower numbers are trained first when modules compete."""
+
+
+class CurriculumConfig(ExactModel):
+    """The mix of quest data, generated skill data and review in a battle."""
+
+    strategy: Strategy = "weighted"
+    """`weighted` (by weight), `round_robin`, `lowest_first` (lowest skill level first) or `focus`."""
+    focus_skill: Slug | None = None
+    """The one skill to train with strategy `focus` (required then, ignored otherwise)."""
+    review_share: float = Field(default=0.2, ge=0, le=0.9)
+    """Share of generated data that reviews mastered levels (maintenance)."""
+    skills: dict[Slug, SkillWeight] = Field(default_factory=dict)
+    """Per skill id: weight and whether it is enabled."""
+    modules: list[ModuleWeight] = Field(default_factory=list)
+    """Quest modules to compose, by weight."""
+    quest_share: float = Field(default=0.5, ge=0, le=1)
+    """Share of a battle's data from the quest file; the rest is generated skill data."""
+    samples_per_level: int = Field(default=1000, ge=1)
+    """Generated examples per skill level in a battle's mix."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CurriculumConfig:
+        if self.strategy == "focus":
+            if self.focus_skill is None:
+                raise ValueError("focus_skill: required with strategy focus")
+            if self.skills and self.focus_skill not in self.skills:
+                raise ValueError(f"focus_skill: {self.focus_skill!r} is not listed under skills")
+            if self.skills and not self.skills[self.focus_skill].enabled:
+                raise ValueError(f"focus_skill: {self.focus_skill!r} is disabled under skills")
+        ids = [m.id for m in self.modules]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"modules: listed twice: {', '.join(dupes)}")
+        if self.quest_share < 1 and self.skills and not self.enabled_skills():
+            raise ValueError(
+                "skills: none is enabled, yet quest_share < 1 leaves room for generated skill data"
+            )
+        weighted = self.strategy == "weighted" and self.quest_share < 1 and self.skills
+        if weighted and not any(w.weight > 0 for w in self.skills.values() if w.enabled):
+            raise ValueError("skills: strategy weighted needs an enabled skill with weight > 0")
+        return self
+
+    def enabled_skills(self) -> list[str]:
+        """Ids of enabled skills, in file order."""
+        return [skill for skill, w in self.skills.items() if w.enabled]
