@@ -1,0 +1,89 @@
+"""A tiny realm for battle tests: a ~100k-parameter hero, a short learnable quest."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from realm_tui.init_realm import init_realm
+from realm_tui.paths import RealmPaths
+
+TINY_NANO = {
+    "hidden_size": 64,
+    "num_layers": 2,
+    "num_heads": 2,
+    "num_kv_heads": 1,
+    "head_dim": 32,
+    "intermediate_size": 128,
+    "max_position_embeddings": 512,
+    "seed": 7,
+}
+
+
+def make_tiny_realm(root: Path, *, save_steps: int = 5, precision: str = "fp32") -> RealmPaths:
+    realm, _ = init_realm(root)
+    hero = yaml.safe_load((realm.configs / "heroes" / "dio-nano.yaml").read_text())
+    hero["id"] = "tiny"
+    hero["name"] = "Tiny"
+    hero["model"]["nano"].update(TINY_NANO)
+    hero["training_defaults"].update(
+        {"batch_size": 8, "save_steps": save_steps, "max_length": 64, "precision": precision, "warmup_steps": 2}
+    )
+    hero["steps_per_level"] = 10
+    (realm.configs / "heroes" / "tiny.yaml").write_text(yaml.safe_dump(hero, allow_unicode=True))
+    rng = random.Random(0)
+    lines = []
+    for _ in range(200):
+        a, b = rng.randrange(16), rng.randrange(16)
+        messages = [{"role": "user", "content": f"{a:b}+{b:b}="}, {"role": "assistant", "content": f"{a + b:b}"}]
+        lines.append(json.dumps({"messages": messages}))
+    (realm.quests / "queue" / "normal" / "add.jsonl").write_text("\n".join(lines) + "\n")
+    return realm
+
+
+@pytest.fixture
+def tiny_realm(tmp_path: Path) -> RealmPaths:
+    return make_tiny_realm(tmp_path / "realm")
+
+
+def realm_cmd(realm: RealmPaths, *args: str) -> list[str]:
+    return [sys.executable, "-m", "realm_tui", "--home", str(realm.root), *args]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def run_json(realm: RealmPaths, *args: str, timeout: float = 240) -> tuple[int, list[dict[str, Any]]]:
+    """Run `realm train --no-ui --json ...` to the end; returns exit code and parsed events."""
+    out = subprocess.run(
+        realm_cmd(realm, "train", "--no-ui", "--json", "--hero", "tiny", *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+    )
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert events, out.stderr
+    return out.returncode, events
+
+
+@pytest.fixture
+def popen_cleanup() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
