@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from realm_tui.config.loader import StrictModel, format_validation_error, read_yaml
+from realm_tui.config.loader import StrictModel, read_yaml, validate_data
 from realm_tui.errors import ConfigError
 
 MAX_EVAL_SAMPLES = 256
@@ -197,17 +197,14 @@ def load_skill(path: Path) -> SkillConfig:
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(path, "expected a mapping at the top level")
+        return validate_data(path, data, SkillConfig)  # raises the loader's usual message
     skill_id = data.get("id")
     if skill_id not in SKILL_MODELS:
         known = ", ".join(sorted(SKILL_MODELS))
         raise ConfigError(path, f"id: unknown skill {skill_id!r} (known: {known})")
     if path.stem != skill_id:
         raise ConfigError(path, f"id: {skill_id!r} does not match the file name {path.name!r}")
-    try:
-        return SKILL_MODELS[skill_id].model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(path, format_validation_error(err)) from None
+    return validate_data(path, data, SKILL_MODELS[skill_id])
 
 
 def load_skills(configs_skills_dir: Path) -> dict[str, SkillConfig]:

@@ -1,0 +1,269 @@
+"""SY: syllacrostic puzzles, levels 1-50 (dials in `configs/skills/sy.yaml`).
+
+Prompt (level 1):
+
+    Syllacrostic: spell each clued word with tiles, one tile per blank; list leftover tiles.
+    Answer JSON {"words":[{"syllables":[...],"word":"..."}],"unused":[...]}
+    Tiles: TER PEO WA PLE ...
+    1. humans in general: _ _
+    2. clear liquid we drink: _ _
+
+Answer: canonical JSON, compact (no spaces), keys in this order, words in clue order, unused
+tiles sorted:
+
+    {"words":[{"syllables":["PEO","PLE"],"word":"PEOPLE"},...],"unused":["TION"]}
+
+Every puzzle is checked before it is used: the bank is exactly the answer's syllables plus the
+red herrings, no clue names another answer, and no other assignment of real words (from the
+shipped lexicon) and tile splits fits the clues and the bank, so the answer is unique.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter, defaultdict
+from typing import Any
+
+from realm_tui.config.skill import SyConfig, SyLevel
+from realm_tui.skills.base import Problem, SkillBase
+from realm_tui.skills.words import Word, lexicon_by_shape, load_words, segmentations, tile_index
+
+INSTRUCTION = (
+    "Syllacrostic: spell each clued word with tiles, one tile per blank; list leftover tiles.\n"
+    'Answer JSON {"words":[{"syllables":[...],"word":"..."}],"unused":[...]}'
+)
+MAX_ATTEMPTS = 400
+"""Fresh draws allowed for one puzzle before generation gives up (never reached in tests)."""
+
+Slot = list[tuple[str, tuple[str, ...]]]
+
+
+def canonical_answer(words: list[Word], unused: list[str]) -> str:
+    """The exact gold answer text for `words` (in clue order) and the unused tiles."""
+    data = {
+        "words": [{"syllables": list(w.syllables), "word": w.text} for w in words],
+        "unused": sorted(unused),
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_answer(text: str) -> dict[str, Any] | None:
+    """The JSON object in a model's answer (code fences and chatter around it are ignored)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        data = json.loads(text[start : end + 1])
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def answer_words(data: dict[str, Any]) -> list[str] | None:
+    """Upper-case words of a parsed answer (an entry without "word" spells its syllables)."""
+    items = data.get("words")
+    if not isinstance(items, list):
+        return None
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item.strip().upper())
+        elif isinstance(item, dict) and isinstance(item.get("word"), str):
+            out.append(item["word"].strip().upper())
+        elif isinstance(item, dict) and isinstance(item.get("syllables"), list):
+            out.append("".join(str(s) for s in item["syllables"]).strip().upper())
+        else:
+            return None
+    return out
+
+
+class SySkill(SkillBase):
+    """Generator and scorer for SY."""
+
+    skill_id = "sy"
+    config: SyConfig
+
+    def __init__(self, config: SyConfig) -> None:
+        super().__init__(config)
+        self._pools: dict[int, tuple[tuple[Word, ...], dict[str, list[Word]]]] = {}
+
+    def score(self, problem: Problem, answer_text: str, strict: bool = False) -> bool:
+        """Right when the set of answer words matches; `strict`: the whole JSON must match
+        (formatting and the order of unused tiles aside)."""
+        data = parse_answer(answer_text)
+        gold = json.loads(problem.expected)
+        if data is None:
+            return False
+        if strict:
+            unused = data.get("unused")
+            if not isinstance(unused, list) or not all(isinstance(t, str) for t in unused):
+                return False
+            return {**data, "unused": sorted(unused)} == gold
+        words = answer_words(data)
+        return words is not None and sorted(words) == sorted(w["word"] for w in gold["words"])
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def pool(self, level: int) -> tuple[Word, ...]:
+        """Words allowed at `level` (syllable range and rarity floor)."""
+        return self._pool(level)[0]
+
+    def _pool(self, level: int) -> tuple[tuple[Word, ...], dict[str, list[Word]]]:
+        if level not in self._pools:
+            lv = self.config.level(level)
+            lo, hi = lv.syllables
+            words = tuple(w for w in load_words() if lo <= len(w.syllables) <= hi and w.zipf >= lv.zipf_min)
+            by_syllable: dict[str, list[Word]] = defaultdict(list)
+            for w in words:
+                for s in set(w.syllables):
+                    by_syllable[s].append(w)
+            if len(words) < lv.words * 3:
+                raise ValueError(f"sy level {level}: only {len(words)} words fit its dials")
+            self._pools[level] = (words, by_syllable)
+        return self._pools[level]
+
+    def make_one(self, level: int, rng: random.Random) -> Problem:
+        lv = self.config.level(level)
+        pool, by_syllable = self._pool(level)
+        for _ in range(MAX_ATTEMPTS):
+            words = self._pick_words(lv, pool, by_syllable, rng)
+            if words is None:
+                continue
+            clues = [w.clue_at_least(rng.randint(*lv.clue)) for w in words]
+            if any(o.text in text.upper() for _, text in clues for o in words):
+                continue
+            herrings = self._herrings(lv, words, rng)
+            bank = [s for w in words for s in w.syllables] + herrings
+            rng.shuffle(bank)
+            if self._solutions(words, [t for t, _ in clues], bank) != 1:
+                continue
+            return self._problem(level, lv, words, clues, herrings, bank)
+        raise RuntimeError(f"sy level {level}: no unique puzzle in {MAX_ATTEMPTS} attempts")
+
+    @staticmethod
+    def sharing(words: list[Word]) -> int:
+        """How many of `words` share at least one tile text with another of them."""
+        count = Counter(s for w in words for s in set(w.syllables))
+        return sum(1 for w in words if any(count[s] > 1 for s in set(w.syllables)))
+
+    def _pick_words(
+        self, lv: SyLevel, pool: tuple[Word, ...], by_syllable: dict[str, list[Word]], rng: random.Random
+    ) -> list[Word] | None:
+        need = 0 if lv.overlap == 0 else max(2, math.ceil(lv.overlap * lv.words))
+        chosen: list[Word] = []
+        if need:
+            chosen.append(rng.choice(pool))
+            while self.sharing(chosen) < need and len(chosen) < lv.words:
+                near = sorted(
+                    {w for c in chosen for s in c.syllables for w in by_syllable[s]} - set(chosen),
+                    key=lambda w: w.text,
+                )
+                if not near:
+                    return None
+                chosen.append(rng.choice(near))
+            if self.sharing(chosen) < need:
+                return None
+        used = {s for w in chosen for s in w.syllables}
+        for _ in range(lv.words * 20):
+            if len(chosen) >= lv.words:
+                break
+            w = rng.choice(pool)
+            if w in chosen or (not need and used & set(w.syllables)):
+                continue
+            chosen.append(w)
+            used |= set(w.syllables)
+        if len(chosen) < lv.words:
+            return None
+        rng.shuffle(chosen)
+        return chosen
+
+    @staticmethod
+    def _herrings(lv: SyLevel, words: list[Word], rng: random.Random) -> list[str]:
+        taken = {s for w in words for s in w.syllables}
+        everyone = load_words()
+        out: list[str] = []
+        while len(out) < lv.herrings:
+            tile = rng.choice(rng.choice(everyone).syllables)
+            if tile not in taken:
+                taken.add(tile)
+                out.append(tile)
+        return out
+
+    @staticmethod
+    def _solutions(words: list[Word], tiers: list[int], bank: list[str], limit: int = 2) -> int:
+        """Count (up to `limit`) assignments of (word, tile split) to the slots that fit the
+        clues and the bank. Clues of tiers 1-3 name their word; a tier-4 clue (first letter and
+        length) admits any lexicon word of that shape."""
+        index = tile_index(bank)
+        have = Counter(bank)
+        lexicon = lexicon_by_shape()
+        slots: list[Slot] = []
+        for w, tier in zip(words, tiers, strict=True):
+            names = lexicon.get((w.text[0], len(w.text)), ()) if tier == 4 else (w.text,)
+            options: Slot = []
+            for name in dict.fromkeys((w.text, *names)):
+                for split in segmentations(name, len(w.syllables), index, limit):
+                    if not Counter(split) - have:
+                        options.append((name, split))
+            slots.append(options)
+        order = sorted(range(len(slots)), key=lambda i: len(slots[i]))
+        found = 0
+
+        def walk(k: int, left: Counter[str], names: set[str]) -> None:
+            nonlocal found
+            if found >= limit:
+                return
+            if k == len(order):
+                found += 1
+                return
+            for name, split in slots[order[k]]:
+                need = Counter(split)
+                if name in names or need - left:
+                    continue
+                walk(k + 1, left - need, names | {name})
+
+        walk(0, have, set())
+        return found
+
+    def _problem(
+        self,
+        level: int,
+        lv: SyLevel,
+        words: list[Word],
+        clues: list[tuple[int, str]],
+        herrings: list[str],
+        bank: list[str],
+    ) -> Problem:
+        lines = [INSTRUCTION, "Tiles: " + " ".join(bank)]
+        for i, (w, (_, text)) in enumerate(zip(words, clues, strict=True), 1):
+            lines.append(f"{i}. {text}: {' '.join('_' * len(w.syllables))}")
+        tiers = [t for t, _ in clues]
+        prims = ["seq_transform", "attn_select", "mem_recall", "fmt_json"]
+        if herrings:
+            prims.append("attn_filter")
+        if self.sharing(words):
+            prims.append("mem_compose")
+        if max(tiers) >= 3:
+            prims.append("logic_deduce")
+        if max(tiers) == 4:
+            prims.append("attn_count")
+        meta = {
+            "qid": "|".join(sorted(w.text for w in words)),
+            "words": [w.text for w in words],
+            "syllables": [list(w.syllables) for w in words],
+            "zipf": [w.zipf for w in words],
+            "clue_tiers": tiers,
+            "tiles": list(bank),
+            "herrings": list(herrings),
+        }
+        return Problem(
+            skill="sy",
+            level=level,
+            prompt="\n".join(lines),
+            expected=canonical_answer(words, herrings),
+            primitives=tuple(prims),
+            tier="plain",
+            meta=meta,
+        )
