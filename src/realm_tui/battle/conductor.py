@@ -12,13 +12,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realm_tui.battle.progression import ProgressionKeeper
 from realm_tui.battle.protocol import (
     CheckpointSaved,
+    Command,
     Error,
+    EvalResult,
+    Evaluate,
     Event,
     Hello,
     QuestFinished,
     QuestStarted,
+    SetCurriculum,
     Step,
     Stopped,
 )
@@ -73,9 +78,18 @@ class Conductor:
     """Applies one battle's events to the store; returns notifications for each event."""
 
     def __init__(
-        self, store: Store, realm: RealmPaths, hero: HeroConfig, campaign_id: str, quest_id: str
+        self,
+        store: Store,
+        realm: RealmPaths,
+        hero: HeroConfig,
+        campaign_id: str,
+        quest_id: str,
+        keeper: ProgressionKeeper | None = None,
     ) -> None:
         self.store = store
+        self.keeper = keeper
+        self.outbox: list[Command] = []
+        """Commands for the trainer decided while applying events (curriculum changes, re-tests)."""
         self.realm = realm
         self.hero = hero
         self.campaign_id = campaign_id
@@ -87,6 +101,12 @@ class Conductor:
         self._unlocked = {a.id for a in store.achievements.for_campaign(campaign_id)}
         latest = store.ledger.latest(campaign_id)
         self.state.val_loss = latest.val_loss if latest else None
+        self._effort_at_checkpoint = 0.0
+
+    def take_commands(self) -> list[Command]:
+        """Commands to send to the trainer now (the runner calls this after `apply`)."""
+        out, self.outbox = self.outbox, []
+        return out
 
     # ------------------------------------------------------------ stats
 
@@ -96,7 +116,7 @@ class Conductor:
             steps=self.state.step,
             train_loss_ema=self.state.loss_ema,
             val_loss=self.state.val_loss,
-            latest_accuracy_by_skill={},
+            latest_accuracy_by_skill=self.keeper.accuracy_at(self.state.step) if self.keeper else {},
             quests_completed=campaign.quests_completed,
             skill_levels_gained=sum(campaign.skill_levels.values()),
             steps_per_level=self.hero.steps_per_level,
@@ -113,6 +133,8 @@ class Conductor:
             return self._on_step(event)
         if isinstance(event, CheckpointSaved):
             return self._on_checkpoint(event)
+        if isinstance(event, EvalResult):
+            return self._on_eval(event)
         if isinstance(event, QuestStarted):
             self._on_quest_started(event)
             return []
@@ -128,6 +150,8 @@ class Conductor:
     def _on_step(self, event: Step) -> list[Notification]:
         s = self.state
         old_level = s.step // self.hero.steps_per_level
+        if self.keeper is not None and event.step > s.step:
+            self.keeper.record_steps(event.step, event.step - s.step)
         s.step, s.max_steps = event.step, event.max_steps
         s.loss, s.lr, s.grad_norm = event.loss, event.lr, event.grad_norm
         s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
@@ -137,9 +161,7 @@ class Conductor:
         note = level_up(old_level, event.step // self.hero.steps_per_level)
         if note is not None:
             notes.append(note)
-            self._log_event(
-                "level_up", {"level": event.step // self.hero.steps_per_level, "step": event.step}
-            )
+            self._log_event("level_up", {"level": event.step // self.hero.steps_per_level, "step": event.step})
         if note is not None or time.monotonic() - self._last_flush >= STEP_FLUSH_S:
             self._flush_progress()
         notes += self._check_achievements()
@@ -182,8 +204,27 @@ class Conductor:
         if event.val_loss is not None:
             self.state.val_loss = event.val_loss
         self._flush_progress()
+        notes: list[Notification] = []
+        if self.keeper is not None:
+            record = self.store.ledger.require(event.name)
+            effort = self.state.strain.effort - self._effort_at_checkpoint
+            notes += self.keeper.bless_checkpoint(record, effort=effort, verified=True)
+            for note in notes:
+                self._log_event(note.kind.value, {"title": note.title, "body": note.body})
+        self._effort_at_checkpoint = self.state.strain.effort
         self._apply_retention()
-        return self._check_achievements()
+        return notes + self._check_achievements()
+
+    def _on_eval(self, event: EvalResult) -> list[Notification]:
+        if self.keeper is None:
+            return []
+        outcome = self.keeper.on_eval(event, effort=self.state.strain.effort)
+        for note in outcome.notifications:
+            self._log_event(note.kind.value, {"title": note.title, "body": note.body, "step": event.step})
+        if outcome.curriculum_changed:
+            self.outbox.append(SetCurriculum(self.keeper.curriculum_payload()))
+        self.outbox += [Evaluate(skill, level, request_id="retest") for skill, level in outcome.retests]
+        return outcome.notifications + self._check_achievements()
 
     def _apply_retention(self) -> None:
         records = self.store.ledger.by_campaign(self.campaign_id)
@@ -232,9 +273,7 @@ class Conductor:
         latest = self.store.ledger.latest(self.campaign_id)
         step = latest.step if latest else 0
         self.store.campaigns.update(self.campaign_id, current_step=step, updated_at=time.time())
-        self._log_event(
-            "stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint}
-        )
+        self._log_event("stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint})
 
     # ------------------------------------------------------------ helpers
 

@@ -46,7 +46,7 @@ def run_headless(
             f"{plan.hero.name} enters battle: campaign {plan.campaign.id}, quest {plan.quest_id}, "
             f"steps {plan.job.max_steps - (plan.resumed_from.step if plan.resumed_from else 0)} ({where})"
         )
-        conductor = Conductor(store, realm, plan.hero, plan.campaign.id, plan.quest_id)
+        conductor = Conductor(store, realm, plan.hero, plan.campaign.id, plan.quest_id, plan.keeper)
         bridge = TrainerBridge()
         stop_requests = 0
 
@@ -54,9 +54,7 @@ def run_headless(
             nonlocal stop_requests
             stop_requests += 1
             if stop_requests == 1:
-                renderer.message(
-                    "stopping: saving a checkpoint at the next step boundary (Ctrl-C again to force)"
-                )
+                renderer.message("stopping: saving a checkpoint at the next step boundary (Ctrl-C again to force)")
                 bridge.stop("signal")
             else:
                 bridge.kill()
@@ -69,6 +67,8 @@ def run_headless(
                 for event in bridge.events(timeout=0.25):
                     notes = conductor.apply(event)
                     renderer.show(event, [_note_text(n) for n in notes])
+                    for command in conductor.take_commands():
+                        bridge.send(command)
                     if isinstance(event, Stopped):
                         stopped = event
         finally:

@@ -48,6 +48,15 @@ class TrainJob:
     """A checkpoint folder to continue from, exactly (weights, optimizer, RNG, data position)."""
     min_free_disk_mb: int = 100
     step_events_per_s: float = 4.0
+    curriculum: dict[str, Any] = field(default_factory=dict)
+    """Mix of quest data and generated skill data (see `ProgressionKeeper.curriculum_payload`):
+    `{"strategy", "focus_skill", "quest_share", "review_share", "skills": {id: {"level", "mastered",
+    "weight", "review_levels", "maintenance_levels"}}}`. Empty: quest data only."""
+    eval_every_steps: int = 0
+    """Evaluate each curriculum skill at its training level every N steps (0: only when asked).
+    An eval due at a checkpoint step runs before that checkpoint is saved."""
+    eval_samples: int = 32
+    """Held-out problems per (skill, level) evaluation."""
 
 
 # ---------------------------------------------------------------- commands
@@ -219,18 +228,7 @@ class Stopped:
     at: float = field(default_factory=_now)
 
 
-Event = (
-    Hello
-    | Step
-    | EvalResult
-    | CheckpointSaved
-    | QuestStarted
-    | QuestFinished
-    | Log
-    | Error
-    | Generated
-    | Stopped
-)
+Event = Hello | Step | EvalResult | CheckpointSaved | QuestStarted | QuestFinished | Log | Error | Generated | Stopped
 
 COMMAND_TYPES: tuple[type, ...] = (Start, Pause, Resume, Stop, SaveNow, SetCurriculum, Evaluate, Generate)
 EVENT_TYPES: tuple[type, ...] = (

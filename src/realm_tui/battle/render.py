@@ -87,9 +87,7 @@ class RichRenderer:
                 f"{event.precision} · {event.parameters:,} parameters[/]"
             )
         elif isinstance(event, QuestStarted):
-            print_line(
-                f"⚔  quest [b]{event.quest_id}[/]: {event.examples:,} examples, {event.tokens:,} tokens"
-            )
+            print_line(f"⚔  quest [b]{event.quest_id}[/]: {event.examples:,} examples, {event.tokens:,} tokens")
         elif isinstance(event, Step):
             task = self._ensure(event.max_steps, event.step)
             self._progress.update(

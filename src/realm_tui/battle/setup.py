@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.protocol import TrainJob
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
@@ -16,6 +18,8 @@ from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
 
 QUEUE_ORDER = ("high", "normal", "low")
+SKILLS_QUEST = "skills"
+"""Quest id of a battle fought on generated skill data only."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,10 @@ class BattlePlan:
     hero: HeroConfig
     campaign: CampaignRecord
     quest_id: str
-    quest_path: Path
+    quest_path: Path | None
+    """None: a skills-only battle on generated data (the idle default when the queue is empty)."""
     resumed_from: CheckpointRecord | None
+    keeper: ProgressionKeeper
 
 
 def latest_usable_checkpoint(store: Store, realm: RealmPaths, campaign_id: str) -> CheckpointRecord | None:
@@ -63,36 +69,38 @@ def next_queued_quest(realm: RealmPaths) -> Path | None:
     """The oldest quest file in the highest-priority queue folder (the board issue refines this)."""
     for priority in QUEUE_ORDER:
         folder = realm.quests / "queue" / priority
-        files = sorted(
-            (p for p in folder.glob("*.jsonl") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name)
-        )
+        files = sorted((p for p in folder.glob("*.jsonl") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name))
         if files:
             return files[0]
     return None
 
 
-def choose_quest(realm: RealmPaths, quest: Path | None) -> Path:
+def choose_quest(realm: RealmPaths, quest: Path | None) -> Path | None:
+    """The explicit quest, else the next queued one, else None (train on generated skill data)."""
     if quest is not None:
         return quest.expanduser().resolve()
-    queued = next_queued_quest(realm)
-    if queued is not None:
-        return queued
-    raise InputError(
-        None,
-        f"no quest to fight: the queue in {realm.quests / 'queue'} is empty. "
-        "Pass --quest FILE.jsonl (chat JSONL) or drop a file into quests/queue/normal/.",
-    )
+    return next_queued_quest(realm)
+
+
+def make_keeper(configs: RealmConfigs, store: Store, campaign_id: str) -> ProgressionKeeper:
+    rules = {
+        sid: SkillRule(max_level=cfg.max_level, threshold=cfg.threshold, min_evals=cfg.min_evals)
+        for sid, cfg in configs.skills.items()
+    }
+    return ProgressionKeeper(store, campaign_id, rules, configs.curriculum)
 
 
 def build_job(
     realm: RealmPaths,
     hero: HeroConfig,
     campaign: CampaignRecord,
-    quest_path: Path,
+    quest_path: Path | None,
     *,
     start_step: int,
     steps: int | None,
     resume_from: Path | None,
+    curriculum: dict[str, Any],
+    eval_samples: int,
 ) -> TrainJob:
     t = hero.training_defaults
     if steps is None:
@@ -102,10 +110,10 @@ def build_job(
         realm_root=str(realm.root),
         hero_id=hero.id,
         hero=hero.model_dump(mode="json"),
-        quest_paths=(str(quest_path),),
+        quest_paths=(str(quest_path),) if quest_path else (),
         checkpoints_dir=str(realm.checkpoints),
         campaign_id=campaign.id,
-        quest_id=quest_path.stem,
+        quest_id=quest_path.stem if quest_path else SKILLS_QUEST,
         max_steps=start_step + steps,
         batch_size=t.batch_size,
         grad_accum=t.gradient_accumulation,
@@ -123,6 +131,9 @@ def build_job(
         save_minutes=t.save_minutes,
         val_fraction=t.val_fraction,
         resume_from=str(resume_from) if resume_from else None,
+        curriculum=curriculum,
+        eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
+        eval_samples=eval_samples,
     )
 
 
@@ -140,11 +151,21 @@ def plan_battle(
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     quest_path = choose_quest(realm, quest)
-    require_valid_quest(quest_path)
+    if quest_path is not None:
+        require_valid_quest(quest_path)
     if campaign is None:
         campaign = start_campaign(store, hero.id)
+    keeper = make_keeper(configs, store, campaign.id)
+    curriculum = keeper.curriculum_payload()
+    if quest_path is None and not curriculum["skills"]:
+        raise InputError(
+            None,
+            f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
+            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/queue/normal/.",
+        )
     resumed = latest_usable_checkpoint(store, realm, campaign.id)
     start_step = resumed.step if resumed else 0
+    eval_samples = min((cfg.eval_samples_per_level for cfg in configs.skills.values()), default=32)
     job = build_job(
         realm,
         hero,
@@ -153,5 +174,7 @@ def plan_battle(
         start_step=start_step,
         steps=steps,
         resume_from=realm.root / resumed.path if resumed else None,
+        curriculum=curriculum,
+        eval_samples=eval_samples,
     )
-    return BattlePlan(job, hero, campaign, quest_path.stem, quest_path, resumed)
+    return BattlePlan(job, hero, campaign, job.quest_id, quest_path, resumed, keeper)

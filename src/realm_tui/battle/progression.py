@@ -1,0 +1,290 @@
+"""Parent side of skill growth: eval results → level-ups, regressions, maxed-out, blessings, champion.
+
+The trainer only measures; every decision is made here with the pure `rules/`, and recorded in
+the store. The curriculum the trainer follows is rebuilt from the campaign after each change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from realm_tui.battle.protocol import EvalResult
+from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.rules import (
+    ChampionCandidate,
+    LevelTransition,
+    RegressionEvent,
+    StepMix,
+    check_maxed_out,
+    choose_champion,
+    decide_level_up,
+    detect_regressions,
+    maintenance_over_window,
+    training_level,
+)
+from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
+from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
+from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
+
+RETEST_EVERY = 3
+"""Every third eval at a training level re-tests the skill's mastered levels."""
+MAINTENANCE_WINDOW_STEPS = 2000
+REVIEW_BOOST = 0.15
+"""Extra review share per regressed level under maintenance (capped by MAX_REVIEW_SHARE)."""
+MAX_REVIEW_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class SkillRule:
+    """What the keeper needs of a skill config."""
+
+    max_level: int
+    threshold: float = 0.8
+    min_evals: int = 3
+
+
+@dataclass
+class Outcome:
+    notifications: list[Notification] = field(default_factory=list)
+    curriculum_changed: bool = False
+    retests: list[tuple[str, int]] = field(default_factory=list)
+
+
+class ProgressionKeeper:
+    """Keeps one campaign's skill levels in step with its eval results."""
+
+    def __init__(
+        self, store: Store, campaign_id: str, skills: Mapping[str, SkillRule], curriculum: CurriculumConfig
+    ) -> None:
+        self.store = store
+        self.campaign_id = campaign_id
+        self.skills = {
+            sid: rule
+            for sid, rule in skills.items()
+            if curriculum.skills.get(sid) is None or curriculum.skills[sid].enabled
+        }
+        self.curriculum = curriculum
+        self._mixes: list[StepMix] = []
+        self._evals_since_retest: dict[str, int] = {}
+
+    # ------------------------------------------------------------ curriculum
+
+    def campaign(self) -> CampaignRecord:
+        return self.store.campaigns.require(self.campaign_id)
+
+    def maintenance_levels(self) -> dict[str, list[int]]:
+        """Mastered levels whose latest re-test regressed and has not recovered since."""
+        open_: dict[tuple[str, int], bool] = {}
+        for milestone in self.campaign().milestones:
+            if milestone.get("kind") == "regression":
+                open_[(milestone["skill"], milestone["level"])] = True
+            elif milestone.get("kind") == "recovered":
+                open_[(milestone["skill"], milestone["level"])] = False
+        out: dict[str, list[int]] = {}
+        for (skill, level), is_open in sorted(open_.items()):
+            if is_open:
+                out.setdefault(skill, []).append(level)
+        return out
+
+    def curriculum_payload(self) -> dict[str, Any]:
+        """The curriculum the trainer follows (TrainJob.curriculum / SetCurriculum)."""
+        campaign = self.campaign()
+        maintenance = self.maintenance_levels()
+        review_share = min(
+            MAX_REVIEW_SHARE,
+            self.curriculum.review_share + REVIEW_BOOST * sum(len(v) for v in maintenance.values()),
+        )
+        skills: dict[str, Any] = {}
+        for sid, rule in self.skills.items():
+            mastered = campaign.skill_levels.get(sid, 0)
+            weight = self.curriculum.skills[sid].weight if sid in self.curriculum.skills else 1.0
+            skills[sid] = {
+                "level": training_level(mastered, rule.max_level),
+                "mastered": mastered,
+                "weight": weight,
+                "review_levels": list(range(1, mastered + 1)),
+                "maintenance_levels": maintenance.get(sid, []),
+            }
+        return {
+            "strategy": self.curriculum.strategy,
+            "focus_skill": self.curriculum.focus_skill,
+            "quest_share": self.curriculum.quest_share,
+            "review_share": review_share,
+            "skills": skills,
+        }
+
+    def record_steps(self, step: int, steps: int) -> None:
+        """Account `steps` optimizer steps to review vs new-level work, per the current curriculum."""
+        share = self.curriculum_payload()["review_share"] if self.skills else 0.0
+        self._mixes.append(StepMix(step=step, review=steps * share, new_level=steps * (1 - share)))
+        if len(self._mixes) > 10_000:
+            self._mixes = self._mixes[-5_000:]
+
+    # ------------------------------------------------------------ evals
+
+    def on_eval(self, event: EvalResult, effort: float) -> Outcome:
+        out = Outcome()
+        self.store.evals.upsert(
+            EvalRecord(
+                campaign_id=self.campaign_id,
+                step=max(0, event.step),
+                skill=event.skill,
+                level=event.level,
+                accuracy=min(1.0, max(0.0, event.accuracy)),
+                total=event.total,
+                results=[dict(r) for r in event.results],
+            )
+        )
+        rule = self.skills.get(event.skill)
+        if rule is None:
+            return out
+        campaign = self.campaign()
+        mastered = campaign.skill_levels.get(event.skill, 0)
+        if event.level == training_level(mastered, rule.max_level) and event.level > mastered:
+            self._judge_training_level(event, rule, mastered, effort, out)
+        elif event.level <= mastered:
+            self._judge_retest(event, out)
+        self._check_maxed_out(out)
+        return out
+
+    def _judge_training_level(
+        self, event: EvalResult, rule: SkillRule, mastered: int, effort: float, out: Outcome
+    ) -> None:
+        history = [e.accuracy for e in self.store.evals.for_skill(self.campaign_id, event.skill, event.level)]
+        decision = decide_level_up(history, threshold=rule.threshold, min_evals=rule.min_evals)
+        if decision.level_up:
+            campaign = self.campaign()
+            levels = dict(campaign.skill_levels)
+            levels[event.skill] = event.level
+            transition = {
+                "skill": event.skill,
+                "from": mastered,
+                "to": event.level,
+                "step": event.step,
+                "accuracy": decision.mean,
+                "effort": effort,
+                "at": time.time(),
+            }
+            peaks = dict(campaign.peaks)
+            peaks[f"{event.skill}_level"] = max(int(peaks.get(f"{event.skill}_level", 0)), event.level)
+            self.store.campaigns.update(
+                self.campaign_id,
+                skill_levels=levels,
+                transitions=[*campaign.transitions, transition],
+                peaks=peaks,
+                gold=campaign.gold + 50,
+                updated_at=time.time(),
+            )
+            out.notifications.append(skill_level_up(event.skill, event.level))
+            out.curriculum_changed = True
+            return
+        count = self._evals_since_retest.get(event.skill, 0) + 1
+        self._evals_since_retest[event.skill] = count
+        if count >= RETEST_EVERY and mastered > 0:
+            self._evals_since_retest[event.skill] = 0
+            # Re-test the most recent mastered levels: that is where forgetting shows first.
+            out.retests += [(event.skill, lvl) for lvl in range(mastered, max(0, mastered - 3), -1)]
+
+    def mastery_accuracy(self, skill: str) -> dict[int, float]:
+        return {
+            int(t["to"]): float(t["accuracy"])
+            for t in self.campaign().transitions
+            if t.get("skill") == skill and t.get("accuracy") is not None
+        }
+
+    def _judge_retest(self, event: EvalResult, out: Outcome) -> None:
+        mastery = self.mastery_accuracy(event.skill)
+        if event.level not in mastery:
+            return
+        found = detect_regressions(
+            {event.level: mastery[event.level]}, {event.level: event.accuracy}, skill=event.skill
+        )
+        open_levels = self.maintenance_levels().get(event.skill, [])
+        campaign = self.campaign()
+        if found:
+            if event.level not in open_levels:
+                milestone = {"kind": "regression", "skill": event.skill, "level": event.level, "step": event.step}
+                self.store.campaigns.update(self.campaign_id, milestones=[*campaign.milestones, milestone])
+                out.notifications.append(regression(found[0]))
+                out.curriculum_changed = True
+        elif event.level in open_levels:
+            milestone = {"kind": "recovered", "skill": event.skill, "level": event.level, "step": event.step}
+            self.store.campaigns.update(self.campaign_id, milestones=[*campaign.milestones, milestone])
+            out.curriculum_changed = True
+
+    def _check_maxed_out(self, out: Outcome) -> None:
+        campaign = self.campaign()
+        if campaign.status == "maxed_out":
+            return
+        events: list[LevelTransition | RegressionEvent] = [
+            LevelTransition(int(t["step"]), t["skill"], int(t["from"]), int(t["to"])) for t in campaign.transitions
+        ]
+        events += [
+            RegressionEvent(int(m["step"]), m["skill"], int(m["level"]))
+            for m in campaign.milestones
+            if m.get("kind") == "regression"
+        ]
+        events.sort(key=lambda e: e.step)
+        _, review, new = maintenance_over_window(self._mixes, MAINTENANCE_WINDOW_STEPS)
+        verdict = check_maxed_out(events, review, new)
+        if verdict.maxed_out:
+            self.store.campaigns.update(
+                self.campaign_id,
+                status="maxed_out",
+                milestones=[*campaign.milestones, {"kind": "maxed_out", "reason": verdict.reason}],
+            )
+            note = maxed_out(verdict)
+            if note is not None:
+                out.notifications.append(note)
+
+    # ------------------------------------------------------------ temple and champion
+
+    def accuracy_at(self, step: int) -> dict[str, float]:
+        """Latest eval accuracy per skill at its level as of `step` (training levels at that time)."""
+        latest: dict[str, tuple[int, float]] = {}
+        for record in self.store.evals.for_campaign(self.campaign_id):
+            if record.step <= step and record.skill in self.skills:
+                prev = latest.get(record.skill)
+                if prev is None or record.step >= prev[0]:
+                    latest[record.skill] = (record.step, record.accuracy)
+        return {skill: acc for skill, (_, acc) in latest.items()}
+
+    def bless_checkpoint(self, record: CheckpointRecord, *, effort: float, verified: bool) -> list[Notification]:
+        accuracy = self.accuracy_at(record.step)
+        evals_here = [e for e in self.store.evals.for_campaign(self.campaign_id) if e.step == record.step]
+        previous = [r for r in self.store.ledger.by_campaign(self.campaign_id) if r.step < record.step]
+        before = self.accuracy_at(previous[-1].step) if previous else {}
+        mean_now = sum(accuracy.values()) / len(accuracy) if accuracy else None
+        mean_before = sum(before.values()) / len(before) if before else None
+        rituals = [
+            RitualResult(WEIGHTS_FINITE, True, "checked by the trainer before saving"),
+            RitualResult(RELOADS, verified, "manifest checksums verified"),
+            # A quest-only campaign has nothing to evaluate: then a missing eval is no curse.
+            RitualResult(EVAL_RAN, bool(evals_here), critical=bool(self.skills)),
+            RitualResult(DATA_VALID, True, "quest validated before training"),
+        ]
+        blessing = bless(rituals, accuracy, accuracy_trend(mean_before, mean_now), max(0.0, effort))
+        self.store.ledger.update(
+            record.name,
+            blessing=blessing.verdict.value,
+            quality=blessing.quality,
+            notes={**record.notes, "experience": blessing.experience, "blessing_reason": blessing.reason},
+        )
+        return self._crown()
+
+    def _crown(self) -> list[Notification]:
+        records = self.store.ledger.by_campaign(self.campaign_id)
+        candidates = []
+        for r in records:
+            acc = self.accuracy_at(r.step)
+            mean = sum(acc.values()) / len(acc) if acc else None
+            candidates.append(ChampionCandidate(r.name, r.step, r.blessing, mean, r.val_loss))
+        best = choose_champion(candidates)
+        current = self.store.ledger.champion(self.campaign_id)
+        if best is None or (current is not None and current.name == best.name):
+            return []
+        self.store.ledger.set_champion(best.name)
+        return [new_champion(best.name, best.step, best.accuracy)]
