@@ -253,6 +253,16 @@ class ProgressionKeeper:
         return {skill: acc for skill, (_, acc) in latest.items()}
 
     def bless_checkpoint(self, record: CheckpointRecord, *, effort: float, verified: bool) -> list[Notification]:
+        """Run the temple rituals on a committed checkpoint, record the verdict, re-crown the champion.
+
+        A campaign with no skill to evaluate (quest data only) has no accuracy to judge by: its
+        checkpoints stay unjudged (blessing None) and only the player can promote a champion.
+        """
+        if not self.skills:
+            self.store.ledger.update(
+                record.name, notes={**record.notes, "blessing_reason": "unjudged: no skill is trained"}
+            )
+            return []
         accuracy = self.accuracy_at(record.step)
         evals_here = [e for e in self.store.evals.for_campaign(self.campaign_id) if e.step == record.step]
         previous = [r for r in self.store.ledger.by_campaign(self.campaign_id) if r.step < record.step]
@@ -262,8 +272,7 @@ class ProgressionKeeper:
         rituals = [
             RitualResult(WEIGHTS_FINITE, True, "checked by the trainer before saving"),
             RitualResult(RELOADS, verified, "manifest checksums verified"),
-            # A quest-only campaign has nothing to evaluate: then a missing eval is no curse.
-            RitualResult(EVAL_RAN, bool(evals_here), critical=bool(self.skills)),
+            RitualResult(EVAL_RAN, bool(evals_here)),
             RitualResult(DATA_VALID, True, "quest validated before training"),
         ]
         blessing = bless(rituals, accuracy, accuracy_trend(mean_before, mean_now), max(0.0, effort))
