@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from realm_tui import __version__
+from realm_tui.cli_module import module_app
+from realm_tui.cli_quest import quest_app
 from realm_tui.errors import RealmError
 from realm_tui.paths import RealmPaths, resolve_realm
 
@@ -39,6 +41,9 @@ class GlobalOptions:
 
 
 OPTIONS = GlobalOptions()
+
+app.add_typer(quest_app, name="quest")
+app.add_typer(module_app, name="module")
 
 
 def _version(value: bool) -> None:

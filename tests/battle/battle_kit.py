@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ def make_tiny_realm(root: Path, *, save_steps: int = 5, precision: str = "fp32")
         a, b = rng.randrange(16), rng.randrange(16)
         messages = [{"role": "user", "content": f"{a:b}+{b:b}="}, {"role": "assistant", "content": f"{a + b:b}"}]
         lines.append(json.dumps({"messages": messages}))
-    (realm.quests / "queue" / "normal" / "add.jsonl").write_text("\n".join(lines) + "\n")
+    quest = realm.quests / "inbox" / "add.jsonl"
+    quest.write_text("\n".join(lines) + "\n")
+    settled = time.time() - 60  # the board only takes files that stopped changing a while ago
+    os.utime(quest, (settled, settled))
     return realm
 
 

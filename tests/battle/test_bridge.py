@@ -25,7 +25,7 @@ def tiny_job(realm: RealmPaths, **overrides: object) -> TrainJob:
         "realm_root": str(realm.root),
         "hero_id": "tiny",
         "hero": hero.model_dump(mode="json"),
-        "quest_paths": (str(realm.quests / "queue" / "normal" / "add.jsonl"),),
+        "quest_paths": (str(realm.quests / "inbox" / "add.jsonl"),),
         "checkpoints_dir": str(realm.checkpoints),
         "max_steps": 100000,
         "batch_size": 8,

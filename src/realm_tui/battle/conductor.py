@@ -30,6 +30,7 @@ from realm_tui.battle.protocol import (
 from realm_tui.battle.retention import Kept, select_for_deletion
 from realm_tui.config.hero import HeroConfig
 from realm_tui.paths import RealmPaths
+from realm_tui.quests.board import board_for
 from realm_tui.rules import AchievementContext, HeroStats, StrainState, compute_stats, ema, new_achievements
 from realm_tui.rules.notifications import (
     Notification,
@@ -85,6 +86,7 @@ class Conductor:
         campaign_id: str,
         quest_id: str,
         keeper: ProgressionKeeper | None = None,
+        board_quest: bool = False,
     ) -> None:
         self.store = store
         self.keeper = keeper
@@ -94,6 +96,8 @@ class Conductor:
         self.hero = hero
         self.campaign_id = campaign_id
         self.quest_id = quest_id
+        self.board = board_for(realm, store, hero) if board_quest else None
+        """The quest board, when the quest came from it (it then owns the quest's state)."""
         self.state = BattleState()
         campaign = store.campaigns.require(campaign_id)
         self.state.step = campaign.current_step
@@ -240,6 +244,8 @@ class Conductor:
             shutil.rmtree(self.realm.root / by_name[name].path, ignore_errors=True)
 
     def _on_quest_started(self, event: QuestStarted) -> None:
+        if self.board is not None:
+            return  # the board marked it processing when the battle was planned
         existing = self.store.quests.get(event.quest_id)
         path = event.paths[0] if event.paths else ""
         record = existing or QuestRecord(id=event.quest_id, path=_relative(path, self.realm.root))
@@ -255,7 +261,9 @@ class Conductor:
         )
 
     def _on_quest_finished(self, event: QuestFinished) -> list[Notification]:
-        if event.quest_id in self.store.quests:
+        if self.board is not None:
+            self.board.mark_done(event.quest_id, report={"steps": event.steps, "final_loss": event.final_loss})
+        elif event.quest_id in self.store.quests:
             self.store.quests.update(event.quest_id, state="done", updated_at=time.time())
         campaign = self.store.campaigns.require(self.campaign_id)
         self.store.campaigns.update(
@@ -269,6 +277,11 @@ class Conductor:
 
     def _on_stopped(self, event: Stopped) -> None:
         self.state.stopped = event
+        if self.board is not None and event.reason in ("error", "crashed"):
+            current = self.board.current()
+            if current is not None and current.id == self.quest_id:
+                # The board retries it (at low priority) up to its limit; the campaign goes on.
+                self.board.mark_failed(self.quest_id, f"the battle ended: {event.reason}")
         # XP is what a resume can continue from: the last committed checkpoint's step.
         latest = self.store.ledger.latest(self.campaign_id)
         step = latest.step if latest else 0

@@ -46,7 +46,9 @@ def run_headless(
             f"{plan.hero.name} enters battle: campaign {plan.campaign.id}, quest {plan.quest_id}, "
             f"steps {plan.job.max_steps - (plan.resumed_from.step if plan.resumed_from else 0)} ({where})"
         )
-        conductor = Conductor(store, realm, plan.hero, plan.campaign.id, plan.quest_id, plan.keeper)
+        conductor = Conductor(
+            store, realm, plan.hero, plan.campaign.id, plan.quest_id, plan.keeper, board_quest=plan.board_quest
+        )
         bridge = TrainerBridge()
         stop_requests = 0
 

@@ -13,11 +13,12 @@ from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
+from realm_tui.quests.board import board_for
+from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_valid_quest
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
 
-QUEUE_ORDER = ("high", "normal", "low")
 SKILLS_QUEST = "skills"
 """Quest id of a battle fought on generated skill data only."""
 
@@ -29,7 +30,9 @@ class BattlePlan:
     campaign: CampaignRecord
     quest_id: str
     quest_path: Path | None
-    """None: a skills-only battle on generated data (the idle default when the queue is empty)."""
+    """None: a skills-only battle on generated data (nothing queued and nothing to forge)."""
+    board_quest: bool
+    """True when the quest came from the board (the conductor reports its end there)."""
     resumed_from: CheckpointRecord | None
     keeper: ProgressionKeeper
 
@@ -65,21 +68,31 @@ def start_campaign(store: Store, hero_id: str) -> CampaignRecord:
     return store.campaigns.add(CampaignRecord(id=campaign_id, hero_id=hero_id, name=f"{hero_id} campaign"))
 
 
-def next_queued_quest(realm: RealmPaths) -> Path | None:
-    """The oldest quest file in the highest-priority queue folder (the board issue refines this)."""
-    for priority in QUEUE_ORDER:
-        folder = realm.quests / "queue" / priority
-        files = sorted((p for p in folder.glob("*.jsonl") if p.is_file()), key=lambda p: (p.stat().st_mtime, p.name))
-        if files:
-            return files[0]
-    return None
-
-
-def choose_quest(realm: RealmPaths, quest: Path | None) -> Path | None:
-    """The explicit quest, else the next queued one, else None (train on generated skill data)."""
+def choose_quest(
+    realm: RealmPaths,
+    store: Store,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    quest: Path | None,
+    resumed: CheckpointRecord | None,
+) -> tuple[Path | None, str, bool]:
+    """(path, quest id, served by the board). An explicit file bypasses the board; otherwise the
+    board's next quest (forging one for the idle hero when the queue is empty); None when there
+    is nothing at all, so the battle trains on generated skill data alone."""
     if quest is not None:
-        return quest.expanduser().resolve()
-    return next_queued_quest(realm)
+        path = quest.expanduser().resolve()
+        return path, path.stem, False
+    board = board_for(realm, store, hero)
+    board.requeue_interrupted()  # a quest left "processing" belongs to a battle that died
+    board.scan()
+    record = board.next_quest()
+    if record is None:
+        forge_for_idle(board, hero, dict(campaign.skill_levels))
+        record = board.next_quest()
+    if record is None:
+        return None, SKILLS_QUEST, False
+    record = board.mark_processing(record.id, source_checkpoint=resumed.name if resumed else None)
+    return board.path_of(record), record.id, True
 
 
 def make_keeper(configs: RealmConfigs, store: Store, campaign_id: str) -> ProgressionKeeper:
@@ -95,6 +108,7 @@ def build_job(
     hero: HeroConfig,
     campaign: CampaignRecord,
     quest_path: Path | None,
+    quest_id: str,
     *,
     start_step: int,
     steps: int | None,
@@ -113,7 +127,7 @@ def build_job(
         quest_paths=(str(quest_path),) if quest_path else (),
         checkpoints_dir=str(realm.checkpoints),
         campaign_id=campaign.id,
-        quest_id=quest_path.stem if quest_path else SKILLS_QUEST,
+        quest_id=quest_id,
         max_steps=start_step + steps,
         batch_size=t.batch_size,
         grad_accum=t.gradient_accumulation,
@@ -148,22 +162,22 @@ def plan_battle(
     resume: bool = True,
 ) -> BattlePlan:
     """Everything decided before the trainer starts; the quest is validated here, never mid-battle."""
+    if quest is not None:
+        require_valid_quest(quest.expanduser().resolve())  # before anything is written
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
-    quest_path = choose_quest(realm, quest)
-    if quest_path is not None:
-        require_valid_quest(quest_path)
     if campaign is None:
         campaign = start_campaign(store, hero.id)
     keeper = make_keeper(configs, store, campaign.id)
     curriculum = keeper.curriculum_payload()
+    resumed = latest_usable_checkpoint(store, realm, campaign.id)
+    quest_path, quest_id, board_quest = choose_quest(realm, store, hero, campaign, quest, resumed)
     if quest_path is None and not curriculum["skills"]:
         raise InputError(
             None,
             f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
-            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/queue/normal/.",
+            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
         )
-    resumed = latest_usable_checkpoint(store, realm, campaign.id)
     start_step = resumed.step if resumed else 0
     eval_samples = min((cfg.eval_samples_per_level for cfg in configs.skills.values()), default=32)
     job = build_job(
@@ -171,10 +185,11 @@ def plan_battle(
         hero,
         campaign,
         quest_path,
+        quest_id,
         start_step=start_step,
         steps=steps,
         resume_from=realm.root / resumed.path if resumed else None,
         curriculum=curriculum,
         eval_samples=eval_samples,
     )
-    return BattlePlan(job, hero, campaign, job.quest_id, quest_path, resumed, keeper)
+    return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper)

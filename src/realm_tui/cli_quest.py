@@ -1,0 +1,305 @@
+"""`realm quest …`: the Quest Board from the command line.
+
+Registered in cli.py with `app.add_typer(quest_app, name="quest")`. Heavy imports stay inside the
+commands; each command opens the store for writing only while it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from realm_tui.errors import RealmError
+
+if TYPE_CHECKING:
+    from realm_tui.config.hero import HeroConfig
+    from realm_tui.paths import RealmPaths
+    from realm_tui.quests.board import Board
+    from realm_tui.store import QuestRecord, Store
+
+quest_app = typer.Typer(
+    help="The Quest Board: add, list, show, retry, cancel, prioritize, validate and forge quests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Priority(StrEnum):
+    high = "high"
+    normal = "normal"
+    low = "low"
+
+
+class StateChoice(StrEnum):
+    inbox = "inbox"
+    queued = "queued"
+    processing = "processing"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+STATE_STYLE = {
+    "queued": "cyan",
+    "processing": "bold yellow",
+    "done": "green",
+    "failed": "red",
+    "cancelled": "dim",
+    "inbox": "magenta",
+}
+
+
+def current_realm() -> RealmPaths:
+    """The realm chosen by `--home` / REALM_HOME / the current folder (read from cli.OPTIONS)."""
+    from realm_tui import cli  # lazy: cli imports this module
+
+    return cli.OPTIONS.realm()
+
+
+def _debug() -> bool:
+    from realm_tui import cli
+
+    return cli.OPTIONS.debug
+
+
+def user_errors(fn: F) -> F:
+    """A RealmError becomes one red line on stderr and its exit code (a traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RealmError as err:
+            if _debug():
+                raise
+            typer.secho(f"realm: {err}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_hero(realm: RealmPaths, store: Store | None, hero_id: str | None) -> HeroConfig | None:
+    """`--hero`, else the active campaign's hero, else the default hero; None if it cannot load.
+
+    The hero gives the token limit (`training_defaults.max_length`) quests are checked against.
+    """
+    from realm_tui.config.realm_config import DEFAULT_HERO, load_hero
+    from realm_tui.errors import ConfigError
+
+    if hero_id is not None:
+        return load_hero(realm.configs, hero_id)
+    active = store.campaigns.active() if store is not None else None
+    chosen = active.hero_id if active else DEFAULT_HERO
+    try:
+        return load_hero(realm.configs, chosen)
+    except ConfigError as err:
+        typer.secho(f"realm: warning: token limits not checked: {err}", fg=typer.colors.YELLOW, err=True)
+        return None
+
+
+@contextmanager
+def open_board(hero_id: str | None = None) -> Iterator[Board]:
+    """The realm's board over the store, open for writing only inside the `with`."""
+    from realm_tui.quests.board import board_for
+    from realm_tui.store import Store
+
+    realm = current_realm()
+    with Store.open(realm.store_file) as store:
+        for warning in store.warnings:
+            typer.secho(f"realm: {warning}", fg=typer.colors.YELLOW, err=True)
+        yield board_for(realm, store, resolve_hero(realm, store, hero_id))
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _examples(record: QuestRecord) -> str:
+    validation = record.report.get("validation")
+    return str(validation.get("valid", "")) if isinstance(validation, dict) else ""
+
+
+def _say(record: QuestRecord, verb: str) -> None:
+    typer.echo(f"{verb} {record.id}: {record.state} ({record.priority}) {record.path}")
+    if record.state == "failed" and record.reasons:
+        typer.secho(f"  {record.reasons[-1]}", fg=typer.colors.RED, err=True)
+
+
+HeroOption = Annotated[str | None, typer.Option("--hero", help="Hero whose max length applies (default: active).")]
+
+
+@quest_app.command("add")
+@user_errors
+def add(
+    file: Annotated[Path, typer.Argument(help="Chat JSONL quest file to copy into the queue.")],
+    priority: Annotated[Priority, typer.Option("--priority", "-p", help="Queue priority.")] = Priority.normal,
+    hero: HeroOption = None,
+) -> None:
+    """Validate FILE and copy its valid lines into the queue (the file itself is left as is)."""
+    with open_board(hero) as board:
+        record = board.add_file(file, priority.value)
+    _say(record, "queued")
+    validation = record.report.get("validation", {})
+    if validation.get("invalid"):
+        typer.secho(
+            f"  {validation['invalid']} invalid line(s) left out; see: realm quest show {record.id}",
+            fg=typer.colors.YELLOW,
+        )
+
+
+@quest_app.command("list")
+@user_errors
+def list_quests(
+    state: Annotated[StateChoice | None, typer.Option("--state", help="Only quests in this state.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", "-a", help="Include done and cancelled quests.")] = False,
+    hero: HeroOption = None,
+) -> None:
+    """Pick up the inbox, then list the board in queue order."""
+    from rich.console import Console
+    from rich.table import Table
+
+    with open_board(hero) as board:
+        scan = board.scan()
+        records = board.quests(state.value if state else None)
+    if state is None and not show_all:
+        records = [r for r in records if r.state not in ("done", "cancelled")]
+    console = Console()
+    table = Table(title="Quest Board")
+    for column in ("ID", "State", "Priority", "Tries", "Examples", "File", "Updated"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        style = STATE_STYLE.get(r.state, "")
+        table.add_row(
+            r.id, f"[{style}]{r.state}[/]", r.priority, str(r.attempts), _examples(r), r.path, _when(r.updated_at)
+        )
+    console.print(table)
+    if scan.queued or scan.failed:
+        console.print(f"Picked up {len(scan.queued) + len(scan.failed)} file(s) from the inbox.")
+    if scan.waiting:
+        console.print(f"[yellow]{len(scan.waiting)} file(s) still being written; picked up next time.[/]")
+    for error in scan.errors:
+        console.print(f"[red]{error}[/]")
+
+
+@quest_app.command("show")
+@user_errors
+def show(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
+    """Everything the board knows about one quest: state, attempts, reasons, validation report."""
+    from realm_tui.quests.cli_render import render_quest
+
+    with open_board() as board:
+        record = board.find(quest_id)
+    render_quest(record)
+
+
+@quest_app.command("retry")
+@user_errors
+def retry(
+    quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
+    priority: Annotated[Priority | None, typer.Option("--priority", "-p", help="Queue priority.")] = None,
+    hero: HeroOption = None,
+) -> None:
+    """Queue a failed or cancelled quest again (validated again; attempts start over)."""
+    with open_board(hero) as board:
+        record = board.retry(quest_id, priority.value if priority else None)
+    _say(record, "retried")
+    if record.state != "queued":
+        raise typer.Exit(2)
+
+
+@quest_app.command("cancel")
+@user_errors
+def cancel(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
+    """Take a queued quest off the queue (its file moves to quests/failed/; retry brings it back)."""
+    with open_board() as board:
+        record = board.cancel(quest_id)
+    _say(record, "cancelled")
+
+
+@quest_app.command("prioritize")
+@user_errors
+def prioritize(
+    quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
+    priority: Annotated[Priority, typer.Argument(help="New priority.")] = Priority.high,
+) -> None:
+    """Move a queued quest to another priority (default: high)."""
+    with open_board() as board:
+        record = board.prioritize(quest_id, priority.value)
+    _say(record, "moved")
+
+
+@quest_app.command("validate")
+@user_errors
+def validate(
+    file: Annotated[Path, typer.Argument(help="Chat JSONL quest file.")],
+    hero: HeroOption = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=8, help="Token limit to check.")] = None,
+) -> None:
+    """Check FILE at every level (schema, content, tokens) without queueing it; exit 2 on problems."""
+    from realm_tui.errors import RealmNotFound
+    from realm_tui.quests.cli_render import render_report
+    from realm_tui.quests.policy import QuestPolicy, load_quest_policy
+    from realm_tui.quests.tokens import counter_for
+    from realm_tui.quests.validate import LEVELS, validate_quest_file
+
+    policy, hero_config = QuestPolicy(), None
+    try:
+        realm = current_realm()
+        policy = load_quest_policy(realm)
+        if max_tokens is None:
+            from realm_tui.store import Store
+
+            with Store.open(realm.store_file, readonly=True) as store:  # no lock: a battle may run
+                hero_config = resolve_hero(realm, store, hero)
+    except RealmNotFound:
+        if hero is not None:
+            raise
+    limit = max_tokens or (hero_config.training_defaults.max_length if hero_config else None)
+    report = validate_quest_file(
+        file, policy=policy, count_tokens=counter_for(hero_config), max_tokens=limit, levels=LEVELS
+    )
+    render_report(report)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+@quest_app.command("forge")
+@user_errors
+def forge(
+    skill: Annotated[str, typer.Option("--skill", help="Skill id (bin, sy).")],
+    level: Annotated[int, typer.Option("--level", min=1, help="Skill level.")],
+    count: Annotated[int, typer.Option("--count", min=1, help="Examples to generate.")] = 1000,
+    priority: Annotated[Priority, typer.Option("--priority", "-p", help="Queue priority.")] = Priority.normal,
+    hero: HeroOption = None,
+) -> None:
+    """Generate a training quest from a skill into the queue (never a held-out eval question)."""
+    from realm_tui.quests.forge import forge_quest
+
+    with open_board(hero) as board:
+        record = forge_quest(board, skill=skill, level=level, count=count, priority=priority.value)
+    _say(record, "forged")
+    if record.state != "queued":
+        raise typer.Exit(2)
+
+
+@quest_app.command("spar")
+@user_errors
+def spar(
+    skill: Annotated[str, typer.Option("--skill", help="Skill id (bin, sy).")],
+    level: Annotated[int, typer.Option("--level", min=1, help="Skill level.")],
+    count: Annotated[int, typer.Option("--count", min=1, help="Problems to answer.")] = 100,
+) -> None:
+    """Mirror school: the hero answers fresh problems; each wrong answer becomes 3 examples (queued high)."""
+    from realm_tui.quests.sparring import spar as run_spar
+
+    run_spar(skill, level, count, generate=None)

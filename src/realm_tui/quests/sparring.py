@@ -1,0 +1,95 @@
+"""The Mirror school: sparring turns each wrong answer of the hero into three training examples.
+
+1. **identify-incorrect**: the problem and the hero's wrong answer → "INCORRECT" and the gold;
+2. **correct-it**: the problem and the wrong answer, asked to fix it → the gold answer;
+3. **confirm-correct**: the problem and the gold answer → "CORRECT".
+
+The transformation is pure (`sparring_examples`, `sparring_lines`). `spar` runs a whole round
+given a `generate` callable (prompts → answers); generation by the hero needs the trainer, which
+comes later, so the CLI entry point raises `NotYet` until then.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from realm_tui.errors import RealmError
+
+IDENTIFY = "Is this answer correct? Reply CORRECT or INCORRECT; if it is incorrect, give the correct answer."
+CORRECT_IT = "This answer is wrong. Give the correct answer."
+NO_ANSWER = "(no answer)"
+
+Generate = Callable[[Sequence[str]], Sequence[str]]
+"""Answers of the hero to a batch of prompts, in order."""
+
+
+class NotYet(RealmError):
+    """A feature whose engine has not landed yet."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One sparring question: the prompt, the gold answer and what the hero answered."""
+
+    prompt: str
+    gold: str
+    answer: str
+    correct: bool
+
+
+def _turns(system: str | None, user: str, assistant: str) -> dict[str, Any]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return {"messages": messages}
+
+
+def sparring_examples(prompt: str, gold: str, wrong: str, *, system: str | None = None) -> list[dict[str, Any]]:
+    """The three chat examples for one wrong answer (ValueError if it equals the gold)."""
+    if not gold.strip():
+        raise ValueError("the gold answer is empty")
+    if wrong.strip() == gold.strip():
+        raise ValueError("the answer equals the gold answer: nothing to correct")
+    shown = wrong.strip() or NO_ANSWER
+    return [
+        _turns(system, f"{prompt}\n\nProposed answer:\n{shown}\n\n{IDENTIFY}", f"INCORRECT\n{gold}"),
+        _turns(system, f"{prompt}\n\n{CORRECT_IT}\nWrong answer:\n{shown}", gold),
+        _turns(system, f"{prompt}\n\nProposed answer:\n{gold}\n\n{IDENTIFY}", "CORRECT"),
+    ]
+
+
+def sparring_lines(attempts: Iterable[Attempt], *, system: str | None = None) -> list[str]:
+    """JSONL lines (without newline) for every wrong attempt; correct ones give nothing."""
+    lines = []
+    for attempt in attempts:
+        if attempt.correct or attempt.answer.strip() == attempt.gold.strip():
+            continue
+        for example in sparring_examples(attempt.prompt, attempt.gold, attempt.answer, system=system):
+            lines.append(json.dumps(example, ensure_ascii=False))
+    return lines
+
+
+def spar(
+    skill: str, level: int, count: int, generate: Generate | None, *, index: int = 0
+) -> tuple[list[Attempt], list[str]]:
+    """One sparring round: `count` fresh problems, the hero's answers, the examples to queue.
+
+    `generate` answers prompts with the hero; without it (the trainer's generation is not wired
+    yet) this raises NotYet.
+    """
+    if generate is None:
+        raise NotYet(
+            "sparring is not available yet: it needs the hero to answer problems, and generation in "
+            "the trainer lands in a later release. Forge quests meanwhile: realm quest forge --skill SKILL"
+        )
+    from realm_tui.skills import get_skill, training_batch
+
+    generator = get_skill(skill)
+    problems = training_batch(generator, level, count, index)
+    answers = list(generate([p.prompt for p in problems]))
+    if len(answers) != len(problems):
+        raise RealmError(f"sparring: {len(problems)} prompts but {len(answers)} answers")
+    attempts = [Attempt(p.prompt, p.expected, a, generator.score(p, a)) for p, a in zip(problems, answers, strict=True)]
+    return attempts, sparring_lines(attempts)
