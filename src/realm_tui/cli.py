@@ -120,9 +120,7 @@ def doctor() -> None:
 
 @app.command()
 def validate(
-    quest: Annotated[
-        list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")
-    ] = None,
+    quest: Annotated[list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")] = None,
 ) -> None:
     """Validate every config of the realm (and the given quest files); exit 2 on any problem."""
     from realm_tui.config.realm_config import validate_realm_configs
@@ -144,9 +142,7 @@ def validate(
 @app.command()
 def train(
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Train headless with a progress bar (SSH).")] = False,
-    hero: Annotated[
-        str | None, typer.Option("--hero", help="Hero id (default: the hero's campaign).")
-    ] = None,
+    hero: Annotated[str | None, typer.Option("--hero", help="Hero id (default: the hero's campaign).")] = None,
     quest: Annotated[Path | None, typer.Option("--quest", help="Chat JSONL file to train on.")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="Optimizer steps to train.")] = None,
     resume: Annotated[
@@ -162,9 +158,7 @@ def train(
         return
     from realm_tui.battle.headless import run_headless
 
-    code = run_headless(
-        OPTIONS.realm(), hero_id=hero, quest=quest, steps=steps, resume=resume, json_events=json_events
-    )
+    code = run_headless(OPTIONS.realm(), hero_id=hero, quest=quest, steps=steps, resume=resume, json_events=json_events)
     raise typer.Exit(code)
 
 

@@ -36,9 +36,7 @@ def check_torch() -> Check:
         bf16 = torch.cuda.is_bf16_supported()
         return Check("torch", "ok", f"{torch.__version__}, CUDA {torch.version.cuda} on {name}, bf16 {bf16}")
     capability = torch.backends.cpu.get_cpu_capability()
-    return Check(
-        "torch", "ok", f"{torch.__version__}, CPU only ({capability}, {torch.get_num_threads()} threads)"
-    )
+    return Check("torch", "ok", f"{torch.__version__}, CPU only ({capability}, {torch.get_num_threads()} threads)")
 
 
 def check_gpu() -> Check:

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 
-def realm(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def realm(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "REALM_HOME"}
     full_env.update(env or {})
     return subprocess.run(

@@ -57,6 +57,9 @@ class TrainJob:
     An eval due at a checkpoint step runs before that checkpoint is saved."""
     eval_samples: int = 32
     """Held-out problems per (skill, level) evaluation."""
+    memory_profile: dict[str, Any] = field(default_factory=dict)
+    """The hero's validated memory profile, as `MemoryProfile.model_dump(mode="json")`: method
+    (full/lora), lora, attention, gradient_checkpointing, quantization. Empty: full training, sdpa."""
 
 
 # ---------------------------------------------------------------- commands

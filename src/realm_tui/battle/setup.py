@@ -115,6 +115,7 @@ def build_job(
     resume_from: Path | None,
     curriculum: dict[str, Any],
     eval_samples: int,
+    memory_profile: dict[str, Any],
 ) -> TrainJob:
     t = hero.training_defaults
     if steps is None:
@@ -148,6 +149,7 @@ def build_job(
         curriculum=curriculum,
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
         eval_samples=eval_samples,
+        memory_profile=memory_profile,
     )
 
 
@@ -191,5 +193,6 @@ def plan_battle(
         resume_from=realm.root / resumed.path if resumed else None,
         curriculum=curriculum,
         eval_samples=eval_samples,
+        memory_profile=configs.profile_for(hero).model_dump(mode="json"),
     )
     return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper)

@@ -64,9 +64,7 @@ class CurriculumConfig(ExactModel):
         if dupes:
             raise ValueError(f"modules: listed twice: {', '.join(dupes)}")
         if self.quest_share < 1 and self.skills and not self.enabled_skills():
-            raise ValueError(
-                "skills: none is enabled, yet quest_share < 1 leaves room for generated skill data"
-            )
+            raise ValueError("skills: none is enabled, yet quest_share < 1 leaves room for generated skill data")
         weighted = self.strategy == "weighted" and self.quest_share < 1 and self.skills
         if weighted and not any(w.weight > 0 for w in self.skills.values() if w.enabled):
             raise ValueError("skills: strategy weighted needs an enabled skill with weight > 0")

@@ -214,13 +214,9 @@ def _keys_at(model: type[BaseModel], parent: tuple[int | str, ...]) -> list[str]
     return list(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
 
 
-def _did_you_mean(
-    key: str, loc: tuple[int | str, ...], errors: list[Any], model: type[BaseModel] | None
-) -> str:
+def _did_you_mean(key: str, loc: tuple[int | str, ...], errors: list[Any], model: type[BaseModel] | None) -> str:
     parent = loc[:-1]
-    candidates = [
-        str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent
-    ]
+    candidates = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent]
     if model is not None:
         candidates += _keys_at(model, parent)
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)

@@ -137,9 +137,7 @@ class MemoryProfile(ExactModel):
         if self.method == "lora" and quant == "4bit":
             raise ValueError("quantization.mode: 4bit with adapters is method qlora, not lora")
         if self.method in ("full", "galore") and quant != "none":
-            raise ValueError(
-                f"quantization.mode: must be none for method {self.method}, which trains the weights"
-            )
+            raise ValueError(f"quantization.mode: must be none for method {self.method}, which trains the weights")
         problem = optimizer_problem(self.method, self.optimizer)
         if problem:
             raise ValueError(f"optimizer: {problem}")
@@ -181,11 +179,7 @@ def suggest_profile(
         raise InputError(None, f"GPU memory cannot be negative, got {vram_gb} GB")
     if prefer is not None and prefer not in METHOD_PREFERENCE:
         raise InputError(None, f"unknown method {prefer!r}; choose one of {', '.join(METHOD_PREFERENCE)}")
-    fits = [
-        p
-        for p in profiles.values()
-        if p.recommended_model_sizes_b.covers(model_size_b) and p.vram_gb <= vram_gb
-    ]
+    fits = [p for p in profiles.values() if p.recommended_model_sizes_b.covers(model_size_b) and p.vram_gb <= vram_gb]
     if not fits:
         where = f"{vram_gb:g} GB of GPU memory" if vram_gb > 0 else "a CPU"
         sized = sorted(p.id for p in profiles.values() if p.recommended_model_sizes_b.covers(model_size_b))

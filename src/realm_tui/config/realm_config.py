@@ -86,9 +86,7 @@ def hero_profile_problems(hero: HeroConfig, profile: MemoryProfile) -> list[str]
     )
     for key, value, limit_key, limit in limits:
         if value > limit:
-            problems.append(
-                f"training_defaults.{key}: {value} is more than {name} allows ({limit_key} {limit})"
-            )
+            problems.append(f"training_defaults.{key}: {value} is more than {name} allows ({limit_key} {limit})")
     return problems
 
 
@@ -107,9 +105,7 @@ def _yaml_files(folder: Path, errors: list[ConfigError]) -> list[Path]:
     return files
 
 
-def _load_folder(
-    folder: Path, model: type[C], kind: str, errors: list[ConfigError]
-) -> tuple[dict[str, C], set[str]]:
+def _load_folder(folder: Path, model: type[C], kind: str, errors: list[ConfigError]) -> tuple[dict[str, C], set[str]]:
     """Valid configs by id, and the stems of every file found (valid or not)."""
     loaded: dict[str, C] = {}
     files = _yaml_files(folder, errors)
@@ -179,9 +175,7 @@ def _check_heroes(
         if skills is not None:
             for skill in hero.idle.skill_priorities:
                 if skill not in skills:
-                    errors.append(
-                        ConfigError(path, f"idle.skill_priorities: {_unknown('skill', skill, skills)}")
-                    )
+                    errors.append(ConfigError(path, f"idle.skill_priorities: {_unknown('skill', skill, skills)}"))
     return errors
 
 
@@ -211,9 +205,7 @@ def _check_skill_names(
 def _collect(configs_dir: Path) -> tuple[RealmConfigs | None, list[ConfigError]]:
     """Load everything, file by file, then run the checks that span files."""
     errors: list[ConfigError] = []
-    profiles, profile_files = _load_folder(
-        configs_dir / PROFILES_DIR, MemoryProfile, "memory profile", errors
-    )
+    profiles, profile_files = _load_folder(configs_dir / PROFILES_DIR, MemoryProfile, "memory profile", errors)
     heroes, _ = _load_folder(configs_dir / HEROES_DIR, HeroConfig, "hero", errors)
     titles = _load_one(configs_dir / TITLES_FILE, TitlesConfig, errors)
     curriculum = _load_one(configs_dir / CURRICULUM_FILE, CurriculumConfig, errors)
@@ -253,9 +245,7 @@ def load_realm_configs(configs_dir: Path | str) -> RealmConfigs:
 
 def _check_id(kind: str, value: str, folder: Path) -> None:
     if not re.fullmatch(SLUG_PATTERN, value):
-        raise ConfigError(
-            folder, f"{kind} id {value!r} is not valid: use lower-case letters, digits, - and _"
-        )
+        raise ConfigError(folder, f"{kind} id {value!r} is not valid: use lower-case letters, digits, - and _")
 
 
 def load_memory_profile(configs_dir: Path | str, profile_id: str) -> MemoryProfile:

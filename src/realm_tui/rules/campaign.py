@@ -192,14 +192,10 @@ def record_eval(state: CampaignState, skill: str, level: int, accuracy: float) -
     best = state.peaks.highest_accuracy
     if best is not None and accuracy <= best:
         return state
-    return replace(
-        state, peaks=replace(state.peaks, highest_accuracy=accuracy, highest_accuracy_at=(skill, level))
-    )
+    return replace(state, peaks=replace(state.peaks, highest_accuracy=accuracy, highest_accuracy_at=(skill, level)))
 
 
-def record_level_change(
-    state: CampaignState, skill: str, to_level: int, step: int | None = None
-) -> CampaignState:
+def record_level_change(state: CampaignState, skill: str, to_level: int, step: int | None = None) -> CampaignState:
     """Set the mastered level of ``skill`` and record the transition (effort, plastic gain).
 
     ``step`` defaults to the current step. The transition is the new last entry of ``transitions``.

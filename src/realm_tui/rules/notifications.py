@@ -65,9 +65,7 @@ def new_champion(checkpoint: str, step: int, accuracy: float | None) -> Notifica
 
 def quest_complete(quest: str, gold: int = 0) -> Notification:
     reward = f" +{gold} gold." if gold else ""
-    return Notification(
-        NotificationKind.QUEST_COMPLETE, "Quest complete", f"{quest} is done.{reward}", Severity.INFO
-    )
+    return Notification(NotificationKind.QUEST_COMPLETE, "Quest complete", f"{quest} is done.{reward}", Severity.INFO)
 
 
 def regression(found: Regression) -> Notification:

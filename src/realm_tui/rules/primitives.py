@@ -110,9 +110,7 @@ class PrimitiveTracker:
     def samples(self, primitive: str) -> int:
         return self.stats.get(primitive, PrimitiveStats()).samples
 
-    def weak_primitives(
-        self, min_samples: int = WEAK_MIN_SAMPLES, threshold: float = WEAK_THRESHOLD
-    ) -> list[str]:
+    def weak_primitives(self, min_samples: int = WEAK_MIN_SAMPLES, threshold: float = WEAK_THRESHOLD) -> list[str]:
         """Primitives with accuracy below ``threshold`` over at least ``min_samples``; weakest first."""
         weak = [
             (s.correct / s.samples, pid)

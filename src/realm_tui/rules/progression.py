@@ -69,9 +69,7 @@ def decide_level_up(
     recent = evals[-min_evals:]
     mean = sum(recent) / len(recent) if recent else None
     level_up = len(evals) >= min_evals and mean is not None and mean >= threshold - EPSILON
-    return LevelDecision(
-        level_up=level_up, mean=mean, needed=threshold, count=len(evals), min_evals=min_evals
-    )
+    return LevelDecision(level_up=level_up, mean=mean, needed=threshold, count=len(evals), min_evals=min_evals)
 
 
 @dataclass(frozen=True)

@@ -81,11 +81,7 @@ def mean_accuracy(accuracy_by_skill: Mapping[str, float | None]) -> float:
 
     Skills without an eval at their training level yet (``None``) are left out.
     """
-    values = [
-        min(1.0, max(0.0, acc))
-        for acc in accuracy_by_skill.values()
-        if acc is not None and math.isfinite(acc)
-    ]
+    values = [min(1.0, max(0.0, acc)) for acc in accuracy_by_skill.values() if acc is not None and math.isfinite(acc)]
     return sum(values) / len(values) if values else 0.0
 
 

@@ -158,9 +158,7 @@ def hint_for(state: StrainState, min_samples: int = HINT_MIN_SAMPLES) -> Curricu
     if mean is None or len(state.recent) < min_samples:
         return CurriculumAction.CONTINUE
     trend = strain_trend(state)
-    return curriculum_hint(
-        zone_for(mean), improving=trend is StrainTrend.IMPROVING, stable=trend is StrainTrend.STABLE
-    )
+    return curriculum_hint(zone_for(mean), improving=trend is StrainTrend.IMPROVING, stable=trend is StrainTrend.STABLE)
 
 
 @dataclass(frozen=True)

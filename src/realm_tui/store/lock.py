@@ -60,9 +60,7 @@ class StoreLock:
         except Timeout:
             pid = read_holder_pid(self.store_path)
             if pid == os.getpid():
-                raise StoreError(
-                    f"{self.store_path} is already open for writing in this process (pid {pid})"
-                ) from None
+                raise StoreError(f"{self.store_path} is already open for writing in this process (pid {pid})") from None
             who = f"pid {pid}" if pid is not None else "pid unknown"
             raise StoreError(
                 f"{self.store_path} is in use by another realm process ({who}); "

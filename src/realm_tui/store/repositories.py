@@ -186,9 +186,7 @@ class EventRepository(TableRepository[EventRecord]):
             self._table.insert(doc)
         return event
 
-    def recent(
-        self, n: int = 20, *, campaign_id: str | None = None, kind: str | None = None
-    ) -> list[EventRecord]:
+    def recent(self, n: int = 20, *, campaign_id: str | None = None, kind: str | None = None) -> list[EventRecord]:
         """The last ``n`` events (of this campaign / kind, if given), oldest first."""
         if n <= 0:
             return []

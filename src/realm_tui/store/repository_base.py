@@ -103,9 +103,7 @@ class TableRepository(Generic[R]):
         with self._access.mutex:
             self._access.check_open()
             if self._access.readonly:
-                raise StoreError(
-                    f"{self._access.storage.path} was opened read-only; cannot change {self.table_name}"
-                )
+                raise StoreError(f"{self._access.storage.path} was opened read-only; cannot change {self.table_name}")
             try:
                 yield
             except BaseException:
@@ -171,9 +169,7 @@ class KeyedRepository(TableRepository[R]):
         key = self._key_of(record)
         with self._writing():
             if self._table.contains(self._cond(key)):
-                raise DuplicateRecord(
-                    f"a {self.record_type.__name__} with {self.key_field} {key!r} exists already"
-                )
+                raise DuplicateRecord(f"a {self.record_type.__name__} with {self.key_field} {key!r} exists already")
             self._table.insert(doc)
         return record
 

@@ -159,16 +159,13 @@ class SafeJSONStorage(Storage):
         except (TypeError, ValueError, RecursionError) as err:
             self.invalidate()
             raise StoreError(
-                f"cannot write {self.path}: a value cannot be stored as JSON ({err}); "
-                "the file was left unchanged"
+                f"cannot write {self.path}: a value cannot be stored as JSON ({err}); the file was left unchanged"
             ) from err
         try:
             self._replace_with(payload)
         except OSError as err:
             self.invalidate()
-            raise StoreError(
-                f"cannot write {self.path}: {err.strerror or err}; the previous version is kept"
-            ) from err
+            raise StoreError(f"cannot write {self.path}: {err.strerror or err}; the previous version is kept") from err
         except BaseException:
             self.invalidate()
             raise
@@ -229,9 +226,7 @@ class SafeJSONStorage(Storage):
                 return None
             raise StoreError(f"{self.path} {problem}, and there is no backup {bak}") from None
         except _Unreadable as err:
-            raise StoreError(
-                f"{self.path} {problem}, and the backup {bak} cannot be read either: {err}"
-            ) from None
+            raise StoreError(f"{self.path} {problem}, and the backup {bak} cannot be read either: {err}") from None
         message = f"{self.path} {problem}; showing the backup {bak} (read-only, nothing repaired)"
         if message not in self.warnings:
             self._warn(message)

@@ -65,10 +65,7 @@ def test_file_name_must_match_id(configs: Path) -> None:
 def test_unknown_memory_profile_names_the_hero_and_lists_profiles(configs: Path) -> None:
     edit(configs / "heroes" / "flo.yaml", "memory_profile: 24gb_galore", "memory_profile: 24gb_magic")
     (found,) = messages(configs)
-    assert (
-        "flo.yaml: memory_profile: unknown memory profile '24gb_magic'; available: 24gb_full_8bit_opt"
-        in found
-    )
+    assert "flo.yaml: memory_profile: unknown memory profile '24gb_magic'; available: 24gb_full_8bit_opt" in found
     with pytest.raises(ConfigError, match="flo.yaml: memory_profile: unknown"):
         load_hero(configs, "flo")
 
@@ -84,10 +81,7 @@ def test_hero_must_fit_its_profile(configs: Path) -> None:
     edit(configs / "heroes" / "ojas.yaml", "optimizer: paged_adamw_32bit", "optimizer: galore_adamw")
     found = messages(configs)
     assert any("dio-nano.yaml: training_defaults.batch_size: 512 is more than" in m for m in found)
-    assert any(
-        "ojas.yaml: training_defaults.optimizer: optimizer galore_adamw needs method galore" in m
-        for m in found
-    )
+    assert any("ojas.yaml: training_defaults.optimizer: optimizer galore_adamw needs method galore" in m for m in found)
     with pytest.raises(ConfigError, match="max_batch_size 128"):
         load_hero(configs, "dio-nano")
 

@@ -81,9 +81,7 @@ def test_skills_zone_quests_champion_cap() -> None:
     ),
     st.sets(st.sampled_from(sorted(ACHIEVEMENTS))),
 )
-def test_new_achievements_never_repeat_and_are_monotone(
-    context: AchievementContext, already: set[str]
-) -> None:
+def test_new_achievements_never_repeat_and_are_monotone(context: AchievementContext, already: set[str]) -> None:
     earned = ids(context, already)
     assert not set(earned) & already
     assert len(set(earned)) == len(earned)

@@ -24,10 +24,7 @@ def cand(
 
 def test_none_when_nobody_is_blessed() -> None:
     assert choose_champion([]) is None
-    assert (
-        choose_champion([cand("a", verdict="partial"), cand("b", verdict="cursed"), cand("c", verdict=None)])
-        is None
-    )
+    assert choose_champion([cand("a", verdict="partial"), cand("b", verdict="cursed"), cand("c", verdict=None)]) is None
 
 
 def test_best_accuracy_wins_even_against_unblessed_better_ones() -> None:

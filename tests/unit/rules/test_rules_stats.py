@@ -70,9 +70,7 @@ def test_acc_is_mean_over_evaluated_skills() -> None:
 
 def test_gold_from_quests_and_skill_levels() -> None:
     assert stats(quests_completed=3, skill_levels_gained=2).gold == 400
-    assert (
-        stats(quests_completed=1, skill_levels_gained=1, gold_per_quest=10, gold_per_skill_level=0).gold == 10
-    )
+    assert stats(quests_completed=1, skill_levels_gained=1, gold_per_quest=10, gold_per_skill_level=0).gold == 10
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,7 @@ def test_highest_priority_match_wins() -> None:
     assert best_title(RULES, ctx()) == "Untrained"
     assert best_title(RULES, ctx(steps=1500, level=1)) == "Apprentice"
     assert best_title(RULES, ctx(steps=5000, skill_levels={"bin": 3}, accuracy=0.75)) == "Bit Counter"
-    assert (
-        best_title(RULES, ctx(steps=5000, skill_levels={"bin": 5, "sy": 6}, accuracy=0.1)) == "Dual Wielder"
-    )
+    assert best_title(RULES, ctx(steps=5000, skill_levels={"bin": 5, "sy": 6}, accuracy=0.1)) == "Dual Wielder"
 
 
 def test_every_condition_must_hold() -> None:
@@ -89,7 +87,4 @@ def test_accepts_the_real_titles_config() -> None:
     )
     assert best_title(config.titles, ctx()) == "Untrained"
     assert best_title(config.titles, ctx(skill_levels={"bin": 3})) == "Bit Twiddler"
-    assert (
-        best_title(config.titles, ctx(skill_levels={"bin": 3}, achievements={"champion_crowned"}))
-        == "Crowned"
-    )
+    assert best_title(config.titles, ctx(skill_levels={"bin": 3}, achievements={"champion_crowned"})) == "Crowned"

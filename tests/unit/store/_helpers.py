@@ -38,9 +38,7 @@ def child_command(code: str, *args: str) -> list[str]:
 
 def run_child(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a python snippet in a fresh interpreter and wait for it."""
-    return subprocess.run(
-        child_command(code, *args), capture_output=True, text=True, timeout=timeout, env=child_env()
-    )
+    return subprocess.run(child_command(code, *args), capture_output=True, text=True, timeout=timeout, env=child_env())
 
 
 def spawn_child(code: str, *args: str) -> subprocess.Popen[str]:
@@ -56,15 +54,11 @@ def spawn_child(code: str, *args: str) -> subprocess.Popen[str]:
 
 
 def hero(i: int = 0) -> HeroRecord:
-    return HeroRecord(
-        id=f"hero-{i}", name=f"Hero {i}", base_path=f"saves/heroes/hero-{i}/base", parameters=2_700_000
-    )
+    return HeroRecord(id=f"hero-{i}", name=f"Hero {i}", base_path=f"saves/heroes/hero-{i}/base", parameters=2_700_000)
 
 
 def campaign(i: int = 0, hero_id: str = "hero-0", **kw: object) -> CampaignRecord:
-    return CampaignRecord.model_validate(
-        {"id": f"camp-{i}", "hero_id": hero_id, "name": f"Campaign {i}", **kw}
-    )
+    return CampaignRecord.model_validate({"id": f"camp-{i}", "hero_id": hero_id, "name": f"Campaign {i}", **kw})
 
 
 def checkpoint(step: int, campaign_id: str = "camp-0", **kw: object) -> CheckpointRecord:

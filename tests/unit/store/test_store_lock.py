@@ -42,9 +42,7 @@ def holder(store_path: Path) -> Iterator[subprocess.Popen[str]]:
             child.wait()
 
 
-def test_second_writer_fails_fast_naming_file_and_pid(
-    store_path: Path, holder: subprocess.Popen[str]
-) -> None:
+def test_second_writer_fails_fast_naming_file_and_pid(store_path: Path, holder: subprocess.Popen[str]) -> None:
     started = time.monotonic()
     with pytest.raises(StoreError) as err:
         Store.open(store_path)
@@ -54,9 +52,7 @@ def test_second_writer_fails_fast_naming_file_and_pid(
     assert read_holder_pid(store_path) == holder.pid
 
 
-def test_readonly_open_works_while_a_writer_holds_the_lock(
-    store_path: Path, holder: subprocess.Popen[str]
-) -> None:
+def test_readonly_open_works_while_a_writer_holds_the_lock(store_path: Path, holder: subprocess.Popen[str]) -> None:
     with Store.open(store_path, readonly=True) as store:
         assert [h.id for h in store.heroes.all()] == ["held"]
         with pytest.raises(StoreError, match="read-only"):

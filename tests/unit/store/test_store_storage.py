@@ -58,9 +58,7 @@ def test_each_write_keeps_the_previous_version_as_backup(store_path: Path) -> No
     assert no_temp_files(store_path)
 
 
-def test_backup_is_a_synced_copy_where_hard_links_fail(
-    store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_backup_is_a_synced_copy_where_hard_links_fail(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_links(src: object, dst: object) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 
@@ -108,9 +106,7 @@ def test_reopen_keeps_every_record(store_path: Path) -> None:
         pytest.param(lambda raw: b'{"heroes": [1]}', id="table-not-an-object"),
     ],
 )
-def test_damaged_file_is_quarantined_and_backup_restored(
-    store_path: Path, damage: Callable[[bytes], bytes]
-) -> None:
+def test_damaged_file_is_quarantined_and_backup_restored(store_path: Path, damage: Callable[[bytes], bytes]) -> None:
     committed_store(store_path, 3)
     good_backup = backup_path(store_path).read_bytes()
     damaged = damage(store_path.read_bytes())

@@ -1,0 +1,418 @@
+"""One battle: load the hero and the quest, train to `job.max_steps`, obey commands, checkpoint.
+
+`run_battle` never raises for a problem of the battle itself: it reports it as an `Error` event and
+returns (and emits) the final `Stopped`.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+from realm_tui.battle.protocol import (
+    CheckpointSaved,
+    Command,
+    Error,
+    Event,
+    Hello,
+    Log,
+    Pause,
+    QuestFinished,
+    QuestStarted,
+    Resume,
+    SaveNow,
+    SetCurriculum,
+    Step,
+    Stop,
+    Stopped,
+    TrainJob,
+)
+from realm_tui.errors import InputError, RealmError
+from realm_tui.trainer import checkpoint as ck
+from realm_tui.trainer.control import NullControl, TrainerControl
+from realm_tui.trainer.data import ChatFormat, DataPosition, DataStream, Example, load_quest
+from realm_tui.trainer.hero import load_hero
+from realm_tui.trainer.manifest import cleanup_temp_checkpoints, manifest_size
+from realm_tui.trainer.runtime import (
+    FakeFaults,
+    accumulate_gradients,
+    eval_loss,
+    lr_lambda,
+    make_accelerator,
+    make_optimizer,
+    resolve_precision,
+    seed_everything,
+)
+
+NONFINITE_LIMIT = 3
+"""Skipped updates in a row before rolling back to the last good checkpoint."""
+MAX_VAL_EXAMPLES = 256
+PAUSE_POLL_S = 0.2
+
+
+class _Halt(Exception):
+    """Unwinds the loop to `run` on Stop (or on Stop while the disk is full)."""
+
+    def __init__(self, reason: str, save: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.save = reason, save
+
+
+def run_battle(
+    job: TrainJob,
+    emit: Callable[[Event], None],
+    control: TrainerControl | None = None,
+    *,
+    fake_faults: FakeFaults | None = None,
+) -> Stopped:
+    """Train `job` to its max_steps; `emit` gets every event; `control` is polled at step boundaries."""
+    battle = _Battle(job, emit, control or NullControl(), fake_faults or FakeFaults.from_env())
+    return battle.run()
+
+
+class _Battle:
+    def __init__(self, job: TrainJob, emit: Callable[[Event], None], control: TrainerControl, fakes: FakeFaults):
+        self.job, self.emit, self.control, self.fakes = job, emit, control, fakes
+        self.step = 0
+        self.last_good: Path | None = None
+        self.last_saved_step = -1
+        self.paused = False
+        self.curriculum: dict[str, Any] = {}
+        self.notes: dict[str, Any] = {}
+        self.last_loss: float | None = None
+        self.tokens = 0
+        self.steps_done = 0
+        self.active_s = 0.0
+        self.since_save_s = 0.0
+        self.nonfinite_streak = 0
+        self.started = time.time()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> Stopped:
+        try:
+            self._setup()
+            reason, save = "finished", True
+            try:
+                self._train()
+            except _Halt as halt:
+                reason, save = halt.reason, halt.save
+            if save:
+                try:
+                    self._checkpoint()
+                except _Halt as halt:
+                    reason = halt.reason
+        except RealmError as err:
+            return self._fail(str(err), "bad_input" if isinstance(err, InputError) else "error")
+        except Exception:
+            return self._fail(traceback.format_exc(limit=8), "crash")
+        if reason == "finished":
+            self.emit(QuestFinished(self.job.quest_id, self.step, self.last_loss))
+        return self._stopped(reason)
+
+    def _stopped(self, reason: str) -> Stopped:
+        stopped = Stopped(self.step, reason, str(self.last_good) if self.last_good else None)
+        self.emit(stopped)
+        return stopped
+
+    def _fail(self, message: str, kind: str) -> Stopped:
+        self.emit(Error(message, fatal=True, kind=kind))
+        return self._stopped("error")
+
+    def _setup(self) -> None:
+        job = self.job
+        seed_everything(job.seed)
+        if job.batch_size < 1 or job.grad_accum < 1:
+            raise RealmError(f"batch_size and grad_accum must be at least 1 (got {job.batch_size}, {job.grad_accum})")
+        self.precision = resolve_precision(job.precision)
+        self.accelerator = make_accelerator(self.precision)
+        self.ckpt_dir = Path(job.checkpoints_dir)
+        removed = cleanup_temp_checkpoints(self.ckpt_dir)
+        if removed:
+            self.emit(Log(f"removed {len(removed)} unfinished checkpoint folder(s) in {self.ckpt_dir}"))
+        self.emit(Log(f"loading hero {job.hero_id}"))
+        hero = load_hero(job.hero, Path(job.realm_root), hero_id=job.hero_id, profile=job.memory_profile)
+        self.tokenizer, self.adapter = hero.tokenizer, hero.is_adapter
+        self.pad_id = int(hero.tokenizer.pad_token_id)
+        self.data = load_quest(
+            job.quest_paths,
+            hero.tokenizer,
+            job.max_length,
+            seed=job.seed,
+            val_fraction=job.val_fraction,
+            chat=ChatFormat.from_hero(job.hero),
+        )
+        self.curriculum = dict(job.curriculum)  # stored with checkpoints; mixing it in comes later
+        self.examples_per_step = job.batch_size * job.grad_accum
+        self.micro_batch = job.batch_size
+        optimizer = make_optimizer(job.optimizer, hero.model, job.learning_rate, job.weight_decay)
+        self.scheduler = LambdaLR(optimizer, lr_lambda(job.warmup_steps, job.max_steps, job.lr_schedule))
+        self.model, self.optimizer = self.accelerator.prepare(hero.model, optimizer)
+        self.stream = DataStream(len(self.data.train), job.seed)
+        if job.resume_from:
+            self._resume(Path(job.resume_from))
+        self.emit(
+            Hello(
+                pid=os.getpid(),
+                torch_version=torch.__version__,
+                device=str(self.accelerator.device),
+                precision=self.precision,
+                hero_id=job.hero_id,
+                parameters=int(hero.info["parameters"]),
+                trainable_parameters=int(hero.info["trainable_parameters"]),
+            )
+        )
+        if self.data.dropped:
+            self.emit(Log(f"skipped {self.data.dropped} example(s) with no assistant token within max_length"))
+        self.emit(QuestStarted(job.quest_id, tuple(job.quest_paths), len(self.data.train), self.data.tokens))
+
+    def _unwrapped(self) -> Any:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _restore(self, folder: Path) -> dict[str, Any]:
+        state = ck.load_checkpoint(folder)
+        ck.load_weights_into(self._unwrapped(), folder)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = self.last_saved_step = int(state["step"])
+        self.last_good = folder
+        return state
+
+    def _resume(self, folder: Path) -> None:
+        state = self._restore(folder)
+        ck.restore_rng(state["rng"])
+        self.stream.position = DataPosition(*state["data_position"])
+        self.micro_batch = max(1, min(int(state.get("micro_batch", self.micro_batch)), self.job.batch_size))
+        self.curriculum = self.curriculum or dict(state.get("curriculum") or {})
+        self.emit(Log(f"resumed from {folder.name} at step {self.step}"))
+
+    # ------------------------------------------------------------ commands
+
+    def _boundary(self) -> None:
+        notify = getattr(self.control, "notify_step", None)
+        if notify is not None:
+            notify(self.step)
+        self._handle(self.control.poll(0.0))
+        while self.paused:
+            self._handle(self.control.poll(PAUSE_POLL_S))
+
+    def _handle(self, commands: Sequence[Command]) -> None:
+        for cmd in commands:
+            if isinstance(cmd, Pause):
+                self.paused = True
+                self.emit(Log(f"paused at step {self.step}"))
+            elif isinstance(cmd, Resume):
+                self.paused = False
+                self.emit(Log(f"resumed at step {self.step}"))
+            elif isinstance(cmd, Stop):
+                raise _Halt(cmd.reason, cmd.save)
+            elif isinstance(cmd, SaveNow):
+                self._checkpoint()
+            elif isinstance(cmd, SetCurriculum):
+                self.curriculum = dict(cmd.curriculum)
+                self.emit(Log("curriculum stored with the next checkpoint; mixing it in comes later"))
+            else:
+                self.emit(Log(f"{type(cmd).__name__} is not handled by the trainer yet", level="warning"))
+
+    # ------------------------------------------------------------ training
+
+    def _train(self) -> None:
+        self._boundary()
+        while self.step < self.job.max_steps:
+            self._one_step()
+            self._boundary()
+
+    def _one_step(self) -> None:
+        job, target = self.job, self.step + 1
+        examples = [self.data.train[i] for i in self.stream.take(self.examples_per_step)]
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        t0 = time.perf_counter()
+        while True:
+            try:
+                loss, grad_norm = self._forward_backward(examples, target)
+                break
+            except torch.OutOfMemoryError:
+                self._on_oom(target)
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            self._on_nonfinite(target, loss, grad_norm)
+            return
+        self.nonfinite_streak = 0
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step, self.last_loss = target, loss
+        dt = time.perf_counter() - t0
+        self.active_s += dt
+        self.since_save_s += dt
+        self.steps_done += 1
+        self.tokens += sum(len(e) for e in examples)
+        self.emit(
+            Step(
+                step=self.step,
+                max_steps=job.max_steps,
+                loss=loss,
+                lr=lr,
+                grad_norm=grad_norm,
+                tokens_per_s=self.tokens / max(self.active_s, 1e-9),
+                eta_s=(job.max_steps - self.step) * self.active_s / self.steps_done,
+                tokens=self.tokens,
+                epoch=self.stream.epoch_float,
+                elapsed_s=time.time() - self.started,
+            )
+        )
+        by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
+        by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60
+        if by_steps or by_time:
+            self._checkpoint()
+
+    def _forward_backward(self, examples: list[Example], target: int) -> tuple[float, float]:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.fakes.oom(target):
+            raise torch.OutOfMemoryError(f"fake out-of-memory (fault injection) at step {target}")
+        job = self.job
+        return accumulate_gradients(
+            self.accelerator,
+            self.model,
+            examples,
+            micro_batch=self.micro_batch,
+            batching=dict(packing=job.packing, max_length=job.max_length, pad_id=self.pad_id),
+            max_grad_norm=job.max_grad_norm,
+            poison=self.fakes.nonfinite(target),
+        )
+
+    def _on_oom(self, target: int) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if self.micro_batch <= 1:
+            raise RealmError(
+                f"out of memory at step {target} even with micro-batch 1: "
+                "lower max_length or choose a lighter memory profile"
+            )
+        old, self.micro_batch = self.micro_batch, self.micro_batch // 2
+        accum = math.ceil(self.examples_per_step / self.micro_batch)
+        self.emit(
+            Log(
+                f"out of memory at step {target}: micro-batch {old} → {self.micro_batch}, "
+                f"grad accumulation → {accum} (same effective batch)",
+                level="warning",
+            )
+        )
+        self.notes.setdefault("oom", []).append({"step": target, "micro_batch": self.micro_batch, "grad_accum": accum})
+
+    def _on_nonfinite(self, target: int, loss: float, grad_norm: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_streak += 1
+        self.emit(
+            Error(
+                f"non-finite loss ({loss}) or grad norm ({grad_norm}) at step {target}: update skipped "
+                f"({self.nonfinite_streak} in a row)",
+                kind="nonfinite",
+            )
+        )
+        if self.nonfinite_streak >= NONFINITE_LIMIT:
+            self.nonfinite_streak = 0
+            self._rollback(f"{NONFINITE_LIMIT} non-finite updates in a row")
+
+    def _rollback(self, why: str) -> None:
+        if self.last_good is None:
+            raise RealmError(
+                f"{why} before any checkpoint was saved, so there is nothing to roll back to: "
+                f"lower the learning rate (now {self.job.learning_rate}) and start again"
+            )
+        folder = self.last_good
+        self._restore(folder)
+        self.emit(Log(f"{why}: rolled back to {folder.name} (step {self.step}); the data moves on", level="warning"))
+        self.notes.setdefault("rollbacks", []).append({"to_step": self.step, "why": why})
+        notify = getattr(self.control, "notify_step", None)
+        if notify is not None:
+            notify(self.step)
+
+    # ------------------------------------------------------------ checkpoints
+
+    def _checkpoint(self) -> Path | None:
+        """Save now (once per step); on a full disk wait, paused, for Resume (retry) or Stop."""
+        if self.step == self.last_saved_step and self.last_good is not None:
+            return self.last_good
+        while True:
+            path = self._try_save()
+            if path is not None:
+                return path
+            if self.last_saved_step == self.step:  # weights were rolled back instead
+                return self.last_good
+            resumed = False
+            while not resumed:
+                for cmd in self.control.poll(PAUSE_POLL_S):
+                    if isinstance(cmd, Stop):
+                        raise _Halt("disk_full", save=False)
+                    resumed = resumed or isinstance(cmd, Resume)
+            self.emit(Log("retrying the checkpoint after resume"))
+
+    def _disk_full(self, detail: str) -> None:
+        where = f"not enough disk space to save a checkpoint in {self.ckpt_dir} ({detail})"
+        advice = "training is paused: free some space, then resume (the last checkpoint is kept)"
+        self.emit(Error(f"{where}; {advice}", kind="disk_full"))
+
+    def _try_save(self) -> Path | None:
+        if not ck.all_finite(self.model):
+            self.emit(Error(f"weights are not finite at step {self.step}: not saving them", kind="nonfinite"))
+            self._rollback("non-finite weights")
+            return None
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        free_mb = shutil.disk_usage(self.ckpt_dir).free / 2**20
+        if free_mb < self.job.min_free_disk_mb:
+            self._disk_full(f"{free_mb:.0f} MB free, {self.job.min_free_disk_mb} MB needed")
+            return None
+        val_loss = self._val_loss()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        state = ck.trainer_state(
+            step=self.step,
+            position=self.stream.position,
+            micro_batch=self.micro_batch,
+            examples_per_step=self.examples_per_step,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            curriculum=self.curriculum,
+            losses=(self.last_loss, val_loss),
+        )
+        meta = {"hero_id": self.job.hero_id, "quest_id": self.job.quest_id, "adapter": self.adapter}
+        meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
+        try:
+            path = ck.save_checkpoint(self.ckpt_dir, self.step, self._unwrapped(), self.tokenizer, state, meta)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self._disk_full(str(err))
+            return None
+        self.last_good, self.last_saved_step, self.since_save_s = path, self.step, 0.0
+        notes, self.notes = self.notes, {}
+        self.emit(
+            CheckpointSaved(
+                step=self.step,
+                path=str(path),
+                name=path.name,
+                train_loss=self.last_loss,
+                val_loss=val_loss,
+                lr=lr,
+                size_bytes=manifest_size(path),
+                quest_id=self.job.quest_id,
+                adapter=self.adapter,
+                notes=notes,
+            )
+        )
+        return path
+
+    def _val_loss(self) -> float | None:
+        val = self.data.val[:MAX_VAL_EXAMPLES]
+        job, device = self.job, self.accelerator.device
+        return eval_loss(self.model, val, self.micro_batch, job.packing, job.max_length, self.pad_id, device)
