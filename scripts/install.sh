@@ -16,7 +16,9 @@ if "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.spl
 elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     echo "GPU found: installing torch $TORCH_VERSION (CUDA build)"
     "${PIP[@]}" install "torch==$TORCH_VERSION"
-elif "${PIP[@]}" install --no-index "torch==$TORCH_VERSION+cpu" 2>/dev/null; then
+elif "${PIP[@]}" install --no-index --no-deps "torch==$TORCH_VERSION+cpu" 2>/dev/null; then
+    # The CPU wheel was found locally (pip's find-links); now its dependencies from the index.
+    "${PIP[@]}" install "torch==$TORCH_VERSION+cpu"
     echo "no GPU: installed torch $TORCH_VERSION (CPU build found locally)"
 else
     echo "no GPU: installing torch $TORCH_VERSION CPU build from the PyTorch CPU index"
