@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from realm_tui import __version__
+from realm_tui.cli_armory import armory_app
 from realm_tui.cli_module import module_app
 from realm_tui.cli_quest import quest_app
 from realm_tui.errors import RealmError
@@ -44,6 +45,7 @@ OPTIONS = GlobalOptions()
 
 app.add_typer(quest_app, name="quest")
 app.add_typer(module_app, name="module")
+app.add_typer(armory_app, name="armory")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,321 @@
+"""Knob validation: refuse, before the battle, every combination of knobs that cannot work.
+
+`check_knobs` is pure: it takes what the machine can do as booleans, so it is tested without a
+GPU. `detect_environment` is the only function here that touches torch (lazily) to find them out.
+
+Decisions (documented in docs/armory.md):
+
+* Paged optimizers (`paged_adamw_32bit`, `paged_adamw_8bit`) are **allowed on a CPU**: bitsandbytes
+  steps them on CPU tensors (measured, see FACTS); paging is then a no-op. Reported as a note.
+* 8-bit AdamW (`adamw_8bit`) likewise runs on CPU tensors: allowed, with a note.
+* `galore_adamw_8bit` is **refused without CUDA**: galore-torch's `GaLoreAdamW8bit.step` calls
+  `torch.cuda.synchronize()` unconditionally. `galore_adamw` runs on a CPU.
+* 4-bit/8-bit base weights (QLoRA, LoRA on an 8-bit base) are **refused without bitsandbytes
+  CUDA**: bitsandbytes' CPU path exists but is a slow fallback nobody should fight a battle with.
+* `flash_attention_2` is **refused without CUDA** (the kernel is CUDA-only); with CUDA but without
+  the `flash-attn` package the trainer falls back to `sdpa`: a note, not a refusal.
+* `adamw_torch_fused` without CUDA falls back to the foreach AdamW: a note.
+* Muon only takes 2-D matrices; the optimizer factory gives every other parameter (embeddings,
+  norms, head, biases) to AdamW, so a model with non-2-D parameters is fine: a note.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from realm_tui.armory.vram import GIB, PrecisionMode, estimate_for, galore_modules, lora_modules
+
+if TYPE_CHECKING:
+    from realm_tui.config.hero import HeroConfig
+    from realm_tui.config.memory_profile import MemoryProfile
+
+BNB_OPTIMIZERS = frozenset({"adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit", "galore_adamw_8bit"})
+GALORE_OPTIMIZERS = frozenset({"galore_adamw", "galore_adamw_8bit"})
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What this machine can do for training; `detect_environment()` fills it in."""
+
+    cuda_available: bool = False
+    bnb_installed: bool = False
+    bnb_cuda: bool = False
+    """bitsandbytes loaded its CUDA library (4-bit/8-bit matmuls and paged state on the GPU)."""
+    flash_attn_installed: bool = False
+    galore_installed: bool = False
+    muon_available: bool = False
+    """`torch.optim.Muon` exists (torch 2.9+)."""
+    bf16_supported: bool = True
+    """The GPU computes in bf16 (Ampere or newer); always true on a CPU."""
+    vram_bytes: int | None = None
+    """Total memory of the first GPU; None without one."""
+    device_name: str = "cpu"
+
+    def as_kwargs(self) -> dict[str, object]:
+        """The keyword arguments `check_knobs` takes."""
+        return {
+            "cuda_available": self.cuda_available,
+            "bnb_cuda": self.bnb_cuda,
+            "flash_attn_installed": self.flash_attn_installed,
+            "bnb_installed": self.bnb_installed,
+            "galore_installed": self.galore_installed,
+            "muon_available": self.muon_available,
+            "bf16_supported": self.bf16_supported,
+            "vram_bytes": self.vram_bytes,
+        }
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def detect_environment(*, probe_bnb: bool = True) -> Environment:
+    """Find out what this machine offers. Imports torch (and bitsandbytes when `probe_bnb` and CUDA)."""
+    import torch
+
+    cuda = bool(torch.cuda.is_available())
+    bnb_installed = _installed("bitsandbytes")
+    bnb_cuda = False
+    if cuda and bnb_installed and probe_bnb:
+        try:
+            from bitsandbytes import cextension
+
+            bnb_cuda = getattr(cextension, "BNB_BACKEND", "") in ("CUDA", "ROCm") or isinstance(
+                cextension.lib, getattr(cextension, "CudaBNBNativeLibrary", ())
+            )
+        except Exception:  # a broken bitsandbytes install is the same as none for our purposes
+            bnb_cuda = False
+    vram = None
+    name = "cpu"
+    bf16 = True
+    if cuda:
+        props = torch.cuda.get_device_properties(0)
+        vram = int(props.total_memory)
+        name = str(props.name)
+        bf16 = bool(torch.cuda.is_bf16_supported())
+    return Environment(
+        cuda_available=cuda,
+        bnb_installed=bnb_installed,
+        bnb_cuda=bnb_cuda,
+        flash_attn_installed=_installed("flash_attn"),
+        galore_installed=_installed("galore_torch"),
+        muon_available=hasattr(torch.optim, "Muon"),
+        bf16_supported=bf16,
+        vram_bytes=vram,
+        device_name=name,
+    )
+
+
+@dataclass(frozen=True)
+class KnobReport:
+    """`problems` refuse the battle (each says what to change); `notes` are fall-backs to know about."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(items) or "none"
+
+
+def assess_knobs(
+    hero: HeroConfig,
+    profile: MemoryProfile,
+    *,
+    cuda_available: bool,
+    bnb_cuda: bool,
+    flash_attn_installed: bool,
+    batch_size: int | None = None,
+    grad_accum: int | None = None,
+    seq_len: int | None = None,
+    optimizer: str | None = None,
+    precision: str | None = None,
+    bnb_installed: bool = True,
+    galore_installed: bool = True,
+    muon_available: bool = True,
+    bf16_supported: bool = True,
+    vram_bytes: int | None = None,
+) -> KnobReport:
+    """Every problem with training `hero` under `profile` on this machine, plus notes.
+
+    `batch_size`, `grad_accum`, `seq_len`, `optimizer` and `precision` default to the hero's
+    training defaults (pass what the battle will really use). With `vram_bytes` (the GPU's total
+    memory) the VRAM estimate is checked too.
+    """
+    td = hero.training_defaults
+    batch = batch_size if batch_size is not None else td.batch_size
+    accum = grad_accum if grad_accum is not None else td.gradient_accumulation
+    length = seq_len if seq_len is not None else td.max_length
+    opt = optimizer or td.optimizer
+    prec = precision or td.precision
+    method = profile.method
+    name = f"memory profile {profile.id}"
+    problems: list[str] = []
+    notes: list[str] = []
+
+    # --- method and optimizer belong together ---
+    galore_opt = opt in GALORE_OPTIMIZERS
+    if galore_opt and method in ("lora", "qlora"):
+        problems.append(
+            f"optimizer {opt} projects full weight gradients and cannot train LoRA adapters ({name} uses "
+            f"method {method}): pick a GaLore profile (method galore) or an AdamW optimizer such as adamw"
+        )
+    elif galore_opt and method == "full":
+        problems.append(
+            f"optimizer {opt} needs a GaLore profile (method galore with a galore: section); {name} is "
+            "method full: use optimizer adamw / adamw_8bit, or a GaLore profile"
+        )
+    elif method == "galore" and not galore_opt:
+        problems.append(f"{name} is method galore, which needs optimizer galore_adamw or galore_adamw_8bit, not {opt}")
+    if opt == "muon" and method != "full":
+        problems.append(
+            f"optimizer muon orthogonalises full 2-D weight updates; it needs method full, not {method} "
+            f"({name}): use adamw, or a full-training profile"
+        )
+
+    # --- limits of the profile ---
+    limits = (
+        (
+            "batch size",
+            batch,
+            "max_batch_size",
+            profile.max_batch_size,
+            "lower the batch size and raise gradient accumulation to keep the effective batch",
+        ),
+        ("gradient accumulation", accum, "max_grad_accum", profile.max_grad_accum, "lower it"),
+        ("sequence length", length, "max_seq_length", profile.max_seq_length, "lower max_length"),
+    )
+    for label, value, key, limit, fix in limits:
+        if value > limit:
+            problems.append(f"{label} {value} is above {name}'s {key} {limit}: {fix} (at most {limit})")
+    if batch < 1 or accum < 1 or length < 1:
+        problems.append("batch size, gradient accumulation and sequence length must be at least 1")
+
+    # --- libraries and devices ---
+    quant = profile.quantization.mode
+    if quant != "none":
+        what = "QLoRA (a 4-bit base)" if quant == "4bit" else "an 8-bit base"
+        if not bnb_installed:
+            problems.append(f"{name} stores {what}, which needs bitsandbytes: pip install bitsandbytes")
+        elif not bnb_cuda:
+            problems.append(
+                f"{name} stores {what}, which needs bitsandbytes with CUDA"
+                + ("" if cuda_available else " and this machine has no CUDA GPU")
+                + ": use a profile without quantization (method lora or full), or train on a CUDA machine"
+            )
+    if opt in BNB_OPTIMIZERS and not bnb_installed:
+        problems.append(f"optimizer {opt} comes from bitsandbytes, which is not installed: pip install bitsandbytes")
+    elif opt in ("adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit") and not cuda_available:
+        paged = opt.startswith("paged_")
+        notes.append(
+            f"optimizer {opt} steps on CPU tensors here"
+            + ("; without a GPU there is nothing to page, its state simply lives in RAM" if paged else "")
+        )
+    if galore_opt and not galore_installed:
+        problems.append(f"optimizer {opt} needs galore-torch: pip install galore-torch")
+    if opt == "galore_adamw_8bit" and not cuda_available:
+        problems.append(
+            "optimizer galore_adamw_8bit needs CUDA (galore-torch's 8-bit step synchronises the GPU); "
+            "on a CPU use galore_adamw"
+        )
+    if opt == "muon":
+        if not muon_available:
+            problems.append("optimizer muon needs torch.optim.Muon (torch 2.9 or newer): upgrade torch or use adamw")
+        else:
+            notes.append("muon trains the 2-D hidden matrices; embeddings, norms, head and biases go to AdamW")
+    if opt == "adamw_torch_fused" and not cuda_available:
+        notes.append("adamw_torch_fused is fused on CUDA only: on this machine it runs as foreach AdamW")
+
+    if profile.attention == "flash_attention_2":
+        if not cuda_available:
+            problems.append(
+                f"{name} uses attention flash_attention_2, which runs on CUDA GPUs only and this machine "
+                "has none: use a profile with attention sdpa (e.g. cpu_tiny)"
+            )
+        elif not flash_attn_installed:
+            notes.append(
+                "flash-attn is not installed: attention falls back to sdpa (pip install flash-attn for the "
+                "flash kernel; sdpa also keeps attention memory linear in length)"
+            )
+
+    if prec == "bf16" and cuda_available and not bf16_supported:
+        problems.append("precision bf16 needs an Ampere-or-newer GPU; this one lacks bf16: set precision fp32")
+    if profile.vram_gb > 0 and not cuda_available and not problems:
+        notes.append(f"{name} is sized for a {profile.vram_gb:g} GB GPU; on a CPU it will be very slow")
+
+    # --- module names the profile targets ---
+    if profile.lora is not None:
+        targets = profile.lora.target_modules
+        if not lora_modules(targets):
+            problems.append(
+                f"{name}: lora.target_modules {_names(targets)} match no layer of this model; "
+                "use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or all-linear"
+            )
+    if profile.galore is not None and not galore_modules(profile.galore.target_modules):
+        problems.append(
+            f"{name}: galore.target_modules {_names(profile.galore.target_modules)} match no layer; "
+            "use name fragments such as attn and mlp"
+        )
+
+    # --- does it fit? ---
+    if vram_bytes is not None and cuda_available and not profile.is_cpu:
+        mode: PrecisionMode | None = "fp32" if prec == "fp32" else None
+        est = estimate_for(hero, profile, batch, length, precision=mode, optimizer=opt)
+        if est.total > vram_bytes:
+            problems.append(
+                f"the estimate is {est.total / GIB:.1f} GiB but the GPU has {vram_bytes / GIB:.1f} GiB: lower the "
+                f"batch size ({batch}) or sequence length ({length}), or pick a leaner profile "
+                "(realm armory suggest)"
+            )
+    return KnobReport(problems=problems, notes=notes)
+
+
+def check_knobs(
+    hero: HeroConfig,
+    profile: MemoryProfile,
+    *,
+    cuda_available: bool,
+    bnb_cuda: bool,
+    flash_attn_installed: bool,
+    batch_size: int | None = None,
+    grad_accum: int | None = None,
+    seq_len: int | None = None,
+    optimizer: str | None = None,
+    precision: str | None = None,
+    bnb_installed: bool = True,
+    galore_installed: bool = True,
+    muon_available: bool = True,
+    bf16_supported: bool = True,
+    vram_bytes: int | None = None,
+) -> list[str]:
+    """The problems that refuse this battle, one message each (empty: good to go).
+
+    Same arguments as `assess_knobs`; use that to get the notes (fall-backs) as well.
+    """
+    return assess_knobs(
+        hero,
+        profile,
+        cuda_available=cuda_available,
+        bnb_cuda=bnb_cuda,
+        flash_attn_installed=flash_attn_installed,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        seq_len=seq_len,
+        optimizer=optimizer,
+        precision=precision,
+        bnb_installed=bnb_installed,
+        galore_installed=galore_installed,
+        muon_available=muon_available,
+        bf16_supported=bf16_supported,
+        vram_bytes=vram_bytes,
+    ).problems

@@ -1,0 +1,533 @@
+"""The VRAM calculator: how much memory a training setup needs, component by component.
+
+Pure Python (no torch), so the Armory can show it live and `realm armory vram` answers instantly.
+
+    total = weights + gradients + optimizer state + activations + overhead
+
+* **weights**: every parameter at its storage width: 4 bytes (fp32), 2 (bf16), 1 + a per-row fp32
+  scale (LLM.int8), or 4 bits + block constants for NF4/FP4 (64-weight blocks with an fp32 absmax
+  = 4.5 bits; double quantization stores the absmax in 8 bits with one fp32 constant per 256
+  blocks = 4 + 8/64 + 32/(64·256) ≈ 4.127 bits: Dettmers et al. 2023, "QLoRA", §3). Only the
+  decoder linears are quantized; embeddings, head and norms stay at the compute width. LoRA
+  adapters are fp32 (PEFT's default `autocast_adapter_dtype=True`).
+* **gradients**: one per trainable parameter, at the parameter's width.
+* **optimizer state**: AdamW keeps two moments per trainable parameter in the parameter's dtype
+  (fp32, or bf16 when the weights are pure bf16); bitsandbytes 8-bit keeps two bytes plus an fp32
+  absmax per 256 values (tensors under 4096 values stay 32-bit); paged optimizers keep their state
+  in CUDA unified memory, which pages out to the CPU under pressure: reported as **CPU-side**
+  (`cpu_offload`), not in the total; GaLore keeps the two moments of each projected matrix at
+  rank r (r × max(m, n) each) plus its projection (r × min(m, n)); Muon keeps one momentum buffer
+  per 2-D hidden matrix and AdamW's two moments for everything else; `bf16_master` adds an fp32
+  master copy of the trainable weights.
+* **activations**: what autograd saves for the backward pass, per token and decoder layer:
+
+      per_layer = b·s·(c_h·h + c_i·i + c_q·n_heads·d + c_kv·n_kv·d) [+ b·n_heads·s²·c_score, eager only]
+
+  The method is Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
+  Models", arXiv:2205.05198: s·b·h·(34 + 5·a·s/h) bytes per GPT-3 layer): count every tensor
+  saved for backward. The coefficients (bytes) below were counted the same way for the Hugging
+  Face Qwen3 implementation (transformers 5.23, `torch.autograd.graph.saved_tensors_hooks`,
+  `tests/unit/armory/test_vram_activations.py` re-measures them); they differ from GPT-3's 34·h
+  because Qwen3 has a SwiGLU MLP, grouped-query attention and RMSNorms that upcast to fp32.
+  `sdpa` and `flash_attention_2` keep O(s) per head (q, k, v, output, log-sum-exp); `eager`
+  materialises the s×s scores (fp32 softmax + its bf16 copy). With gradient checkpointing each
+  layer keeps only its input (b·s·h at the residual width) and one layer is recomputed at a time.
+  LoRA adds, per adapted linear, its rank-r intermediate (fp32), its dropout output (fp32) and,
+  over a bf16/quantized base, the fp32 cast of its input. Autocast (`amp_bf16`) keeps a bf16 copy
+  of each weight until the backward pass. The loss adds the logits: b·s·V·(saved log-softmax +
+  logits + fp32 gradient buffers) — large for Qwen's 152k vocabulary.
+* **overhead**: the CUDA context with cuBLAS workspaces (~0.75 GiB; commonly 0.5–1 GB), 5 % for
+  the caching allocator's fragmentation, and transient buffers: bitsandbytes dequantizes one
+  4-bit matrix to bf16 per matmul, Muon's Newton–Schulz iteration works on a bf16 copy of the
+  largest matrix and its Gram matrix, GaLore's SVD on an fp32 copy. On a CPU profile the
+  overhead is the process itself (Python, torch, transformers: ~0.5 GiB resident).
+
+`bench/vram_reference.py` compares these estimates with published fine-tuning memory tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, get_args
+
+from realm_tui.armory.arch import LINEAR_MODULES, MODULE_PATHS, ModelArch, arch_for_hero
+
+if TYPE_CHECKING:
+    from realm_tui.config.hero import HeroConfig
+    from realm_tui.config.memory_profile import MemoryProfile
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+PrecisionMode = Literal["fp32", "amp_bf16", "bf16", "bf16_master"]
+"""How trained weights are stored and computed.
+
+* `fp32`: fp32 weights, gradients, optimizer state and activations.
+* `amp_bf16`: fp32 weights/gradients/state, bf16 autocast compute (what `accelerate`'s
+  `mixed_precision="bf16"` does to an fp32 model; the trainer's CPU default).
+* `bf16`: pure bf16 weights and gradients; torch's AdamW then keeps bf16 moments.
+* `bf16_master`: bf16 weights plus an fp32 master copy and fp32 optimizer state.
+"""
+PRECISION_MODES: tuple[str, ...] = get_args(PrecisionMode)
+
+Attention = Literal["sdpa", "flash_attention_2", "eager"]
+Device = Literal["cuda", "cpu"]
+
+CUDA_CONTEXT_BYTES = 768 * MIB
+"""CUDA context + cuBLAS/cuDNN workspaces of a torch process (commonly 0.5-1 GB)."""
+CPU_PROCESS_BYTES = 512 * MIB
+"""Resident memory of a Python process with torch and transformers loaded, before any model."""
+FRAGMENTATION = 0.05
+"""Share of the allocations the CUDA caching allocator holds on top (fragmentation, rounding)."""
+
+BNB_BLOCK = 256
+"""bitsandbytes 8-bit optimizers quantize state in blocks of 256 values with an fp32 absmax each."""
+BNB_MIN_8BIT_SIZE = 4096
+"""bitsandbytes keeps 32-bit state for tensors smaller than this (`min_8bit_size`)."""
+
+NF4_BITS = 4 + 32 / 64
+"""4-bit weights with one fp32 absmax per 64-weight block."""
+NF4_DOUBLE_QUANT_BITS = 4 + 8 / 64 + 32 / (64 * 256)
+"""... with the absmax quantized to 8 bits and one fp32 constant per 256 blocks (QLoRA §3)."""
+
+
+@dataclass(frozen=True)
+class _ActCoefficients:
+    """Bytes saved for backward per token of one decoder layer, per unit of each width."""
+
+    hidden: float
+    intermediate: float
+    q: float
+    kv: float
+    q_eager: float
+    kv_eager: float
+    score: float
+    """Bytes per attention score (b·heads·s² of them) with eager attention."""
+    residual: int
+    """Width of the residual stream: what gradient checkpointing keeps per layer."""
+    logits_saved: float
+    """Bytes per logit autograd saves for the loss (the fp32 log-softmax)."""
+    logits_transient: float
+    """Bytes per logit alive besides during the backward pass: the logits the model returns (when
+    not counted as saved) and the fp32 gradients of the log-probabilities and of the logits."""
+    head_hidden: float
+    """Bytes per token per hidden unit around the head (final norm, head input)."""
+
+
+# Measured on HF Qwen3 (transformers 5.23, torch 2.13) by summing the distinct storages that
+# autograd saves (see the module docstring and tests/unit/armory/test_vram_activations.py).
+_ACTIVATIONS: dict[str, _ActCoefficients] = {
+    "fp32": _ActCoefficients(24, 16, 16.25, 16.125, 24.125, 8.125, 4, 4, 4, 4 + 8, 13.2),
+    "amp": _ActCoefficients(26, 8, 10.25, 10.125, 14.125, 6.125, 6, 4, 4, 2 + 8, 11.2),
+    "bf16": _ActCoefficients(16, 8, 10.25, 10.125, 14.125, 6.125, 6, 2, 4, 2 + 8, 8.7),
+}
+
+
+@dataclass(frozen=True)
+class ActivationBreakdown:
+    """The activation memory of one training step, in bytes."""
+
+    per_layer: int
+    """Everything one decoder layer saves for backward (what a checkpointed layer recomputes)."""
+    autocast_per_layer: int
+    """Under autocast: the bf16 copies of one layer's weights, kept for the backward pass."""
+    checkpoint_per_layer: int
+    """What a checkpointed layer keeps instead: its input."""
+    layers: int
+    """All decoder layers together, as stored (checkpointed or not) plus the layer being recomputed."""
+    head_saved: int
+    """What the final norm, LM head and loss save for backward."""
+    head_peak: int
+    """... plus the logits and their gradients alive in the backward pass."""
+
+    @property
+    def total(self) -> int:
+        return self.layers + self.head_peak
+
+
+def activation_breakdown(
+    arch: ModelArch,
+    *,
+    precision: PrecisionMode = "bf16",
+    batch_size: int = 1,
+    seq_len: int = 1024,
+    gradient_checkpointing: bool = True,
+    attention: Attention = "sdpa",
+    lora_r: int = 0,
+    lora_targets: Sequence[str] = (),
+    lora_dropout: float = 0.0,
+    quantized: bool = False,
+) -> ActivationBreakdown:
+    """Activation memory by the formula in the module docstring (`lora_r` 0: no adapters)."""
+    c = _ACTIVATIONS[_PRECISIONS[precision].act]
+    tokens = batch_size * seq_len
+    h, i_size = arch.hidden_size, arch.intermediate_size
+    if attention == "eager":
+        widths = c.hidden * h + c.intermediate * i_size + c.q_eager * arch.q_dim + c.kv_eager * arch.kv_dim
+        per_layer = tokens * widths + batch_size * arch.num_heads * seq_len * seq_len * c.score
+    else:
+        per_layer = tokens * (c.hidden * h + c.intermediate * i_size + c.q * arch.q_dim + c.kv * arch.kv_dim)
+    if lora_r:
+        shapes = arch.linear_shapes()
+        adapted = lora_modules(lora_targets)
+        ins = sum(shapes[m][0] for m in adapted)
+        extra = lora_r * 4 * len(adapted)  # lora_A's output, fp32, saved by lora_B
+        if lora_dropout > 0:
+            extra += 4 * ins  # the dropout output feeding lora_A, fp32
+        if quantized or precision in ("bf16", "bf16_master"):
+            extra += 4 * ins  # the input cast to the adapters' fp32
+        per_layer += tokens * extra
+    autocast = precision == "amp_bf16" and not quantized
+    autocast_copies = 2 * arch.layer_linear_params if autocast else 0
+    kept = tokens * h * c.residual
+    if gradient_checkpointing:
+        layers = arch.num_layers * kept + per_layer + autocast_copies
+    else:
+        layers = arch.num_layers * (per_layer + autocast_copies)
+    head_saved = tokens * (arch.vocab_size * c.logits_saved + h * c.head_hidden)
+    if autocast:
+        head_saved += 2 * arch.vocab_size * h  # the head's bf16 copy
+    head_peak = head_saved + tokens * arch.vocab_size * c.logits_transient
+    return ActivationBreakdown(
+        per_layer=int(per_layer),
+        autocast_per_layer=int(autocast_copies),
+        checkpoint_per_layer=int(kept),
+        layers=int(layers),
+        head_saved=int(head_saved),
+        head_peak=int(head_peak),
+    )
+
+
+@dataclass(frozen=True)
+class _PrecisionBytes:
+    weight: int
+    grad: int
+    state: int
+    master: int
+    act: str
+
+
+_PRECISIONS: dict[str, _PrecisionBytes] = {
+    "fp32": _PrecisionBytes(4, 4, 4, 0, "fp32"),
+    "amp_bf16": _PrecisionBytes(4, 4, 4, 0, "amp"),
+    "bf16": _PrecisionBytes(2, 2, 2, 0, "bf16"),
+    "bf16_master": _PrecisionBytes(2, 2, 4, 4, "bf16"),
+}
+
+DEFAULT_LORA_TARGETS: tuple[str, ...] = LINEAR_MODULES
+DEFAULT_GALORE_TARGETS: tuple[str, ...] = ("attn", "mlp")
+
+
+@dataclass(frozen=True)
+class VramEstimate:
+    """Memory needed to train, by component, in bytes (`gib()` for GiB). `total` is device memory."""
+
+    weights: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+    overhead: int
+    cpu_offload: int = 0
+    """Bytes kept in CPU memory instead (paged optimizer state); not part of `total`."""
+    total_params: int = 0
+    trainable_params: int = 0
+    device: Device = "cuda"
+    arch: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.activations + self.overhead
+
+    @property
+    def total_gib(self) -> float:
+        return self.total / GIB
+
+    def components(self) -> list[tuple[str, int]]:
+        """`(name, bytes)` for each part of the total, in display order."""
+        return [
+            ("weights", self.weights),
+            ("gradients", self.gradients),
+            ("optimizer state", self.optimizer_state),
+            ("activations", self.activations),
+            ("overhead", self.overhead),
+        ]
+
+    @staticmethod
+    def gib(n_bytes: int | float) -> float:
+        return n_bytes / GIB
+
+
+def _matches(name: str, targets: Sequence[str]) -> bool:
+    """LoRA target names: `all-linear`, an exact module name (`q_proj`) or a path suffix."""
+    path = MODULE_PATHS[name]
+    return any(t == "all-linear" or t == name or path.endswith(t) for t in targets)
+
+
+def lora_modules(targets: Sequence[str]) -> list[str]:
+    """Which decoder linears a LoRA `target_modules` list adapts (PEFT matches names by suffix)."""
+    return [m for m in LINEAR_MODULES if _matches(m, targets)]
+
+
+def galore_modules(fragments: Sequence[str]) -> list[str]:
+    """Which decoder linears GaLore projects: those whose path contains one of the fragments."""
+    return [m for m in LINEAR_MODULES if any(f in MODULE_PATHS[m] for f in fragments)]
+
+
+def lora_params(arch: ModelArch, r: int, targets: Sequence[str]) -> int:
+    """Trainable LoRA parameters: r·(in + out) per adapted linear, over every decoder layer."""
+    shapes = arch.linear_shapes()
+    return arch.num_layers * sum(r * (shapes[m][0] + shapes[m][1]) for m in lora_modules(targets))
+
+
+def _bnb_state_bytes(numel: int, n_states: int) -> float:
+    """bitsandbytes 8-bit state for one tensor: 8 bits + fp32 absmax per block, or 32-bit if small."""
+    if numel < BNB_MIN_8BIT_SIZE:
+        return n_states * 4.0 * numel
+    blocks = -(-numel // BNB_BLOCK)
+    return n_states * (numel + 4.0 * blocks)
+
+
+def _tensor_sizes(arch: ModelArch) -> list[tuple[str, int, bool]]:
+    """Every trainable tensor of a full model as `(module, numel, is_hidden_matrix)`."""
+    sizes: list[tuple[str, int, bool]] = []
+    for _ in range(arch.num_layers):
+        for name, (i, o) in arch.linear_shapes().items():
+            sizes.append((name, i * o, True))
+        sizes.append(("norm", arch.hidden_size, False))
+        sizes.append(("norm", arch.hidden_size, False))
+        if arch.qk_norm:
+            sizes.append(("norm", arch.head_dim, False))
+            sizes.append(("norm", arch.head_dim, False))
+    sizes.append(("embed", arch.embedding_params, False))
+    if arch.head_params:
+        sizes.append(("head", arch.head_params, False))
+    sizes.append(("norm", arch.hidden_size, False))
+    return sizes
+
+
+def estimate_vram(
+    arch: ModelArch,
+    *,
+    method: str = "full",
+    optimizer: str = "adamw",
+    precision: PrecisionMode = "bf16",
+    batch_size: int = 1,
+    seq_len: int = 1024,
+    gradient_checkpointing: bool = True,
+    attention: Attention = "sdpa",
+    lora_r: int = 16,
+    lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
+    lora_dropout: float = 0.05,
+    quantization: Literal["none", "4bit", "8bit"] = "none",
+    double_quant: bool = True,
+    galore_rank: int = 128,
+    galore_targets: Sequence[str] = DEFAULT_GALORE_TARGETS,
+    device: Device = "cuda",
+    context_bytes: int | None = None,
+) -> VramEstimate:
+    """Estimate the peak memory of one training step; see the module docstring for every formula."""
+    if method not in ("full", "lora", "qlora", "galore"):
+        raise ValueError(f"unknown method {method!r}: full, lora, qlora or galore")
+    if precision not in _PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: {', '.join(PRECISION_MODES)}")
+    if batch_size < 1 or seq_len < 1:
+        raise ValueError("batch_size and seq_len must be positive")
+    if method == "qlora" and quantization == "none":
+        quantization = "4bit"
+    p = _PRECISIONS[precision]
+    notes: list[str] = []
+    if arch.approximate:
+        notes.append(f"{arch.name}: architecture guessed from the parameter count; figures are approximate")
+
+    adapters = method in ("lora", "qlora")
+    shapes = arch.linear_shapes()
+    n_total = arch.total_params
+
+    # ---- weights ----
+    if adapters:
+        base_width = 4 if precision in ("fp32", "amp_bf16") else 2  # the frozen base's storage
+        if quantization == "4bit":
+            bits = NF4_DOUBLE_QUANT_BITS if double_quant else NF4_BITS
+            linear_bytes = arch.linear_params * bits / 8
+            notes.append(
+                f"4-bit base: {bits:.3f} bits per decoder weight"
+                + (" (double quantization)" if double_quant else "")
+                + "; embeddings, head and norms stay 16-bit"
+            )
+        elif quantization == "8bit":
+            rows = arch.num_layers * sum(o for _, o in shapes.values())
+            linear_bytes = arch.linear_params * 1.0 + 4.0 * rows
+        else:
+            linear_bytes = arch.linear_params * base_width
+        other_width = 2 if quantization != "none" else base_width
+        n_trainable = lora_params(arch, lora_r, lora_targets)
+        weights = linear_bytes + arch.other_params * other_width + n_trainable * 4
+        grad_width = state_width = 4  # adapters are fp32
+        adapted = lora_modules(lora_targets)
+        notes.append(
+            f"LoRA r={lora_r} on {', '.join(adapted) or 'nothing'}: "
+            f"{n_trainable:,} trainable ({100 * n_trainable / n_total:.2f} % of {n_total:,})"
+        )
+    else:
+        n_trainable = n_total
+        weights = n_total * p.weight
+        grad_width, state_width = p.grad, p.state
+        adapted = []
+
+    # ---- gradients ----
+    gradients = n_trainable * grad_width
+
+    # ---- optimizer state ----
+    state = 0.0
+    if adapters:
+        tensor_sizes = [
+            (m, r_numel, True)
+            for _ in range(arch.num_layers)
+            for m in adapted
+            for r_numel in (lora_r * shapes[m][0], lora_r * shapes[m][1])
+        ]
+    else:
+        tensor_sizes = _tensor_sizes(arch)
+    projected = set(galore_modules(galore_targets)) if optimizer.startswith("galore") else set()
+    for module, numel, hidden in tensor_sizes:
+        if module in projected:
+            i, o = shapes[module]  # torch stores the weight as (out, in)
+            rank = min(galore_rank, i, o)
+            low = rank * max(i, o)
+            moments = _bnb_state_bytes(low, 2) if optimizer == "galore_adamw_8bit" else 2 * low * state_width
+            state += moments + rank * min(i, o) * state_width
+        elif optimizer in ("adamw_8bit", "paged_adamw_8bit", "galore_adamw_8bit"):
+            state += _bnb_state_bytes(numel, 2)
+        elif optimizer == "paged_adamw_32bit":
+            state += 2 * numel * 4  # bitsandbytes 32-bit state is fp32 whatever the parameter dtype
+        elif optimizer == "muon" and hidden:
+            state += numel * state_width  # one momentum buffer
+        else:
+            state += 2 * numel * state_width
+    if projected:
+        notes.append(f"GaLore rank {galore_rank} on {', '.join(sorted(projected))}; other tensors use full AdamW state")
+    if optimizer == "muon":
+        notes.append("Muon: one momentum buffer per 2-D hidden matrix; AdamW (two moments) for embeddings, head, norms")
+    if p.master and not adapters:
+        state += n_trainable * p.master
+        notes.append("bf16 weights with an fp32 master copy (counted as optimizer state)")
+    if precision == "bf16" and not adapters and optimizer in ("adamw", "adamw_torch_fused", "muon"):
+        notes.append("pure bf16: torch keeps the optimizer moments in bf16 too")
+    cpu_offload = 0
+    if optimizer.startswith("paged_"):
+        cpu_offload = int(state)
+        state = 0.0
+        notes.append(
+            f"paged optimizer: {cpu_offload / GIB:.2f} GiB of state can live in CPU memory "
+            "(unified memory pages it back to the GPU when there is room)"
+        )
+
+    # ---- activations ----
+    acts = activation_breakdown(
+        arch,
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        gradient_checkpointing=gradient_checkpointing,
+        attention=attention,
+        lora_r=lora_r if adapters else 0,
+        lora_targets=lora_targets,
+        lora_dropout=lora_dropout,
+        quantized=quantization != "none",
+    )
+    activations = acts.total
+    if not gradient_checkpointing:
+        notes.append("gradient checkpointing off: every layer's activations stay until the backward pass")
+    tokens = batch_size * seq_len
+    if acts.head_peak > 0.25 * activations:
+        notes.append(
+            f"logits and loss: {acts.head_peak / GIB:.2f} GiB "
+            f"({arch.vocab_size:,}-token vocabulary × {tokens:,} tokens)"
+        )
+    if attention == "eager":
+        score_bytes = _ACTIVATIONS[p.act].score
+        scores = batch_size * arch.num_heads * seq_len * seq_len * score_bytes
+        layers_holding = 1 if gradient_checkpointing else arch.num_layers
+        notes.append(f"eager attention stores the s×s scores: {layers_holding * scores / GIB:.2f} GiB at s={seq_len}")
+
+    # ---- overhead ----
+    transient = 0.0
+    if quantization == "4bit" or quantization == "8bit":
+        transient += arch.largest_linear * 2  # one matrix dequantized to bf16 at a time
+    if optimizer == "muon":
+        # one matrix at a time: its bf16 copy and the next iterate, the Gram matrix and its update
+        transient += max(4 * i * o + 4 * min(i, o) ** 2 for i, o in shapes.values())
+    if optimizer.startswith("galore"):
+        transient += arch.largest_linear * 4 * 2  # SVD of one gradient in fp32 when the projection refreshes
+    allocations = weights + gradients + state + activations
+    if device == "cuda":
+        context = CUDA_CONTEXT_BYTES if context_bytes is None else context_bytes
+        overhead = context + FRAGMENTATION * allocations + transient
+    else:
+        overhead = (CPU_PROCESS_BYTES if context_bytes is None else context_bytes) + transient
+        notes.append("CPU profile: this is process memory (RAM), not VRAM")
+
+    return VramEstimate(
+        weights=int(weights),
+        gradients=int(gradients),
+        optimizer_state=int(state),
+        activations=int(activations),
+        overhead=int(overhead),
+        cpu_offload=cpu_offload,
+        total_params=n_total,
+        trainable_params=n_trainable,
+        device=device,
+        arch=arch.name,
+        notes=tuple(notes),
+    )
+
+
+def default_precision(hero: HeroConfig, profile: MemoryProfile) -> PrecisionMode:
+    """The precision a battle would use: fp32 when the hero asks for it; on a CPU profile the
+    trainer's fp32 weights with bf16 autocast; on a GPU profile bf16 weights (what the shipped GPU
+    profiles are sized for)."""
+    wanted = hero.training_defaults.precision
+    if wanted == "fp32":
+        return "fp32"
+    if profile.is_cpu:
+        return "amp_bf16"
+    return "bf16"
+
+
+def estimate_for(
+    hero: HeroConfig,
+    profile: MemoryProfile,
+    batch_size: int | None = None,
+    seq_len: int | None = None,
+    *,
+    precision: PrecisionMode | None = None,
+    optimizer: str | None = None,
+) -> VramEstimate:
+    """The estimate for a hero trained under a memory profile (batch and length: the hero's defaults).
+
+    The optimizer is the hero's `training_defaults.optimizer` unless given.
+    """
+    td = hero.training_defaults
+    lora = profile.lora
+    galore = profile.galore
+    quant = profile.quantization
+    return estimate_vram(
+        arch_for_hero(hero),
+        method=profile.method,
+        optimizer=optimizer or td.optimizer,
+        precision=precision or default_precision(hero, profile),
+        batch_size=batch_size or td.batch_size,
+        seq_len=seq_len or td.max_length,
+        gradient_checkpointing=profile.gradient_checkpointing,
+        attention=profile.attention,
+        lora_r=lora.r if lora else 16,
+        lora_targets=tuple(lora.target_modules) if lora else DEFAULT_LORA_TARGETS,
+        lora_dropout=lora.dropout if lora else 0.0,
+        quantization=quant.mode,
+        double_quant=quant.double_quant,
+        galore_rank=galore.rank if galore else 128,
+        galore_targets=tuple(galore.target_modules) if galore else DEFAULT_GALORE_TARGETS,
+        device="cpu" if profile.is_cpu else "cuda",
+    )
