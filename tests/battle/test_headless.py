@@ -62,15 +62,21 @@ def test_bad_quest_is_rejected_before_training(tiny_realm: RealmPaths) -> None:
     assert not tiny_realm.checkpoints.exists() or not any(tiny_realm.checkpoints.iterdir())
 
 
-def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
+def start_long_battle(realm: RealmPaths, cleanup: list) -> subprocess.Popen[str]:
+    """A headless battle with --json output that runs until it is stopped."""
     proc = subprocess.Popen(
-        realm_cmd(tiny_realm, "train", "--no-ui", "--json", "--hero", "tiny", "--steps", "100000"),
+        realm_cmd(realm, "train", "--no-ui", "--json", "--hero", "tiny", "--steps", "100000"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=child_env(),
     )
-    popen_cleanup.append(proc)
+    cleanup.append(proc)
+    return proc
+
+
+def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
+    proc = start_long_battle(tiny_realm, popen_cleanup)
     assert proc.stdout is not None
     events = []
     for line in proc.stdout:
@@ -90,14 +96,7 @@ def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen
 
 
 def test_kill9_of_the_child_keeps_the_ledger_and_resume_continues(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
-    proc = subprocess.Popen(
-        realm_cmd(tiny_realm, "train", "--no-ui", "--json", "--hero", "tiny", "--steps", "100000"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
-    popen_cleanup.append(proc)
+    proc = start_long_battle(tiny_realm, popen_cleanup)
     assert proc.stdout is not None
     child_pid = None
     saved = []
