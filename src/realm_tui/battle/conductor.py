@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +47,9 @@ from realm_tui.trainer.manifest import is_valid_checkpoint
 STEP_FLUSH_S = 30.0
 """Progress (current step) is written to the store at most this often between commits."""
 LOSS_EMA_ALPHA = 0.1
-STRAIN_FLOOR = 0.0
-"""Exact-answer skills can reach a loss near zero, so the comfort floor is zero for now."""
+FLOOR_WINDOW = 200
+"""Steps of loss history whose lowest EMA is the comfort floor: strain is how far the loss now
+sits above what the hero recently managed (new, harder data raises it; a plateau lowers it)."""
 EVENTS_KEPT = 2000
 
 
@@ -106,6 +108,7 @@ class Conductor:
         latest = store.ledger.latest(campaign_id)
         self.state.val_loss = latest.val_loss if latest else None
         self._effort_at_checkpoint = 0.0
+        self._recent_ema: deque[float] = deque(maxlen=FLOOR_WINDOW)
 
     def take_commands(self) -> list[Command]:
         """Commands to send to the trainer now (the runner calls this after `apply`)."""
@@ -160,7 +163,10 @@ class Conductor:
         s.loss, s.lr, s.grad_norm = event.loss, event.lr, event.grad_norm
         s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
         s.loss_ema = ema(s.loss_ema, event.loss, LOSS_EMA_ALPHA)
-        s.strain = update_strain(s.strain, event.loss, STRAIN_FLOOR)
+        if s.loss_ema is not None:
+            self._recent_ema.append(s.loss_ema)
+        floor = min(self._recent_ema) if self._recent_ema else 0.0
+        s.strain = update_strain(s.strain, event.loss, floor)
         notes: list[Notification] = []
         note = level_up(old_level, event.step // self.hero.steps_per_level)
         if note is not None:
