@@ -1,34 +1,268 @@
-"""The Textual app. For now a single Tavern placeholder; the TUI issue builds the screens."""
+"""The Textual app: wires the screens (one mode each), the global bindings and the trainer bridge.
+
+Workers post typed messages here; the App keeps the small caches the screens read on resume
+(trainer state, latest snapshot, log), shows toasts and forwards each message to the active
+screen. Everything else lives in the screens and the `Game` services.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from realm_tui.paths import RealmPaths
+from realm_tui.battle.protocol import Pause, Resume, Stop
+from realm_tui.errors import RealmError
+from realm_tui.rules.notifications import Notification, Severity
+from realm_tui.ui.game import Game, GameOptions
+from realm_tui.ui.keys import APP_BINDINGS
+from realm_tui.ui.messages import (
+    BattleLogged,
+    CheckpointAdded,
+    NotificationRaised,
+    QuestBoardChanged,
+    QuestFinished,
+    RealmMessage,
+    StepUpdate,
+    TaskFinished,
+    TrainerStateChanged,
+)
+from realm_tui.ui.models import LogLine, TrainerState
+from realm_tui.ui.screens.armory import ArmoryScreen
+from realm_tui.ui.screens.base import RealmScreen
+from realm_tui.ui.screens.battle import BattleScreen
+from realm_tui.ui.screens.guild import GuildScreen
+from realm_tui.ui.screens.modals import HelpModal, QuitModal
+from realm_tui.ui.screens.oracle import OracleScreen
+from realm_tui.ui.screens.quests import QuestBoardScreen
+from realm_tui.ui.screens.tavern import TavernScreen
+from realm_tui.ui.screens.vault import VaultScreen
 
-WELCOME = """[b]Realm of Training[/b]
+TOAST_SEVERITY = {
+    Severity.INFO: "information",
+    Severity.SUCCESS: "information",
+    Severity.WARNING: "warning",
+    Severity.ERROR: "error",
+}
+SCREEN_CLASSES: tuple[type[RealmScreen], ...] = (
+    TavernScreen,
+    BattleScreen,
+    QuestBoardScreen,
+    VaultScreen,
+    GuildScreen,
+    OracleScreen,
+    ArmoryScreen,
+)
+"""One screen per mode, in the order of `keys.SCREENS` (a test checks they agree)."""
 
-Your hero is a language model; battles are training runs.
 
-The full Tavern is being built. Until then, fight from the shell:
-  [b]realm train --no-ui[/b]        train the default hero headless
-  [b]realm doctor[/b]               check this machine and realm
+class RealmApp(App[str]):
+    """Realm of Training. `run()` returns "headless" when the player chose to keep training."""
 
-Realm: {root}
-"""
-
-
-class RealmApp(App[None]):
     TITLE = "Realm of Training"
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit", tooltip="Leave the realm")]
+    CSS_PATH = "realm.tcss"
+    BINDINGS: ClassVar[list[Binding]] = APP_BINDINGS  # type: ignore[assignment]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {c.MODE: c for c in SCREEN_CLASSES}
+    DEFAULT_MODE = "tavern"
 
-    def __init__(self, realm: RealmPaths) -> None:
+    def __init__(self, game: Game) -> None:
         super().__init__()
-        self.realm = realm
+        self.game = game
+        game.connect(self.post_message)
+        self._leaving: str | None = None
+        self.headless_pid: int | None = None
+        """The detached `realm train --no-ui` started when the player left to keep training."""
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(WELCOME.format(root=self.realm.root), id="tavern")
-        yield Footer()
+    # ------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        for warning in self.game.store.warnings:
+            self.notify(warning, title="Store repaired", severity="warning", markup=False)
+        if self.game.readonly:
+            self.notify(self.game.readonly_reason, title="Read-only", severity="warning", timeout=10, markup=False)
+        if self.game.options.inbox_poll_s > 0:
+            self.set_interval(self.game.options.inbox_poll_s, self.action_scan_inbox)
+
+    def on_unmount(self) -> None:
+        battle = self.game.battle
+        if not battle.finished.is_set():
+            # Leaving some other way than the quit dialog (an error, a signal): still save and
+            # record the checkpoint before the store closes.
+            battle.request(Stop(reason="closing"))
+            battle.finished.wait(self.game.options.stop_grace_s)
+        self.workers.cancel_group(self, "battle")
+        self.game.close()  # releases the store lock first: the headless battle needs it
+        if self._leaving == "headless":
+            self.headless_pid = self.game.options.launch_headless(self.game.realm)
+
+    # ------------------------------------------------------------ navigation & help
+
+    def action_goto(self, mode: str) -> None:
+        if not self.screen.is_modal:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen(HelpModal())
+
+    # ------------------------------------------------------------ battle
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.game.trainer_state
+        if action == "start_battle":
+            return not state.busy
+        if action == "pause_battle":
+            return state is TrainerState.TRAINING
+        if action == "resume_battle":
+            return state is TrainerState.PAUSED
+        if action == "stop_battle":
+            return state.busy and state is not TrainerState.STOPPING
+        return True
+
+    def action_start_battle(self) -> None:
+        if self.game.trainer_state.busy:
+            self.notify("a battle is already running", severity="warning", markup=False)
+            return
+        if self.game.readonly:
+            self.notify(self.game.readonly_reason, title="Cannot start", severity="error", markup=False)
+            return
+        try:
+            self.game.reload_configs()
+        except RealmError as err:
+            self.notify(str(err), title="Cannot start", severity="error", timeout=10, markup=False)
+            return
+        self._set_trainer_state(TrainerState.STARTING, "planning the battle")
+        self._run_battle()
+
+    @work(thread=True, exclusive=True, group="battle", exit_on_error=False, name="battle", description="the battle")
+    def _run_battle(self) -> None:
+        worker = get_current_worker()
+        self.game.battle.run(lambda: worker.is_cancelled)
+
+    def action_pause_battle(self) -> None:
+        self.game.battle.request(Pause())
+
+    def action_resume_battle(self) -> None:
+        self.game.battle.request(Resume())
+
+    def action_stop_battle(self) -> None:
+        self.game.battle.request(Stop(reason="requested"))
+
+    def _set_trainer_state(self, state: TrainerState, detail: str = "") -> None:
+        self.game.trainer_state, self.game.trainer_detail = state, detail
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------ inbox
+
+    def action_scan_inbox(self) -> None:
+        if not self.game.readonly:
+            self._scan_inbox()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="inbox",
+        exit_on_error=False,
+        name="inbox",
+        description="scanning quests/inbox",
+    )
+    def _scan_inbox(self) -> None:
+        moved = self.game.board.scan_inbox()
+        if moved:
+            self.post_message(QuestBoardChanged(", ".join(moved)))
+
+    # ------------------------------------------------------------ worker messages
+
+    def _forward(self, message: RealmMessage) -> None:
+        if isinstance(self.screen, RealmScreen):
+            self.screen.post_message(message.forward())
+
+    def on_step_update(self, message: StepUpdate) -> None:
+        self.game.live = message.snapshot
+        self._forward(message)
+
+    def on_trainer_state_changed(self, message: TrainerStateChanged) -> None:
+        self._set_trainer_state(message.state, message.detail)
+        self._forward(message)
+        if self._leaving and not message.state.busy:
+            self.exit(self._leaving)
+
+    def on_checkpoint_added(self, message: CheckpointAdded) -> None:
+        self._forward(message)
+
+    def on_battle_logged(self, message: BattleLogged) -> None:
+        self.game.log.append(message.line)
+        self._forward(message)
+
+    def on_notification_raised(self, message: NotificationRaised) -> None:
+        self.show_notification(message.notification)
+        self._forward(message)
+
+    def show_notification(self, note: Notification) -> None:
+        self.notify(note.body, title=note.title, severity=TOAST_SEVERITY[note.severity], timeout=8)  # type: ignore[arg-type]
+        self.game.log.append(LogLine("note", f"{note.title}: {note.body}"))
+
+    def on_quest_finished(self, message: QuestFinished) -> None:
+        # The conductor had the board mark it done (its file is in quests/done/ now).
+        self._forward(QuestBoardChanged(f"{message.quest_id} done"))
+
+    def on_quest_board_changed(self, message: QuestBoardChanged) -> None:
+        self._forward(message)
+
+    def on_task_finished(self, message: TaskFinished) -> None:
+        self._forward(message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place for worker failures (harlequin's pattern): a toast and a log line."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = f"{event.worker.name or 'a task'} failed: {type(error).__name__}: {error}"
+            self.notify(text, title="Something went wrong", severity="error", timeout=10, markup=False)
+            self.game.log.append(LogLine("error", text))
+            if event.worker.group == "battle":
+                self._set_trainer_state(TrainerState.DEAD, text)
+
+    # ------------------------------------------------------------ leaving
+
+    async def action_quit(self) -> None:
+        state = self.game.trainer_state
+        if not state.busy:
+            self.exit("")
+            return
+        if isinstance(self.screen, QuitModal):
+            return
+        plan = self.game.battle.plan
+        step = self.game.live.step if self.game.live else 0
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("stop", "headless"):
+                self._leave(choice)
+
+        self.push_screen(QuitModal(plan.quest_id if plan else "?", step), chosen)
+
+    def _leave(self, how: str) -> None:
+        self._leaving = how
+        if how == "headless":
+            self.notify(
+                "Saving a checkpoint; the battle then continues headless.", title="Leaving", timeout=30, markup=False
+            )
+        else:
+            self.notify("Saving a checkpoint, then leaving.", title="Leaving", timeout=30, markup=False)
+        if self.game.trainer_state.busy:
+            if self.game.trainer_state is not TrainerState.STOPPING:
+                self.action_stop_battle()
+        else:
+            self.exit(how)
+
+
+def create_app(realm_root: Path | str, options: GameOptions | None = None) -> RealmApp:
+    """The one factory for the CLI and the tests (posting's pattern)."""
+    from realm_tui.paths import RealmPaths
+
+    return RealmApp(Game.open(RealmPaths(Path(realm_root).resolve()), options))

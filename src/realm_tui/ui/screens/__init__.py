@@ -1,0 +1,1 @@
+"""One screen per part of the realm; screens compose widgets and route messages."""

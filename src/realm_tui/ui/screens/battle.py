@@ -1,0 +1,104 @@
+"""The Battle screen: live loss and strain plots, readouts, the battle log and jobs in flight."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable
+
+from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
+from realm_tui.ui.models import BattleSnapshot, format_duration
+from realm_tui.ui.screens.base import RealmScreen
+from realm_tui.ui.views import current_campaign
+from realm_tui.ui.widgets.battle import BattleLog, Readouts, SeriesPlot, StrainPlot, loss_points, strain_points
+
+
+class BattleScreen(RealmScreen):
+    MODE = "battle"
+
+    def compose_body(self) -> ComposeResult:
+        interval = self.game.options.plot_interval_s
+        with Vertical(id="battle"):
+            with Horizontal(id="plots"):
+                yield SeriesPlot("loss", interval=interval, id="loss-plot", classes="panel")
+                yield StrainPlot(
+                    "strain (zones at 0.1 / 0.3 / 0.5)", interval=interval, id="strain-plot", classes="panel"
+                )
+            yield Readouts(id="readouts", classes="panel")
+            with Horizontal(id="battle-bottom"):
+                yield BattleLog(id="battle-log", classes="panel")
+                yield DataTable(id="jobs", classes="panel", cursor_type="none", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#battle-log").border_title = "Battle log"
+        self.query_one("#readouts").border_title = "Readouts"
+        jobs = self.query_one("#jobs", DataTable)
+        jobs.border_title = "Jobs in flight"
+        jobs.add_columns("job", "state", "detail")
+        self._jobs_shown: list[tuple[str, str, str]] = []
+        self.set_interval(self.game.options.jobs_interval_s, self._refresh_jobs)
+
+    def refresh_view(self) -> None:
+        game = self.game
+        self._show_snapshot(game.live, force=True)
+        self.query_one(BattleLog).show_all(list(game.log))
+        self._refresh_jobs()
+
+    def _ledger_points(self) -> list[tuple[float, float]]:
+        campaign = current_campaign(self.game.store)
+        if campaign is None:
+            return []
+        records = self.game.store.ledger.by_campaign(campaign.id)
+        return [(r.step, r.train_loss) for r in records if r.train_loss is not None]
+
+    def _show_snapshot(self, snapshot: BattleSnapshot | None, force: bool = False) -> None:
+        busy = self.game.trainer_state.busy
+        self.query_one(Readouts).show(snapshot, busy)
+        if snapshot is not None and snapshot.history:
+            loss, strain = loss_points(snapshot.history), strain_points(snapshot.history)
+        else:
+            loss = self._ledger_points()
+            strain = [(x, max(0.0, y)) for x, y in loss]  # the strain floor is 0 for now
+        self.query_one("#loss-plot", SeriesPlot).show(loss, force=force)
+        self.query_one("#strain-plot", StrainPlot).show(strain, force=force)
+
+    def _refresh_jobs(self) -> None:
+        if not self.is_current:
+            return
+        game = self.game
+        plan, live = game.battle.plan, game.live
+        rows: list[tuple[str, str, str]] = []
+        if game.trainer_state.busy and plan is not None:
+            eta = format_duration(live.eta_s) if live is not None else "—"
+            rows.append(
+                ("trainer", game.trainer_state.value, f"{plan.quest_id} → step {plan.job.max_steps}, ETA {eta}")
+            )
+        else:
+            rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
+        if game.oracle.alive:
+            rows.append(("oracle", "running", game.oracle.loaded.label if game.oracle.loaded else "starting"))
+        for worker in self.app.workers:
+            if worker.group != "battle" and not worker.is_finished:
+                rows.append((worker.name or worker.group, worker.state.name.lower(), worker.description[:40]))
+        if rows == self._jobs_shown:
+            return  # unchanged: no re-render
+        self._jobs_shown = rows
+        table = self.query_one("#jobs", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(*row)
+
+    # ------------------------------------------------------------ forwarded messages
+
+    def on_step_update(self, message: StepUpdate) -> None:
+        self._show_snapshot(message.snapshot)
+
+    def on_checkpoint_added(self, message: CheckpointAdded) -> None:
+        self._refresh_jobs()
+
+    def on_trainer_state_changed(self, message: TrainerStateChanged) -> None:
+        self._show_snapshot(self.game.live, force=True)
+        self._refresh_jobs()
+
+    def on_battle_logged(self, message: BattleLogged) -> None:
+        self.query_one(BattleLog).add(message.line)

@@ -1,0 +1,238 @@
+"""The Oracle: chat with the base hero or any checkpoint, tokens streaming in.
+
+Generation runs in the oracle child process (`ui/oracle_worker.py`), read by a thread worker
+that posts `OracleReady` / `OracleReply` messages here; the battle is never blocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.widgets import Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from realm_tui.config.hero import HeroConfig
+from realm_tui.config.realm_config import DEFAULT_HERO
+from realm_tui.ui.keys import ORACLE_BINDINGS
+from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
+from realm_tui.ui.oracle_worker import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
+from realm_tui.ui.screens.base import RealmScreen
+from realm_tui.ui.services.oracle import OracleDied
+from realm_tui.ui.views import current_campaign
+
+BASE = "__base__"
+LOAD_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    hero: HeroConfig
+    checkpoint: str | None
+
+
+def template_preview(hero: HeroConfig) -> str:
+    chat = hero.chat
+    system = f"{chat.im_start}system\n{chat.default_system}{chat.im_end}\n" if chat.default_system else ""
+    return (
+        f"{system}{chat.im_start}user\n{{your words}}{chat.im_end}\n{chat.im_start}assistant\n{{the hero}}{chat.im_end}"
+    )
+
+
+class ChatBubble(Static):
+    DEFAULT_CSS = """
+    ChatBubble { margin: 0 0 1 0; padding: 0 1; }
+    ChatBubble.-user { background: $boost; }
+    ChatBubble.-hero { color: $text; border-left: thick $accent; }
+    ChatBubble.-error { color: $error; }
+    """
+
+
+class OracleScreen(RealmScreen):
+    MODE = "oracle"
+    BINDINGS = ORACLE_BINDINGS
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="oracle"):
+            with Horizontal(id="oracle-top"):
+                yield Label("ask", id="oracle-ask-label")
+                yield Select([], prompt="the base hero", allow_blank=True, compact=True, id="oracle-target")
+                yield Label("", id="oracle-status")
+            with Horizontal(id="oracle-middle"):
+                yield VerticalScroll(id="chat", classes="panel")
+                yield VerticalScroll(Static("", id="template"), id="template-box", classes="panel")
+            yield Input(placeholder="Ask the oracle… (Enter sends)", id="prompt")
+
+    def on_mount(self) -> None:
+        self.query_one("#chat").border_title = "Conversation"
+        self.query_one("#template-box").border_title = "Chat template"
+        self._history: list[tuple[str, str]] = []
+        self._ids = itertools.count(1)
+        self._request: str | None = None
+        self._bubble: ChatBubble | None = None
+        self._cancel = threading.Event()
+        self._template_loaded = False
+
+    def refresh_view(self) -> None:
+        select = self.query_one("#oracle-target", Select)
+        campaign = current_campaign(self.game.store)
+        rows = self.game.store.ledger.by_campaign(campaign.id) if campaign else []
+        options = [(f"{r.name}{' ★' if r.champion else ''}", r.name) for r in reversed(rows)]
+        current = select.value
+        select.set_options(options)
+        if current in {v for _, v in options}:
+            select.value = current
+        target = self._target()
+        if not self._template_loaded:
+            self.query_one("#template", Static).update(escape(template_preview(target.hero)))
+        self._status(f"[dim]{escape(target.label)}[/]")
+
+    def _target(self) -> Target:
+        game = self.game
+        value = self.query_one("#oracle-target", Select).value
+        campaign = current_campaign(game.store)
+        hero_id = campaign.hero_id if campaign else DEFAULT_HERO
+        if isinstance(value, str) and value != BASE:
+            record = game.store.ledger.get(value)
+            if record is not None:
+                hero = game.configs.heroes.get(record.hero_id) or game.configs.hero(hero_id)
+                return Target(record.name, hero, str(game.realm.root / record.path))
+        hero = game.configs.heroes.get(hero_id) or next(iter(game.configs.heroes.values()))
+        return Target(f"base {hero.id}", hero, None)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#oracle-status", Label).update(text)
+
+    # ------------------------------------------------------------ chat
+
+    @on(Input.Submitted, "#prompt")
+    def _send(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self._request is not None:
+            self.notify_refusal("the oracle is still answering (Ctrl+K hushes it)")
+            return
+        event.input.value = ""
+        target = self._target()
+        chat = self.query_one("#chat", VerticalScroll)
+        chat.mount(ChatBubble(f"[b]you[/] {escape(text)}", classes="-user"))
+        self._bubble = ChatBubble(f"[b]{escape(target.hero.name)}[/] [dim]…[/]", classes="-hero")
+        chat.mount(self._bubble)
+        chat.scroll_end(animate=False)
+        self._history.append(("user", text))
+        if target.hero.chat.default_system and not any(r == "system" for r, _ in self._history):
+            self._history.insert(0, ("system", target.hero.chat.default_system))
+        request_id = f"ask-{next(self._ids)}"
+        self._request = request_id
+        self._cancel.clear()
+        load = OracleLoad(
+            hero=target.hero.model_dump(mode="json"),
+            realm_root=str(self.game.realm.root),
+            checkpoint=target.checkpoint,
+            label=target.label,
+            threads=1 if self.game.trainer_state.busy else 2,
+        )
+        self._status(f"[dim]asking {escape(target.label)}…[/]")
+        self._converse(load, OracleAsk(request_id, tuple(self._history)))
+
+    @work(thread=True, exclusive=True, group="oracle", exit_on_error=False, name="oracle", description="oracle answer")
+    def _converse(self, load: OracleLoad, ask: OracleAsk) -> None:
+        client = self.game.oracle
+        try:
+            if client.load(load):
+                self._wait_loaded(load)
+            client.ask(ask)
+            text = ""
+            worker = get_current_worker()
+            while True:
+                if worker.is_cancelled:
+                    client.cancel()
+                    return
+                if self._cancel.is_set():
+                    self._cancel.clear()
+                    client.cancel()
+                for event in client.events(timeout=0.1):
+                    if isinstance(event, OracleChunk) and event.request_id == ask.request_id:
+                        text += event.text
+                        self.post_message(OracleReply(ask.request_id, text, event.done, event.error))
+                        if event.done:
+                            return
+        except OracleDied as err:
+            self.post_message(OracleReply(ask.request_id, "", True, str(err)))
+
+    def _wait_loaded(self, load: OracleLoad) -> None:
+        import time
+
+        client = self.game.oracle
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
+        while time.monotonic() < deadline:
+            for event in client.events(timeout=0.2):
+                if isinstance(event, OracleLoaded):
+                    self.post_message(OracleReady(event.label, event.chat_template, event.parameters, event.error))
+                    if event.error:
+                        raise OracleDied(f"could not load {load.label}: {event.error}")
+                    return
+        raise OracleDied(f"loading {load.label} took more than {LOAD_TIMEOUT_S:.0f}s")
+
+    def on_oracle_ready(self, message: OracleReady) -> None:
+        if message.error:
+            self._status(f"[$error]{escape(message.label)} failed to load[/]")
+            return
+        self._status(f"[$success]{escape(message.label)}[/] [dim]{message.parameters:,} parameters[/]")
+        if message.chat_template:
+            self._template_loaded = True
+            self.query_one("#template", Static).update(escape(message.chat_template))
+
+    def on_oracle_reply(self, message: OracleReply) -> None:
+        if message.request_id != self._request or self._bubble is None:
+            return
+        name = escape(self._target().hero.name)
+        if message.error:
+            self._bubble.update(f"[b]{name}[/] [$error]{escape(message.error)}[/]")
+            self._bubble.add_class("-error")
+        else:
+            cursor = "" if message.done else " ▌"
+            self._bubble.update(f"[b]{name}[/] {escape(message.text) or '[dim](silence)[/]'}{cursor}")
+        self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
+        if message.done:
+            if not message.error:
+                self._history.append(("assistant", message.text))
+            self._request = None
+            self._bubble = None
+            self._status(f"[dim]{escape(self._target().label)} · done[/]")
+
+    # ------------------------------------------------------------ actions
+
+    def action_clear_chat(self) -> None:
+        self.action_cancel_answer()
+        self._history.clear()
+        self.query_one("#chat", VerticalScroll).remove_children()
+        self._request, self._bubble = None, None
+
+    def action_cancel_answer(self) -> None:
+        if self._request is not None:
+            self._cancel.set()
+
+    def action_toggle_template(self) -> None:
+        box = self.query_one("#template-box")
+        box.display = not box.display
+
+    def action_leave_input(self) -> None:
+        self.query_one("#chat").focus()
+
+    @on(Select.Changed, "#oracle-target")
+    def _target_changed(self) -> None:
+        target = self._target()
+        self._template_loaded = False
+        self.query_one("#template", Static).update(escape(template_preview(target.hero)))
+        self._status(f"[dim]{escape(target.label)}[/]")
+
+    def on_checkpoint_added(self, message: CheckpointAdded) -> None:
+        self.refresh_view()

@@ -1,0 +1,204 @@
+"""The Vault: checkpoints from the ledger; crown a champion, delete, export, disk usage, retention."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.widgets import DataTable, Static
+
+from realm_tui.ui.keys import VAULT_BINDINGS
+from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished
+from realm_tui.ui.models import format_bytes, format_date, format_loss
+from realm_tui.ui.screens.base import RealmScreen
+from realm_tui.ui.screens.modals import ConfirmModal
+from realm_tui.ui.services.vault import VaultRefusal, VaultRow
+from realm_tui.ui.views import current_campaign
+
+WIDE = 112
+"""Screens at least this wide show the skills column and the year of each save."""
+BLESSING_MARKS = {"blessed": "✦ blessed", "partial": "◐ partial", "cursed": "✖ cursed", None: "· unjudged"}
+
+
+class VaultScreen(RealmScreen):
+    MODE = "vault"
+    BINDINGS = VAULT_BINDINGS
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="vault"):
+            yield DataTable(id="vault-table", cursor_type="row", zebra_stripes=True, classes="panel")
+            with Horizontal(id="vault-bottom"):
+                yield Static("", id="vault-detail", classes="panel")
+                yield Static("", id="vault-disk", classes="panel")
+
+    def on_mount(self) -> None:
+        self.query_one("#vault-table", DataTable).border_title = "Checkpoints (newest first)"
+        self._wide: bool | None = None
+        self.query_one("#vault-detail").border_title = "Selected"
+        self.query_one("#vault-disk").border_title = "Disk & retention"
+        self._rows: dict[str, VaultRow] = {}
+
+    def _columns(self, table: DataTable[str]) -> bool:
+        """Set the columns for the width: the skills column and the year only when there is room."""
+        wide = self.size.width >= WIDE
+        if wide != self._wide:
+            self._wide = wide
+            table.clear(columns=True)
+            table.add_column("", key="mark", width=1)
+            table.add_column("checkpoint", key="name")
+            table.add_column("step", key="step", width=6)
+            table.add_column("saved", key="date", width=16 if wide else 11)
+            table.add_column("loss", key="loss", width=6)
+            table.add_column("val", key="val", width=6)
+            if wide:
+                table.add_column("skills", key="skills", width=10)
+            table.add_column("blessing", key="blessing", width=10)
+            table.add_column("size", key="size", width=9)
+        return wide
+
+    def on_resize(self) -> None:
+        if self._wide is not None and (self.size.width >= WIDE) != self._wide:
+            self.refresh_view()
+
+    def refresh_view(self) -> None:
+        campaign = current_campaign(self.game.store)
+        rows = self.game.vault.rows(campaign.id if campaign else None)
+        table = self.query_one("#vault-table", DataTable)
+        selected = self._selected()
+        wide = self._columns(table)
+        table.clear()
+        self._rows = {r.name: r for r in rows}
+        for r in rows:
+            skills = " ".join(f"{k.upper()}{v}" for k, v in sorted(r.skill_levels.items())) or "—"
+            mark = "★" if r.champion else ("◆" if r.latest else "")
+            name = r.name if r.on_disk else f"{r.name} (missing)"
+            date = format_date(r.created_at)
+            cells = [mark, name, str(r.step), date if wide else date[5:], format_loss(r.train_loss)[:6]]
+            cells += [format_loss(r.val_loss)[:6], *([skills] if wide else [])]
+            cells += [BLESSING_MARKS.get(r.blessing, r.blessing or ""), format_bytes(r.size_bytes)]
+            table.add_row(*cells, key=r.name)
+        if selected in self._rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        self._show_detail()
+        self._show_disk()
+
+    def _selected(self) -> str | None:
+        table = self.query_one("#vault-table", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # no cursor cell in an empty table
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def _show_detail(self) -> None:
+        row = self._rows.get(self._selected() or "")
+        detail = self.query_one("#vault-detail", Static)
+        if row is None:
+            detail.update("[dim]No checkpoints yet: a battle saves them every save_steps steps.[/]")
+            return
+        marks = [
+            m for m, on_ in (("★ champion", row.champion), ("◆ latest", row.latest), ("adapter", row.adapter)) if on_
+        ]
+        skills = " ".join(f"{k.upper()} {v}" for k, v in sorted(row.skill_levels.items())) or "no skill levels"
+        detail.update(
+            f"[b]{escape(row.name)}[/]  {'  '.join(marks)}\n"
+            f"step {row.step} · saved {format_date(row.created_at)} · {format_bytes(row.size_bytes)} · {skills}\n"
+            f"train loss {format_loss(row.train_loss)} · val loss {format_loss(row.val_loss)} · "
+            f"{BLESSING_MARKS.get(row.blessing, row.blessing or '')}\n"
+            "[dim]c crown · d delete · e export (saves/exports/)[/]"
+        )
+
+    def _show_disk(self) -> None:
+        game = self.game
+        campaign = current_campaign(game.store)
+        report = game.vault.disk(campaign.id if campaign else None)
+        hero = game.configs.heroes.get(campaign.hero_id) if campaign else None
+        retention = game.vault.retention_text(hero.retention) if hero else "—"
+        self.query_one("#vault-disk", Static).update(
+            f"checkpoints [b]{report.checkpoints}[/] using [b]{format_bytes(report.checkpoints_bytes)}[/]\n"
+            f"free [b]{format_bytes(report.free_bytes)}[/] of {format_bytes(report.total_bytes)}\n"
+            f"retention: {escape(retention)}"
+        )
+
+    @on(DataTable.RowHighlighted, "#vault-table")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    # ------------------------------------------------------------ actions
+
+    def action_promote(self) -> None:
+        if not self.writable():
+            return
+        name = self._selected()
+        if name is None:
+            self.notify_refusal("select a checkpoint first")
+            return
+        try:
+            note = self.game.vault.promote(name)
+        except VaultRefusal as err:
+            self.notify_refusal(str(err))
+            return
+        self.app.post_message(NotificationRaised(note))
+        self.refresh_view()
+
+    def action_delete(self) -> None:
+        if not self.writable():
+            return
+        name = self._selected()
+        if name is None:
+            self.notify_refusal("select a checkpoint first")
+            return
+        try:
+            reason = self.game.vault.can_delete(name)
+        except VaultRefusal as err:
+            reason = str(err)
+        if reason:
+            self.notify_refusal(reason)
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            try:
+                self.game.vault.delete(name)
+            except VaultRefusal as err:
+                self.notify_refusal(str(err))
+                return
+            self.notify(f"{name} deleted", title="Vault", markup=False)
+            self.refresh_view()
+
+        self.app.push_screen(ConfirmModal(f"Delete {name}? Its folder is removed from disk.", yes="Delete"), done)
+
+    def action_export(self) -> None:
+        if not self.writable():
+            return
+        name = self._selected()
+        if name is None:
+            self.notify_refusal("select a checkpoint first")
+            return
+        self._export(name)
+
+    @work(thread=True, group="vault", exit_on_error=False, name="export", description="copying a checkpoint")
+    def _export(self, name: str) -> None:
+        try:
+            target = self.game.vault.export(name)
+        except (VaultRefusal, OSError) as err:
+            self.post_message(TaskFinished("export", "", str(err)))
+            return
+        self.post_message(TaskFinished("export", f"{name} exported to {target}"))
+
+    def action_disk_usage(self) -> None:
+        self._show_disk()
+        self.notify("disk usage measured", title="Vault", timeout=2, markup=False)
+
+    def on_task_finished(self, message: TaskFinished) -> None:
+        if message.error:
+            self.notify_refusal(message.error)
+        else:
+            self.notify(message.result, title=message.task.capitalize(), markup=False)
+
+    def on_checkpoint_added(self, message: CheckpointAdded) -> None:
+        self.refresh_view()

@@ -1,0 +1,1 @@
+"""Adapters between the screens and the store, folders and child processes (no textual)."""

@@ -1,0 +1,165 @@
+"""The Vault's actions over the ledger and the checkpoint folders: list, promote, delete, export.
+
+Deleting removes the ledger record first, then the folder (as retention does): a crash between
+the two leaves an orphan folder, never a record pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from realm_tui.config.hero import Retention
+from realm_tui.paths import RealmPaths
+from realm_tui.rules.notifications import Notification, new_champion
+from realm_tui.store import CheckpointRecord, Store
+from realm_tui.trainer.manifest import MANIFEST
+
+EXPORT_SKIP = frozenset({"trainer_state.pt", MANIFEST})
+"""Trainer-only files left out of an export: the rest is a plain Hugging Face folder."""
+
+
+class VaultRefusal(Exception):
+    """An action the vault will not do, with the reason for the player."""
+
+
+@dataclass(frozen=True)
+class VaultRow:
+    name: str
+    step: int
+    created_at: float
+    train_loss: float | None
+    val_loss: float | None
+    skill_levels: dict[str, int]
+    blessing: str | None
+    size_bytes: int
+    champion: bool
+    latest: bool
+    on_disk: bool
+    adapter: bool
+
+
+@dataclass(frozen=True)
+class DiskReport:
+    checkpoints_bytes: int
+    checkpoints: int
+    free_bytes: int
+    total_bytes: int
+
+
+DiskUsage = Callable[[Path], tuple[int, int, int]]
+"""`shutil.disk_usage`-shaped: (total, used, free)."""
+
+
+def _disk_usage(path: Path) -> tuple[int, int, int]:
+    usage = shutil.disk_usage(path)
+    return usage.total, usage.used, usage.free
+
+
+class Vault:
+    """Checkpoint actions for the current campaign."""
+
+    def __init__(self, realm: RealmPaths, store: Store, disk_usage: DiskUsage = _disk_usage) -> None:
+        self.realm = realm
+        self.store = store
+        self._disk_usage = disk_usage
+
+    def rows(self, campaign_id: str | None) -> list[VaultRow]:
+        """The campaign's checkpoints, newest first."""
+        if campaign_id is None:
+            return []
+        records = self.store.ledger.by_campaign(campaign_id)
+        latest = self.store.ledger.latest(campaign_id)
+        return [
+            VaultRow(
+                name=r.name,
+                step=r.step,
+                created_at=r.created_at,
+                train_loss=r.train_loss,
+                val_loss=r.val_loss,
+                skill_levels=dict(r.skill_levels),
+                blessing=r.blessing,
+                size_bytes=r.size_bytes,
+                champion=r.champion,
+                latest=latest is not None and r.name == latest.name,
+                on_disk=(self.realm.root / r.path).is_dir(),
+                adapter=r.adapter,
+            )
+            for r in reversed(records)
+        ]
+
+    def _require(self, name: str) -> CheckpointRecord:
+        record = self.store.ledger.get(name)
+        if record is None:
+            raise VaultRefusal(f"{name} is not in the ledger any more")
+        return record
+
+    def promote(self, name: str) -> Notification:
+        """Make a blessed checkpoint its campaign's champion."""
+        record = self._require(name)
+        if record.champion:
+            raise VaultRefusal(f"{name} is the champion already")
+        if record.blessing != "blessed":
+            verdict = record.blessing or "not judged by the temple yet"
+            raise VaultRefusal(f"only a blessed checkpoint can be champion; {name} is {verdict}")
+        self.store.ledger.set_champion(name)
+        return new_champion(name, record.step, None)
+
+    def can_delete(self, name: str) -> str | None:
+        """Why `name` must not be deleted (None: it may be)."""
+        record = self._require(name)
+        if record.champion:
+            return f"{name} is the champion: promote another checkpoint first"
+        latest = self.store.ledger.latest(record.campaign_id)
+        if latest is not None and latest.name == name:
+            return f"{name} is the latest checkpoint: the next battle resumes from it"
+        return None
+
+    def delete(self, name: str) -> None:
+        reason = self.can_delete(name)
+        if reason:
+            raise VaultRefusal(reason)
+        record = self._require(name)
+        self.store.ledger.remove(name)
+        shutil.rmtree(self.realm.root / record.path, ignore_errors=True)
+
+    def export_dir(self, name: str) -> Path:
+        return self.realm.saves / "exports" / name
+
+    def export(self, name: str, dest: Path | None = None) -> Path:
+        """Copy the checkpoint as a plain Hugging Face folder (weights, config, tokenizer).
+
+        LoRA checkpoints are copied as adapters; merged weights come with the LoRA heroes.
+        """
+        record = self._require(name)
+        source = self.realm.root / record.path
+        if not source.is_dir():
+            raise VaultRefusal(f"{name}: the folder {source} is missing")
+        target = Path(dest) if dest is not None else self.export_dir(name)
+        if target.exists():
+            raise VaultRefusal(f"{target} exists already")
+        tmp = target.with_name(f".tmp-{target.name}-{int(time.time())}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copytree(source, tmp, ignore=lambda _d, names: [n for n in names if n in EXPORT_SKIP])
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    def disk(self, campaign_id: str | None) -> DiskReport:
+        """Checkpoint bytes from the ledger, and the free space where checkpoints live."""
+        records = self.store.ledger.by_campaign(campaign_id) if campaign_id else []
+        where = self.realm.checkpoints if self.realm.checkpoints.is_dir() else self.realm.root
+        total, _used, free = self._disk_usage(where)
+        return DiskReport(sum(r.size_bytes for r in records), len(records), free, total)
+
+    @staticmethod
+    def retention_text(retention: Retention) -> str:
+        daily = ", plus the last one of each day" if retention.keep_daily else ""
+        return f"keeps the champion and the latest {retention.keep_last}{daily}"

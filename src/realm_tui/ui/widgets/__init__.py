@@ -1,0 +1,1 @@
+"""Reusable widgets: they render values they are given and post messages; no store, no trainer."""

@@ -1,0 +1,125 @@
+"""The Battle screen's widgets: loss and strain plots (textual-plotext), readouts, the log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.markup import escape as rich_escape
+from textual.widgets import RichLog, Static
+from textual_plotext import PlotextPlot
+
+from realm_tui.rules.strain import PRODUCTIVE_BELOW, RECOVERY_BELOW, STRETCH_BELOW
+from realm_tui.ui.models import BattleSnapshot, LogLine, StepPoint, format_clock, format_duration, format_loss
+from realm_tui.ui.widgets.text import set_live, zone_label
+
+
+class SeriesPlot(PlotextPlot):
+    """A line plot of (step, value) points; redraws at most every `interval` seconds."""
+
+    def __init__(self, title: str, interval: float = 1.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.title = title
+        self.interval = interval
+        self._drawn_at = 0.0
+        self._points: tuple[tuple[float, float], ...] = ()
+        self._pending = False
+
+    def show(self, points: Sequence[tuple[float, float]], force: bool = False) -> None:
+        self._points = tuple(points)
+        wait = self.interval - (time.monotonic() - self._drawn_at)
+        if force or wait <= 0:
+            self._draw()
+        elif not self._pending:
+            self._pending = True  # draw the latest points once the interval is over
+            self.set_timer(wait, self._draw)
+
+    def _draw(self) -> None:
+        self._pending = False
+        self._drawn_at = time.monotonic()
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.title)
+        plt.xlabel("step")
+        if self._points:
+            xs = [p[0] for p in self._points]
+            ys = [p[1] for p in self._points]
+            plt.plot(xs, ys, marker="braille")
+            self.decorate(xs)
+        self.refresh()
+
+    def decorate(self, xs: list[float]) -> None:
+        """Extra lines (zone thresholds …) after the series is drawn."""
+
+
+class StrainPlot(SeriesPlot):
+    """Strain with the zone thresholds (recovery < 0.1 ≤ productive < 0.3 ≤ stretch < 0.5 ≤ overload)."""
+
+    def decorate(self, xs: list[float]) -> None:
+        for y in (RECOVERY_BELOW, PRODUCTIVE_BELOW, STRETCH_BELOW):
+            self.plt.hline(y)
+
+
+def loss_points(history: Sequence[StepPoint]) -> list[tuple[float, float]]:
+    return [(p.step, p.loss) for p in history if p.loss == p.loss]
+
+
+def strain_points(history: Sequence[StepPoint]) -> list[tuple[float, float]]:
+    return [(p.step, p.strain) for p in history if p.strain == p.strain]
+
+
+class Readouts(Static):
+    """Learning rate, grad norm, speed, ETA, losses, strain, effort and the curriculum hint."""
+
+    DEFAULT_CSS = """
+    Readouts { height: 5; padding: 0 1; }
+    """
+
+    def show(self, snapshot: BattleSnapshot | None, busy: bool) -> None:
+        if snapshot is None:
+            set_live(self, "[dim]No battle this session. Press [b]s[/] to start one; the plots show the ledger.[/]")
+            return
+        s = snapshot
+        eta = format_duration(s.eta_s) if busy else "—"
+        set_live(
+            self,
+            f"step [b]{s.step}[/]/{s.max_steps}   lr [b]{s.lr:.2e}[/]   grad-norm [b]{s.grad_norm:.3f}[/]   "
+            f"[b]{s.tokens_per_s:,.0f}[/] tok/s   ETA [b]{eta}[/]\n"
+            f"loss [b]{format_loss(s.loss)}[/]   ema {format_loss(s.loss_ema)}   val {format_loss(s.val_loss)}\n"
+            f"strain {format_loss(s.strain)} ({zone_label(s.zone)})   effort {s.effort:.2f}   "
+            f"hint [b]{s.hint.replace('_', ' ')}[/]",
+        )
+
+
+LOG_STYLES = {
+    "event": "",
+    "eval": "cyan",
+    "checkpoint": "green",
+    "level": "bold yellow",
+    "error": "bold red",
+    "note": "magenta",
+}
+"""Rich styles (RichLog parses Rich markup, not Textual's)."""
+
+
+class BattleLog(RichLog):
+    """The battle log: events, evals, checkpoints, level-ups and errors, newest at the bottom."""
+
+    DEFAULT_CSS = """
+    BattleLog { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(markup=True, wrap=True, min_width=20, max_lines=1000, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
+
+    def add(self, line: LogLine) -> None:
+        style = LOG_STYLES.get(line.kind, "")
+        text = rich_escape(line.text)
+        body = f"[{style}]{text}[/]" if style else text
+        self.write(f"[dim]{format_clock(line.at)}[/] {body}")
+
+    def show_all(self, lines: Sequence[LogLine]) -> None:
+        self.clear()
+        for line in lines:
+            self.add(line)

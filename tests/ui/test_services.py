@@ -1,0 +1,88 @@
+"""The UI's plain layers (no app): converters, the Armory's YAML edit, the Vault, formatting."""
+
+from __future__ import annotations
+
+import pytest
+from ui_testkit import CAMPAIGN
+
+from realm_tui.config.hero import HeroConfig
+from realm_tui.config.loader import load_model
+from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.paths import RealmPaths
+from realm_tui.store import EventRecord, Store
+from realm_tui.ui.models import format_bytes, format_duration
+from realm_tui.ui.services.armory import ArmoryForm, apply_form, edited_text, estimate_vram, form_for, validate_form
+from realm_tui.ui.services.vault import Vault, VaultRefusal
+from realm_tui.ui.views import build_guild_view, build_hero_sheet, log_line
+
+
+def test_hero_sheet_from_the_fixture(realm: RealmPaths) -> None:
+    configs = load_realm_configs(realm.configs)
+    with Store.open(realm.store_file) as store:
+        sheet = build_hero_sheet(configs, store)
+        guild = build_guild_view(configs, store, hero_title=sheet.title)
+    st = sheet.stats
+    assert (sheet.campaign_id, st.level, st.xp_into_level) == (CAMPAIGN, 2, 400)
+    assert st.atk == round(100 / 0.412) and st.defense == round(100 / 0.57)
+    assert st.acc == pytest.approx((0.78 + 0.48) / 2)  # latest eval at each skill's training level
+    assert sheet.title == "Bit Fiddler"  # bin mastered 3 (titles.yaml)
+    bin_view = next(s for s in guild.skills if s.skill == "bin")
+    assert (bin_view.mastered, bin_view.training_level, bin_view.decision.level_up) == (3, 4, False)
+    assert [w.primitive for w in guild.weak] == ["fmt_json", "mem_recall"]
+
+
+def test_log_lines_from_stored_events() -> None:
+    assert log_line(EventRecord(kind="level_up", data={"level": 3, "step": 3000})).kind == "level"
+    assert "boom" in log_line(EventRecord(kind="error", data={"message": "trace\nboom"})).text
+    note = log_line(EventRecord(kind="new_champion", data={"title": "New champion!", "body": "c-1"}))
+    assert note.text == "New champion!: c-1" and note.kind == "note"
+
+
+def test_armory_edit_keeps_comments_and_validates(realm: RealmPaths) -> None:
+    configs = load_realm_configs(realm.configs)
+    form = form_for(configs, "dio-nano")
+    changed = ArmoryForm(**{**form.__dict__, "batch_size": 16, "learning_rate": 2e-4, "optimizer": "adamw_torch_fused"})
+    text = edited_text((realm.heroes_config / "dio-nano.yaml").read_text(), changed)
+    assert text is not None and "# The default hero" in text and "batch_size: 16" in text
+    backup = apply_form(realm, configs, changed)
+    hero = load_model(realm.heroes_config / "dio-nano.yaml", HeroConfig)
+    assert (hero.training_defaults.batch_size, hero.training_defaults.learning_rate) == (16, 2e-4)
+    assert backup.is_file() and "batch_size: 32" in backup.read_text()
+    too_big = ArmoryForm(**{**form.__dict__, "max_length": 4096})
+    hero_or_none, problems = validate_form(configs, too_big)
+    assert hero_or_none is None and any("max_length" in p for p in problems)
+    with pytest.raises(ValueError):
+        apply_form(realm, configs, too_big)
+
+
+def test_vram_estimate_uses_the_armory_module_when_present(realm: RealmPaths) -> None:
+    configs = load_realm_configs(realm.configs)
+    estimate = estimate_vram(configs, form_for(configs, "dio-nano"))
+    try:
+        import realm_tui.armory.vram  # noqa: F401
+    except ImportError:
+        assert estimate.source == "placeholder"
+    else:
+        assert estimate.source.startswith("armory.vram")
+    assert estimate.total_gb > 0 and estimate.parts
+
+
+def test_vault_rules(realm: RealmPaths) -> None:
+    with Store.open(realm.store_file) as store:
+        vault = Vault(realm, store, disk_usage=lambda _p: (10, 5, 5))
+        rows = vault.rows(CAMPAIGN)
+        assert [r.step for r in rows] == [2400, 2200, 1800, 1000]
+        with pytest.raises(VaultRefusal, match="not judged"):
+            vault.promote(rows[0].name)
+        with pytest.raises(VaultRefusal, match="latest"):
+            vault.delete(rows[0].name)
+        with pytest.raises(VaultRefusal, match="champion"):
+            vault.delete(rows[2].name)
+        target = vault.export(rows[1].name)
+        assert not (target / "trainer_state.pt").exists() and not (target / "manifest.json").exists()
+        assert vault.disk(CAMPAIGN).checkpoints == 4
+
+
+def test_formatting() -> None:
+    assert format_duration(3725) == "1h02m" and format_duration(65) == "1m05s" and format_duration(-1) == "—"
+    assert format_bytes(512) == "512 B" and format_bytes(36_000_000) == "34.3 MiB"
