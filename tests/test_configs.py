@@ -93,3 +93,30 @@ def test_shipped_heroes_match_the_design() -> None:
     assert realm.profile_for(ojas).method == "qlora"
     assert (ojas.training_defaults.optimizer, ojas.training_defaults.batch_size) == ("paged_adamw_32bit", 1)
     assert (ojas.training_defaults.gradient_accumulation, ojas.training_defaults.max_length) == (8, 1024)
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_each_gpu_profile_fits_its_vram_at_its_own_limits(path: Path) -> None:
+    """By the VRAM calculator, the largest model a profile recommends trains at its batch and length
+    limits within the profile's `vram_gb` (Qwen3's 152k vocabulary makes the logits dominate)."""
+    from realm_tui.armory.profiles import arch_for_size, estimate_profile
+    from realm_tui.armory.vram import GIB
+
+    profile = load_model(path, MemoryProfile)
+    if profile.is_cpu:
+        pytest.skip("a CPU profile has no VRAM budget")
+    sizes = profile.recommended_model_sizes_b
+    for size in {sizes.max, *(s for s in (0.6, 4.0, 8.2) if sizes.covers(s))}:
+        est = estimate_profile(arch_for_size(size), profile, profile.max_batch_size, profile.max_seq_length)
+        assert est.total <= profile.vram_gb * GIB, (size, round(est.total / GIB, 1), profile.vram_gb)
+    assert profile.vram_gb <= 22, "a 24 GB card needs some room for other processes and fragmentation"
+
+
+def test_shipped_heroes_fit_their_profile_vram() -> None:
+    from realm_tui.armory.vram import GIB, estimate_for
+
+    realm = load_realm_configs(CONFIGS)
+    for hero in realm.heroes.values():
+        profile = realm.profile_for(hero)
+        if not profile.is_cpu:
+            assert estimate_for(hero, profile).total <= profile.vram_gb * GIB, hero.id

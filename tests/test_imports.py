@@ -39,6 +39,9 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.trainer.child",
         "realm_tui.trainer.manifest",
         "realm_tui.quests.validate",
+        "realm_tui.skills.curriculum",
+        "realm_tui.trainer.answer",
+        "realm_tui.cli_skills",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,7 +16,8 @@ from realm_tui import __version__
 from realm_tui.cli_armory import armory_app
 from realm_tui.cli_module import module_app
 from realm_tui.cli_quest import quest_app
-from realm_tui.errors import RealmError
+from realm_tui.cli_skills import campaign_app, eval_command, skills_command
+from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths, resolve_realm
 
 app = typer.Typer(
@@ -46,6 +47,9 @@ OPTIONS = GlobalOptions()
 app.add_typer(quest_app, name="quest")
 app.add_typer(module_app, name="module")
 app.add_typer(armory_app, name="armory")
+app.add_typer(campaign_app, name="campaign")
+app.command("eval")(eval_command)
+app.command("skills")(skills_command)
 
 
 def _version(value: bool) -> None:
@@ -151,6 +155,24 @@ def train(
         bool, typer.Option("--resume/--fresh", help="Continue from the campaign's latest checkpoint.")
     ] = True,
     json_events: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
+    school: Annotated[
+        str, typer.Option("--school", help="scribe (SFT), judge (DPO on a preference quest) or whisper (distil).")
+    ] = "scribe",
+    teacher: Annotated[Path | None, typer.Option("--teacher", help="Whisper: teacher checkpoint/model folder.")] = None,
+    school_option: Annotated[
+        list[str] | None, typer.Option("--school-option", help="KEY=VALUE for the school (e.g. beta=0.1).")
+    ] = None,
+    oracle: Annotated[
+        str | None, typer.Option("--oracle", help="Oracle loss weighting: entropy, confidence, perplexity, margin.")
+    ] = None,
+    launch: Annotated[
+        str | None,
+        typer.Option(
+            "--launch",
+            help="Train on many processes with this launcher, e.g. "
+            "'accelerate launch --config_file configs/accelerate/ddp.yaml' (see docs/scaling.md).",
+        ),
+    ] = None,
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
     if not no_ui:
@@ -160,8 +182,38 @@ def train(
         return
     from realm_tui.battle.headless import run_headless
 
-    code = run_headless(OPTIONS.realm(), hero_id=hero, quest=quest, steps=steps, resume=resume, json_events=json_events)
+    options = _key_values(school_option or [])
+    if teacher is not None:
+        options["teacher"] = str(teacher)
+    code = run_headless(
+        OPTIONS.realm(),
+        hero_id=hero,
+        quest=quest,
+        steps=steps,
+        resume=resume,
+        json_events=json_events,
+        school=school,
+        school_options=options,
+        oracle_loss={"signal": oracle} if oracle else None,
+        launch=launch,
+    )
     raise typer.Exit(code)
+
+
+def _key_values(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` options; values that parse as JSON numbers/booleans become them."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(None, f"--school-option {pair!r}: write KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
 
 
 def main() -> None:

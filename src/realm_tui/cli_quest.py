@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from realm_tui.errors import RealmError
+from realm_tui.errors import InputError, RealmError
 
 if TYPE_CHECKING:
     from realm_tui.config.hero import HeroConfig
@@ -296,10 +296,52 @@ def forge(
 @user_errors
 def spar(
     skill: Annotated[str, typer.Option("--skill", help="Skill id (bin, sy).")],
-    level: Annotated[int, typer.Option("--level", min=1, help="Skill level.")],
-    count: Annotated[int, typer.Option("--count", min=1, help="Problems to answer.")] = 100,
+    level: Annotated[int | None, typer.Option("--level", min=1, help="Skill level (default: training level).")] = None,
+    count: Annotated[int, typer.Option("--count", min=1, max=10_000, help="Problems to answer.")] = 100,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option("--checkpoint", help="Checkpoint name, `champion`, `latest` or a folder (default: latest)."),
+    ] = None,
+    hero: HeroOption = None,
 ) -> None:
     """Mirror school: the hero answers fresh problems; each wrong answer becomes 3 examples (queued high)."""
+    from realm_tui.cli_skills import answerer_for, choose_hero, training_level_of
+    from realm_tui.config.realm_config import load_realm_configs
+    from realm_tui.quests.sparring import queue_sparring, sparring_rounds
     from realm_tui.quests.sparring import spar as run_spar
+    from realm_tui.skills import get_skill
+    from realm_tui.store import Store
 
-    run_spar(skill, level, count, generate=None)
+    realm = current_realm()
+    configs = load_realm_configs(realm.configs)
+    if skill not in configs.skills:
+        raise InputError(None, f"unknown skill {skill!r} (known: {', '.join(configs.skills)})")
+    with Store.open(realm.store_file, readonly=True) as store:
+        choice = choose_hero(realm, configs, store, checkpoint, hero)
+        level = level or training_level_of(store, skill, configs.skills[skill].max_level)
+    generator = get_skill(skill)
+    if level > generator.max_level:
+        raise InputError(None, f"{skill} has levels 1..{generator.max_level}, not {level}")
+    sample = generator.generate(level, 32, seed=level)
+    budget = max(len(p.expected) for p in sample) + 8  # characters bound tokens from above
+    typer.echo(f"{choice.label} spars on {count} {skill} level {level} problems…")
+    with open_board(hero) as board:
+        index = sparring_rounds(board, skill, level)
+    with answerer_for(realm, configs, choice, max_new_tokens=budget) as answerer:
+        attempts, lines = run_spar(skill, level, count, answerer.answer, index=index)
+    wrong = sum(1 for a in attempts if not a.correct)
+    typer.echo(f"{len(attempts) - wrong}/{len(attempts)} right ({(len(attempts) - wrong) / len(attempts):.0%})")
+    with open_board(hero) as board:
+        record = queue_sparring(
+            board,
+            skill=skill,
+            level=level,
+            attempts=attempts,
+            lines=lines,
+            source_checkpoint=choice.checkpoint.name if choice.checkpoint else None,
+            index=index,
+        )
+    if record is None:
+        typer.echo("no wrong answer: nothing to queue")
+        return
+    _say(record, "queued")

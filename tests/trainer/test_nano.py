@@ -104,9 +104,17 @@ def test_memory_profile_picks_the_method(tmp_path: Path, tiny_hero: dict[str, An
     assert hero.is_adapter and hero.info["method"] == "lora"
     assert 0 < hero.info["trainable_parameters"] < hero.info["parameters"] / 4
     assert load_hero(tiny_hero, tmp_path, profile={"method": "full"}).info["method"] == "full"
-    for refused in ({"method": "galore"}, {"method": "qlora"}, {"method": "lora", "quantization": {"mode": "8bit"}}):
-        with pytest.raises(InputError, match="not supported by the trainer yet"):
-            load_hero(tiny_hero, tmp_path, profile=refused)
+    galore = load_hero(tiny_hero, tmp_path, profile={"method": "galore"})  # full weights; the optimizer projects
+    assert galore.info["trainable_parameters"] == galore.info["parameters"] and not galore.is_adapter
+    refused = {
+        "method qlora needs quantization.mode 4bit": {"method": "qlora"},
+        "cannot use a 4bit base": {"method": "full", "quantization": {"mode": "4bit"}},
+        "is method qlora, not lora": {"method": "lora", "quantization": {"mode": "4bit"}},
+        "unknown training method 'dora'": {"method": "dora"},
+    }
+    for message, profile in refused.items():
+        with pytest.raises(InputError, match=message):
+            load_hero(tiny_hero, tmp_path, profile=profile)
 
 
 def test_byte_only_vocab_and_bad_specs(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from realm_tui.battle.bridge import TrainerBridge
 from realm_tui.battle.conductor import Conductor
+from realm_tui.battle.launched import LaunchedBridge
 from realm_tui.battle.protocol import Stopped
 from realm_tui.battle.render import JsonRenderer, Renderer, RichRenderer
 from realm_tui.battle.setup import plan_battle
@@ -31,14 +33,32 @@ def run_headless(
     steps: int | None = None,
     resume: bool = True,
     json_events: bool = False,
+    school: str = "scribe",
+    school_options: dict[str, Any] | None = None,
+    oracle_loss: dict[str, Any] | None = None,
+    launch: str | None = None,
 ) -> int:
-    """Run one battle to its end; returns the process exit code (0 on a graceful end)."""
+    """Run one battle to its end; returns the process exit code (0 on a graceful end).
+
+    `launch`: a launcher command (`accelerate launch --config_file …`, `torchrun …`) to run the
+    trainer on many processes (`battle.launched`); None: one spawned child."""
     configs = load_realm_configs(realm.configs)
     renderer: Renderer = JsonRenderer() if json_events else RichRenderer()
     with Store.open(realm.store_file) as store:
         for warning in store.warnings:
             renderer.message(f"warning: {warning}")
-        plan = plan_battle(realm, configs, store, hero_id=hero_id, quest=quest, steps=steps, resume=resume)
+        plan = plan_battle(
+            realm,
+            configs,
+            store,
+            hero_id=hero_id,
+            quest=quest,
+            steps=steps,
+            resume=resume,
+            school=school,
+            school_options=school_options,
+            oracle_loss=oracle_loss,
+        )
         if plan.hero.id not in store.heroes:
             store.heroes.add(HeroRecord(id=plan.hero.id, name=plan.hero.name))
         where = f"resuming from {plan.resumed_from.name}" if plan.resumed_from else "from the base hero"
@@ -49,7 +69,9 @@ def run_headless(
         conductor = Conductor(
             store, realm, plan.hero, plan.campaign.id, plan.quest_id, plan.keeper, board_quest=plan.board_quest
         )
-        bridge = TrainerBridge()
+        bridge: TrainerBridge | LaunchedBridge = (
+            LaunchedBridge(launch, realm.saves / "jobs") if launch else TrainerBridge()
+        )
         stop_requests = 0
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -65,6 +87,8 @@ def run_headless(
         stopped: Stopped | None = None
         try:
             bridge.start(plan.job)
+            if isinstance(bridge, LaunchedBridge):
+                renderer.message(f"launched {launch!r} with the job {bridge.job_path}")
             while stopped is None:
                 for event in bridge.events(timeout=0.25):
                     notes = conductor.apply(event)

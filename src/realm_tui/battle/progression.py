@@ -180,6 +180,9 @@ class ProgressionKeeper:
             )
             out.notifications.append(skill_level_up(event.skill, event.level))
             out.curriculum_changed = True
+            # The new level gets RETEST_EVERY evals of training before its old levels are re-tested:
+            # evals counted at the previous level must not trigger a re-test right after the switch.
+            self._evals_since_retest[event.skill] = 0
             return
         count = self._evals_since_retest.get(event.skill, 0) + 1
         self._evals_since_retest[event.skill] = count

@@ -59,7 +59,21 @@ class TrainJob:
     """Held-out problems per (skill, level) evaluation."""
     memory_profile: dict[str, Any] = field(default_factory=dict)
     """The hero's validated memory profile, as `MemoryProfile.model_dump(mode="json")`: method
-    (full/lora), lora, attention, gradient_checkpointing, quantization. Empty: full training, sdpa."""
+    (full/lora/qlora/galore), lora, galore, attention, gradient_checkpointing, quantization,
+    optimizer_args. Empty: full training, sdpa."""
+    optimizer_args: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the optimizer, over those the memory profile gives it (its
+    `optimizer_args` when `optimizer` is the profile's own, its `galore:` section for GaLore)."""
+    school: str = "scribe"
+    """How the hero learns: `scribe` (SFT), `judge` (DPO on preference quests), `whisper`
+    (distillation from a teacher). See `realm_tui.trainer.schools`."""
+    school_options: dict[str, Any] = field(default_factory=dict)
+    """Judge: `beta`, `reference` (checkpoint folder; default: the weights the battle starts from,
+    or the LoRA base with adapters disabled), `sft_weight`. Whisper: `teacher` (checkpoint or HF
+    folder with the same tokenizer), `temperature`, `alpha` (share of plain cross-entropy)."""
+    oracle_loss: dict[str, Any] | None = None
+    """The Oracle (Fortune Teller) enhancer, on any school: `{"signal": entropy | confidence |
+    perplexity | margin, "min_weight": 0.1, "max_weight": 10.0}`. None: off."""
 
 
 # ---------------------------------------------------------------- commands
@@ -149,6 +163,9 @@ class Step:
     """Tokens trained so far in this battle."""
     epoch: float = 0.0
     elapsed_s: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    """The school's own numbers for this step: `dpo_margin`, `dpo_accuracy`, `kl`, `ce`,
+    `oracle_weight` (mean token weight), ... Empty for plain Scribe."""
     at: float = field(default_factory=_now)
 
 

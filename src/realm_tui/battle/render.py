@@ -102,7 +102,8 @@ class RichRenderer:
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             print_line(f"💾 {event.name} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)")
         elif isinstance(event, EvalResult):
-            print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}")
+            retest = " (re-test)" if event.request_id == "retest" else ""
+            print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}")
         elif isinstance(event, QuestFinished):
             print_line(f"🏁 quest {event.quest_id} finished after {event.steps} steps")
         elif isinstance(event, Error):

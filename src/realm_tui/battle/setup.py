@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.protocol import TrainJob
 from realm_tui.config.hero import HeroConfig
@@ -18,6 +19,8 @@ from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_valid_quest
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
+from realm_tui.trainer.preference_data import require_valid_preferences
+from realm_tui.trainer.school_options import check_teacher_folder, oracle_settings, school_settings
 
 SKILLS_QUEST = "skills"
 """Quest id of a battle fought on generated skill data only."""
@@ -116,6 +119,9 @@ def build_job(
     curriculum: dict[str, Any],
     eval_samples: int,
     memory_profile: dict[str, Any],
+    school: str = "scribe",
+    school_options: dict[str, Any] | None = None,
+    oracle_loss: dict[str, Any] | None = None,
 ) -> TrainJob:
     t = hero.training_defaults
     if steps is None:
@@ -150,6 +156,9 @@ def build_job(
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
         eval_samples=eval_samples,
         memory_profile=memory_profile,
+        school=school,
+        school_options=dict(school_options or {}),
+        oracle_loss=dict(oracle_loss) if oracle_loss is not None else None,
     )
 
 
@@ -162,12 +171,29 @@ def plan_battle(
     quest: Path | None = None,
     steps: int | None = None,
     resume: bool = True,
+    school: str = "scribe",
+    school_options: dict[str, Any] | None = None,
+    oracle_loss: dict[str, Any] | None = None,
 ) -> BattlePlan:
-    """Everything decided before the trainer starts; the quest is validated here, never mid-battle."""
+    """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
+
+    Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
+    school_options = dict(school_options or {})
+    settings = school_settings(school, school_options)  # [armory] schools: unknown school/option → InputError
+    oracle_settings(oracle_loss)
+    if school == "judge" and quest is None:
+        raise InputError(None, "the judge school trains on a preference quest: pass --quest FILE.jsonl")
+    if school == "whisper":
+        school_options["teacher"] = str(check_teacher_folder(settings["teacher"]))
     if quest is not None:
-        require_valid_quest(quest.expanduser().resolve())  # before anything is written
+        path = quest.expanduser().resolve()
+        if school == "judge":
+            require_valid_preferences(path)  # {"prompt", "chosen", "rejected"} lines
+        else:
+            require_valid_quest(path)  # before anything is written
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
+    check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
     if campaign is None:
         campaign = start_campaign(store, hero.id)
     keeper = make_keeper(configs, store, campaign.id)
@@ -194,5 +220,8 @@ def plan_battle(
         curriculum=curriculum,
         eval_samples=eval_samples,
         memory_profile=configs.profile_for(hero).model_dump(mode="json"),
+        school=school,
+        school_options=school_options,
+        oracle_loss=oracle_loss,
     )
     return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper)

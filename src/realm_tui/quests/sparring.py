@@ -5,8 +5,9 @@
 3. **confirm-correct**: the problem and the gold answer → "CORRECT".
 
 The transformation is pure (`sparring_examples`, `sparring_lines`). `spar` runs a whole round
-given a `generate` callable (prompts → answers); generation by the hero needs the trainer, which
-comes later, so the CLI entry point raises `NotYet` until then.
+given a `generate` callable (prompts → answers): `realm quest spar` passes the hero answering in a
+child process (`realm_tui.trainer.answer.HeroAnswerer.answer`), and `queue_sparring` puts the
+examples on the board at high priority, recording the checkpoint that answered.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realm_tui.errors import RealmError
+
+if TYPE_CHECKING:
+    from realm_tui.quests.board import Board
+    from realm_tui.store import QuestRecord
 
 IDENTIFY = "Is this answer correct? Reply CORRECT or INCORRECT; if it is incorrect, give the correct answer."
 CORRECT_IT = "This answer is wrong. Give the correct answer."
@@ -76,13 +81,12 @@ def spar(
 ) -> tuple[list[Attempt], list[str]]:
     """One sparring round: `count` fresh problems, the hero's answers, the examples to queue.
 
-    `generate` answers prompts with the hero; without it (the trainer's generation is not wired
-    yet) this raises NotYet.
+    `generate` answers prompts with the hero; without one this raises NotYet.
     """
     if generate is None:
         raise NotYet(
-            "sparring is not available yet: it needs the hero to answer problems, and generation in "
-            "the trainer lands in a later release. Forge quests meanwhile: realm quest forge --skill SKILL"
+            "sparring is not available yet: it needs the hero to answer problems (a generate "
+            "callable). Forge quests meanwhile: realm quest forge --skill SKILL"
         )
     from realm_tui.skills import get_skill, training_batch
 
@@ -93,3 +97,50 @@ def spar(
         raise RealmError(f"sparring: {len(problems)} prompts but {len(answers)} answers")
     attempts = [Attempt(p.prompt, p.expected, a, generator.score(p, a)) for p, a in zip(problems, answers, strict=True)]
     return attempts, sparring_lines(attempts)
+
+
+def sparring_rounds(board: Board, skill: str, level: int) -> int:
+    """How many sparring quests of (skill, level) the board knows: the next round's batch index."""
+    count = 0
+    for record in board.store.quests.all():
+        info = record.report.get("sparring")
+        if isinstance(info, dict) and info.get("skill") == skill and info.get("level") == level:
+            count += 1
+    return count
+
+
+def queue_sparring(
+    board: Board,
+    *,
+    skill: str,
+    level: int,
+    attempts: Sequence[Attempt],
+    lines: Sequence[str],
+    source_checkpoint: str | None,
+    index: int,
+) -> QuestRecord | None:
+    """Queue the round's examples at high priority (None when the hero made no mistake)."""
+    if not lines:
+        return None
+    import time
+
+    from realm_tui.quests.files import temp_path
+
+    wrong = sum(1 for a in attempts if not a.correct)
+    name = f"spar_{skill}_level{level}_{len(lines)}_{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    tmp = temp_path(board.folders.queue("high"), name)
+    try:
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        info = {
+            "skill": skill,
+            "level": level,
+            "index": index,
+            "problems": len(attempts),
+            "wrong": wrong,
+            "accuracy": (len(attempts) - wrong) / len(attempts) if attempts else None,
+            "source_checkpoint": source_checkpoint,
+        }
+        record = board.admit_generated(tmp, "high", name, {"sparring": info})
+    finally:
+        tmp.unlink(missing_ok=True)
+    return board.store.quests.update(record.id, source_checkpoint=source_checkpoint)

@@ -21,6 +21,16 @@ EVAL_POOL_SIZE = MAX_EVAL_SAMPLES
 TINY_SPACE_EVAL_SHARE = 4
 """Where a level has only N distinct questions, at most N // this many are held out for eval."""
 
+WHOLE_SPACE_BELOW = 64
+"""A question family (a level, or BIN's operation at a level) with fewer distinct questions than
+this is evaluated on ALL of them, and training uses all of them too: that part of the eval set
+overlaps training on purpose. Holding out a quarter of, say, BIN level 1's 16 sums would leave 12
+to learn a rule from and measure it on 4 questions (accuracy in steps of 25%); holding out level
+3's increments would take 13 of its 16 and leave training almost none. At that size a family is a
+table to learn, and the eval checks the whole table. `held_out(problem)` tells the two apart;
+`eval_overlaps_training(level)` flags levels with such a family. Bigger families keep a held-out
+set that training never sees."""
+
 MAX_DRAWS_PER_PROBLEM = 50
 """Draws allowed per wanted problem before a batch gives up on finding new questions."""
 
@@ -153,25 +163,70 @@ class SkillBase(ABC):
         rng = random.Random(seed)
         return [self.make_one(level, rng) for _ in range(n)]
 
-    def eval_pool(self, level: int) -> list[Problem]:
-        """The fixed held-out pool of `level`: distinct questions drawn from the eval seed.
+    def question_families(self, level: int) -> dict[str, int | None] | None:
+        """Distinct questions (qids) per *family* of `level` (BIN: per operation), None for one
+        family of `question_space(level)` questions. The held-out policy works per family, so a
+        tiny family inside a big level (BIN level 3's 16 increments next to 256 sums) is not
+        swallowed whole by the eval pool."""
+        return None
 
-        At most EVAL_POOL_SIZE, and at most a quarter of the question space when the level is
-        tiny (BIN level 1 has 16 sums: 4 are held out, 12 stay trainable)."""
+    def family_of(self, problem: Problem) -> str:
+        """The family of `problem` (see `question_families`)."""
+        return ""
+
+    def _families(self, level: int) -> dict[str, int | None]:
+        families = self.question_families(level)
+        return families if families is not None else {"": self.question_space(level)}
+
+    def _open_families(self, level: int) -> set[str]:
+        """Families evaluated on all their questions, which training uses too (WHOLE_SPACE_BELOW)."""
+        return {f for f, space in self._families(level).items() if space is not None and space < WHOLE_SPACE_BELOW}
+
+    def eval_overlaps_training(self, level: int) -> bool:
+        """True when part of the level's eval set is a whole tiny family that training uses too
+        (see WHOLE_SPACE_BELOW); False when every eval question is held out."""
+        return bool(self._open_families(level))
+
+    def held_out(self, problem: Problem) -> bool:
+        """Whether `problem`, a question of its level's eval pool, is kept out of training."""
+        return self.family_of(problem) not in self._open_families(problem.level)
+
+    def eval_pool(self, level: int) -> list[Problem]:
+        """The fixed eval pool of `level`: distinct questions drawn from the eval seed.
+
+        At most EVAL_POOL_SIZE. Per family: every question of a family with fewer than
+        WHOLE_SPACE_BELOW of them (trained on too: BIN level 1's 16 sums, level 3's 16
+        increments), at most a quarter of a bigger finite family (held out: BIN level 3 holds out
+        64 of its 256 sums), no limit for an unlimited one (held out)."""
         if level not in self._eval_pools:
             self.config.check_level(level)
-            space = self.question_space(level)
-            cap = EVAL_POOL_SIZE if space is None else max(1, min(EVAL_POOL_SIZE, space // TINY_SPACE_EVAL_SHARE))
+            families = self._families(level)
+            open_ = self._open_families(level)
+            caps: dict[str, int | None] = {}
+            for family, space in families.items():
+                if space is None:
+                    caps[family] = None
+                elif family in open_:
+                    caps[family] = space
+                else:
+                    caps[family] = max(1, space // TINY_SPACE_EVAL_SHARE)
+            finite = [c for c in caps.values() if c is not None]
+            cap = EVAL_POOL_SIZE if len(finite) < len(caps) else min(EVAL_POOL_SIZE, sum(finite))
             rng = random.Random(eval_seed(self.skill_id, level))
             pool: list[Problem] = []
             seen: set[str] = set()
+            per_family: dict[str, int] = {}
             for _ in range(cap * MAX_DRAWS_PER_PROBLEM):
                 if len(pool) >= cap:
                     break
                 p = self.make_one(level, rng)
-                if p.qid not in seen:
-                    seen.add(p.qid)
-                    pool.append(p)
+                family = self.family_of(p)
+                limit = caps.get(family)
+                if p.qid in seen or (limit is not None and per_family.get(family, 0) >= limit):
+                    continue
+                seen.add(p.qid)
+                per_family[family] = per_family.get(family, 0) + 1
+                pool.append(p)
             self._eval_pools[level] = pool
         return list(self._eval_pools[level])
 
@@ -183,8 +238,8 @@ class SkillBase(ABC):
 
     def training_batch(self, level: int, n: int, index: int) -> list[Problem]:
         """Batch number `index` of training problems at `level`: deterministic, and never a
-        question (qid) of the level's eval pool."""
-        reserved = {p.qid for p in self.eval_pool(level)}
+        held-out question (qid) of the level's eval pool (see `held_out`)."""
+        reserved = {p.qid for p in self.eval_pool(level) if self.held_out(p)}
         rng = random.Random(training_seed(self.skill_id, level, index))
         out: list[Problem] = []
         for _ in range(max(n, 1) * MAX_DRAWS_PER_PROBLEM):

@@ -99,6 +99,19 @@ class BinSkill(SkillBase):
         by_qid = {OPS[o].symbol: space_size(OPS[o], width) for o in lv.ops}
         return sum(by_qid.values())
 
+    def question_families(self, level: int) -> dict[str, int | None] | None:
+        """Per operation (qid space: a symbol key does not make a new question), plus `trace`
+        (unlimited) when the level draws traces."""
+        lv = self.config.level(level)
+        width = self.width(level)
+        families: dict[str, int | None] = {o: space_size(OPS[o], width) for o in lv.ops}
+        if lv.tiers.get("trace", 0) > 0 and any(o in TRACE_OPS for o in lv.ops):
+            families["trace"] = None
+        return families
+
+    def family_of(self, problem: Problem) -> str:
+        return str(problem.meta.get("op", ""))
+
     def score(self, problem: Problem, answer_text: str) -> bool:
         got = extract_result(answer_text)
         return bool(got) and got == extract_result(problem.expected)

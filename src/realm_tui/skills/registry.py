@@ -49,6 +49,23 @@ def get_skill(skill_id: str, config: SkillConfig | None = None) -> SkillBase:
     return build_skill(config)
 
 
+@cache
+def _realm_skill(skill_id: str, path: str, mtime_ns: int) -> SkillBase:
+    return build_skill(load_skill(Path(path)))
+
+
+def realm_skill(skill_id: str, configs_dir: Path | str | None) -> SkillBase:
+    """The skill as a realm configures it (`<configs_dir>/skills/<id>.yaml`), falling back to the
+    shipped config when the realm has no file for it. Cached per file version, so eval pools
+    are built once per process."""
+    if skill_id not in SKILL_IDS:
+        raise KeyError(f"unknown skill {skill_id!r} (known: {', '.join(SKILL_IDS)})")
+    path = Path(configs_dir) / "skills" / f"{skill_id}.yaml" if configs_dir is not None else None
+    if path is None or not path.is_file():
+        return get_skill(skill_id)
+    return _realm_skill(skill_id, str(path.resolve()), path.stat().st_mtime_ns)
+
+
 def _resolve(skill: str | SkillBase) -> SkillBase:
     return get_skill(skill) if isinstance(skill, str) else skill
 
@@ -90,6 +107,7 @@ __all__ = [
     "build_skill",
     "get_skill",
     "heldout_eval_set",
+    "realm_skill",
     "to_chat_jsonl",
     "training_batch",
 ]

@@ -109,8 +109,12 @@ def save_checkpoint(
     tokenizer: Any,
     state: dict[str, Any],
     meta: dict[str, Any] | None = None,
+    *,
+    state_dict: dict[str, Any] | None = None,
 ) -> Path:
-    """Write one complete checkpoint folder and return its path (never a partial one)."""
+    """Write one complete checkpoint folder and return its path (never a partial one).
+
+    `state_dict`: the weights to save instead of the model's own (gathered under FSDP/DeepSpeed)."""
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     name = checkpoint_name(step)
@@ -123,7 +127,8 @@ def save_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
+        extra = {"state_dict": state_dict} if state_dict is not None else {}
+        model.save_pretrained(tmp, safe_serialization=True, **extra)
         tokenizer.save_pretrained(tmp)
         torch.save(state, tmp / STATE_FILE)
         _fsync_tree(tmp)
@@ -135,6 +140,15 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def distributed_state_dict(accelerator: Any, model: Any) -> dict[str, Any] | None:
+    """The full weights gathered from every rank under FSDP/DeepSpeed (a collective every rank
+    must call); None where the unwrapped model holds them already (one process, DDP)."""
+    kind = str(getattr(accelerator, "distributed_type", "NO"))
+    if "FSDP" in kind or "DEEPSPEED" in kind:
+        return dict(accelerator.get_state_dict(model))
+    return None
 
 
 # ---------------------------------------------------------------- loading

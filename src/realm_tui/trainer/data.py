@@ -208,7 +208,7 @@ class DataStream:
 
     @property
     def epoch_float(self) -> float:
-        return self.position.epoch + self.position.index / self.n
+        return self.position.epoch + self.position.index / self.n if self.n else 0.0
 
 
 # ---------------------------------------------------------------- packing and collation

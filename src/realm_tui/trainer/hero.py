@@ -3,13 +3,13 @@
 Read from the hero dict (`HeroConfig.model_dump()`): `id`; `model.builder: nano` with
 `model.nano`, or `model.hf_name` (hub id or local folder); optional `model.attn_implementation`,
 `model.dtype`. Read from the memory profile dict (`MemoryProfile.model_dump()`, `TrainJob.memory_profile`):
-`method` (full | lora), `lora` {r, alpha, dropout, target_modules}, `attention`,
-`gradient_checkpointing`, `quantization.mode`. Without a profile: full training, sdpa.
+`method` (full | lora | qlora | galore), `lora` {r, alpha, dropout, target_modules}, `attention`,
+`gradient_checkpointing`, `quantization` (see `realm_tui.trainer.peft_setup`). Without a profile:
+full training, sdpa.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -23,8 +23,17 @@ from transformers.utils import logging as hf_logging
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.trainer import nano
+from realm_tui.trainer.peft_setup import (
+    ADAPTER_METHODS,
+    apply_method,
+    base_dtype,
+    pick_attention,
+    quantization_config,
+    training_method,
+)
 
-METHODS = ("full", "lora")
+__all__ = ["LoadedHero", "ensure_nano_base", "load_hero", "pick_attention", "training_method"]
+
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
 
 
@@ -33,36 +42,11 @@ class LoadedHero:
     model: Any
     tokenizer: Any
     info: dict[str, Any] = field(default_factory=dict)
-    """source, path, method, attn_implementation, dtype, parameters, trainable_parameters."""
+    """source, path, method, attn_implementation, dtype, parameters, trainable_parameters, notes."""
 
     @property
     def is_adapter(self) -> bool:
-        return self.info.get("method") == "lora"
-
-
-def training_method(hero: dict[str, Any], profile: dict[str, Any] | None) -> str:
-    """`full` or `lora`; methods the trainer cannot run yet are refused with a clear message."""
-    profile = profile or {}
-    method = str(profile.get("method") or hero.get("method") or "full")
-    quant = str((profile.get("quantization") or {}).get("mode") or "none")
-    if method not in METHODS or quant != "none":
-        what = f"method {method!r}" + (f" with {quant} quantization" if quant != "none" else "")
-        raise InputError(
-            None,
-            f"hero {hero.get('id', '?')}: {what} is not supported by the trainer yet "
-            f"(supported: {', '.join(METHODS)} without quantization); choose another memory profile",
-        )
-    return method
-
-
-def pick_attention(requested: str | None = None) -> str:
-    """flash_attention_2 only where it can run (CUDA + the package); sdpa everywhere else."""
-    flash_ok = torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
-    if requested in (None, "", "auto"):
-        return "flash_attention_2" if flash_ok else "sdpa"
-    if requested == "flash_attention_2" and not flash_ok:
-        return "sdpa"
-    return str(requested)
+        return self.info.get("method") in ADAPTER_METHODS
 
 
 def ensure_nano_base(hero_id: str, spec: dict[str, Any] | None, realm_root: Path) -> Path:
@@ -127,12 +111,10 @@ def load_hero(
     profile = profile or {}
     model_cfg: dict[str, Any] = dict(hero.get("model") or {})
     method = training_method(hero, profile)
-    attn = pick_attention(model_cfg.get("attn_implementation") or profile.get("attention"))
-    # Full training keeps fp32 master weights (autocast does the bf16 math); a frozen LoRA base
-    # can sit in bf16 where the GPU has it.
-    bf16_base = method == "lora" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    default_dtype = ("bfloat16" if bf16_base else "float32") if for_training else "auto"
-    dtype: Any = _DTYPES.get(str(model_cfg.get("dtype") or default_dtype), "auto")
+    attn, attn_note = pick_attention(model_cfg.get("attn_implementation") or profile.get("attention"))
+    notes = [attn_note] if attn_note else []
+    dtype: Any = _DTYPES.get(str(model_cfg.get("dtype") or ""), base_dtype(method, for_training))
+    quant = quantization_config(profile)
     hf_logging.disable_progress_bar()  # the child's stderr is a log, not a terminal
 
     if model_cfg.get("builder") == "nano" or (not model_cfg.get("hf_name") and hid == "dio-nano"):
@@ -144,6 +126,7 @@ def load_hero(
     else:
         raise InputError(None, f"hero {hid}: model needs `builder: nano` or `hf_name`")
 
+    extra: dict[str, Any] = {"quantization_config": quant} if quant is not None else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
@@ -152,6 +135,7 @@ def load_hero(
             use_safetensors=True,
             attn_implementation=attn,
             dtype=dtype,
+            **extra,
         )
     except (OSError, ValueError) as err:
         if source == "nano":
@@ -166,12 +150,8 @@ def load_hero(
         model.train()
     else:
         model.eval()
-    if for_training and profile.get("gradient_checkpointing"):
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        if method == "lora":
-            model.enable_input_require_grads()  # checkpointed blocks need a grad-carrying input
-    if method == "lora":
-        model = _apply_lora(model, profile.get("lora") or hero.get("lora") or {})
+    model, method_notes = apply_method(model, method, profile, hero, for_training=for_training)
+    notes += method_notes
 
     info = {
         "source": source,
@@ -181,23 +161,6 @@ def load_hero(
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "notes": notes,
     }
     return LoadedHero(model, tokenizer, info)
-
-
-def _apply_lora(model: Any, cfg: dict[str, Any]) -> Any:
-    # peft costs seconds to import: only heroes that use it pay for it.
-    from peft import LoraConfig, get_peft_model
-
-    targets = cfg.get("target_modules") or "all-linear"
-    if isinstance(targets, list) and targets == ["all-linear"]:
-        targets = "all-linear"  # peft spells "every linear layer but the head" as a plain string
-    r = int(cfg.get("r", 16))
-    lora = LoraConfig(
-        r=r,
-        lora_alpha=float(cfg.get("alpha", 2 * r)),  # type: ignore[arg-type]  # peft scales by alpha / r
-        lora_dropout=float(cfg.get("dropout", 0.0)),
-        target_modules=targets,
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora)

@@ -23,7 +23,9 @@ from realm_tui.battle.protocol import (
     CheckpointSaved,
     Command,
     Error,
+    Evaluate,
     Event,
+    Generate,
     Hello,
     Log,
     Pause,
@@ -40,19 +42,22 @@ from realm_tui.battle.protocol import (
 from realm_tui.errors import InputError, RealmError
 from realm_tui.trainer import checkpoint as ck
 from realm_tui.trainer.control import NullControl, TrainerControl
-from realm_tui.trainer.data import ChatFormat, DataPosition, DataStream, Example, load_quest
+from realm_tui.trainer.data import ChatFormat, DataPosition, Example, QuestData
+from realm_tui.trainer.distributed import save_on_main, shard_examples
+from realm_tui.trainer.examiner import Examiner
 from realm_tui.trainer.hero import load_hero
+from realm_tui.trainer.knob_check import check_job_knobs
 from realm_tui.trainer.manifest import cleanup_temp_checkpoints, manifest_size
+from realm_tui.trainer.mixer import Mixer
+from realm_tui.trainer.optim_setup import make_job_optimizer
 from realm_tui.trainer.runtime import (
     FakeFaults,
-    accumulate_gradients,
-    eval_loss,
     lr_lambda,
     make_accelerator,
-    make_optimizer,
     resolve_precision,
     seed_everything,
 )
+from realm_tui.trainer.schools import make_school, quest_loader
 
 NONFINITE_LIMIT = 3
 """Skipped updates in a row before rolling back to the last good checkpoint."""
@@ -87,7 +92,6 @@ class _Battle:
         self.last_good: Path | None = None
         self.last_saved_step = -1
         self.paused = False
-        self.curriculum: dict[str, Any] = {}
         self.notes: dict[str, Any] = {}
         self.last_loss: float | None = None
         self.tokens = 0
@@ -137,28 +141,34 @@ class _Battle:
         self.precision = resolve_precision(job.precision)
         self.accelerator = make_accelerator(self.precision)
         self.ckpt_dir = Path(job.checkpoints_dir)
-        removed = cleanup_temp_checkpoints(self.ckpt_dir)
+        removed = cleanup_temp_checkpoints(self.ckpt_dir) if self.accelerator.is_main_process else []
         if removed:
             self.emit(Log(f"removed {len(removed)} unfinished checkpoint folder(s) in {self.ckpt_dir}"))
+        self.school = make_school(job)  # armory/schools: bad options fail before any weight loads
+        gear_notes = check_job_knobs(job)
         self.emit(Log(f"loading hero {job.hero_id}"))
-        hero = load_hero(job.hero, Path(job.realm_root), hero_id=job.hero_id, profile=job.memory_profile)
+        with self.accelerator.main_process_first():  # rank 0 builds dio-nano / downloads once, then the rest
+            hero = load_hero(job.hero, Path(job.realm_root), hero_id=job.hero_id, profile=job.memory_profile)
         self.tokenizer, self.adapter = hero.tokenizer, hero.is_adapter
         self.pad_id = int(hero.tokenizer.pad_token_id)
-        self.data = load_quest(
-            job.quest_paths,
-            hero.tokenizer,
-            job.max_length,
-            seed=job.seed,
-            val_fraction=job.val_fraction,
-            chat=ChatFormat.from_hero(job.hero),
-        )
-        self.curriculum = dict(job.curriculum)  # stored with checkpoints; mixing it in comes later
+        chat = ChatFormat.from_hero(job.hero)
+        self.data: QuestData | None = None
+        if job.quest_paths or not job.curriculum.get("skills"):
+            self.data = quest_loader(job.school)(
+                job.quest_paths,
+                hero.tokenizer,
+                job.max_length,
+                seed=job.seed,
+                val_fraction=job.val_fraction,
+                chat=chat,
+            )
+        self._setup_mixer(chat)
         self.examples_per_step = job.batch_size * job.grad_accum
         self.micro_batch = job.batch_size
-        optimizer = make_optimizer(job.optimizer, hero.model, job.learning_rate, job.weight_decay)
+        optimizer, optimizer_notes = make_job_optimizer(job, hero.model, str(hero.info["method"]))
+        gear_notes += [*hero.info.get("notes", []), f"attention: {hero.info['attn_implementation']}", *optimizer_notes]
         self.scheduler = LambdaLR(optimizer, lr_lambda(job.warmup_steps, job.max_steps, job.lr_schedule))
         self.model, self.optimizer = self.accelerator.prepare(hero.model, optimizer)
-        self.stream = DataStream(len(self.data.train), job.seed)
         if job.resume_from:
             self._resume(Path(job.resume_from))
         self.emit(
@@ -172,9 +182,41 @@ class _Battle:
                 trainable_parameters=int(hero.info["trainable_parameters"]),
             )
         )
-        if self.data.dropped:
+        if self.data is not None and self.data.dropped:
             self.emit(Log(f"skipped {self.data.dropped} example(s) with no assistant token within max_length"))
-        self.emit(QuestStarted(job.quest_id, tuple(job.quest_paths), len(self.data.train), self.data.tokens))
+        examples, tokens = (len(self.data.train), self.data.tokens) if self.data is not None else (0, 0)
+        self.emit(QuestStarted(job.quest_id, tuple(job.quest_paths), examples, tokens))
+        gear_notes += self.school.start(self.accelerator, self._unwrapped, self.tokenizer, self._load_base)
+        for note in gear_notes:
+            self.emit(Log(note))
+
+    def _setup_mixer(self, chat: ChatFormat) -> None:
+        """The example source (quest + generated skill data) and the examiner (evals, generation)."""
+        job = self.job
+        self.mixer = Mixer(
+            quest=self.data,
+            tokenizer=self.tokenizer,
+            chat=chat,
+            max_length=job.max_length,
+            seed=job.seed,
+            configs_dir=Path(job.realm_root) / "configs",
+            curriculum=dict(job.curriculum),
+            log=lambda message: self.emit(Log(message, level="warning")),
+        )
+        self.stream = self.mixer.stream
+        self.examiner = Examiner(
+            job,
+            inference_model=self._unwrapped,
+            loss_fn=self._loss_of,
+            tokenizer=self.tokenizer,
+            chat=chat,
+            mixer=self.mixer,
+            emit=self.emit,
+        )
+
+    @property
+    def curriculum(self) -> dict[str, Any]:
+        return self.mixer.curriculum
 
     def _unwrapped(self) -> Any:
         return self.accelerator.unwrap_model(self.model)
@@ -191,9 +233,11 @@ class _Battle:
     def _resume(self, folder: Path) -> None:
         state = self._restore(folder)
         ck.restore_rng(state["rng"])
-        self.stream.position = DataPosition(*state["data_position"])
+        self.school.load_state_dict(state.get("school"))
+        self.mixer.load_state_dict(state.get("mixer") or {"draw": self.step}, DataPosition(*state["data_position"]))
         self.micro_batch = max(1, min(int(state.get("micro_batch", self.micro_batch)), self.job.batch_size))
-        self.curriculum = self.curriculum or dict(state.get("curriculum") or {})
+        if not self.job.curriculum and state.get("curriculum"):
+            self.mixer.set_curriculum(dict(state["curriculum"]))
         self.emit(Log(f"resumed from {folder.name} at step {self.step}"))
 
     # ------------------------------------------------------------ commands
@@ -219,8 +263,11 @@ class _Battle:
             elif isinstance(cmd, SaveNow):
                 self._checkpoint()
             elif isinstance(cmd, SetCurriculum):
-                self.curriculum = dict(cmd.curriculum)
-                self.emit(Log("curriculum stored with the next checkpoint; mixing it in comes later"))
+                self.mixer.set_curriculum(dict(cmd.curriculum))
+            elif isinstance(cmd, Evaluate):
+                self.examiner.evaluate(cmd.skill, cmd.level, self.step, cmd.request_id)
+            elif isinstance(cmd, Generate):
+                self.examiner.generate(cmd)
             else:
                 self.emit(Log(f"{type(cmd).__name__} is not handled by the trainer yet", level="warning"))
 
@@ -234,7 +281,10 @@ class _Battle:
 
     def _one_step(self) -> None:
         job, target = self.job, self.step + 1
-        examples = [self.data.train[i] for i in self.stream.take(self.examples_per_step)]
+        # Every rank draws the global step and trains on its own shard (one process: all of it).
+        examples = shard_examples(
+            self.mixer.next_examples(self.examples_per_step * self.accelerator.num_processes), self.accelerator
+        )
         lr = float(self.optimizer.param_groups[0]["lr"])
         t0 = time.perf_counter()
         while True:
@@ -268,8 +318,10 @@ class _Battle:
                 tokens=self.tokens,
                 epoch=self.stream.epoch_float,
                 elapsed_s=time.time() - self.started,
+                metrics=dict(self.school.metrics),
             )
         )
+        self.examiner.after_step(self.step)
         by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
         by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60
         if by_steps or by_time:
@@ -280,7 +332,7 @@ class _Battle:
         if self.fakes.oom(target):
             raise torch.OutOfMemoryError(f"fake out-of-memory (fault injection) at step {target}")
         job = self.job
-        return accumulate_gradients(
+        return self.school.accumulate(
             self.accelerator,
             self.model,
             examples,
@@ -344,6 +396,7 @@ class _Battle:
         """Save now (once per step); on a full disk wait, paused, for Resume (retry) or Stop."""
         if self.step == self.last_saved_step and self.last_good is not None:
             return self.last_good
+        self.examiner.before_save(self.step)  # the parent judges a checkpoint by the evals of its step
         while True:
             path = self._try_save()
             if path is not None:
@@ -385,10 +438,18 @@ class _Battle:
             curriculum=self.curriculum,
             losses=(self.last_loss, val_loss),
         )
+        state["mixer"] = self.mixer.state_dict()
+        state["school"] = self.school.state_dict()
         meta = {"hero_id": self.job.hero_id, "quest_id": self.job.quest_id, "adapter": self.adapter}
         meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
         try:
-            path = ck.save_checkpoint(self.ckpt_dir, self.step, self._unwrapped(), self.tokenizer, state, meta)
+            path = save_on_main(  # rank 0 writes; every rank learns the folder
+                self.accelerator,
+                self.model,
+                lambda model, sd: ck.save_checkpoint(
+                    self.ckpt_dir, self.step, model, self.tokenizer, state, meta, state_dict=sd
+                ),
+            )
         except OSError as err:
             if err.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
@@ -404,7 +465,7 @@ class _Battle:
                 train_loss=self.last_loss,
                 val_loss=val_loss,
                 lr=lr,
-                size_bytes=manifest_size(path),
+                size_bytes=manifest_size(path) if self.accelerator.is_main_process else 0,
                 quest_id=self.job.quest_id,
                 adapter=self.adapter,
                 notes=notes,
@@ -413,6 +474,18 @@ class _Battle:
         return path
 
     def _val_loss(self) -> float | None:
-        val = self.data.val[:MAX_VAL_EXAMPLES]
+        if self.data is None:  # skills only: held-out generated problems at the training levels
+            return self._loss_of(self.mixer.val_examples(MAX_VAL_EXAMPLES))
+        return self._loss_of(self.data.val[:MAX_VAL_EXAMPLES])
+
+    def _loss_of(self, examples: list[Example]) -> float | None:
         job, device = self.job, self.accelerator.device
-        return eval_loss(self.model, val, self.micro_batch, job.packing, job.max_length, self.pad_id, device)
+        return self.school.eval_loss(
+            self.model, examples, self.micro_batch, job.packing, job.max_length, self.pad_id, device
+        )
+
+    def _load_base(self) -> Any:
+        """A fresh copy of the hero's base weights (the Judge's reference), frozen-ready."""
+        job = self.job
+        profile = {**job.memory_profile, "gradient_checkpointing": False}
+        return load_hero(job.hero, Path(job.realm_root), hero_id=job.hero_id, profile=profile).model

@@ -112,3 +112,14 @@ def test_quest_only_campaign_leaves_checkpoints_unjudged(store: Store) -> None:
     record = store.ledger.require("a")
     assert record.blessing is None and "unjudged" in record.notes["blessing_reason"]
     assert store.ledger.champion("c1") is None
+
+
+def test_the_first_retest_waits_for_evals_at_the_new_level(store: Store) -> None:
+    keeper = keeper_for(store)
+    evaluate(keeper, 10, 1, 0.5)
+    evaluate(keeper, 20, 1, 0.5)  # two evals at level 1 without a level-up
+    for step in (30, 40, 50):
+        evaluate(keeper, step, 1, 1.0)
+    assert store.campaigns.require("c1").skill_levels == {"bin": 1}
+    retests = [keeper.on_eval(EvalResult(step, "bin", 2, 0.1, 20), effort=0.0).retests for step in (60, 70, 80)]
+    assert retests == [[], [], [("bin", 1)]]

@@ -85,8 +85,8 @@ def test_forge_and_spar(home: Path) -> None:
     assert len(forged.read_text().splitlines()) == 15
     code, out = quest("forge", "--skill", "nope", "--level", "1")
     assert code == 2 and "unknown skill" in out
-    code, out = quest("spar", "--skill", "bin", "--level", "1")
-    assert code == 1 and "not available yet" in out
+    code, out = quest("spar", "--skill", "nope")
+    assert code == 2 and "unknown skill" in out  # the real sparring round: tests/battle/test_skill_progression.py
 
 
 def test_store_locked_by_a_battle_is_one_line_exit_1(home: Path, tmp_path: Path) -> None:

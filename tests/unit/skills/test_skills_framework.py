@@ -25,7 +25,7 @@ from realm_tui.skills import (
     training_batch,
     training_seed,
 )
-from realm_tui.skills.base import EVAL_POOL_SIZE
+from realm_tui.skills.base import EVAL_POOL_SIZE, WHOLE_SPACE_BELOW
 
 
 @pytest.mark.parametrize(("skill_id", "level"), [("bin", 1), ("bin", 9), ("bin", 30), ("sy", 1), ("sy", 33)])
@@ -75,30 +75,52 @@ def test_eval_set_is_fixed_and_prefix_stable() -> None:
         heldout_eval_set("bin", 12, EVAL_POOL_SIZE + 1)
 
 
-def test_tiny_space_holds_out_a_fixed_subset_that_training_never_uses() -> None:
+def test_a_whole_space_level_is_evaluated_on_every_question_and_trains_on_them_too() -> None:
+    """BIN level 1 has 16 sums: too few to hold some out (WHOLE_SPACE_BELOW), so the eval set is
+    the whole table and training uses it as well; eval_overlaps_training says so."""
     bin_skill = get_skill("bin")
-    assert bin_skill.question_space(1) == 16  # 2-bit + 2-bit
+    assert bin_skill.question_space(1) == 16 < WHOLE_SPACE_BELOW  # 2-bit + 2-bit
+    assert bin_skill.eval_overlaps_training(1)
     held = heldout_eval_set("bin", 1, 100)
     held_q = {p.qid for p in held}
-    assert len(held) == len(held_q) == 4
+    assert len(held) == len(held_q) == 16
+    assert heldout_eval_set("bin", 1, 100) == held, "fixed"
     train = [p for i in range(20) for p in training_batch("bin", 1, 64, i)]
-    train_q = {p.qid for p in train}
-    assert not held_q & train_q
-    assert not {p.prompt for p in held} & {p.prompt for p in train}
-    assert len(train_q) == 12, "every other question is trainable"
+    assert {p.qid for p in train} == held_q, "training covers the same 16 questions"
     assert training_batch("bin", 1, 64, 3) == training_batch("bin", 1, 64, 3)
     assert training_batch("bin", 1, 64, 3) != training_batch("bin", 1, 64, 4)
+
+
+def test_held_out_policy_works_per_operation() -> None:
+    """BIN level 3: 256 sums and 136 differences hold out a quarter each (at most, the pool tops out
+    at 100); its 16 increments and 15 decrements are tables, evaluated whole and trained on too."""
+    bin_skill = get_skill("bin")
+    assert bin_skill.question_families(3) == {"add": 256, "sub": 136, "inc": 16, "dec": 15}
+    held = heldout_eval_set("bin", 3, 100)
+    assert len(held) == len({p.qid for p in held}) == 100
+    by_op: dict[str, list[bool]] = {}
+    for p in held:
+        by_op.setdefault(p.meta["op"], []).append(bin_skill.held_out(p))
+    assert all(by_op["add"]) and all(by_op["sub"]) and not any(by_op["inc"] + by_op["dec"])
+    assert len(by_op["add"]) <= 64 and len(by_op["sub"]) <= 34
+    train = [p for i in range(40) for p in training_batch("bin", 3, 64, i)]
+    train_q = {p.qid for p in train}
+    assert not {p.qid for p in held if bin_skill.held_out(p)} & train_q
+    assert {p.qid for p in held if not bin_skill.held_out(p)} <= train_q
+    trained_ops = {p.meta["op"] for p in train}
+    assert trained_ops == {"add", "sub", "inc", "dec"}, "no operation is starved by the eval pool"
 
 
 @pytest.mark.parametrize(
     ("skill_id", "level"), [("bin", 2), ("bin", 3), ("bin", 6), ("bin", 20), ("sy", 1), ("sy", 12)]
 )
-def test_no_eval_prompt_in_a_large_training_sample(skill_id: str, level: int) -> None:
+def test_no_held_out_question_in_a_large_training_sample(skill_id: str, level: int) -> None:
     skill = get_skill(skill_id)
     n = 60 if skill_id == "sy" else 256
-    held = skill.heldout_eval_set(level, 100)
-    space = skill.question_space(level)
-    assert len(held) == (100 if space is None else min(100, space // 4))
+    held = [p for p in skill.heldout_eval_set(level, 100) if skill.held_out(p)]
+    assert held
+    if skill.question_space(level) is None and not skill.eval_overlaps_training(level):
+        assert len(held) == 100
     batches = 10 if skill_id == "sy" else 40
     train = [p for i in range(batches) for p in skill.training_batch(level, n, i)]
     assert not {p.prompt for p in held} & {p.prompt for p in train}

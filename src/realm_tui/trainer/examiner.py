@@ -1,0 +1,167 @@
+"""Evals and generation inside a battle, between optimizer steps.
+
+- every `job.eval_every_steps` steps, each curriculum skill is evaluated at its training level;
+- before each checkpoint is saved, the same evals run if none ran at that step yet (the parent
+  blesses a checkpoint with the evals of its step, so they must arrive first);
+- `Evaluate(skill, level)` runs that eval at the next step boundary (re-tests of mastered levels);
+- `Generate` answers a conversation greedily, streaming a few partial `Generated(done=False)`
+  events (the text so far) before the final `Generated(done=True)`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from realm_tui.battle.protocol import Error, Event, Generate, Generated, Log, TrainJob
+from realm_tui.errors import RealmError
+from realm_tui.skills.curriculum import skill_slots
+from realm_tui.trainer.data import ChatFormat, tokenize_chat
+from realm_tui.trainer.evaluate import evaluate_skill, generate_ids, prompt_ids, stop_token_ids
+from realm_tui.trainer.mixer import Mixer
+
+STREAM_EVERY = 8
+"""Tokens between partial `Generated` events."""
+MAX_GENERATE_TOKENS = 2048
+
+
+class Examiner:
+    def __init__(
+        self,
+        job: TrainJob,
+        *,
+        inference_model: Callable[[], Any],
+        loss_fn: Callable[[list[Any]], float | None],
+        tokenizer: Any,
+        chat: ChatFormat,
+        mixer: Mixer,
+        emit: Callable[[Event], None],
+    ) -> None:
+        self.job = job
+        self.inference_model = inference_model
+        self.loss_fn = loss_fn
+        self.tokenizer = tokenizer
+        self.chat = chat
+        self.mixer = mixer
+        self.emit = emit
+        self.evaluated_step = -1
+        self._fit: dict[tuple[str, int], bool] = {}
+        self._other: tuple[str, Any] | None = None
+        """(checkpoint path, model) loaded for `Generate(checkpoint=...)`."""
+
+    # ------------------------------------------------------------ evals
+
+    def after_step(self, step: int) -> None:
+        every = self.job.eval_every_steps
+        if every > 0 and step % every == 0:
+            self.curriculum_evals(step)
+
+    def before_save(self, step: int) -> None:
+        if self.evaluated_step != step:
+            self.curriculum_evals(step)
+
+    def curriculum_evals(self, step: int) -> None:
+        for slot in skill_slots(self.mixer.curriculum):
+            if self._fits(slot.id, slot.level):
+                self.evaluate(slot.id, slot.level, step)
+        self.evaluated_step = step
+
+    def _fits(self, skill_id: str, level: int) -> bool:
+        """Whether most of the level's eval problems fit in max_length. A level that does not fit
+        cannot be trained either (the mixer drops such examples), so its scheduled evals are
+        skipped (said once) rather than spending minutes on answers the hero never saw."""
+        key = (skill_id, level)
+        if key not in self._fit:
+            try:
+                problems = self.mixer.skill(skill_id).heldout_eval_set(level, max(1, min(self.job.eval_samples, 256)))
+            except (RealmError, ValueError):
+                return True  # evaluate() reports the problem
+            lengths = [len(tokenize_chat(p.messages(), self.tokenizer, 1 << 20, self.chat)) for p in problems]
+            fitting = sum(1 for n in lengths if n <= self.job.max_length)
+            self._fit[key] = fitting * 2 >= len(lengths)
+            if not self._fit[key]:
+                self.emit(
+                    Log(
+                        f"{skill_id} level {level} is not evaluated: its problems need up to {max(lengths)} tokens "
+                        f"and max_length is {self.job.max_length} (raise training_defaults.max_length to train it)",
+                        level="warning",
+                    )
+                )
+        return self._fit[key]
+
+    def evaluate(self, skill_id: str, level: int, step: int, request_id: str = "") -> None:
+        if self.job.eval_samples < 1:
+            return
+        try:
+            skill = self.mixer.skill(skill_id)
+            skill.config.check_level(level)
+        except (RealmError, ValueError) as err:
+            self.emit(Error(f"cannot evaluate {skill_id} level {level}: {err}", kind="bad_input"))
+            return
+        started = time.perf_counter()
+        result = evaluate_skill(
+            self.inference_model(),
+            self.tokenizer,
+            skill,
+            level,
+            self.job.eval_samples,
+            step=step,
+            chat=self.chat,
+            request_id=request_id,
+        )
+        problems = skill.heldout_eval_set(level, max(1, min(self.job.eval_samples, 256)))
+        examples = [tokenize_chat(p.messages(), self.tokenizer, self.job.max_length, self.chat) for p in problems]
+        val = self.loss_fn([e for e in examples if e.n_labels > 0])
+        self.emit(replace(result, val_loss=val))
+        seconds = time.perf_counter() - started
+        summary = f"{result.accuracy:.0%} of {result.total}"
+        self.emit(Log(f"eval {skill_id} L{level} at step {step}: {summary} ({seconds:.1f} s)", level="debug"))
+
+    # ------------------------------------------------------------ generation
+
+    def _model_for(self, checkpoint: str | None) -> Any:
+        if not checkpoint:
+            return self.inference_model()
+        folder = Path(checkpoint)
+        if not folder.is_absolute():
+            candidates = [Path(self.job.checkpoints_dir) / checkpoint, Path(self.job.realm_root) / checkpoint]
+            folder = next((c for c in candidates if c.is_dir()), candidates[0])
+        key = str(folder.resolve())
+        if self._other is None or self._other[0] != key:
+            from realm_tui.trainer.answer import load_for_inference
+
+            model, _ = load_for_inference(self.job.hero, Path(self.job.realm_root), folder, self.job.memory_profile)
+            self._other = (key, model)
+        return self._other[1]
+
+    def generate(self, cmd: Generate) -> None:
+        try:
+            model = self._model_for(cmd.checkpoint)
+        except RealmError as err:
+            self.emit(Error(f"cannot load {cmd.checkpoint} to generate: {err}", kind="bad_input"))
+            self.emit(Generated("", cmd.request_id, done=True))
+            return
+        messages = [{"role": role, "content": content} for role, content in cmd.messages]
+        ids = prompt_ids(messages, self.tokenizer, self.chat)
+        stops = stop_token_ids(self.tokenizer, self.chat)
+        pad = int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0)
+        sent = [0]
+
+        def stream(produced: list[list[int]]) -> None:
+            if len(produced[0]) - sent[0] >= STREAM_EVERY:
+                sent[0] = len(produced[0])
+                text = self.tokenizer.decode(produced[0], skip_special_tokens=True)
+                self.emit(Generated(text, cmd.request_id, done=False))
+
+        (new,) = generate_ids(
+            model,
+            [ids],
+            max_new_tokens=max(1, min(cmd.max_new_tokens, MAX_GENERATE_TOKENS)),
+            pad_id=pad,
+            stop_ids=stops,
+            on_token=stream,
+        )
+        self.emit(Generated(self.tokenizer.decode(new, skip_special_tokens=True), cmd.request_id, done=True))

@@ -1,0 +1,118 @@
+"""Export a checkpoint as a plain Hugging Face folder, merging LoRA adapters into their base.
+
+`export_checkpoint(checkpoint_dir, out_dir, merge)`:
+
+* a full-weights checkpoint: its HF files (config, safetensors weights, tokenizer, generation
+  config) are copied; the trainer state and the manifest stay behind;
+* an adapter checkpoint with `merge=False`: the adapter folder (adapter_config.json +
+  adapter_model.safetensors + tokenizer), loadable with peft on top of its base;
+* an adapter checkpoint with `merge=True`: the base named in `adapter_config.json`
+  (`base_model_name_or_path`, or `base=` to point elsewhere) is loaded unquantized, the adapter
+  applied and `merge_and_unload()`ed, and the merged model saved as safetensors with the tokenizer.
+
+The folder is written beside `out_dir` under a temporary name and renamed when complete. The
+Vault screen calls this in a child process (it imports torch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from realm_tui.errors import InputError
+from realm_tui.trainer import manifest as mf
+
+ADAPTER_CONFIG = "adapter_config.json"
+LEFT_BEHIND = {mf.MANIFEST, "trainer_state.pt"}
+
+
+def is_adapter_folder(folder: Path) -> bool:
+    return (Path(folder) / ADAPTER_CONFIG).is_file()
+
+
+def adapter_base(folder: Path) -> str:
+    try:
+        cfg = json.loads((Path(folder) / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(folder, f"{ADAPTER_CONFIG} cannot be read ({err})") from err
+    base = cfg.get("base_model_name_or_path")
+    if not base:
+        raise InputError(folder, f"{ADAPTER_CONFIG} names no base model: pass the base folder")
+    return str(base)
+
+
+def load_model_folder(folder: Path | str, *, base: Path | str | None = None, dtype: Any = None) -> tuple[Any, Any]:
+    """(model, tokenizer) from an HF folder or checkpoint; an adapter is merged into its base."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "model folder not found")
+    if dtype is None:
+        dtype = torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        raise InputError(folder, f"no usable tokenizer in this folder ({err})") from err
+    if not is_adapter_folder(folder):
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                folder, trust_remote_code=False, use_safetensors=True, dtype=dtype
+            )
+        except (OSError, ValueError) as err:
+            raise InputError(folder, f"model weights cannot be loaded ({err})") from err
+        return model, tokenizer
+    from peft import PeftModel
+
+    base_path = str(base) if base is not None else adapter_base(folder)
+    if not Path(base_path).is_dir() and os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise InputError(folder, f"the adapter's base {base_path!r} is not a local folder (offline): pass base=")
+    try:
+        base_model = AutoModelForCausalLM.from_pretrained(
+            base_path, trust_remote_code=False, use_safetensors=True, dtype=dtype
+        )
+        model = PeftModel.from_pretrained(base_model, folder).merge_and_unload()
+    except (OSError, ValueError, RuntimeError) as err:
+        raise InputError(folder, f"cannot merge the adapter into {base_path} ({err})") from err
+    return model, tokenizer
+
+
+def export_checkpoint(
+    checkpoint_dir: Path | str, out_dir: Path | str, merge: bool = True, *, base: Path | str | None = None
+) -> Path:
+    """Write `out_dir` (which must not exist yet, or be empty) and return it."""
+    src, out = Path(checkpoint_dir), Path(out_dir)
+    if (src / mf.MANIFEST).is_file():
+        mf.verify_checkpoint(src)
+    elif not src.is_dir():
+        raise InputError(src, "checkpoint folder not found")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(out, "already exists and is not empty: choose another folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f"{mf.TEMP_PREFIX}export-{out.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        if merge and is_adapter_folder(src):
+            model, tokenizer = load_model_folder(src, base=base, dtype="auto")
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+        else:
+            for path in sorted(src.iterdir()):
+                if path.is_file() and path.name not in LEFT_BEHIND and not path.name.startswith("."):
+                    shutil.copy2(path, tmp / path.name)
+        for path in tmp.iterdir():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        if out.exists():
+            out.rmdir()
+        os.rename(tmp, out)
+        mf.fsync_dir(out.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

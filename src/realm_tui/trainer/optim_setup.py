@@ -1,0 +1,56 @@
+"""The battle's optimizer: `realm_tui.armory.optimizers.build_optimizer` with the job's arguments.
+
+Arguments, later ones winning: the memory profile's `optimizer_args` (only when the job's
+optimizer is the profile's own: a profile's AdamW betas mean nothing to Muon), the profile's
+`galore:` section for a GaLore optimizer, then `TrainJob.optimizer_args`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from realm_tui.armory.optimizers import build_optimizer
+from realm_tui.battle.protocol import TrainJob
+from realm_tui.errors import InputError
+from realm_tui.trainer.peft_setup import check_method_optimizer
+
+
+def job_optimizer_kwargs(job: TrainJob) -> dict[str, Any]:
+    profile = job.memory_profile or {}
+    kwargs: dict[str, Any] = {}
+    if profile.get("optimizer") == job.optimizer:
+        kwargs.update(profile.get("optimizer_args") or {})
+    galore = profile.get("galore")
+    if job.optimizer.startswith("galore_") and galore:
+        for key in ("rank", "update_proj_gap", "scale", "proj_type", "target_modules"):
+            if key in galore:
+                kwargs[key] = galore[key]
+    kwargs.update(job.optimizer_args or {})
+    return kwargs
+
+
+def _fused_ok(model: Any) -> bool:
+    params = [p for p in model.parameters() if p.requires_grad]
+    devices = {p.device.type for p in params}
+    return (
+        bool(params) and devices <= {"cpu", "cuda"} and len(devices) == 1 and all(p.is_floating_point() for p in params)
+    )
+
+
+def make_job_optimizer(job: TrainJob, model: Any, method: str) -> tuple[torch.optim.Optimizer, list[str]]:
+    """(optimizer, notes for the battle log). Raises `InputError` for a name, a method or arguments
+    that do not go together."""
+    check_method_optimizer(method, job.optimizer)
+    kwargs = job_optimizer_kwargs(job)
+    if job.optimizer == "adamw" and not {"fused", "foreach"} & kwargs.keys() and _fused_ok(model):
+        # torch's fused kernel runs on CPU and CUDA and is several times faster than the
+        # per-tensor loop on small models (same maths, same state dict).
+        kwargs["fused"] = True
+    notes: list[str] = []
+    try:
+        optimizer = build_optimizer(job.optimizer, model, job.learning_rate, job.weight_decay, notes=notes, **kwargs)
+    except TypeError as err:
+        raise InputError(None, f"optimizer {job.optimizer}: optimizer_args do not fit it ({err})") from err
+    return optimizer, [f"optimizer {job.optimizer}: {note}" for note in notes]

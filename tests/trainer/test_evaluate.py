@@ -1,0 +1,108 @@
+"""Generation and evals: batched (left-padded, KV cache) answers equal one-at-a-time answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from trainer_testkit import TINY_NANO
+
+from realm_tui.skills import get_skill
+from realm_tui.trainer import nano
+from realm_tui.trainer.data import ChatFormat
+from realm_tui.trainer.evaluate import (
+    TEXT_LIMIT,
+    evaluate_skill,
+    generate_texts,
+    inference_mode,
+    prompt_ids,
+    score_problems,
+)
+
+
+@pytest.fixture(scope="module")
+def noisy_model():
+    """A tiny hero whose weights are shaken so different prompts get clearly different answers
+    (a freshly initialised model answers everything alike, which would prove little)."""
+    tokenizer = nano.build_tokenizer()
+    model = nano.build_model(nano.NanoSpec.from_dict(TINY_NANO), tokenizer)
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.5)
+    model.train()  # as in a battle: evaluate must switch to eval mode and back
+    return model, tokenizer
+
+
+def mixed_problems():
+    # Levels 1-6: prompts of different lengths, so a batch really is left-padded.
+    skill = get_skill("bin")
+    return [p for level in (1, 3, 6) for p in skill.generate(level, 6, seed=level)]
+
+
+def test_batched_answers_equal_one_at_a_time(noisy_model) -> None:
+    model, tokenizer = noisy_model
+    convs = [p.messages()[:-1] for p in mixed_problems()]
+    assert len({len(prompt_ids(c, tokenizer)) for c in convs}) > 3
+    batched = generate_texts(model, tokenizer, convs, max_new_tokens=10, batch_size=8)
+    single = generate_texts(model, tokenizer, convs, max_new_tokens=10, batch_size=1)
+    assert batched == single
+    assert len(set(single)) > len(single) // 2, "answers differ between prompts"
+    assert model.training and model.config.use_cache is False, "train mode and config restored"
+
+
+def test_sampling_is_reproducible_with_a_seed(noisy_model) -> None:
+    model, tokenizer = noisy_model
+    convs = [p.messages()[:-1] for p in mixed_problems()[:4]]
+    a = generate_texts(model, tokenizer, convs, max_new_tokens=8, temperature=1.0, seed=5)
+    b = generate_texts(model, tokenizer, convs, max_new_tokens=8, temperature=1.0, seed=5)
+    assert a == b
+
+
+def test_prompt_ids_are_a_prefix_of_the_training_tokens() -> None:
+    from realm_tui.trainer.data import tokenize_chat
+
+    tokenizer = nano.build_tokenizer()
+    problem = get_skill("bin").generate(3, 1, seed=1)[0]
+    chat = ChatFormat(default_system="Be exact.")
+    full = tokenize_chat(problem.messages(), tokenizer, 512, chat)
+    prefix = prompt_ids(problem.messages()[:-1], tokenizer, chat)
+    assert list(full.input_ids[: len(prefix)]) == prefix
+    first_label = next(i for i, x in enumerate(full.labels) if x != -100)
+    assert first_label == len(prefix), "the answer starts right where generation starts"
+
+
+def test_eval_scores_with_the_skill_and_records_each_problem(noisy_model) -> None:
+    model, tokenizer = noisy_model
+    skill = get_skill("bin")
+    result = evaluate_skill(model, tokenizer, skill, 2, 10, step=7, request_id="r1")
+    assert (result.step, result.skill, result.level, result.total, result.request_id) == (7, "bin", 2, 10, "r1")
+    assert len(result.results) == 10
+    for r in result.results:
+        assert set(r) >= {"prompt", "expected", "got", "correct", "primitives"}
+        assert r["primitives"] and isinstance(r["correct"], bool)
+    assert result.accuracy == sum(r["correct"] for r in result.results) / 10
+
+
+def test_perfect_answers_score_one_and_long_text_is_clipped(noisy_model, monkeypatch) -> None:
+    model, tokenizer = noisy_model
+    skill = get_skill("bin")
+    problems = skill.heldout_eval_set(3, 12)
+    gold = {p.prompt: p.expected for p in problems}
+
+    def fake_generate(model, tokenizer, convs, **kw):
+        return [gold[c[-1]["content"]] + ("x" * 1000 if i == 0 else "") for i, c in enumerate(convs)]
+
+    monkeypatch.setattr("realm_tui.trainer.evaluate.generate_texts", fake_generate)
+    scored = score_problems(model, tokenizer, skill, problems)
+    assert [r["prompt"] for r in scored.results] == [p.prompt for p in problems], "results in problem order"
+    assert scored.accuracy == pytest.approx(11 / 12)
+    assert max(len(r["got"]) for r in scored.results) == TEXT_LIMIT
+
+
+def test_inference_mode_restores_eval_mode_too(noisy_model) -> None:
+    model, _ = noisy_model
+    model.eval()
+    with inference_mode(model):
+        assert not torch.is_grad_enabled()
+    assert not model.training
+    model.train()
