@@ -30,7 +30,7 @@ from realm_tui.config.realm_config import load_hero  # noqa: E402
 from realm_tui.skills import get_skill  # noqa: E402
 from realm_tui.trainer.answer import load_for_inference  # noqa: E402
 from realm_tui.trainer.data import ChatFormat  # noqa: E402
-from realm_tui.trainer.evaluate import answer_budget, score_problems  # noqa: E402
+from realm_tui.trainer.evaluate import EVAL_BATCH, answer_budget, score_problems  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--hero", default="dio-nano")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=EVAL_BATCH)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -61,18 +61,20 @@ def main() -> None:
         f"L{args.level} problems, budgets {min(budgets)}-{max(budgets)} new tokens, {args.threads} threads"
     )
 
-    def run(batch: int) -> tuple[list[str], float]:
-        started = time.perf_counter()
+    def run(batch: int) -> tuple[list[str], float, float]:
+        started, cpu = time.perf_counter(), time.process_time()
         scored = score_problems(model, tokenizer, skill, problems, chat=chat, batch_size=batch)
-        return [r["got"] for r in scored.results], time.perf_counter() - started
+        return [r["got"] for r in scored.results], time.perf_counter() - started, time.process_time() - cpu
 
     run(args.batch)  # warm-up (allocator, kernels)
     totals = {args.batch: 0.0, 1: 0.0}
+    cpu_totals = {args.batch: 0.0, 1: 0.0}
     answers: dict[int, list[str]] = {}
     for r in range(args.rounds):
         for batch in (args.batch, 1):
-            answers[batch], seconds = run(batch)
+            answers[batch], seconds, cpu = run(batch)
             totals[batch] += seconds
+            cpu_totals[batch] += cpu
             print(f"  round {r + 1}: batch {batch:>3}: {len(problems) / seconds:8.1f} problems/s")
     batched = len(problems) * args.rounds / totals[args.batch]
     single = len(problems) * args.rounds / totals[1]
@@ -82,6 +84,8 @@ def main() -> None:
     print(f"batched (batch {args.batch}): {batched:.1f} problems/s")
     print(f"one at a time:          {single:.1f} problems/s")
     print(f"ratio:                  {batched / single:.1f}x")
+    cpu_ratio = cpu_totals[1] / cpu_totals[args.batch]
+    print(f"ratio by CPU time:      {cpu_ratio:.1f}x (steadier when others share the machine)")
     print(f"identical answers:      {same}" + ("" if same else f" ({differ} of {len(problems)} differ)"))
     print(f"accuracy (one at a time): {correct}/{len(problems)}")
 

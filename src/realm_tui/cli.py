@@ -17,6 +17,7 @@ from realm_tui.cli_armory import armory_app
 from realm_tui.cli_module import module_app
 from realm_tui.cli_quest import quest_app
 from realm_tui.cli_skills import campaign_app, eval_command, skills_command
+from realm_tui.cli_vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths, resolve_realm
 
@@ -48,6 +49,7 @@ app.add_typer(quest_app, name="quest")
 app.add_typer(module_app, name="module")
 app.add_typer(armory_app, name="armory")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(vault_app, name="vault")
 app.command("eval")(eval_command)
 app.command("skills")(skills_command)
 

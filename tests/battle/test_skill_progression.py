@@ -6,6 +6,8 @@ trainer moves on to level 2. Then the CLI reads it all back (`realm skills`, `re
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +158,42 @@ def test_spar_queues_the_mistakes_at_high_priority_with_the_source_checkpoint(tr
     lines = (realm.root / record.path).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 * info["wrong"]
     assert all(json.loads(line)["messages"][-1]["role"] == "assistant" for line in lines)
+
+
+def test_the_next_battle_fights_the_spar_quest_first_and_trains_on_it(trained) -> None:
+    """Sparring end to end: the next battle is served the high-priority spar quest before a normal
+    quest waiting on the board, resumes from the checkpoint that sparred, and trains on it. (This
+    realm's quest_share is 0: a served quest would then get no example, so the battle mixes 50%.)"""
+    realm, _ = trained
+    with Store.open(realm.store_file, readonly=True) as store:
+        (spar,) = [q for q in store.quests.all() if "sparring" in q.report]
+    waiting = realm.quests / "inbox" / "waiting.jsonl"
+    rows = [
+        {"messages": [{"role": "user", "content": f"{a}+1="}, {"role": "assistant", "content": f"{a + 1}"}]}
+        for a in range(20)
+    ]
+    waiting.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    settled = time.time() - 60
+    os.utime(waiting, (settled, settled))
+    curriculum_file = realm.configs / "curriculum.yaml"
+    original = curriculum_file.read_text()
+    assert "quest_share: 0.0" in original
+    curriculum_file.write_text(original.replace("quest_share: 0.0", "quest_share: 0.5"))
+    try:
+        code, events = run_json(realm, "--steps", "3", timeout=300)
+    finally:
+        curriculum_file.write_text(original)
+    assert code == 0, [e for e in events if e["event"] in ("Error", "Stopped")]
+    started = next(e for e in events if e["event"] == "QuestStarted")
+    assert started["quest_id"] == spar.id and started["examples"] >= 1
+    logs = [e["message"] for e in events if e["event"] == "Log"]
+    assert f"resumed from {spar.source_checkpoint} at step {STEPS}" in logs, logs
+    steps = [e for e in events if e["event"] == "Step"]
+    assert [e["step"] for e in steps][-1] == STEPS + 3 and steps[-1]["epoch"] > 0, "spar examples were trained"
+    with Store.open(realm.store_file, readonly=True) as store:
+        assert store.quests.require(spar.id).attempts == 1
+        (other,) = [q for q in store.quests.all() if "waiting" in q.path]
+        assert other.state == "queued" and other.attempts == 0, "the normal quest waits its turn"
 
 
 def test_campaign_new_list_show_archive(trained) -> None:

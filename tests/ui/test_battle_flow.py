@@ -78,7 +78,8 @@ async def test_trainer_death_is_reported(make_app: Callable[..., RealmApp]) -> N
         await pilot.press("s")
         await wait_for(pilot, lambda: app.game.trainer_state is TrainerState.DEAD, what="dead")
         assert "Trainer stopped unexpectedly" in toasts.titles()
-        assert "DEAD" in str(app.screen.query_one("#status").render())
+        # the screen hears the state after the App does: wait for its status bar to repaint
+        await wait_for(pilot, lambda: "DEAD" in str(app.screen.query_one("#status").render()), what="status DEAD")
         assert app.check_action("start_battle", ()) is True  # a dead trainer can be started again
 
 

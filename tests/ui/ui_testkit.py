@@ -5,6 +5,7 @@ A uniquely named module (like `trainer_testkit`) so test files and spawned child
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -270,11 +271,13 @@ def copy_realm(source: Path, dest: Path) -> RealmPaths:
 class FakeBridge:
     """Speaks like `TrainerBridge`, in-process: one Step per `events()` call unless paused.
 
-    `crash_at`: emit a crash at that step. Checkpoints are real folders with a valid manifest,
-    so the conductor commits them to the ledger.
+    `crash_at`: emit a crash at that step. `metrics`: what every Step carries in `Step.metrics`
+    (a school's numbers). Checkpoints are real folders with a valid manifest, so the conductor
+    commits them to the ledger.
     """
 
     crash_at: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
     loss_start: float = 2.0
     job: TrainJob | None = None
     sent: list[Command] = field(default_factory=list)
@@ -344,7 +347,8 @@ class FakeBridge:
         if not self.done and not self.paused and not self.queue:
             self.step += 1
             loss = self.loss_start / (1 + 0.1 * self.step)
-            self.queue.append(Step(self.step, self.job.max_steps, loss, 1e-3, 0.5, 1000.0, 10.0, self.step * 256))
+            step = Step(self.step, self.job.max_steps, loss, 1e-3, 0.5, 1000.0, 10.0, self.step * 256)
+            self.queue.append(dataclasses.replace(step, metrics=dict(self.metrics)))
             if self.crash_at is not None and self.step >= self.crash_at:
                 self.done = True
                 self.queue += [ErrorEvent("trainer crashed: boom", fatal=True, kind="crash"), Stopped(-1, "crashed")]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from realm_tui.armory.vram import GIB, PrecisionMode, estimate_for, galore_modules, lora_modules
 
@@ -280,42 +280,9 @@ def assess_knobs(
     return KnobReport(problems=problems, notes=notes)
 
 
-def check_knobs(
-    hero: HeroConfig,
-    profile: MemoryProfile,
-    *,
-    cuda_available: bool,
-    bnb_cuda: bool,
-    flash_attn_installed: bool,
-    batch_size: int | None = None,
-    grad_accum: int | None = None,
-    seq_len: int | None = None,
-    optimizer: str | None = None,
-    precision: str | None = None,
-    bnb_installed: bool = True,
-    galore_installed: bool = True,
-    muon_available: bool = True,
-    bf16_supported: bool = True,
-    vram_bytes: int | None = None,
-) -> list[str]:
+def check_knobs(hero: HeroConfig, profile: MemoryProfile, **machine: Any) -> list[str]:
     """The problems that refuse this battle, one message each (empty: good to go).
 
-    Same arguments as `assess_knobs`; use that to get the notes (fall-backs) as well.
+    Same keyword arguments as `assess_knobs`; use that to get the notes (fall-backs) as well.
     """
-    return assess_knobs(
-        hero,
-        profile,
-        cuda_available=cuda_available,
-        bnb_cuda=bnb_cuda,
-        flash_attn_installed=flash_attn_installed,
-        batch_size=batch_size,
-        grad_accum=grad_accum,
-        seq_len=seq_len,
-        optimizer=optimizer,
-        precision=precision,
-        bnb_installed=bnb_installed,
-        galore_installed=galore_installed,
-        muon_available=muon_available,
-        bf16_supported=bf16_supported,
-        vram_bytes=vram_bytes,
-    ).problems
+    return assess_knobs(hero, profile, **machine).problems

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from realm_tui.armory.arch import PRESETS, ModelArch
-from realm_tui.armory.vram import DEFAULT_GALORE_TARGETS, DEFAULT_LORA_TARGETS, GIB, VramEstimate, estimate_vram
+from realm_tui.armory.vram import GIB, VramEstimate, estimate_with_profile
 from realm_tui.config.common import is_8bit_optimizer, is_paged_optimizer
 from realm_tui.config.memory_profile import METHOD_PREFERENCE, MemoryProfile, suggest_profile
 from realm_tui.config.realm_config import PROFILES_DIR, load_memory_profile
@@ -41,24 +41,13 @@ def estimate_profile(
 ) -> VramEstimate:
     """The calculator for `arch` under `profile` (bf16 on a GPU profile, amp_bf16 on a CPU one)."""
     mode = precision or ("amp_bf16" if profile.is_cpu else "bf16")
-    lora, galore, quant = profile.lora, profile.galore, profile.quantization
-    return estimate_vram(
+    return estimate_with_profile(
         arch,
-        method=profile.method,
+        profile,
         optimizer=profile.optimizer,
         precision=mode,  # type: ignore[arg-type]
         batch_size=batch_size,
         seq_len=seq_len,
-        gradient_checkpointing=profile.gradient_checkpointing,
-        attention=profile.attention,
-        lora_r=lora.r if lora else 16,
-        lora_targets=tuple(lora.target_modules) if lora else DEFAULT_LORA_TARGETS,
-        lora_dropout=lora.dropout if lora else 0.0,
-        quantization=quant.mode,
-        double_quant=quant.double_quant,
-        galore_rank=galore.rank if galore else 128,
-        galore_targets=tuple(galore.target_modules) if galore else DEFAULT_GALORE_TARGETS,
-        device="cpu" if profile.is_cpu else "cuda",
     )
 
 

@@ -510,16 +510,34 @@ def estimate_for(
     The optimizer is the hero's `training_defaults.optimizer` unless given.
     """
     td = hero.training_defaults
-    lora = profile.lora
-    galore = profile.galore
-    quant = profile.quantization
-    return estimate_vram(
+    return estimate_with_profile(
         arch_for_hero(hero),
-        method=profile.method,
+        profile,
         optimizer=optimizer or td.optimizer,
         precision=precision or default_precision(hero, profile),
         batch_size=batch_size or td.batch_size,
         seq_len=seq_len or td.max_length,
+    )
+
+
+def estimate_with_profile(
+    arch: ModelArch,
+    profile: MemoryProfile,
+    *,
+    optimizer: str,
+    precision: PrecisionMode,
+    batch_size: int,
+    seq_len: int,
+) -> VramEstimate:
+    """The calculator for `arch` with the method, LoRA/GaLore/quantization and attention of `profile`."""
+    lora, galore, quant = profile.lora, profile.galore, profile.quantization
+    return estimate_vram(
+        arch,
+        method=profile.method,
+        optimizer=optimizer,
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
         gradient_checkpointing=profile.gradient_checkpointing,
         attention=profile.attention,
         lora_r=lora.r if lora else 16,

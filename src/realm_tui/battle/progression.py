@@ -6,6 +6,7 @@ the store. The curriculum the trainer follows is rebuilt from the campaign after
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,10 +32,17 @@ from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
 
 RETEST_EVERY = 3
 """Every third eval at a training level re-tests the skill's mastered levels."""
-MAINTENANCE_WINDOW_STEPS = 2000
 REVIEW_BOOST = 0.15
 """Extra review share per regressed level under maintenance (capped by MAX_REVIEW_SHARE)."""
 MAX_REVIEW_SHARE = 0.6
+
+
+def review_share_with_maintenance(base: float, levels_under_maintenance: int) -> float:
+    """The review share sent to the trainer: the configured share plus REVIEW_BOOST per regressed
+    level, the boost capped at MAX_REVIEW_SHARE (a configured share above the cap is kept as is)."""
+    if levels_under_maintenance <= 0:
+        return base
+    return max(base, min(MAX_REVIEW_SHARE, base + REVIEW_BOOST * levels_under_maintenance))
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,8 @@ class ProgressionKeeper:
         """The curriculum the trainer follows (TrainJob.curriculum / SetCurriculum)."""
         campaign = self.campaign()
         maintenance = self.maintenance_levels()
-        review_share = min(
-            MAX_REVIEW_SHARE,
-            self.curriculum.review_share + REVIEW_BOOST * sum(len(v) for v in maintenance.values()),
+        review_share = review_share_with_maintenance(
+            self.curriculum.review_share, sum(len(v) for v in maintenance.values())
         )
         skills: dict[str, Any] = {}
         for sid, rule in self.skills.items():
@@ -117,8 +124,14 @@ class ProgressionKeeper:
         }
 
     def record_steps(self, step: int, steps: int) -> None:
-        """Account `steps` optimizer steps to review vs new-level work, per the current curriculum."""
-        share = self.curriculum_payload()["review_share"] if self.skills else 0.0
+        """Account `steps` optimizer steps to review vs new-level work, per the current curriculum.
+
+        Review only happens when some skill has a level to review: with nothing mastered the
+        trainer's mixer gives the whole skill share to new levels (`skills.curriculum`), and so
+        does this account (a fresh campaign must not look like it is all maintenance)."""
+        payload = self.curriculum_payload()
+        reviewable = any(s["review_levels"] or s["maintenance_levels"] for s in payload["skills"].values())
+        share = payload["review_share"] if reviewable else 0.0
         self._mixes.append(StepMix(step=step, review=steps * share, new_level=steps * (1 - share)))
         if len(self._mixes) > 10_000:
             self._mixes = self._mixes[-5_000:]
@@ -147,7 +160,7 @@ class ProgressionKeeper:
             self._judge_training_level(event, rule, mastered, effort, out)
         elif event.level <= mastered:
             self._judge_retest(event, out)
-        self._check_maxed_out(out)
+        self._check_maxed_out(max(0, event.step), out)
         return out
 
     def _judge_training_level(
@@ -155,41 +168,53 @@ class ProgressionKeeper:
     ) -> None:
         history = [e.accuracy for e in self.store.evals.for_skill(self.campaign_id, event.skill, event.level)]
         decision = decide_level_up(history, threshold=rule.threshold, min_evals=rule.min_evals)
-        if decision.level_up:
-            campaign = self.campaign()
-            levels = dict(campaign.skill_levels)
-            levels[event.skill] = event.level
-            transition = {
-                "skill": event.skill,
-                "from": mastered,
-                "to": event.level,
-                "step": event.step,
-                "accuracy": decision.mean,
-                "effort": effort,
-                "at": time.time(),
-            }
-            peaks = dict(campaign.peaks)
-            peaks[f"{event.skill}_level"] = max(int(peaks.get(f"{event.skill}_level", 0)), event.level)
-            self.store.campaigns.update(
-                self.campaign_id,
-                skill_levels=levels,
-                transitions=[*campaign.transitions, transition],
-                peaks=peaks,
-                gold=campaign.gold + 50,
-                updated_at=time.time(),
+        # Every RETEST_EVERY-th eval at the training level re-tests the mastered levels, the eval
+        # that levels up included: a hero that masters each level in three evals is re-tested too
+        # (at each level-up, so a level-up that cost an older level is seen right away).
+        count = self._evals_since_retest.get(event.skill, 0) + 1
+        retest_due = count >= RETEST_EVERY
+        self._evals_since_retest[event.skill] = 0 if retest_due else count
+        if retest_due and mastered > 0:
+            # Re-test the most recent mastered levels: that is where forgetting shows first.
+            out.retests += [(event.skill, lvl) for lvl in range(mastered, max(0, mastered - 3), -1)]
+        if decision.level_up and decision.mean is not None:
+            out.notifications.append(
+                self.record_level_up(event.skill, event.level, accuracy=decision.mean, step=event.step, effort=effort)
             )
-            out.notifications.append(skill_level_up(event.skill, event.level))
             out.curriculum_changed = True
             # The new level gets RETEST_EVERY evals of training before its old levels are re-tested:
             # evals counted at the previous level must not trigger a re-test right after the switch.
             self._evals_since_retest[event.skill] = 0
-            return
-        count = self._evals_since_retest.get(event.skill, 0) + 1
-        self._evals_since_retest[event.skill] = count
-        if count >= RETEST_EVERY and mastered > 0:
-            self._evals_since_retest[event.skill] = 0
-            # Re-test the most recent mastered levels: that is where forgetting shows first.
-            out.retests += [(event.skill, lvl) for lvl in range(mastered, max(0, mastered - 3), -1)]
+
+    def record_level_up(self, skill: str, level: int, *, accuracy: float, step: int, effort: float) -> Notification:
+        """Record that `skill` mastered `level` at `step` with `accuracy` (the mean that passed).
+
+        The one place a level-up is written: mastered level, transition (the accuracy at mastery
+        that later re-tests are judged against), peak level and the gold reward."""
+        campaign = self.campaign()
+        mastered = campaign.skill_levels.get(skill, 0)
+        if level <= mastered:
+            raise ValueError(f"{skill} has already mastered level {mastered}: cannot level up to {level}")
+        transition = {
+            "skill": skill,
+            "from": mastered,
+            "to": level,
+            "step": step,
+            "accuracy": accuracy,
+            "effort": effort,
+            "at": time.time(),
+        }
+        peaks = dict(campaign.peaks)
+        peaks[f"{skill}_level"] = max(int(peaks.get(f"{skill}_level", 0)), level)
+        self.store.campaigns.update(
+            self.campaign_id,
+            skill_levels={**campaign.skill_levels, skill: level},
+            transitions=[*campaign.transitions, transition],
+            peaks=peaks,
+            gold=campaign.gold + 50,
+            updated_at=time.time(),
+        )
+        return skill_level_up(skill, level)
 
     def mastery_accuracy(self, skill: str) -> dict[int, float]:
         return {
@@ -209,16 +234,29 @@ class ProgressionKeeper:
         campaign = self.campaign()
         if found:
             if event.level not in open_levels:
-                milestone = {"kind": "regression", "skill": event.skill, "level": event.level, "step": event.step}
+                milestone = {
+                    "kind": "regression",
+                    "skill": event.skill,
+                    "level": event.level,
+                    "step": event.step,
+                    "accuracy": found[0].latest_accuracy,
+                    "mastery_accuracy": found[0].mastery_accuracy,
+                }
                 self.store.campaigns.update(self.campaign_id, milestones=[*campaign.milestones, milestone])
                 out.notifications.append(regression(found[0]))
                 out.curriculum_changed = True
         elif event.level in open_levels:
-            milestone = {"kind": "recovered", "skill": event.skill, "level": event.level, "step": event.step}
+            milestone = {
+                "kind": "recovered",
+                "skill": event.skill,
+                "level": event.level,
+                "step": event.step,
+                "accuracy": event.accuracy,
+            }
             self.store.campaigns.update(self.campaign_id, milestones=[*campaign.milestones, milestone])
             out.curriculum_changed = True
 
-    def _check_maxed_out(self, out: Outcome) -> None:
+    def _check_maxed_out(self, step: int, out: Outcome) -> None:
         campaign = self.campaign()
         if campaign.status == "maxed_out":
             return
@@ -231,13 +269,26 @@ class ProgressionKeeper:
             if m.get("kind") == "regression"
         ]
         events.sort(key=lambda e: e.step)
-        _, review, new = maintenance_over_window(self._mixes, MAINTENANCE_WINDOW_STEPS)
-        verdict = check_maxed_out(events, review, new)
+        cap = self.curriculum.level_cap
+        _, review, new = maintenance_over_window(self._mixes, cap.window_steps)
+        verdict = check_maxed_out(
+            events,
+            review,
+            new,
+            limit=cap.maintenance_limit,
+            costly_limit=cap.costly_level_ups,
+            min_window_steps=cap.min_window_steps,
+        )
         if verdict.maxed_out:
+            milestone = {
+                "kind": "maxed_out",
+                "reason": verdict.reason,
+                "step": step,
+                "multiplier": verdict.multiplier if math.isfinite(verdict.multiplier) else None,
+                "costly_level_ups": verdict.costly_level_ups,
+            }
             self.store.campaigns.update(
-                self.campaign_id,
-                status="maxed_out",
-                milestones=[*campaign.milestones, {"kind": "maxed_out", "reason": verdict.reason}],
+                self.campaign_id, status="maxed_out", milestones=[*campaign.milestones, milestone]
             )
             note = maxed_out(verdict)
             if note is not None:

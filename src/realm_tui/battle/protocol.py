@@ -51,7 +51,9 @@ class TrainJob:
     curriculum: dict[str, Any] = field(default_factory=dict)
     """Mix of quest data and generated skill data (see `ProgressionKeeper.curriculum_payload`):
     `{"strategy", "focus_skill", "quest_share", "review_share", "skills": {id: {"level", "mastered",
-    "weight", "review_levels", "maintenance_levels"}}}`. Empty: quest data only."""
+    "weight", "review_levels", "maintenance_levels"}}}`, plus `"modules": [{"id", "weight", "priority",
+    "files", "levels", "skipped"}]` when curriculum.yaml lists modules (`realm_tui.quests.compose`:
+    absolute paths, resolved by the parent). Empty: quest data only."""
     eval_every_steps: int = 0
     """Evaluate each curriculum skill at its training level every N steps (0: only when asked).
     An eval due at a checkpoint step runs before that checkpoint is saved."""
@@ -233,7 +235,10 @@ class Error:
 
 @dataclass(frozen=True)
 class Generated:
+    """The reply to a `Generate`: a few partial events (`done=False`), then the final one."""
+
     text: str
+    """The reply so far (each partial event repeats the text before it; the final one is whole)."""
     request_id: str = ""
     done: bool = True
     at: float = field(default_factory=_now)

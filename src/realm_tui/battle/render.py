@@ -6,6 +6,7 @@ import sys
 from typing import Protocol, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from realm_tui.battle.event_json import event_to_json
@@ -21,6 +22,7 @@ from realm_tui.battle.protocol import (
     Step,
     Stopped,
 )
+from realm_tui.battle.school_metrics import format_metrics
 
 
 class Renderer(Protocol):
@@ -54,7 +56,8 @@ def _quote(text: str) -> str:
 
 
 class RichRenderer:
-    """A progress bar (step, loss, tokens/s, ETA) with a line per checkpoint and notification."""
+    """A progress bar (step, loss, tokens/s, ETA, the school's metrics when it reports any) with a
+    line per checkpoint and notification."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=False)
@@ -66,6 +69,7 @@ class RichRenderer:
             TextColumn("{task.fields[speed]} tok/s"),
             TextColumn("ETA"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[school]}"),
             console=self.console,
             transient=False,
         )
@@ -76,7 +80,7 @@ class RichRenderer:
         if self._task is None:
             self._progress.start()
             self._started = True
-            self._task = self._progress.add_task("battle", total=total, completed=start, loss="-", speed="-")
+            self._task = self._progress.add_task("battle", total=total, completed=start, loss="-", speed="-", school="")
         return self._task
 
     def show(self, event: Event, notes: list[str]) -> None:
@@ -96,6 +100,7 @@ class RichRenderer:
                 total=event.max_steps,
                 loss=f"{event.loss:.4f}",
                 speed=f"{event.tokens_per_s:,.0f}",
+                school=escape(format_metrics(event.metrics)),
             )
         elif isinstance(event, CheckpointSaved):
             val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""

@@ -15,8 +15,10 @@ from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
+from realm_tui.quests.compose import installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_valid_quest
+from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
 from realm_tui.trainer.preference_data import require_valid_preferences
@@ -194,12 +196,32 @@ def plan_battle(
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
+    # A listed module that is not installed → InputError, before anything is written.
+    modules = installed_modules(realm, configs.curriculum) if configs.curriculum.modules else {}
     if campaign is None:
         campaign = start_campaign(store, hero.id)
     keeper = make_keeper(configs, store, campaign.id)
     curriculum = keeper.curriculum_payload()
+    if configs.curriculum.modules:  # the chosen module files travel with the job (quests.compose)
+        curriculum["modules"] = modules_payload(
+            configs.curriculum,
+            modules,
+            hero_level=campaign.current_step // hero.steps_per_level,
+            skills_payload=curriculum["skills"],
+            mastered=campaign.skill_levels,
+        )
     resumed = latest_usable_checkpoint(store, realm, campaign.id)
-    quest_path, quest_id, board_quest = choose_quest(realm, store, hero, campaign, quest, resumed)
+    # quest_share 0 with skills or modules to train: a board quest would be served and marked done
+    # without one of its examples trained, so the board keeps its quests for a later battle.
+    skip_board = (
+        quest is None
+        and configs.curriculum.quest_share == 0
+        and (has_skills(curriculum) or bool(module_slots(curriculum)))
+    )
+    if skip_board:
+        quest_path, quest_id, board_quest = None, SKILLS_QUEST, False
+    else:
+        quest_path, quest_id, board_quest = choose_quest(realm, store, hero, campaign, quest, resumed)
     if quest_path is None and not curriculum["skills"]:
         raise InputError(
             None,

@@ -22,14 +22,41 @@ class SkillWeight(ExactModel):
 
 
 class ModuleWeight(ExactModel):
-    """One installed quest module (`quests/modules/<id>/`) composed into the curriculum."""
+    """One installed quest module (`quests/modules/<id>/`) composed into the curriculum.
+
+    The modules share the non-quest part of each step with the skills by weight (see
+    `realm_tui.skills.curriculum`); the hero trains a module's data files at the levels it is
+    training (`realm_tui.quests.compose`)."""
 
     id: Slug
-    """Module id."""
+    """Module id (an installed module; a listed id that is not installed refuses the battle)."""
     weight: float = Field(default=1.0, ge=0)
-    """Relative weight among modules."""
+    """Relative weight, on the same scale as the skills' weights; 0 leaves the module out."""
     priority: int = 0
-    """Lower numbers are trained first when modules compete."""
+    """Order of the deal: lower numbers are served first (then by id); each still gets its weight share."""
+    enabled: bool = True
+    """A disabled module gets no data (it need not be installed)."""
+
+
+class LevelCapConfig(ExactModel):
+    """When a campaign is maxed out (DESIGN §6): the knobs of `rules.check_maxed_out`."""
+
+    maintenance_limit: float = Field(default=1.0, gt=0)
+    """Maxed out when review steps ÷ new-level steps over the window passes this."""
+    costly_level_ups: int = Field(default=2, ge=1)
+    """Maxed out when this many level-ups in a row were each followed by a regression."""
+    window_steps: int = Field(default=2000, ge=1)
+    """The maintenance multiplier is measured over the last this-many optimizer steps."""
+    min_window_steps: int = Field(default=1000, ge=0)
+    """The multiplier is only judged once the window holds this many steps (no early-burst verdict)."""
+
+    @model_validator(mode="after")
+    def _window(self) -> LevelCapConfig:
+        if self.min_window_steps > self.window_steps:
+            raise ValueError(
+                f"min_window_steps ({self.min_window_steps}) cannot exceed window_steps ({self.window_steps})"
+            )
+        return self
 
 
 class CurriculumConfig(ExactModel):
@@ -44,11 +71,13 @@ class CurriculumConfig(ExactModel):
     skills: dict[Slug, SkillWeight] = Field(default_factory=dict)
     """Per skill id: weight and whether it is enabled."""
     modules: list[ModuleWeight] = Field(default_factory=list)
-    """Quest modules to compose, by weight."""
+    """Installed quest modules to compose into battles, by weight and priority."""
     quest_share: float = Field(default=0.5, ge=0, le=1)
     """Share of a battle's data from the quest file; the rest is generated skill data."""
     samples_per_level: int = Field(default=1000, ge=1)
     """Generated examples per skill level in a battle's mix."""
+    level_cap: LevelCapConfig = Field(default_factory=LevelCapConfig)
+    """When the campaign is maxed out (maintenance limit, costly level-ups in a row, window)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CurriculumConfig:
@@ -73,3 +102,7 @@ class CurriculumConfig(ExactModel):
     def enabled_skills(self) -> list[str]:
         """Ids of enabled skills, in file order."""
         return [skill for skill, w in self.skills.items() if w.enabled]
+
+    def enabled_modules(self) -> list[ModuleWeight]:
+        """Enabled modules with a weight > 0, in priority order (lower first, then id)."""
+        return sorted((m for m in self.modules if m.enabled and m.weight > 0), key=lambda m: (m.priority, m.id))

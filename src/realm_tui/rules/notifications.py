@@ -17,6 +17,7 @@ class NotificationKind(StrEnum):
     REGRESSION = "regression"
     MAXED_OUT = "maxed_out"
     TRAINER_DIED = "trainer_died"
+    BATTLE_REFUSED = "battle_refused"
     ACHIEVEMENT = "achievement"
 
 
@@ -98,6 +99,16 @@ def trainer_died(reason: str, exit_code: int | None = None) -> Notification:
         "Trainer stopped unexpectedly",
         f"{reason}{code}.",
         Severity.ERROR,
+    )
+
+
+def battle_refused(reason: str) -> Notification:
+    """The battle could not start (no quest, a bad config, impossible knobs …): nothing ran, nothing died."""
+    return Notification(
+        NotificationKind.BATTLE_REFUSED,
+        "The battle cannot start",
+        reason.strip() or "no reason given",
+        Severity.WARNING,
     )
 
 

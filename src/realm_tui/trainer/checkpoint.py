@@ -3,6 +3,11 @@
 Written into `.tmp-…` beside the final folder, fsync'd, re-verified, then renamed: a folder with
 the final name is always complete. `trainer_state.pt` holds only tensors and plain values, so it
 loads with `weights_only=True` (no pickle code runs on resume).
+
+A sharded model (FSDP 1 or 2: parameters split across ranks) is saved in the same format as a
+single process's: whole weights and the whole optimizer state (parameter numbers as keys), gathered
+with `torch.distributed.checkpoint.state_dict`; on resume every rank reads them and re-shards them
+(`load_sharded`). So a checkpoint resumes under any number of processes, sharded or not.
 """
 
 from __future__ import annotations
@@ -73,8 +78,12 @@ def trainer_state(
     scheduler: Any,
     curriculum: dict[str, Any],
     losses: tuple[float | None, float | None],
+    optimizer_state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything beyond the weights that an exact resume needs (tensors and plain values only)."""
+    """Everything beyond the weights that an exact resume needs (tensors and plain values only).
+
+    `optimizer_state`: the optimizer's state gathered from every rank (`gathered_optimizer_state`),
+    saved instead of `optimizer.state_dict()` (which under FSDP holds this rank's shards only)."""
     return {
         "format": STATE_FORMAT,
         "step": step,
@@ -83,7 +92,7 @@ def trainer_state(
         "grad_accum": math.ceil(examples_per_step / micro_batch),
         "examples_per_step": examples_per_step,
         "curriculum": curriculum,
-        "optimizer": optimizer.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer_state is None else optimizer_state,
         "scheduler": scheduler.state_dict(),
         "rng": capture_rng(),
         "train_loss": losses[0],
@@ -92,7 +101,20 @@ def trainer_state(
 
 
 def all_finite(model: Any) -> bool:
+    if is_sharded(model):  # each rank checks its shards; every rank gets the same answer
+        import torch.distributed as dist
+
+        params = [_local(p) for p in model.parameters() if p.requires_grad]
+        flag = torch.tensor([1 if all(bool(torch.isfinite(p).all()) for p in params) else 0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
     return all(bool(torch.isfinite(p).all()) for p in model.parameters() if p.requires_grad)
+
+
+def _local(tensor: Any) -> Any:
+    from torch.distributed.tensor import DTensor
+
+    return tensor.to_local() if isinstance(tensor, DTensor) else tensor
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -144,11 +166,114 @@ def save_checkpoint(
 
 def distributed_state_dict(accelerator: Any, model: Any) -> dict[str, Any] | None:
     """The full weights gathered from every rank under FSDP/DeepSpeed (a collective every rank
-    must call); None where the unwrapped model holds them already (one process, DDP)."""
+    must call; rank 0 gets them, the others may get {}); None where the unwrapped model holds them
+    already (one process, DDP)."""
+    if is_sharded(model):
+        from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+        return dict(get_model_state_dict(model, options=_full_options()))
     kind = str(getattr(accelerator, "distributed_type", "NO"))
     if "FSDP" in kind or "DEEPSPEED" in kind:
         return dict(accelerator.get_state_dict(model))
     return None
+
+
+# ---------------------------------------------------------------- sharded (FSDP) models
+
+
+def is_sharded(model: Any) -> bool:
+    """True when the model's parameters are split across ranks (FSDP 1, or FSDP 2's DTensors):
+    its weights and optimizer state must then be gathered to save and re-sharded to load."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    from torch.distributed.tensor import DTensor
+
+    if any(isinstance(p, DTensor) for p in model.parameters()):
+        return True
+    return bool(FullyShardedDataParallel.fsdp_modules(model))
+
+
+def _full_options() -> Any:
+    """Gather whole tensors onto rank 0's CPU (the other ranks get {})."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+
+def _inner(optimizer: Any) -> Any:
+    return getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer wraps torch's
+
+
+def gathered_optimizer_state(model: Any, optimizer: Any) -> dict[str, Any] | None:
+    """The whole optimizer state of a sharded model, as one process would hold it (parameter
+    numbers as keys, whole tensors on the CPU): a collective every rank must call; rank 0 gets it,
+    the others {}. None when the model is not sharded (`optimizer.state_dict()` is already whole)."""
+    if not is_sharded(model):
+        return None
+    inner = _inner(optimizer)
+    if not inner.state:  # no step taken yet (on every rank alike): nothing to gather
+        return dict(inner.state_dict())
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+    full = get_optimizer_state_dict(model, inner, options=_full_options())
+    return _numbered(full) if full else {}
+
+
+def _numbered(named: dict[str, Any]) -> dict[str, Any]:
+    """Parameter names (torch.distributed.checkpoint's keys) → numbers in optimizer order (torch's)."""
+    order = [name for group in named["param_groups"] for name in group["params"]]
+    number = {name: i for i, name in enumerate(order)}
+    state = {number[name]: value for name, value in named["state"].items()}
+    groups = [{**group, "params": [number[n] for n in group["params"]]} for group in named["param_groups"]]
+    return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+
+def _named(numbered: dict[str, Any], names: list[list[str]], folder: Path | None) -> dict[str, Any]:
+    """The inverse of `_numbered`: `names` holds this optimizer's parameter names, group by group."""
+    saved = [[int(i) for i in group["params"]] for group in numbered["param_groups"]]
+    if [len(g) for g in saved] != [len(g) for g in names]:
+        shapes = f"{[len(g) for g in saved]} parameters per group saved, {[len(g) for g in names]} here"
+        raise InputError(folder, f"optimizer state does not fit this hero ({shapes})")
+    name = {i: n for ids, group in zip(saved, names, strict=True) for i, n in zip(ids, group, strict=True)}
+    state = {name[int(i)]: value for i, value in numbered["state"].items()}
+    groups = [{**group, "params": list(ns)} for group, ns in zip(numbered["param_groups"], names, strict=True)]
+    return {"state": state, "param_groups": groups}
+
+
+def load_sharded(model: Any, optimizer: Any, folder: Path, state: dict[str, Any]) -> None:
+    """Resume a sharded model: every rank reads the whole weights and optimizer state of `folder`
+    (its trainer `state` already loaded) and keeps its own shards (collectives: every rank calls)."""
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_model_state_dict,
+        get_optimizer_state_dict,
+        set_model_state_dict,
+        set_optimizer_state_dict,
+    )
+
+    folder = Path(folder)
+    if hasattr(model, "peft_config"):
+        load_weights_into(model, folder)  # adapters under FSDP: not tested here (see docs/scaling.md)
+    else:
+        tensors: dict[str, Any] = dict(_read_weights(folder, adapter=False))
+        expected = set(get_model_state_dict(model))  # this rank's shards: only the names are used
+        _check_fit(model, folder, sorted(expected - set(tensors)), sorted(set(tensors) - expected))
+        set_model_state_dict(model, tensors, options=StateDictOptions(full_state_dict=True, strict=False))
+    inner, saved = _inner(optimizer), state["optimizer"]
+    if not saved["state"]:  # saved before any step: hyperparameters only, nothing to shard
+        inner.load_state_dict(saved)
+        return
+    # This optimizer's parameter names, group by group (local shards: no gathering).
+    local: dict[str, Any] = dict(get_optimizer_state_dict(model, inner))
+    names = [[str(name) for name in group["params"]] for group in local["param_groups"]]
+    whole = StateDictOptions(full_state_dict=True)  # every rank holds it all and keeps its shards
+    set_optimizer_state_dict(model, inner, _named(saved, names, folder), options=whole)
+    # The hyperparameters as saved (the round trip above turns Adam's `betas` tuple into a list).
+    for group, saved_group in zip(inner.param_groups, saved["param_groups"], strict=True):
+        group.update({k: v for k, v in saved_group.items() if k != "params"})
 
 
 # ---------------------------------------------------------------- loading
@@ -175,16 +300,21 @@ def _weight_files(folder: Path, adapter: bool) -> list[Path]:
     return [folder / "model.safetensors"]
 
 
-def load_weights_into(model: Any, folder: Path) -> None:
-    """Copy checkpoint weights into an already-built model in place (optimizer references stay)."""
-    folder = Path(folder)
-    adapter = hasattr(model, "peft_config")
+def _read_weights(folder: Path, adapter: bool) -> dict[str, torch.Tensor]:
     tensors: dict[str, torch.Tensor] = {}
     try:
         for path in _weight_files(folder, adapter):
             tensors.update(load_file(str(path)))
     except (OSError, SafetensorError, ValueError) as err:
         raise InputError(folder, f"checkpoint weights cannot be read ({err})") from err
+    return tensors
+
+
+def load_weights_into(model: Any, folder: Path) -> None:
+    """Copy checkpoint weights into an already-built model in place (optimizer references stay)."""
+    folder = Path(folder)
+    adapter = hasattr(model, "peft_config")
+    tensors = _read_weights(folder, adapter)
     if adapter:
         from peft import set_peft_model_state_dict
 
@@ -194,8 +324,13 @@ def load_weights_into(model: Any, folder: Path) -> None:
             raise InputError(folder, f"adapter does not fit this hero (unexpected {unexpected[:3]})")
         return
     missing, unexpected = model.load_state_dict(tensors, strict=False)
+    _check_fit(model, folder, missing, unexpected)
+
+
+def _check_fit(model: Any, folder: Path, missing: list[str], unexpected: list[str]) -> None:
     # With tied embeddings save_pretrained drops lm_head.weight: it is the embedding, loaded above.
-    tied = bool(getattr(model.config, "tie_word_embeddings", False))
+    config = getattr(model, "config", None) or getattr(getattr(model, "module", None), "config", None)
+    tied = bool(getattr(config, "tie_word_embeddings", False))
     really_missing = [k for k in missing if not (tied and k == "lm_head.weight")]
     if unexpected or really_missing:
         raise InputError(

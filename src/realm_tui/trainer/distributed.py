@@ -12,8 +12,9 @@ training; `job_to_json` / `job_from_json` here). Every rank runs the same `run_b
 * **data**: each optimizer step draws `batch_size × grad_accum × world_size` examples from the
   shared, seeded stream and rank r trains on examples r, r + world, r + 2·world, …; `batch_size`
   is per device (as in Hugging Face's Trainer), so the global batch grows with the world;
-* **checkpoints**: only rank 0 writes them (the others wait, then learn the folder's name); the
-  weights are gathered with `accelerator.get_state_dict` first, which FSDP needs;
+* **checkpoints**: only rank 0 writes them (the others wait, then learn the folder's name). Under
+  FSDP the whole weights and optimizer state are gathered first (`torch.distributed.checkpoint.state_dict`),
+  so the checkpoint is the one a single process would write; on resume every rank re-shards it;
 * **events**: rank 0 writes them as JSON lines (`--events FILE`, default stdout) — the battle log
   a parent (or `jq`) reads; other ranks print only their errors to stderr. The store is never
   touched here: the parent (`realm`) stays its only writer;
@@ -96,7 +97,7 @@ def shard_examples(examples: Sequence[Any], accelerator: Any) -> list[Any]:
 def save_on_main(accelerator: Any, model: Any, save: Any) -> Path:
     """Run `save(unwrapped_model, state_dict_or_None)` on rank 0 only; every rank gets its path.
 
-    Under FSDP/DeepSpeed the full state dict is gathered on every rank first (a collective)."""
+    Under FSDP/DeepSpeed the full state dict is gathered first (a collective every rank joins)."""
     from realm_tui.trainer.checkpoint import distributed_state_dict
 
     rank, world = world_of(accelerator)
@@ -125,8 +126,12 @@ def save_on_main(accelerator: Any, model: Any, save: Any) -> Path:
 
 
 def _weights_digest(model: Any) -> str:
+    from torch.distributed.tensor import DTensor
+
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
+        if isinstance(tensor, DTensor):  # FSDP 2 shard: digest the whole tensor (a collective)
+            tensor = tensor.full_tensor()
         h.update(name.encode())
         h.update(tensor.detach().float().cpu().numpy().tobytes())
     return h.hexdigest()[:16]

@@ -24,7 +24,7 @@ from realm_tui.battle.protocol import EvalResult
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
 
-EVAL_BATCH = 64
+EVAL_BATCH = 128
 """Problems per generation batch."""
 ANSWER_MARGIN = 6
 """New tokens allowed beyond the longest expected answer of a batch (plus its end token)."""
@@ -102,7 +102,8 @@ def generate_ids(
     produced: list[list[int]] = [[] for _ in range(rows)]
     done = [False] * rows
     with inference_mode(model):
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        # Only the last position's logits are needed: skipping the head over the prompt saves a lot.
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
         past = out.past_key_values
         next_pos = positions[:, -1:] + 1
         for n in range(max(0, max_new_tokens)):
@@ -125,6 +126,7 @@ def generate_ids(
                 position_ids=next_pos,
                 past_key_values=past,
                 use_cache=True,
+                logits_to_keep=1,
             )
             past = out.past_key_values
             next_pos = next_pos + 1

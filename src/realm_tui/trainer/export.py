@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,45 @@ def export_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+# ---------------------------------------------------------------- the child-process entry point
+
+
+def _say(**fields: Any) -> None:
+    sys.stdout.write(json.dumps(fields, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m realm_tui.trainer.export CHECKPOINT OUT [--no-merge] [--base FOLDER]`.
+
+    The Vault (screen and `realm vault export`) runs this in a child so torch stays out of the
+    caller. Stdout carries one JSON object per line: `{"stage": …}` while working, then
+    `{"done": "<out>"}` (exit 0) or `{"error": "<one line>"}` (exit 2 for bad input, 1 otherwise).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m realm_tui.trainer.export")
+    parser.add_argument("checkpoint")
+    parser.add_argument("out")
+    parser.add_argument("--no-merge", dest="merge", action="store_false", help="keep an adapter as an adapter")
+    parser.add_argument("--base", default=None, help="the adapter's base folder (default: from adapter_config.json)")
+    args = parser.parse_args(argv)
+    src = Path(args.checkpoint)
+    merging = args.merge and is_adapter_folder(src)
+    _say(stage="merging the adapter into its base" if merging else "copying the Hugging Face files")
+    try:
+        out = export_checkpoint(src, args.out, args.merge, base=args.base)
+    except InputError as err:
+        _say(error=" ".join(str(err).split()))
+        return 2
+    except Exception as err:  # one line for the caller's toast; the traceback would be noise there
+        _say(error=" ".join(f"{type(err).__name__}: {err}".split()))
+        return 1
+    _say(done=str(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

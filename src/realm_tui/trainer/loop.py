@@ -223,8 +223,11 @@ class _Battle:
 
     def _restore(self, folder: Path) -> dict[str, Any]:
         state = ck.load_checkpoint(folder)
-        ck.load_weights_into(self._unwrapped(), folder)
-        self.optimizer.load_state_dict(state["optimizer"])
+        if ck.is_sharded(self.model):  # FSDP: every rank reads the whole state and keeps its shards
+            ck.load_sharded(self.model, self.optimizer, folder, state)
+        else:
+            ck.load_weights_into(self._unwrapped(), folder)
+            self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = self.last_saved_step = int(state["step"])
         self.last_good = folder
@@ -437,6 +440,7 @@ class _Battle:
             scheduler=self.scheduler,
             curriculum=self.curriculum,
             losses=(self.last_loss, val_loss),
+            optimizer_state=ck.gathered_optimizer_state(self.model, self.optimizer),  # FSDP: a collective
         )
         state["mixer"] = self.mixer.state_dict()
         state["school"] = self.school.state_dict()

@@ -3,23 +3,43 @@
 `realm_tui.skills.curriculum.plan_mix` decides the sources; this module makes them: quest
 examples come from the deterministic `DataStream`, skill examples from `training_batch` (seeded
 by the battle seed and the mixer's draw counter, which equals the step unless updates were
-skipped), tokenized with the hero's chat format. The curriculum and the draw counter are saved
-with every checkpoint, so a resumed battle draws exactly the same examples.
+skipped), tokenized with the hero's chat format. Module examples come from the installed module
+files the parent chose (`curriculum["modules"]`, see `realm_tui.quests.compose`), read and
+tokenized as quest files are (`load_quest`), each module in its own deterministic `DataStream`.
+The curriculum, the draw counter and the module stream positions are saved with every
+checkpoint, so a resumed battle draws exactly the same examples.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from realm_tui.errors import RealmError
+from realm_tui.errors import InputError, RealmError
 from realm_tui.skills.base import Problem, SkillBase
-from realm_tui.skills.curriculum import Source, plan_mix, skill_slots, summarize
+from realm_tui.skills.curriculum import (
+    Source,
+    module_shares,
+    module_slots,
+    plan_mix,
+    skill_slots,
+    summarize,
+    summarize_modules,
+)
 from realm_tui.skills.registry import realm_skill
-from realm_tui.trainer.data import ChatFormat, DataPosition, DataStream, Example, QuestData, tokenize_chat
+from realm_tui.trainer.data import (
+    ChatFormat,
+    DataPosition,
+    DataStream,
+    Example,
+    QuestData,
+    load_quest,
+    tokenize_chat,
+)
 
 SKILL_VAL_EXAMPLES = 64
 """Held-out problems per skill in the validation loss of a battle without a quest."""
@@ -28,6 +48,32 @@ SKILL_VAL_EXAMPLES = 64
 def batch_index(seed: int, draw: int) -> int:
     """`training_batch` index of one step's draw: distinct per (seed, draw), stable everywhere."""
     return (seed % 1_000_003) * 10_000_000 + draw
+
+
+def module_seed(seed: int, module_id: str) -> int:
+    """Shuffle seed of one module's stream: distinct per (battle seed, module), stable everywhere."""
+    return (seed % 1_000_003) * 4_294_967_296 + zlib.crc32(module_id.encode())
+
+
+@dataclass
+class ModulePool:
+    """One module's tokenized examples and where its stream stands."""
+
+    files: tuple[str, ...]
+    examples: list[Example]
+    stream: DataStream
+    drawn: int = 0
+    """Examples drawn from it so far in this campaign's checkpoints (saved with them)."""
+
+    def state(self) -> dict[str, Any]:
+        position = self.stream.position
+        return {"files": list(self.files), "epoch": position.epoch, "index": position.index, "drawn": self.drawn}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take a saved position when it belongs to the same files (else start over)."""
+        if [str(f) for f in state.get("files") or ()] == list(self.files):
+            self.stream.position = DataPosition(int(state.get("epoch", 0)), int(state.get("index", 0)))
+            self.drawn = int(state.get("drawn", 0))
 
 
 @dataclass
@@ -45,29 +91,99 @@ class Mixer:
     """Mixes drawn so far (saved with checkpoints)."""
     log: Callable[[str], None] = lambda message: None
     stream: DataStream = field(init=False)
+    modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
+    """Module id → its pool, for the modules taking part."""
     _unfit: set[tuple[str, int]] = field(default_factory=set, init=False)
+    _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
+    _logged_modules: list[Any] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.stream = DataStream(len(self.quest.train) if self.quest else 0, self.seed)
-        if self.quest is None and not skill_slots(self.curriculum):
-            raise RealmError("a battle without a quest file needs skills in its curriculum")
+        self.curriculum = self._with_modules(dict(self.curriculum))
+        if self.quest is None and not skill_slots(self.curriculum) and not module_slots(self.curriculum):
+            raise RealmError("a battle without a quest file needs skills (or modules) in its curriculum")
 
     # ------------------------------------------------------------ state
 
     def state_dict(self) -> dict[str, Any]:
-        return {"draw": self.draw}
+        state: dict[str, Any] = {"draw": self.draw}
+        if self.modules:
+            state["modules"] = {mid: pool.state() for mid, pool in self.modules.items()}
+        return state
 
     def load_state_dict(self, state: dict[str, Any] | None, position: DataPosition) -> None:
-        """Restore the draw counter (older checkpoints: none, so the step is used) and the quest position."""
+        """Restore the draw counter (older checkpoints: none, so the step is used), the quest
+        position and the module stream positions (of modules with the same files)."""
         if state is not None and "draw" in state:
             self.draw = int(state["draw"])
         self.stream.position = position
+        self._saved_modules = dict((state or {}).get("modules") or {})
+        for mid, pool in self.modules.items():
+            if isinstance(self._saved_modules.get(mid), dict):
+                pool.restore(self._saved_modules[mid])
 
     def set_curriculum(self, curriculum: dict[str, Any]) -> None:
-        if self.quest is None and not skill_slots(curriculum):
+        """A new curriculum; one without a `modules` key (the keeper's) keeps the battle's modules."""
+        curriculum = dict(curriculum)
+        if "modules" not in curriculum and "modules" in self.curriculum:
+            curriculum["modules"] = self.curriculum["modules"]
+        if self.quest is None and not skill_slots(curriculum) and not module_slots(curriculum):
             self.log("ignored a curriculum without skills: this battle has no quest data to fall back on")
             return
-        self.curriculum = dict(curriculum)
+        self.curriculum = self._with_modules(curriculum)
+
+    # ------------------------------------------------------------ modules
+
+    def _load_pool(self, module_id: str, files: tuple[str, ...]) -> ModulePool:
+        """Read and tokenize a module's files as quest files are (InputError when none can be trained)."""
+        data = load_quest(files, self.tokenizer, self.max_length, seed=self.seed, val_fraction=0.0, chat=self.chat)
+        if data.dropped:
+            self.log(
+                f"module {module_id}: skipped {data.dropped} example(s) with no assistant token within "
+                f"max_length {self.max_length}"
+            )
+        pool = ModulePool(files, data.train, DataStream(len(data.train), module_seed(self.seed, module_id)))
+        saved = self._saved_modules.get(module_id)
+        if isinstance(saved, dict):
+            pool.restore(saved)
+        return pool
+
+    def _with_modules(self, curriculum: dict[str, Any]) -> dict[str, Any]:
+        """Load the pools of the curriculum's modules (keeping those already loaded with the same
+        files); a module whose files cannot be trained is marked skipped. Logs what each brings."""
+        entries = [dict(e) for e in curriculum.get("modules") or () if isinstance(e, dict)]
+        if not entries and not self.modules:
+            return curriculum
+        old, self.modules = self.modules, {}
+        for entry in entries:
+            mid, files = str(entry.get("id")), tuple(str(f) for f in entry.get("files") or ())
+            if entry.get("skipped") or not files:
+                continue
+            kept = old.get(mid)
+            try:
+                self.modules[mid] = kept if kept is not None and kept.files == files else self._load_pool(mid, files)
+            except InputError as err:
+                entry["skipped"] = f"its data cannot be trained: {err}"
+        curriculum["modules"] = entries
+        shown = [(e.get("id"), e.get("files"), e.get("skipped")) for e in entries]
+        if shown != self._logged_modules:  # say once what each module brings, or why it is left out
+            self._logged_modules = shown
+            self._log_modules(curriculum)
+        return curriculum
+
+    def _log_modules(self, curriculum: dict[str, Any]) -> None:
+        shares = module_shares(curriculum)
+        for entry in curriculum.get("modules") or ():
+            mid = str(entry.get("id"))
+            if entry.get("skipped"):
+                self.log(f"module {mid} skipped: {entry['skipped']}")
+            elif mid in self.modules:
+                levels = ", ".join(f"{skill} level {level}" for skill, level in (entry.get("levels") or {}).items())
+                self.log(
+                    f"module {mid}: {len(self.modules[mid].examples)} examples ({levels}), about "
+                    f"{shares.get(mid, 0.0):.0%} of the non-quest examples (weight {entry.get('weight')}, "
+                    f"priority {entry.get('priority')})"
+                )
 
     # ------------------------------------------------------------ skills
 
@@ -102,6 +218,10 @@ class Mixer:
         if n_quest:
             assert self.quest is not None
             examples += [self.quest.train[i] for i in self.stream.take(n_quest)]
+        for module_id, count in summarize_modules(sources).items():
+            pool = self.modules[module_id]
+            examples += [pool.examples[i] for i in pool.stream.take(count)]
+            pool.drawn += count
         index = batch_index(self.seed, self.draw)
         for (skill_id, level), count in summarize(sources).items():
             problems = self.skill(skill_id).training_batch(level, count, index)
@@ -115,12 +235,17 @@ class Mixer:
         return examples
 
     def val_examples(self, limit: int) -> list[Example]:
-        """Held-out generated problems of each curriculum skill at its training level (no quest)."""
+        """Eval problems of each curriculum skill at its training level, for the validation loss of
+        a battle without a quest: the held-out ones where the level has any."""
         slots = skill_slots(self.curriculum)
         out: list[Example] = []
         per_skill = max(1, min(SKILL_VAL_EXAMPLES, limit // max(1, len(slots))))
         for slot in slots:
-            for problem in self.skill(slot.id).heldout_eval_set(slot.level, per_skill):
+            skill = self.skill(slot.id)
+            problems = skill.heldout_eval_set(slot.level, per_skill)
+            # Held-out questions where there are any (a tiny level has none: its whole table is the eval).
+            problems = [p for p in problems if skill.held_out(p)] or problems
+            for problem in problems:
                 example = tokenize_chat(problem.messages(), self.tokenizer, self.max_length, self.chat)
                 if example.n_labels > 0:
                     out.append(example)

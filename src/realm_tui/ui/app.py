@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from realm_tui.battle.protocol import Pause, Resume, Stop
 from realm_tui.errors import RealmError
-from realm_tui.rules.notifications import Notification, Severity
+from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.game import Game, GameOptions
 from realm_tui.ui.keys import APP_BINDINGS
 from realm_tui.ui.messages import (
@@ -50,6 +50,8 @@ TOAST_SEVERITY = {
     Severity.WARNING: "warning",
     Severity.ERROR: "error",
 }
+TOAST_TIMEOUT_S = {NotificationKind.BATTLE_REFUSED: 12.0, NotificationKind.TRAINER_DIED: 12.0}
+"""Toasts that tell the player what to fix stay longer than the default 8 s."""
 SCREEN_CLASSES: tuple[type[RealmScreen], ...] = (
     TavernScreen,
     BattleScreen,
@@ -132,6 +134,9 @@ class RealmApp(App[str]):
         if self.game.readonly:
             self.notify(self.game.readonly_reason, title="Cannot start", severity="error", markup=False)
             return
+        if any(w.group == "campaign" and not w.is_finished for w in self.workers):
+            self.notify("New Game+ is being set up: start the battle in a moment", severity="warning", markup=False)
+            return
         try:
             self.game.reload_configs()
         except RealmError as err:
@@ -205,7 +210,8 @@ class RealmApp(App[str]):
         self._forward(message)
 
     def show_notification(self, note: Notification) -> None:
-        self.notify(note.body, title=note.title, severity=TOAST_SEVERITY[note.severity], timeout=8)  # type: ignore[arg-type]
+        timeout = TOAST_TIMEOUT_S.get(note.kind, 8.0)
+        self.notify(note.body, title=note.title, severity=TOAST_SEVERITY[note.severity], timeout=timeout)  # type: ignore[arg-type]
         self.game.log.append(LogLine("note", f"{note.title}: {note.body}"))
 
     def on_quest_finished(self, message: QuestFinished) -> None:

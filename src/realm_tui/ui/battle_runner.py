@@ -38,7 +38,7 @@ from realm_tui.battle.protocol import (
 from realm_tui.battle.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.errors import RealmError
-from realm_tui.rules.notifications import Notification, NotificationKind, Severity, trainer_died
+from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
 from realm_tui.rules.strain import hint_for
 from realm_tui.store import HeroRecord
 from realm_tui.ui.messages import (
@@ -88,6 +88,8 @@ class BattleController:
         """Written by the worker; the UI reads it (a plain attribute read is atomic)."""
         self.plan: BattlePlan | None = None
         self._history: deque[StepPoint] = deque(maxlen=HISTORY)
+        self._metrics: dict[str, float] = {}
+        """The latest Step's school metrics (the conductor does not keep them)."""
         self._posted_at = 0.0
         self._step_waiting = False
         self.finished = threading.Event()
@@ -131,6 +133,7 @@ class BattleController:
 
     def _run(self, cancelled: Callable[[], bool]) -> None:
         self._history.clear()
+        self._metrics = {}
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         self._set_state(TrainerState.STARTING, "planning the battle")
@@ -240,6 +243,7 @@ class BattleController:
                 self._set_state(TrainerState.TRAINING)
             strain = conductor.state.strain.strain
             self._history.append(StepPoint(event.step, event.loss, strain if strain is not None else 0.0))
+            self._metrics = dict(event.metrics)
             self._step_waiting = True
             self._post_step(conductor, plan, start_step)
         elif isinstance(event, CheckpointSaved):
@@ -303,14 +307,10 @@ class BattleController:
             device=s.device,
             trainer_pid=s.trainer_pid,
             last_checkpoint=s.last_checkpoint,
+            metrics=dict(self._metrics),
         )
 
 
 def trainer_died_note(message: str) -> Notification:
     """A trainer-died notification for a battle that ended in an error (first line of it)."""
     return trainer_died(message.strip().splitlines()[0] if message.strip() else "unknown error")
-
-
-def battle_refused(message: str) -> Notification:
-    """The battle could not start (no quest, a bad config …)."""
-    return Notification(NotificationKind.TRAINER_DIED, "The battle cannot start", message.strip(), Severity.WARNING)

@@ -28,8 +28,8 @@ SCREENS: tuple[ScreenInfo, ...] = (
     ScreenInfo("tavern", "Tavern", "1", "t", "Home: the hero sheet and the live battle"),
     ScreenInfo("battle", "Battle", "2", "b", "Loss and strain plots, readouts, the battle log and jobs in flight"),
     ScreenInfo("quests", "Quest Board", "3", "q", "The quest queue: add, prioritise, cancel, retry"),
-    ScreenInfo("vault", "Vault", "4", "v", "Checkpoints: champion, delete, export, disk usage"),
-    ScreenInfo("guild", "Guild", "5", "g", "Skills, levels, eval history, primitives, titles and achievements"),
+    ScreenInfo("vault", "Vault", "4", "v", "Checkpoints: champion, delete, export, New Game+, disk usage"),
+    ScreenInfo("guild", "Guild", "5", "g", "Skills, evals, primitives, titles, achievements, the campaign"),
     ScreenInfo("oracle", "Oracle", "6", "o", "Chat with the hero or any checkpoint"),
     ScreenInfo("armory", "Armory", "7", "a", "Hero, memory profile, optimizer and batch settings"),
 )
@@ -101,12 +101,33 @@ VAULT_BINDINGS: list[BindingType] = [
         id="vault.delete",
         tooltip="Delete the checkpoint (never the champion or the latest)",
     ),
-    Binding("e", "export", "Export", id="vault.export", tooltip="Copy the checkpoint as a Hugging Face folder"),
+    Binding(
+        "e",
+        "export",
+        "Export",
+        id="vault.export",
+        tooltip="Write a Hugging Face folder (a LoRA adapter: merged, or as is)",
+    ),
+    Binding(
+        "n",
+        "new_game_plus",
+        "New Game+",
+        id="vault.new_game_plus",
+        tooltip="Start a new campaign from this checkpoint (asks first)",
+    ),
     Binding("u", "disk_usage", "Disk", id="vault.disk", tooltip="Measure disk usage again"),
 ]
 
 GUILD_BINDINGS: list[BindingType] = [
     Binding("f5", "refresh_guild", "Refresh", id="guild.refresh", tooltip="Read skills and evals again"),
+    Binding(
+        "A",
+        "archive_campaign",
+        "Archive",
+        key_display="A",
+        id="guild.archive",
+        tooltip="Archive the campaign for good (asks first)",
+    ),
 ]
 
 ORACLE_BINDINGS: list[BindingType] = [
@@ -141,6 +162,12 @@ MODAL_BINDINGS: list[BindingType] = [
     Binding("n,escape", "answer(False)", "No", key_display="n", id="confirm.no", tooltip="Cancel"),
 ]
 
+EXPORT_BINDINGS: list[BindingType] = [
+    Binding("m", "choose('merged')", "Merged", id="export.merged", tooltip="Merge the adapter into its base weights"),
+    Binding("a", "choose('adapter')", "Adapter", id="export.adapter", tooltip="Export the adapter folder as it is"),
+    Binding("escape,c", "choose('cancel')", "Cancel", key_display="Esc", id="export.cancel", tooltip="Export nothing"),
+]
+
 QUIT_BINDINGS: list[BindingType] = [
     Binding("s", "choose('stop')", "Stop & save", id="quit.stop", tooltip="Checkpoint, stop the battle, leave"),
     Binding(
@@ -172,6 +199,7 @@ GROUPS: tuple[tuple[str, list[BindingType]], ...] = (
     ("Oracle", ORACLE_BINDINGS),
     ("Armory", ARMORY_BINDINGS),
     ("Confirm dialog", MODAL_BINDINGS),
+    ("Export dialog (adapter checkpoints)", EXPORT_BINDINGS),
     ("Leaving during a battle", QUIT_BINDINGS),
     ("Key list", HELP_BINDINGS),
 )

@@ -149,3 +149,15 @@ class TaskFinished(RealmMessage, bubble=False):
 
     def forward(self) -> TaskFinished:
         return TaskFinished(self.task, self.result, self.error)
+
+
+class TaskProgress(RealmMessage, bubble=False):
+    """A background task (export …) reached a stage worth telling the player."""
+
+    def __init__(self, task: str, text: str) -> None:
+        super().__init__()
+        self.task = task
+        self.text = text
+
+    def forward(self) -> TaskProgress:
+        return TaskProgress(self.task, self.text)

@@ -66,6 +66,8 @@ class BattleSnapshot:
     device: str = ""
     trainer_pid: int | None = None
     last_checkpoint: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    """The school's numbers of the latest step (`Step.metrics`: DPO margin, KL …); empty for Scribe."""
 
     @property
     def progress(self) -> float:

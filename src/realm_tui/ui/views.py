@@ -249,7 +249,14 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
     elif campaign.status == "maxed_out":
         verdict, maxed = "Maxed out: archive the campaign or start New Game+.", True
     else:
-        v = check_maxed_out(_progress_events(campaign, store), review_steps=0.0, new_level_steps=0.0)
+        cap = configs.curriculum.level_cap  # the Guild previews the streak rule; the keeper owns the window
+        v = check_maxed_out(
+            _progress_events(campaign, store),
+            review_steps=0.0,
+            new_level_steps=0.0,
+            limit=cap.maintenance_limit,
+            costly_limit=cap.costly_level_ups,
+        )
         verdict, maxed = v.reason, v.maxed_out
     transitions = tuple(_transition_text(t) for t in (campaign.transitions if campaign else [])[-5:])
     return GuildView(

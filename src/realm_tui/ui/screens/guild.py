@@ -1,5 +1,6 @@
 """The Guild: skills and their levels, progress to the next level, eval history, primitives,
-strain and the curriculum hint, titles and achievements, campaign peaks and the level-cap verdict."""
+strain and the curriculum hint, titles and achievements, campaign peaks and the level-cap verdict;
+`A` archives the campaign."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from textual.widgets import Static
 from realm_tui.ui.keys import GUILD_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet
+from realm_tui.ui.screens.modals import ConfirmModal
+from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet, current_campaign
 from realm_tui.ui.widgets.text import bar, sparkline, zone_label
 
 PRIMITIVES_SHOWN = 8
@@ -62,19 +65,56 @@ class GuildScreen(RealmScreen):
         game = self.game
         sheet = build_hero_sheet(game.configs, game.store, game.live)
         view = build_guild_view(game.configs, game.store, hero_title=sheet.title)
-        self._show(view)
+        campaign = current_campaign(game.store)
+        self._show(view, campaign.status.replace("_", " ") if campaign else "")
         self._show_strain()
 
     def action_refresh_guild(self) -> None:
         self.refresh_view()
 
-    def _show(self, view: GuildView) -> None:
+    def action_archive_campaign(self) -> None:
+        """Archive the shown campaign (asks first); refused while a battle runs."""
+        if not self.writable():
+            return
+        if self.game.trainer_state.busy:
+            self.notify_refusal("a battle is running: stop it (x) before archiving its campaign")
+            return
+        campaign = current_campaign(self.game.store)
+        if campaign is None:
+            self.notify_refusal("there is no campaign to archive yet")
+            return
+        if campaign.status == "archived":
+            self.notify_refusal(f"{campaign.id} is archived already")
+            return
+        campaign_id = campaign.id
+
+        def done(confirmed: bool | None) -> None:
+            if not confirmed or self.game.trainer_state.busy:
+                return
+            try:
+                CampaignDesk(self.game.realm, self.game.store).archive(campaign_id)
+            except CampaignRefusal as err:
+                self.notify_refusal(str(err))
+                return
+            self.notify(
+                f"{campaign_id} archived; the next battle starts a new campaign", title="Campaign", markup=False
+            )
+            self.refresh_view()
+
+        question = (
+            f"Archive {campaign_id} for good? It records nothing more; its checkpoints stay in the Vault "
+            "and New Game+ can start from any of them."
+        )
+        self.app.push_screen(ConfirmModal(question, yes="Archive"), done)
+
+    def _show(self, view: GuildView, status: str = "") -> None:
         skills = "\n".join(skill_text(s) for s in view.skills) or "[dim]No skills configured (configs/skills/).[/]"
         self.query_one("#guild-skills", Static).update(skills)
         peaks = ", ".join(f"{k} {v}" for k, v in sorted(view.peaks.items())) or "none yet"
         verdict_style = "$error" if view.maxed_out else "$success"
         campaign = [
-            f"[dim]campaign[/] {escape(view.campaign_id or 'none')} · effort {view.effort_total:.1f}",
+            f"[dim]campaign[/] {escape(view.campaign_id or 'none')}{f' ({status})' if status else ''} · "
+            f"effort {view.effort_total:.1f}",
             f"[dim]peaks[/] {escape(peaks)}",
             f"[b {verdict_style}]{'MAXED OUT' if view.maxed_out else 'Growing'}[/] {escape(view.verdict)}",
         ]

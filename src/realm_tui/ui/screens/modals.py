@@ -1,4 +1,4 @@
-"""Dialogs: confirm (`ModalScreen[bool]`), leave-during-battle (`ModalScreen[str]`), and help."""
+"""Dialogs: confirm (`ModalScreen[bool]`), leave-during-battle and adapter export (`ModalScreen[str]`), help."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from realm_tui.ui.keys import GROUPS, HELP_BINDINGS, MODAL_BINDINGS, QUIT_BINDINGS, SCREENS, bindings_of, key_label
+from realm_tui.ui.keys import (
+    EXPORT_BINDINGS,
+    GROUPS,
+    HELP_BINDINGS,
+    MODAL_BINDINGS,
+    QUIT_BINDINGS,
+    SCREENS,
+    bindings_of,
+    key_label,
+)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -61,6 +70,40 @@ class QuitModal(ModalScreen[str]):
             with Horizontal(classes="buttons"):
                 yield Button("Stop & save (s)", variant="primary", id="stop")
                 yield Button("Keep training (h)", variant="warning", id="headless")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+
+class ExportModal(ModalScreen[str]):
+    """Exporting an adapter checkpoint: `merged` (into its base), `adapter` (as is) or `cancel`."""
+
+    BINDINGS = EXPORT_BINDINGS
+
+    def __init__(self, checkpoint: str, target: str) -> None:
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(
+                f"[b]Export {escape(self.checkpoint)}[/] to {escape(self.target)}\n"
+                "It holds LoRA adapter weights, not the whole model.\n\n"
+                "[b]m[/]    merged: the base with the adapter folded in, a plain model folder\n"
+                "     (loads with transformers alone; runs in a background process)\n"
+                "[b]a[/]    adapter as is: load it with peft on top of its base\n"
+                "[b]esc[/]  export nothing",
+                id="question",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Merged (m)", variant="primary", id="merged")
+                yield Button("Adapter (a)", id="adapter")
                 yield Button("Cancel (esc)", id="cancel")
 
     def action_choose(self, choice: str) -> None:

@@ -1,4 +1,5 @@
-"""The Vault: checkpoints from the ledger; crown a champion, delete, export, disk usage, retention."""
+"""The Vault: checkpoints from the ledger; crown a champion, delete, export (a LoRA adapter merged into
+its base in a child process), New Game+ from a checkpoint, disk usage, retention."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
 
 from realm_tui.ui.keys import VAULT_BINDINGS
-from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished
+from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished, TaskProgress
 from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.screens.modals import ConfirmModal
+from realm_tui.ui.screens.modals import ConfirmModal, ExportModal
+from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.ui.services.export_child import ExportFailed
 from realm_tui.ui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.views import current_campaign
 
 WIDE = 112
 """Screens at least this wide show the skills column and the year of each save."""
+TASK_TITLES = {"export": "Export", "new game+": "New Game+"}
 BLESSING_MARKS = {"blessed": "✦ blessed", "partial": "◐ partial", "cursed": "✖ cursed", None: "· unjudged"}
 
 
@@ -108,7 +113,7 @@ class VaultScreen(RealmScreen):
             f"step {row.step} · saved {format_date(row.created_at)} · {format_bytes(row.size_bytes)} · {skills}\n"
             f"train loss {format_loss(row.train_loss)} · val loss {format_loss(row.val_loss)} · "
             f"{BLESSING_MARKS.get(row.blessing, row.blessing or '')}\n"
-            "[dim]c crown · d delete · e export (saves/exports/)[/]"
+            "[dim]c crown · d delete · e export (saves/exports/) · n New Game+ from here[/]"
         )
 
     def _show_disk(self) -> None:
@@ -129,12 +134,18 @@ class VaultScreen(RealmScreen):
 
     # ------------------------------------------------------------ actions
 
-    def action_promote(self) -> None:
+    def _target(self) -> str | None:
+        """The selected checkpoint for an action that writes, or None (and the player is told why)."""
         if not self.writable():
-            return
+            return None
         name = self._selected()
         if name is None:
             self.notify_refusal("select a checkpoint first")
+        return name
+
+    def action_promote(self) -> None:
+        name = self._target()
+        if name is None:
             return
         try:
             note = self.game.vault.promote(name)
@@ -145,11 +156,8 @@ class VaultScreen(RealmScreen):
         self.refresh_view()
 
     def action_delete(self) -> None:
-        if not self.writable():
-            return
-        name = self._selected()
+        name = self._target()
         if name is None:
-            self.notify_refusal("select a checkpoint first")
             return
         try:
             reason = self.game.vault.can_delete(name)
@@ -173,32 +181,81 @@ class VaultScreen(RealmScreen):
         self.app.push_screen(ConfirmModal(f"Delete {name}? Its folder is removed from disk.", yes="Delete"), done)
 
     def action_export(self) -> None:
-        if not self.writable():
-            return
-        name = self._selected()
+        name = self._target()
         if name is None:
-            self.notify_refusal("select a checkpoint first")
             return
-        self._export(name)
-
-    @work(thread=True, group="vault", exit_on_error=False, name="export", description="copying a checkpoint")
-    def _export(self, name: str) -> None:
         try:
-            target = self.game.vault.export(name)
-        except (VaultRefusal, OSError) as err:
-            self.post_message(TaskFinished("export", "", str(err)))
+            adapter = self.game.vault.is_adapter(name)
+        except VaultRefusal as err:
+            self.notify_refusal(str(err))
             return
-        self.post_message(TaskFinished("export", f"{name} exported to {target}"))
+        if not adapter:
+            self._export(name, merge=False)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("merged", "adapter"):
+                self._export(name, merge=choice == "merged")
+
+        target = self.game.vault.export_dir(name).relative_to(self.game.realm.root).as_posix()
+        self.app.push_screen(ExportModal(name, target), chosen)
+
+    @work(thread=True, group="vault", exit_on_error=False, name="export", description="exporting a checkpoint")
+    def _export(self, name: str, merge: bool) -> None:
+        worker = get_current_worker()
+
+        def stage(text: str) -> None:
+            self.post_message(TaskProgress("export", f"{name}: {text}"))
+
+        try:
+            target = self.game.vault.export(name, merge=merge, on_stage=stage, cancelled=lambda: worker.is_cancelled)
+        except (VaultRefusal, ExportFailed, OSError) as err:
+            self.post_message(TaskFinished("export", "", f"export of {name} failed: {err}"))
+            return
+        how = "merged into its base and " if merge else ""
+        self.post_message(TaskFinished("export", f"{name} {how}exported to {target}"))
+
+    def action_new_game_plus(self) -> None:
+        name = self._target()
+        if name is None:
+            return
+        if self.game.trainer_state.busy:
+            self.notify_refusal("a battle is running: stop it (x) before starting New Game+")
+            return
+
+        def done(confirmed: bool | None) -> None:
+            if confirmed and not self.game.trainer_state.busy:
+                self._new_game_plus(name)
+
+        question = (
+            f"Start New Game+ from {name}? A new campaign begins from these weights with their skill levels; "
+            "the current campaign is paused (its checkpoints stay in the ledger)."
+        )
+        self.app.push_screen(ConfirmModal(question, yes="New Game+", danger=False), done)
+
+    @work(thread=True, exclusive=True, group="campaign", exit_on_error=False, name="new game+")
+    def _new_game_plus(self, name: str) -> None:
+        try:
+            record = CampaignDesk(self.game.realm, self.game.store).new_game_plus(name)
+        except CampaignRefusal as err:
+            self.post_message(TaskFinished("new game+", "", str(err)))
+            return
+        self.post_message(TaskFinished("new game+", f"campaign {record.id} starts from {name}"))
 
     def action_disk_usage(self) -> None:
         self._show_disk()
         self.notify("disk usage measured", title="Vault", timeout=2, markup=False)
 
+    def on_task_progress(self, message: TaskProgress) -> None:
+        self.notify(message.text, title=f"{message.task.capitalize()} running", timeout=4, markup=False)
+
     def on_task_finished(self, message: TaskFinished) -> None:
         if message.error:
             self.notify_refusal(message.error)
-        else:
-            self.notify(message.result, title=message.task.capitalize(), markup=False)
+            return
+        self.notify(message.result, title=TASK_TITLES.get(message.task, message.task.capitalize()), markup=False)
+        if message.task == "new game+":
+            self.refresh_view()
 
     def on_checkpoint_added(self, message: CheckpointAdded) -> None:
         self.refresh_view()

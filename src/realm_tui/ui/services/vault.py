@@ -1,4 +1,5 @@
-"""The Vault's actions over the ledger and the checkpoint folders: list, promote, delete, export.
+"""The Vault's actions over the ledger and the checkpoint folders: list, promote, delete, export
+(merging a LoRA adapter into its base in a child process).
 
 Deleting removes the ledger record first, then the folder (as retention does): a crash between
 the two leaves an orphan folder, never a record pointing at nothing.
@@ -17,7 +18,10 @@ from realm_tui.paths import RealmPaths
 from realm_tui.rules.notifications import Notification, new_champion
 from realm_tui.store import CheckpointRecord, Store
 from realm_tui.trainer.manifest import MANIFEST
+from realm_tui.ui.services.export_child import run_export_child
 
+ADAPTER_CONFIG = "adapter_config.json"
+"""What makes a folder an adapter (the name `trainer.export` looks for; that module imports torch)."""
 EXPORT_SKIP = frozenset({"trainer_state.pt", MANIFEST})
 """Trainer-only files left out of an export: the rest is a plain Hugging Face folder."""
 
@@ -129,10 +133,20 @@ class Vault:
     def export_dir(self, name: str) -> Path:
         return self.realm.saves / "exports" / name
 
-    def export(self, name: str, dest: Path | None = None) -> Path:
-        """Copy the checkpoint as a plain Hugging Face folder (weights, config, tokenizer).
+    def export(
+        self,
+        name: str,
+        dest: Path | None = None,
+        *,
+        merge: bool = False,
+        on_stage: Callable[[str], object] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> Path:
+        """Write the checkpoint as a plain Hugging Face folder (weights, config, tokenizer).
 
-        LoRA checkpoints are copied as adapters; merged weights come with the LoRA heroes.
+        A full checkpoint, or an adapter with `merge=False`, is copied here (no torch needed). An
+        adapter with `merge=True` is merged into its base by `trainer.export` in a child process
+        (`ExportFailed` says why it failed); the folder appears only when it is complete.
         """
         record = self._require(name)
         source = self.realm.root / record.path
@@ -141,6 +155,10 @@ class Vault:
         target = Path(dest) if dest is not None else self.export_dir(name)
         if target.exists():
             raise VaultRefusal(f"{target} exists already")
+        if merge and self.is_adapter(name):
+            return run_export_child(source, target, True, on_stage=on_stage, cancelled=cancelled, cwd=self.realm.root)
+        if on_stage is not None:
+            on_stage("copying the Hugging Face files")
         tmp = target.with_name(f".tmp-{target.name}-{int(time.time())}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +169,11 @@ class Vault:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return target
+
+    def is_adapter(self, name: str) -> bool:
+        """The checkpoint holds adapter weights (LoRA …) rather than the whole model."""
+        record = self._require(name)
+        return record.adapter or (self.realm.root / record.path / ADAPTER_CONFIG).is_file()
 
     def disk(self, campaign_id: str | None) -> DiskReport:
         """Checkpoint bytes from the ledger, and the free space where checkpoints live."""

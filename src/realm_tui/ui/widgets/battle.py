@@ -6,12 +6,31 @@ import time
 from collections.abc import Sequence
 
 from rich.markup import escape as rich_escape
+from textual.markup import escape
 from textual.widgets import RichLog, Static
 from textual_plotext import PlotextPlot
 
+from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.rules.strain import PRODUCTIVE_BELOW, RECOVERY_BELOW, STRETCH_BELOW
 from realm_tui.ui.models import BattleSnapshot, LogLine, StepPoint, format_clock, format_duration, format_loss
 from realm_tui.ui.widgets.text import set_live, zone_label
+
+MAX_PLOTTED = 200
+"""Points handed to plotext per series: a plot is at most ~100 columns (200 braille dots) wide, and
+plotext's cost grows with the points, on the same two cores the trainer uses."""
+
+
+def thin(points: Sequence[tuple[float, float]], limit: int) -> tuple[tuple[float, float], ...]:
+    """At most `limit` points: means over equal runs of consecutive points (the last one kept as is)."""
+    if len(points) <= limit:
+        return tuple(points)
+    size = -(-(len(points) - 1) // (limit - 1))  # ceil: runs of `size` points become one
+    out: list[tuple[float, float]] = []
+    for i in range(0, len(points) - 1, size):
+        run = points[i : min(i + size, len(points) - 1)]
+        out.append((sum(p[0] for p in run) / len(run), sum(p[1] for p in run) / len(run)))
+    out.append((points[-1][0], points[-1][1]))
+    return tuple(out)
 
 
 class SeriesPlot(PlotextPlot):
@@ -26,7 +45,7 @@ class SeriesPlot(PlotextPlot):
         self._pending = False
 
     def show(self, points: Sequence[tuple[float, float]], force: bool = False) -> None:
-        self._points = tuple(points)
+        self._points = thin(points, MAX_PLOTTED)
         wait = self.interval - (time.monotonic() - self._drawn_at)
         if force or wait <= 0:
             self._draw()
@@ -70,26 +89,36 @@ def strain_points(history: Sequence[StepPoint]) -> list[tuple[float, float]]:
 
 
 class Readouts(Static):
-    """Learning rate, grad norm, speed, ETA, losses, strain, effort and the curriculum hint."""
+    """Learning rate, grad norm, speed, ETA, losses, strain, effort, the curriculum hint and, when the
+    school reports any (DPO, distillation, the oracle enhancer), its metrics on a fourth line."""
 
     DEFAULT_CSS = """
     Readouts { height: 5; padding: 0 1; }
     """
+    _lines = 0
 
     def show(self, snapshot: BattleSnapshot | None, busy: bool) -> None:
         if snapshot is None:
-            set_live(self, "[dim]No battle this session. Press [b]s[/] to start one; the plots show the ledger.[/]")
+            self._show("[dim]No battle this session. Press [b]s[/] to start one; the plots show the ledger.[/]")
             return
         s = snapshot
         eta = format_duration(s.eta_s) if busy else "—"
-        set_live(
-            self,
+        self._show(
             f"step [b]{s.step}[/]/{s.max_steps}   lr [b]{s.lr:.2e}[/]   grad-norm [b]{s.grad_norm:.3f}[/]   "
             f"[b]{s.tokens_per_s:,.0f}[/] tok/s   ETA [b]{eta}[/]\n"
             f"loss [b]{format_loss(s.loss)}[/]   ema {format_loss(s.loss_ema)}   val {format_loss(s.val_loss)}\n"
             f"strain {format_loss(s.strain)} ({zone_label(s.zone)})   effort {s.effort:.2f}   "
-            f"hint [b]{s.hint.replace('_', ' ')}[/]",
+            f"hint [b]{s.hint.replace('_', ' ')}[/]"
+            + (f"\nschool [b]{escape(format_metrics(s.metrics, sep='   '))}[/]" if s.metrics else "")
         )
+
+    def _show(self, markup: str) -> None:
+        """A live update; a layout pass only when the number of lines changes (the panel grows)."""
+        set_live(self, markup)
+        lines = markup.count("\n") + 1
+        if lines != self._lines:
+            self._lines = lines
+            self.refresh(layout=True)
 
 
 LOG_STYLES = {

@@ -1,0 +1,100 @@
+"""`realm vault …`: the Vault's checkpoints from the command line (list, export).
+
+Registered in cli.py with `app.add_typer(vault_app, name="vault")`. Only typer at module level
+(`realm --help` stays torch-free); `export` goes through the same `Vault.export` as the game's
+Vault screen, so merging a LoRA adapter runs `realm_tui.trainer.export` in a child process. The
+store is opened read-only: exporting works while the game or a headless battle holds it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from realm_tui.cli_quest import current_realm, user_errors
+from realm_tui.errors import InputError, RealmError
+
+if TYPE_CHECKING:
+    from realm_tui.store import Store
+
+vault_app = typer.Typer(
+    help="The Vault: list checkpoints, export one as a Hugging Face folder (LoRA adapters merged).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@vault_app.command("list")
+@user_errors
+def vault_list() -> None:
+    """The current campaign's checkpoints, newest first (★ champion, ◆ latest)."""
+    from realm_tui.store import Store
+    from realm_tui.ui.services.vault import Vault
+    from realm_tui.ui.views import current_campaign
+
+    realm = current_realm()
+    with Store.open(realm.store_file, readonly=True) as store:
+        campaign = current_campaign(store)
+        rows = Vault(realm, store).rows(campaign.id if campaign else None)
+    if not rows:
+        typer.echo("no checkpoints yet: a battle saves them every save_steps steps")
+        return
+    for r in rows:
+        mark = "★" if r.champion else ("◆" if r.latest else " ")
+        loss = f"{r.train_loss:.4f}" if r.train_loss is not None else "-"
+        kind = "adapter" if r.adapter else "full"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+        typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}")
+
+
+@vault_app.command("export")
+@user_errors
+def vault_export(
+    name: Annotated[str, typer.Argument(help="Checkpoint name (see `realm vault list`), or champion / latest.")],
+    merge: Annotated[
+        bool,
+        typer.Option("--merge/--no-merge", help="Merge a LoRA adapter into its base (full checkpoints are copied)."),
+    ] = True,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write (default: saves/exports/NAME).")
+    ] = None,
+) -> None:
+    """Write a checkpoint as a plain Hugging Face folder: config, weights, tokenizer."""
+    from realm_tui.store import Store
+    from realm_tui.ui.services.export_child import ExportFailed
+    from realm_tui.ui.services.vault import Vault, VaultRefusal
+
+    realm = current_realm()
+    with Store.open(realm.store_file, readonly=True) as store:
+        name = _resolve(store, name)
+        vault = Vault(realm, store)
+        dest = output.expanduser().resolve() if output is not None else None
+        try:
+            merging = merge and vault.is_adapter(name)
+            if merging:
+                typer.echo(f"merging {name} into its base in a child process …", err=True)
+            target = vault.export(name, dest, merge=merge, on_stage=lambda s: typer.echo(f"  {s}", err=True))
+        except VaultRefusal as err:
+            raise InputError(None, str(err)) from None
+        except ExportFailed as err:
+            raise RealmError(f"export of {name} failed: {err}") from None
+    typer.echo(f"{name} {'merged and ' if merging else ''}exported to {target}")
+
+
+def _resolve(store: Store, name: str) -> str:
+    """`champion` / `latest` of the current campaign, else the name as given."""
+    from realm_tui.ui.views import current_campaign
+
+    if name not in ("champion", "latest"):
+        return name
+    campaign = current_campaign(store)
+    found = None
+    if campaign is not None:
+        found = store.ledger.champion(campaign.id) if name == "champion" else store.ledger.latest(campaign.id)
+    if found is None:
+        raise InputError(None, f"the current campaign has no {name} checkpoint")
+    return found.name

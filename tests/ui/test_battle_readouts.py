@@ -1,0 +1,69 @@
+"""The Battle screen's school metrics (from real Step events through the battle worker), and a
+battle that cannot start raising its own notification kind (not "trainer died")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from ui_testkit import CAMPAIGN, FakeBridge
+from uiwait import Toasts, wait_for
+
+from realm_tui.rules.notifications import NotificationKind
+from realm_tui.ui.app import RealmApp
+from realm_tui.ui.messages import NotificationRaised
+from realm_tui.ui.models import TrainerState
+from realm_tui.ui.widgets.battle import Readouts
+
+pytestmark = pytest.mark.anyio
+
+DPO = {"dpo_margin": 0.4123, "dpo_accuracy": 0.75, "chosen_reward": 0.21, "rejected_reward": -0.2}
+
+
+def _readouts(app: RealmApp) -> str:
+    return str(app.screen.query_one(Readouts).render())
+
+
+async def test_school_metrics_show_on_the_readouts(make_app: Callable[..., RealmApp]) -> None:
+    app = make_app(bridge_factory=lambda: FakeBridge(metrics=dict(DPO)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: "margin" in _readouts(app), what="school metrics")
+        text = _readouts(app)
+        assert "margin 0.412   pref-acc 75%   chosen 0.210   rejected -0.200" in text
+        assert app.game.live is not None and app.game.live.metrics == DPO
+        readouts = app.screen.query_one(Readouts)
+        await wait_for(pilot, lambda: readouts.size.height == 4, what="room for the fourth line")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
+
+
+async def test_plain_scribe_shows_no_school_line(make_app: Callable[..., RealmApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: "grad-norm" in _readouts(app), what="readouts")
+        readouts = app.screen.query_one(Readouts)
+        await wait_for(pilot, lambda: readouts.size.height == 3, what="three lines laid out")
+        assert "school" not in _readouts(app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
+
+
+async def test_a_battle_that_cannot_start_has_its_own_kind(make_app: Callable[..., RealmApp]) -> None:
+    raised: list[NotificationKind] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, NotificationRaised):
+            raised.append(message.notification.kind)
+
+    app = make_app()
+    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
+        toasts = Toasts(app)
+        app.game.store.campaigns.update(CAMPAIGN, hero_id="ghost")  # planning fails: no such hero
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "The battle cannot start" in toasts.titles(), what="refusal toast")
+        assert NotificationKind.BATTLE_REFUSED in raised and NotificationKind.TRAINER_DIED not in raised
+        [(_title, body, severity)] = [c for c in toasts.calls if c[0] == "The battle cannot start"]
+        assert severity == "warning" and "ghost" in body
+        assert app.game.trainer_state is TrainerState.IDLE
