@@ -60,6 +60,15 @@ def test_hero_loads(path: Path) -> None:
     assert job.learning_rate == hero.training_defaults.learning_rate
 
 
+@pytest.mark.parametrize("path", HEROES, ids=lambda p: p.stem)
+def test_every_shipped_hero_has_a_portrait(path: Path) -> None:
+    """The Tavern shows it; a hero without one shows "(no portrait)"."""
+    portrait = load_model(path, HeroConfig).portrait
+    assert portrait and portrait.strip(), f"{path.name} has no portrait"
+    lines = portrait.rstrip("\n").split("\n")
+    assert len(lines) <= 12 and max(len(line) for line in lines) <= 24, f"{path.name}: portrait too big"
+
+
 @pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
 def test_memory_profile_loads(path: Path) -> None:
     assert load_model(path, MemoryProfile).id == path.stem

@@ -160,7 +160,7 @@ def train(
     school: Annotated[
         str, typer.Option("--school", help="scribe (SFT), judge (DPO on a preference quest) or whisper (distil).")
     ] = "scribe",
-    teacher: Annotated[Path | None, typer.Option("--teacher", help="Whisper: teacher checkpoint/model folder.")] = None,
+    teacher: Annotated[Path | None, typer.Option("--teacher", help="Whisper: teacher model folder or hero id.")] = None,
     school_option: Annotated[
         list[str] | None, typer.Option("--school-option", help="KEY=VALUE for the school (e.g. beta=0.1).")
     ] = None,
@@ -177,7 +177,38 @@ def train(
     ] = None,
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
+    import os
+
+    world = os.environ.get("WORLD_SIZE", "").strip()
+    if (world.isdigit() and int(world) > 1) or "LOCAL_RANK" in os.environ or "RANK" in os.environ:
+        # Under torchrun/accelerate every rank would run a whole realm parent (store, quests, battle).
+        found = ", ".join(f"{k}={os.environ[k]}" for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK") if k in os.environ)
+        raise InputError(
+            None,
+            f"realm train runs under a launcher here ({found}): realm starts the launcher itself; "
+            'use realm train --no-ui --launch "accelerate launch …" (docs/scaling.md)',
+        )
     if not no_ui:
+        given = {
+            "--hero": hero is not None,
+            "--quest": quest is not None,
+            "--steps": steps is not None,
+            "--fresh": not resume,
+            "--json": json_events,
+            "--school": school != "scribe",
+            "--teacher": teacher is not None,
+            "--school-option": bool(school_option),
+            "--oracle": oracle is not None,
+            "--launch": launch is not None,
+        }
+        if any(given.values()):
+            # The game takes its battle settings from the realm (Armory, Quest Board, campaign), not flags.
+            flags = " ".join(flag for flag, on in given.items() if on)
+            raise InputError(
+                None,
+                f"{flags}: only with --no-ui (headless); the game (realm train without --no-ui) takes its "
+                "settings from the Armory, the Quest Board and the campaign",
+            )
         from realm_tui.ui.launch import run_tui
 
         run_tui(OPTIONS.realm())

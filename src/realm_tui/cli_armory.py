@@ -138,7 +138,9 @@ def vram_cmd(
     optimizer: Annotated[str | None, typer.Option("--optimizer", help="Optimizer (default: the hero's).")] = None,
 ) -> None:
     """Break down the memory a hero needs to train under a profile."""
+    from realm_tui.armory.knobs import assess_knobs
     from realm_tui.armory.vram import PRECISION_MODES, estimate_for
+    from realm_tui.battle.preflight import OPTIMISTIC
     from realm_tui.config.common import OPTIMIZERS
     from realm_tui.config.realm_config import load_hero, load_memory_profile
     from realm_tui.errors import InputError
@@ -155,6 +157,12 @@ def vram_cmd(
     est = estimate_for(h, p, b, s, precision=precision, optimizer=optimizer)  # type: ignore[arg-type]
     opt = optimizer or h.training_defaults.optimizer
     _print_estimate(est, f"{h.id} · {p.id} · {opt} · batch {b} × {s} tokens")
+    # Machine-independent knob problems (any machine would refuse): the sum above cannot train as given.
+    report = assess_knobs(h, p, batch_size=b, seq_len=s, optimizer=opt, **OPTIMISTIC.as_kwargs())  # type: ignore[arg-type]
+    if report.problems:
+        typer.echo("warning: a battle with these settings would be refused:")
+        for problem in report.problems:
+            typer.echo(f"  • {problem}")
 
 
 @armory_app.command()

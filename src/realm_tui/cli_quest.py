@@ -303,11 +303,22 @@ def spar(
         typer.Option("--checkpoint", help="Checkpoint name, `champion`, `latest` or a folder (default: latest)."),
     ] = None,
     hero: HeroOption = None,
+    preferences: Annotated[
+        bool,
+        typer.Option(
+            "--preferences",
+            help="Also write the wrong answers as judge pairs (chosen = gold, rejected = the hero's answer) "
+            "to quests/preferences/; train on them with `realm train --no-ui --school judge --quest FILE`.",
+        ),
+    ] = False,
 ) -> None:
-    """Mirror school: the hero answers fresh problems; each wrong answer becomes 3 examples (queued high)."""
+    """Mirror school: the hero answers fresh problems; each wrong answer becomes 3 examples (queued high).
+
+    With --preferences, each wrong answer also becomes a preference pair for the Judge school (DPO),
+    written outside the queue (a chat battle cannot train on it); the command prints its path."""
     from realm_tui.cli_skills import answerer_for, choose_hero, training_level_of
     from realm_tui.config.realm_config import load_realm_configs
-    from realm_tui.quests.sparring import queue_sparring, sparring_rounds
+    from realm_tui.quests.sparring import preference_lines, queue_sparring, sparring_rounds, write_preferences
     from realm_tui.quests.sparring import spar as run_spar
     from realm_tui.skills import get_skill
     from realm_tui.store import Store
@@ -345,3 +356,11 @@ def spar(
         typer.echo("no wrong answer: nothing to queue")
         return
     _say(record, "queued")
+    if preferences:
+        pairs = write_preferences(realm.quests, skill=skill, level=level, lines=preference_lines(attempts))
+        if pairs is None:
+            typer.echo("no non-empty wrong answer: no preference pair")
+            return
+        typer.echo(f"preference pairs: {pairs}")
+        who = f" --hero {hero}" if hero else ""
+        typer.echo(f"  train the judge on them: realm train --no-ui{who} --school judge --quest {pairs}")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 
 campaign_app = typer.Typer(
-    help="Campaigns: start a new one, list them, show one, archive one.",
+    help="Campaigns: start a new one, list them, show one, resume one, archive one.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -61,7 +61,18 @@ def _console() -> Any:
     return Console()
 
 
+def current_campaign(store: Store, hero_id: str | None = None) -> CampaignRecord | None:
+    """The active campaign (of the hero, if given), else the most recently updated one: a maxed-out
+    or paused campaign stays in view (as on the TUI's hero card, `ui.views.current_campaign`)."""
+    active = store.campaigns.active(hero_id)
+    if active is not None:
+        return active
+    found = store.campaigns.by_hero(hero_id) if hero_id else store.campaigns.all()
+    return max(found, key=lambda c: c.updated_at) if found else None
+
+
 def _campaign(store: Store, campaign_id: str | None) -> CampaignRecord | None:
+    """The campaign named by id or unique prefix; without one, `current_campaign`."""
     if campaign_id:
         found = store.campaigns.get(campaign_id)
         if found is None:
@@ -70,16 +81,16 @@ def _campaign(store: Store, campaign_id: str | None) -> CampaignRecord | None:
                 raise InputError(None, f"no single campaign matches {campaign_id!r} (see `realm campaign list`)")
             found = matches[0]
         return found
-    return store.campaigns.active()
+    return current_campaign(store)
 
 
 def resolve_checkpoint(realm: RealmPaths, store: Store, name: str) -> CheckpointRecord | Path:
     """A ledger record by name (or unique prefix; `champion`, `latest`), else a checkpoint folder."""
     records = store.ledger.all()
     if name in ("champion", "latest"):
-        campaign = store.campaigns.active()
+        campaign = current_campaign(store)
         if campaign is None:
-            raise InputError(None, f"--checkpoint {name}: there is no active campaign")
+            raise InputError(None, f"--checkpoint {name}: there is no campaign yet")
         found = store.ledger.champion(campaign.id) if name == "champion" else store.ledger.latest(campaign.id)
         if found is None:
             raise InputError(None, f"--checkpoint {name}: campaign {campaign.id} has no {name} checkpoint yet")
@@ -98,11 +109,11 @@ def resolve_checkpoint(realm: RealmPaths, store: Store, name: str) -> Checkpoint
 def choose_hero(
     realm: RealmPaths, configs: RealmConfigs, store: Store, checkpoint: str | None, hero_id: str | None
 ) -> HeroChoice:
-    """`--checkpoint` (with its hero), else the active campaign's latest checkpoint, else the base hero."""
+    """`--checkpoint` (with its hero), else the current campaign's latest checkpoint, else the base hero."""
     from realm_tui.config.realm_config import DEFAULT_HERO
     from realm_tui.trainer.manifest import is_valid_checkpoint
 
-    campaign = store.campaigns.active(hero_id) if hero_id else store.campaigns.active()
+    campaign = current_campaign(store, hero_id)
     if checkpoint is not None:
         found = resolve_checkpoint(realm, store, checkpoint)
         if isinstance(found, Path):
@@ -135,8 +146,8 @@ def answerer_for(realm: RealmPaths, configs: RealmConfigs, choice: HeroChoice, m
 
 
 def training_level_of(store: Store, skill: str, max_level: int) -> int:
-    """The skill's training level in the active campaign (1 without one)."""
-    campaign = store.campaigns.active()
+    """The skill's training level in the current campaign (1 without one)."""
+    campaign = current_campaign(store)
     mastered = campaign.skill_levels.get(skill, 0) if campaign else 0
     return min(mastered + 1, max_level)
 
@@ -220,7 +231,7 @@ def _share(results: list[dict[str, Any]]) -> str:
 @user_errors
 def skills_command(
     campaign_id: Annotated[
-        str | None, typer.Option("--campaign", help="Campaign id or prefix (default: the active one).")
+        str | None, typer.Option("--campaign", help="Campaign id or prefix (default: the current one).")
     ] = None,
 ) -> None:
     """Skill levels, last evals against the level-up threshold, eval history and weak primitives."""
@@ -348,7 +359,7 @@ def _transition(store: Store, record: CampaignRecord, move: Any) -> CampaignReco
 @campaign_app.command("new")
 @user_errors
 def campaign_new(
-    hero: Annotated[str | None, typer.Option("--hero", help="Hero id (default: the active campaign's).")] = None,
+    hero: Annotated[str | None, typer.Option("--hero", help="Hero id (default: the current campaign's).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for the campaign.")] = None,
 ) -> None:
     """Start a fresh campaign (from the base hero); the active campaign is paused."""
@@ -360,8 +371,8 @@ def campaign_new(
     realm = current_realm()
     configs = load_realm_configs(realm.configs)
     with Store.open(realm.store_file) as store:
-        active = store.campaigns.active()
-        hero_config = configs.hero(hero or (active.hero_id if active else DEFAULT_HERO))
+        current = current_campaign(store)
+        hero_config = configs.hero(hero or (current.hero_id if current else DEFAULT_HERO))
         paused = []
         for record in [c for c in store.campaigns.all() if c.status == "active"]:
             paused.append(_transition(store, record, pause).id)
@@ -407,7 +418,7 @@ def campaign_list(
 @campaign_app.command("show")
 @user_errors
 def campaign_show(
-    campaign_id: Annotated[str | None, typer.Argument(help="Campaign id or prefix (default: the active one).")] = None,
+    campaign_id: Annotated[str | None, typer.Argument(help="Campaign id or prefix (default: the current one).")] = None,
 ) -> None:
     """One campaign: status (and why it maxed out), peaks, level transitions, milestones."""
     from rich.table import Table
@@ -418,7 +429,7 @@ def campaign_show(
     with Store.open(realm.store_file, readonly=True) as store:
         record = _campaign(store, campaign_id)
         if record is None:
-            raise InputError(None, "no active campaign; name one (see `realm campaign list`)")
+            raise InputError(None, "no campaign yet: start one with `realm campaign new` (or `realm train --no-ui`)")
         ledger = store.ledger.by_campaign(record.id)
         champion = store.ledger.champion(record.id)
     console = _console()
@@ -426,7 +437,10 @@ def campaign_show(
     if record.status == "maxed_out":
         reason = next((m.get("reason") for m in reversed(record.milestones) if m.get("kind") == "maxed_out"), None)
         console.print(f"[magenta]Maxed out: {reason or 'level cap found'}[/]")
-        console.print("Archive it (`realm campaign archive`) or start anew (`realm campaign new`).")
+        console.print(
+            f"Archive it (`realm campaign archive {record.id}`), start anew (`realm campaign new`) or "
+            "continue from one of its checkpoints with New Game+ (Vault)."
+        )
     start = f"from {record.start_checkpoint}" if record.start_checkpoint else "from the base hero"
     console.print(f"Step {record.current_step} ({start}); gold {record.gold}; quests done {record.quests_completed}")
     console.print(f"Checkpoints: {len(ledger)}; champion: {champion.name if champion else '-'}")
@@ -478,3 +492,32 @@ def campaign_archive(
             raise typer.Exit(1)
         record = _transition(store, record, archive)
     typer.echo(f"archived {record.id}")
+
+
+@campaign_app.command("resume")
+@user_errors
+def campaign_resume(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id or prefix.")],
+) -> None:
+    """Continue a paused (or maxed-out) campaign; the active campaign is paused (one is active at a time,
+    as with `campaign new` and the TUI's Campaign desk)."""
+    from realm_tui.rules.campaign import pause, resume
+    from realm_tui.store import Store
+
+    realm = current_realm()
+    with Store.open(realm.store_file) as store:
+        record = _campaign(store, campaign_id)
+        assert record is not None
+        try:
+            resume(_state(record))  # refuse (archived, already active) before anything is written
+        except ValueError as err:
+            raise InputError(None, str(err)) from None
+        paused = [
+            _transition(store, other, pause).id
+            for other in store.campaigns.all()
+            if other.status == "active" and other.id != record.id
+        ]
+        record = _transition(store, record, resume)
+    for pid in paused:
+        typer.echo(f"paused {pid}")
+    typer.echo(f"resumed {record.id} ({record.hero_id}); `realm train --no-ui` fights its next battle")

@@ -35,7 +35,9 @@ def test_quest_share_zero_leaves_the_board_quest_queued(tmp_path: Path) -> None:
 def test_quest_share_zero_still_serves_an_explicit_quest(tmp_path: Path) -> None:
     realm = _zero_share(tmp_path / "realm")
     configs = load_realm_configs(realm.configs)
-    quest = realm.quests / "inbox" / "add.jsonl"
+    quest = realm.root / "explicit.jsonl"  # without add.jsonl's repeats: an explicit quest passes every check
+    lines = (realm.quests / "inbox" / "add.jsonl").read_text().splitlines()
+    quest.write_text("\n".join(dict.fromkeys(lines)) + "\n")
     with Store.open(realm.store_file) as store:
         plan = plan_battle(realm, configs, store, hero_id="tiny", quest=quest, steps=1)
     assert plan.quest_path == quest.resolve() and not plan.board_quest

@@ -17,6 +17,7 @@ from battle_kit import make_tiny_realm, run_json
 from typer.testing import CliRunner
 
 from realm_tui.paths import RealmPaths
+from realm_tui.quests.sparring import CORRECT_IT
 from realm_tui.store import Store
 
 STEPS = 200
@@ -226,3 +227,62 @@ def test_campaign_new_list_show_archive(trained) -> None:
         )
     out = realm_cli(realm, "campaign", "show", second.id)
     assert "Maxed out: every level costs one" in out.output
+
+
+def test_spar_writes_judge_pairs_and_a_judge_battle_trains_on_them(trained) -> None:
+    """Issue #7 (Judge): `realm quest spar --preferences` turns the wrong answers into
+    chosen = gold / rejected = the hero's answer pairs, and `--school judge --quest FILE` trains on them."""
+    realm, _ = trained
+    with Store.open(realm.store_file, readonly=True) as store:
+        latest = store.ledger.latest()
+        before = {q.id for q in store.quests.all() if "sparring" in q.report}
+    assert latest is not None
+    args = ("--skill", "bin", "--level", "3", "--count", "16", "--hero", "tiny", "--checkpoint", latest.name)
+    out = realm_cli(realm, "quest", "spar", *args, "--preferences")
+    assert out.exit_code == 0, out.output
+    assert "queued spar_bin_level3" in out.output, "the chat quest is still queued"
+    (said,) = [line for line in out.output.splitlines() if line.startswith("preference pairs: ")]
+    pairs = Path(said.removeprefix("preference pairs: "))
+    assert pairs.parent == realm.quests / "preferences" and f"--school judge --quest {pairs}" in out.output
+    with Store.open(realm.store_file, readonly=True) as store:
+        (record,) = [q for q in store.quests.all() if "sparring" in q.report and q.id not in before]
+    rows = [json.loads(line) for line in pairs.read_text(encoding="utf-8").splitlines()]
+    assert 1 <= len(rows) <= record.report["sparring"]["wrong"]
+    chat = [json.loads(line)["messages"] for line in (realm.root / record.path).read_text().splitlines()]
+    # the correct-it examples of the chat quest: (problem, wrong answer) → the gold
+    fixes = {(m[-2]["content"], m[-1]["content"]) for m in chat if CORRECT_IT in m[-2]["content"]}
+    for row in rows:
+        problem = row["prompt"][-1]["content"]
+        assert row["prompt"][-1]["role"] == "user" and row["rejected"].strip() and row["rejected"] != row["chosen"]
+        fix = f"{problem}\n\n{CORRECT_IT}\nWrong answer:\n{row['rejected'].strip()}"
+        assert (fix, row["chosen"]) in fixes, "chosen = the gold, rejected = the hero's wrong answer"
+
+    curriculum_file = realm.configs / "curriculum.yaml"
+    original = curriculum_file.read_text()
+    curriculum_file.write_text(original.replace("quest_share: 0.0", "quest_share: 1.0"))  # every example a pair
+    try:
+        judge = ("--fresh", "--school", "judge", "--quest", str(pairs), "--steps", "2")
+        code, events = run_json(realm, *judge, timeout=300)
+    finally:
+        curriculum_file.write_text(original)
+    assert code == 0, [e for e in events if e["event"] in ("Error", "Stopped")]
+    started = next(e for e in events if e["event"] == "QuestStarted")
+    assert started["quest_id"] == pairs.stem
+    steps = [e for e in events if e["event"] == "Step"]
+    assert len(steps) == 2
+    for step in steps:
+        assert {"dpo_margin", "dpo_accuracy", "chosen_reward", "rejected_reward"} <= set(step["metrics"]), step
+    assert steps[0]["metrics"]["dpo_margin"] == pytest.approx(0.0, abs=0.01), "the reference is where it starts"
+
+
+def test_whisper_takes_a_hero_id_as_teacher(trained) -> None:
+    """Issue #7 (Whisper): `--teacher tiny` distils from that hero's champion or latest checkpoint."""
+    realm, _ = trained
+    # --fresh: a new campaign (the student starts from the base hero); the teacher is the checkpoint
+    # of the campaign active until then
+    code, events = run_json(realm, "--fresh", "--school", "whisper", "--teacher", "tiny", "--steps", "2", timeout=300)
+    assert code == 0, [e for e in events if e["event"] in ("Error", "Stopped")]
+    logs = "\n".join(e["message"] for e in events if e["event"] == "Log")
+    assert "whisper: teacher checkpoint-" in logs, logs
+    steps = [e for e in events if e["event"] == "Step"]
+    assert len(steps) == 2 and all("kl" in s["metrics"] for s in steps)

@@ -12,6 +12,7 @@ from realm_tui.trainer.data import ChatFormat
 from realm_tui.trainer.evaluate import (
     TEXT_LIMIT,
     evaluate_skill,
+    generate_ids,
     generate_texts,
     inference_mode,
     prompt_ids,
@@ -48,6 +49,36 @@ def test_batched_answers_equal_one_at_a_time(noisy_model) -> None:
     assert batched == single
     assert len(set(single)) > len(single) // 2, "answers differ between prompts"
     assert model.training and model.config.use_cache is False, "train mode and config restored"
+
+
+def test_each_row_stops_at_its_own_token_limit(noisy_model) -> None:
+    """No stop ids: the model cannot end a reply, so only each row's own limit ends it. A batch
+    must give every row exactly its budget, as when the row is decoded alone."""
+    model, tokenizer = noisy_model
+    prompts = [prompt_ids(p.messages()[:-1], tokenizer) for p in mixed_problems()[::3]]
+    budgets = [3 + 2 * (i % 5) for i in range(len(prompts))]
+    assert len(set(budgets)) > 1 and len({len(p) for p in prompts}) > 1
+    batched = generate_ids(model, prompts, max_new_tokens=budgets, pad_id=0, stop_ids=set())
+    single = [
+        generate_ids(model, [p], max_new_tokens=b, pad_id=0, stop_ids=set())[0]
+        for p, b in zip(prompts, budgets, strict=True)
+    ]
+    assert [len(x) for x in batched] == budgets
+    assert batched == single
+    with pytest.raises(ValueError, match="limits"):
+        generate_ids(model, prompts, max_new_tokens=budgets[:-1], pad_id=0, stop_ids=set())
+
+
+def test_batched_answers_with_per_problem_budgets_equal_one_at_a_time(noisy_model) -> None:
+    """The eval path (`generate_texts` with one budget per problem, as `score_problems` calls it)."""
+    model, tokenizer = noisy_model
+    convs = [p.messages()[:-1] for p in mixed_problems()]
+    budgets = [2 + (i * 7) % 11 for i in range(len(convs))]
+    batched = generate_texts(model, tokenizer, convs, max_new_tokens=budgets, batch_size=8)
+    single = generate_texts(model, tokenizer, convs, max_new_tokens=budgets, batch_size=1)
+    cut = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) == b for t, b in zip(single, budgets, strict=True)]
+    assert sum(cut) > len(cut) // 2, "most replies end at their budget, so an extra token would show"
+    assert batched == single
 
 
 def test_sampling_is_reproducible_with_a_seed(noisy_model) -> None:

@@ -190,6 +190,7 @@ def test_the_child_rechecks_the_knobs_before_loading_weights(make_job, battle) -
     configs = Path(__file__).resolve().parents[2] / "configs"
     hero = yaml.safe_load((configs / "heroes" / "dio-nano.yaml").read_text())
     hero["model"]["nano"].update(TINY_NANO)
+    hero["training_defaults"]["max_length"] = 128  # within TINY_NANO's 512 positions
     hero_dump = HeroConfig.model_validate({**hero, "id": "tiny"}).model_dump(mode="json")
     qlora = MemoryProfile.model_validate(yaml.safe_load((configs / "memory_profiles" / "24gb_qlora.yaml").read_text()))
     job = make_job(hero=hero_dump, memory_profile=qlora.model_dump(mode="json"), batch_size=1, max_length=128)

@@ -40,3 +40,22 @@ def test_new_game_plus_from_an_archived_campaign(realm: RealmPaths) -> None:
         [seed] = store.ledger.by_campaign(new.id)
         shutil.rmtree(realm.checkpoints / C2400)  # removing the source folder leaves the copy whole
         assert is_valid_checkpoint(realm.root / seed.path)
+
+
+def test_resume_refuses_what_the_rules_refuse_and_changes_nothing(realm: RealmPaths) -> None:
+    with Store.open(realm.store_file) as store:
+        desk = CampaignDesk(realm, store)
+        new = desk.new_campaign("flo", "Flo")
+        assert store.campaigns.active() == new and store.campaigns.require(CAMPAIGN).status == "paused"
+        desk.archive(CAMPAIGN)
+        before = store.campaigns.all()
+        with pytest.raises(CampaignRefusal, match="only a paused or maxed-out campaign can resume"):
+            desk.resume(new.id)  # active already
+        with pytest.raises(CampaignRefusal, match="is archived"):
+            desk.resume(CAMPAIGN)
+        with pytest.raises(CampaignRefusal, match="not in the store"):
+            desk.resume("nobody-20990101-000000")
+        assert store.campaigns.all() == before and desk.resumable() == []
+        store.campaigns.update(new.id, status="maxed_out")  # a maxed-out campaign resumes to push on
+        assert [c.id for c in desk.resumable()] == [new.id]
+        assert desk.resume(new.id).status == "active"

@@ -45,7 +45,8 @@ def test_the_app_imports_no_torch_and_paints_fast(realm: object) -> None:
     assert not heavy, heavy
     first_paint = report["painted"] - started
     print(f"first screen painted {first_paint:.2f}s after process start")
-    assert first_paint < 5.0  # ~1 s on an idle machine; generous for a loaded CI box
+    # 0.73 s measured on the 2-core dev box; the issue asks for ~1.5 s, so a regression past it must fail.
+    assert first_paint < 2.5, f"first paint took {first_paint:.2f}s (budget 2.5 s)"
 
 
 def test_ui_modules_stay_under_400_lines() -> None:

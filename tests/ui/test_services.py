@@ -5,13 +5,23 @@ from __future__ import annotations
 import pytest
 from ui_testkit import CAMPAIGN
 
+from realm_tui.armory.knobs import Environment
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.loader import load_model
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.paths import RealmPaths
 from realm_tui.store import EventRecord, Store
 from realm_tui.ui.models import format_bytes, format_duration
-from realm_tui.ui.services.armory import ArmoryForm, apply_form, edited_text, estimate_vram, form_for, validate_form
+from realm_tui.ui.services.armory import (
+    ArmoryForm,
+    apply_form,
+    edited_text,
+    estimate_vram,
+    form_for,
+    needs_machine_probe,
+    refusals_here,
+    validate_form,
+)
 from realm_tui.ui.services.vault import Vault, VaultRefusal
 from realm_tui.ui.views import build_guild_view, build_hero_sheet, log_line
 
@@ -55,16 +65,28 @@ def test_armory_edit_keeps_comments_and_validates(realm: RealmPaths) -> None:
         apply_form(realm, configs, too_big)
 
 
-def test_vram_estimate_uses_the_armory_module_when_present(realm: RealmPaths) -> None:
+def test_vram_estimate_is_the_calculator_and_refuses_an_invalid_form(realm: RealmPaths) -> None:
     configs = load_realm_configs(realm.configs)
-    estimate = estimate_vram(configs, form_for(configs, "dio-nano"))
-    try:
-        import realm_tui.armory.vram  # noqa: F401
-    except ImportError:
-        assert estimate.source == "placeholder"
-    else:
-        assert estimate.source.startswith("armory.vram")
+    form = form_for(configs, "dio-nano")
+    estimate = estimate_vram(configs, form)
+    assert estimate.source == "armory.vram (CPU RAM)"
     assert estimate.total_gb > 0 and estimate.parts
+    with pytest.raises(ValueError, match="max_length"):  # no made-up figure for settings that cannot train
+        estimate_vram(configs, ArmoryForm(**{**form.__dict__, "max_length": 2048}))
+    with pytest.raises(ValueError, match="unknown profile"):
+        estimate_vram(configs, ArmoryForm(**{**form.__dict__, "memory_profile": "nope"}))
+
+
+def test_refusals_here_follow_the_machine(realm: RealmPaths) -> None:
+    configs = load_realm_configs(realm.configs)
+    form = ArmoryForm(**{**form_for(configs, "dio-nano").__dict__, "memory_profile": "24gb_qlora", "batch_size": 1})
+    hero, problems = validate_form(configs, form)
+    assert hero is not None and not problems and needs_machine_probe(configs, form)
+    on_cpu = refusals_here(configs, hero, form, Environment(bnb_installed=True))
+    assert any("bitsandbytes with CUDA" in p for p in on_cpu) and any("flash_attention_2" in p for p in on_cpu)
+    assert refusals_here(configs, hero, form, None) == []  # machine-independent problems only: none
+    plain = form_for(configs, "dio-nano")
+    assert not needs_machine_probe(configs, plain)
 
 
 def test_vault_rules(realm: RealmPaths) -> None:

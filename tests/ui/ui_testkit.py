@@ -17,6 +17,8 @@ from typing import Any
 from realm_tui.battle.protocol import (
     CheckpointSaved,
     Command,
+    EvalResult,
+    Evaluate,
     Event,
     Hello,
     Pause,
@@ -285,6 +287,10 @@ class FakeBridge:
     paused: bool = False
     done: bool = False
     queue: list[Event] = field(default_factory=list)
+    asked: list[Evaluate] = field(default_factory=list)
+    """`Evaluate` commands not answered yet: each gets an `EvalResult` with the next Step."""
+    silent_on: str | None = None
+    """An `Evaluate.request_id` this bridge never answers (a trainer still busy with those evals)."""
 
     @property
     def pid(self) -> int | None:
@@ -316,6 +322,8 @@ class FakeBridge:
             self.paused = False
         elif isinstance(command, Stop):
             self._finish(command.reason)
+        elif isinstance(command, Evaluate) and command.request_id != self.silent_on:
+            self.asked.append(command)
         return not self.done
 
     def stop(self, reason: str = "requested") -> bool:
@@ -349,6 +357,9 @@ class FakeBridge:
             loss = self.loss_start / (1 + 0.1 * self.step)
             step = Step(self.step, self.job.max_steps, loss, 1e-3, 0.5, 1000.0, 10.0, self.step * 256)
             self.queue.append(dataclasses.replace(step, metrics=dict(self.metrics)))
+            for ask in self.asked:
+                self.queue.append(EvalResult(self.step, ask.skill, ask.level, 0.5, 10, request_id=ask.request_id))
+            self.asked = []
             if self.crash_at is not None and self.step >= self.crash_at:
                 self.done = True
                 self.queue += [ErrorEvent("trainer crashed: boom", fatal=True, kind="crash"), Stopped(-1, "crashed")]

@@ -92,3 +92,15 @@ def test_doctor_reports_without_gpu(new_realm: Path) -> None:
     out = realm("--home", str(new_realm), "doctor")
     assert "Python" in out.stdout and "torch" in out.stdout and "GPU" in out.stdout
     assert out.returncode == 0, out.stdout
+
+
+def test_train_flags_without_no_ui_are_refused_not_dropped(new_realm: Path) -> None:
+    """`realm train --steps 3 --hero dio` used to open the game and silently ignore both flags."""
+    before = sorted(p.relative_to(new_realm) for p in new_realm.rglob("*"))
+    out = realm("--home", str(new_realm), "train", "--steps", "3", "--hero", "dio")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "realm: --hero --steps: only with --no-ui (headless); the game (realm train without --no-ui) takes "
+        "its settings from the Armory, the Quest Board and the campaign"
+    ]
+    assert sorted(p.relative_to(new_realm) for p in new_realm.rglob("*")) == before

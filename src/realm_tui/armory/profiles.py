@@ -125,10 +125,23 @@ def explain_suggestion(
             rejected.append((pid, f"needs {p.vram_gb:g} GB, more than {where}"))
         else:
             rejected.append((pid, f"fits too, ranked lower (method {p.method}, optimizer {p.optimizer})"))
+    if prefer is not None and chosen.method != prefer:
+        reasons.insert(2, _unhonoured(prefer, model_size_b, where, profiles, dict(rejected)))
     fit = None
     if vram_gb > 0 and not chosen.is_cpu:
         fit = fit_within(arch, chosen, vram_gb * GIB)  # a "24 GB" card holds 24 GiB
     return Suggestion(profile=chosen, arch=arch, reasons=reasons, rejected=rejected, fit=fit)
+
+
+def _unhonoured(
+    prefer: str, model_size_b: float, where: str, profiles: Mapping[str, MemoryProfile], why_not: Mapping[str, str]
+) -> str:
+    """The reason line for a `prefer`red method that no fitting profile uses."""
+    preferred = sorted(pid for pid, p in profiles.items() if p.method == prefer)
+    if not preferred:
+        return f"you preferred {prefer}, but this realm has no memory profile with method {prefer}"
+    details = "; ".join(f"{pid}: {why_not[pid]}" for pid in preferred)
+    return f"you preferred {prefer}, but no {prefer} profile fits {model_size_b:g}B on {where} ({details})"
 
 
 def gib(n_bytes: float) -> str:

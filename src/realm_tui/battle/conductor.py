@@ -109,6 +109,8 @@ class Conductor:
         self.state.val_loss = latest.val_loss if latest else None
         self._effort_at_checkpoint = 0.0
         self._recent_ema: deque[float] = deque(maxlen=FLOOR_WINDOW)
+        self._bad_input: str | None = None
+        """The message of a fatal `bad_input` error of the trainer (the battle then stops)."""
 
     def take_commands(self) -> list[Command]:
         """Commands to send to the trainer now (the runner calls this after `apply`)."""
@@ -149,6 +151,8 @@ class Conductor:
             return self._on_quest_finished(event)
         if isinstance(event, Error):
             self._log_event("error", {"message": event.message, "kind": event.kind, "fatal": event.fatal})
+            if event.fatal and event.kind == "bad_input":
+                self._bad_input = event.message
             return [trainer_died(event.message)] if event.kind == "crash" else []
         if isinstance(event, Stopped):
             self._on_stopped(event)
@@ -283,16 +287,34 @@ class Conductor:
 
     def _on_stopped(self, event: Stopped) -> None:
         self.state.stopped = event
-        if self.board is not None and event.reason in ("error", "crashed"):
-            current = self.board.current()
-            if current is not None and current.id == self.quest_id:
-                # The board retries it (at low priority) up to its limit; the campaign goes on.
-                self.board.mark_failed(self.quest_id, f"the battle ended: {event.reason}")
+        if self.board is not None:
+            self._settle_board_quest(event.reason)
         # XP is what a resume can continue from: the last committed checkpoint's step.
         latest = self.store.ledger.latest(self.campaign_id)
         step = latest.step if latest else 0
         self.store.campaigns.update(self.campaign_id, current_step=step, updated_at=time.time())
         self._log_event("stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint})
+
+    def _settle_board_quest(self, reason: str) -> None:
+        """The board quest of a battle that stopped before finishing it (a finished one is done)."""
+        board = self.board
+        current = board.current() if board is not None else None
+        if board is None or current is None or current.id != self.quest_id:
+            return
+        bad_input = self._bad_input
+        if reason not in ("error", "crashed"):
+            # The player stopped the battle (or a signal, a full disk): not the quest's doing, and
+            # no attempt is counted; it is served again first at its priority.
+            board.release(self.quest_id)
+        elif bad_input is not None and _names_quest(bad_input, board.path_of(current), current.path):
+            # The quest file itself cannot be trained on: every retry would end a battle again.
+            board.mark_failed(self.quest_id, f"the trainer cannot use it: {bad_input}", final=True)
+        elif bad_input is not None:
+            # Bad input that is not the quest (a checkpoint, the hero's knobs): the quest waits.
+            board.release(self.quest_id)
+        else:
+            # The board retries it (at low priority) up to its limit; the campaign goes on.
+            board.mark_failed(self.quest_id, f"the battle ended: {reason}")
 
     # ------------------------------------------------------------ helpers
 
@@ -320,6 +342,11 @@ class Conductor:
         self.store.events.add(EventRecord(kind=kind, campaign_id=self.campaign_id, data=dict(data)))
         if len(self.store.events) > EVENTS_KEPT * 1.2:
             self.store.events.trim(EVENTS_KEPT)
+
+
+def _names_quest(message: str, path: Path, relative: str) -> bool:
+    """Whether a trainer error message is about the quest file (it names the file it read)."""
+    return str(path) in message or relative in message
 
 
 def _relative(path: str, root: Path) -> str:

@@ -27,6 +27,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
+from realm_tui.rules.progression import transition_from_record
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
 
@@ -260,9 +261,7 @@ class ProgressionKeeper:
         campaign = self.campaign()
         if campaign.status == "maxed_out":
             return
-        events: list[LevelTransition | RegressionEvent] = [
-            LevelTransition(int(t["step"]), t["skill"], int(t["from"]), int(t["to"])) for t in campaign.transitions
-        ]
+        events: list[LevelTransition | RegressionEvent] = [transition_from_record(t) for t in campaign.transitions]
         events += [
             RegressionEvent(int(m["step"]), m["skill"], int(m["level"]))
             for m in campaign.milestones
@@ -296,14 +295,42 @@ class ProgressionKeeper:
 
     # ------------------------------------------------------------ temple and champion
 
-    def accuracy_at(self, step: int) -> dict[str, float]:
-        """Latest eval accuracy per skill at its level as of `step` (training levels at that time)."""
+    def mastered_at(self, step: int, *, before: bool = False, campaign: CampaignRecord | None = None) -> dict[str, int]:
+        """Mastered level per skill as of `step`, from the campaign's level transitions.
+
+        A level-up at `step` counts unless `before` (the eval that levelled up ran at the training
+        level before the transition). A skill with no transition keeps its stored level (a campaign
+        may start with levels, e.g. New Game+)."""
+        campaign = campaign or self.campaign()
+        changes: dict[str, list[tuple[int, int, int]]] = {}
+        for t in campaign.transitions:
+            if t.get("skill") is not None and t.get("to") is not None:
+                changes.setdefault(str(t["skill"]), []).append((int(t["step"]), int(t.get("from") or 0), int(t["to"])))
+        out = {skill: int(level) for skill, level in campaign.skill_levels.items()}
+        for skill, moves in changes.items():
+            moves.sort(key=lambda m: m[0])  # stable: same-step moves keep their recorded order
+            done = [m for m in moves if (m[0] < step if before else m[0] <= step)]
+            out[skill] = done[-1][2] if done else moves[0][1]
+        return out
+
+    def accuracy_at(self, step: int, *, campaign: CampaignRecord | None = None) -> dict[str, float]:
+        """Latest eval accuracy per skill as of `step`, at the skill's training level when that eval
+        ran (DESIGN §6 ACC): re-tests of mastered levels, which run at the same step right after
+        the training-level eval, do not count."""
+        campaign = campaign or self.campaign()
+        training: dict[int, dict[str, int]] = {}
         latest: dict[str, tuple[int, float]] = {}
         for record in self.store.evals.for_campaign(self.campaign_id):
-            if record.step <= step and record.skill in self.skills:
-                prev = latest.get(record.skill)
-                if prev is None or record.step >= prev[0]:
-                    latest[record.skill] = (record.step, record.accuracy)
+            rule = self.skills.get(record.skill)
+            if record.step > step or rule is None:
+                continue
+            if record.step not in training:
+                training[record.step] = self.mastered_at(record.step, before=True, campaign=campaign)
+            if record.level != training_level(training[record.step].get(record.skill, 0), rule.max_level):
+                continue
+            prev = latest.get(record.skill)
+            if prev is None or record.step >= prev[0]:
+                latest[record.skill] = (record.step, record.accuracy)
         return {skill: acc for skill, (_, acc) in latest.items()}
 
     def bless_checkpoint(self, record: CheckpointRecord, *, effort: float, verified: bool) -> list[Notification]:
@@ -340,11 +367,13 @@ class ProgressionKeeper:
 
     def _crown(self) -> list[Notification]:
         records = self.store.ledger.by_campaign(self.campaign_id)
+        campaign = self.campaign()
         candidates = []
         for r in records:
-            acc = self.accuracy_at(r.step)
+            acc = self.accuracy_at(r.step, campaign=campaign)
             mean = sum(acc.values()) / len(acc) if acc else None
-            candidates.append(ChampionCandidate(r.name, r.step, r.blessing, mean, r.val_loss))
+            mastered = sum(self.mastered_at(r.step, campaign=campaign).values())
+            candidates.append(ChampionCandidate(r.name, r.step, r.blessing, mean, r.val_loss, mastered))
         best = choose_champion(candidates)
         current = self.store.ledger.champion(self.campaign_id)
         if best is None or (current is not None and current.name == best.name):

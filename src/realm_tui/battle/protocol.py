@@ -58,7 +58,9 @@ class TrainJob:
     """Evaluate each curriculum skill at its training level every N steps (0: only when asked).
     An eval due at a checkpoint step runs before that checkpoint is saved."""
     eval_samples: int = 32
-    """Held-out problems per (skill, level) evaluation."""
+    """Held-out problems per (skill, level) evaluation of a skill not in `eval_samples_by_skill`."""
+    eval_samples_by_skill: dict[str, int] = field(default_factory=dict)
+    """Skill id → held-out problems per evaluation of that skill (its `eval_samples_per_level`)."""
     memory_profile: dict[str, Any] = field(default_factory=dict)
     """The hero's validated memory profile, as `MemoryProfile.model_dump(mode="json")`: method
     (full/lora/qlora/galore), lora, galore, attention, gradient_checkpointing, quantization,

@@ -115,7 +115,8 @@ class RichRenderer:
             style = "bold red" if event.fatal else "yellow"
             print_line(f"[{style}]{'✖' if event.fatal else '!'} {event.message}[/]")
         elif isinstance(event, Log) and event.level != "debug":
-            print_line(f"[dim]{event.message}[/]")
+            style = "yellow" if event.level in ("warning", "error") else "dim"  # a warning must be seen
+            print_line(f"[{style}]{event.message}[/]")
         elif isinstance(event, Stopped):
             where = f" at step {event.step}" if event.step >= 0 else ""
             print_line(f"■ battle stopped{where} ({event.reason})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,18 @@ from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
 from realm_tui.quests.compose import installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
-from realm_tui.quests.validate import require_valid_quest
+from realm_tui.quests.validate import require_trainable_quest
 from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
 from realm_tui.trainer.preference_data import require_valid_preferences
-from realm_tui.trainer.school_options import check_teacher_folder, oracle_settings, school_settings
+from realm_tui.trainer.school_options import (
+    check_teacher_folder,
+    hero_teacher_folder,
+    oracle_settings,
+    school_settings,
+    teacher_hero,
+)
 
 SKILLS_QUEST = "skills"
 """Quest id of a battle fought on generated skill data only."""
@@ -51,10 +57,26 @@ def latest_usable_checkpoint(store: Store, realm: RealmPaths, campaign_id: str) 
 
 
 def choose_campaign(store: Store, hero_id: str | None, *, fresh: bool) -> tuple[str, CampaignRecord | None]:
-    """The hero to play and its active campaign (None when a new one must start)."""
+    """The hero to play and its active campaign (None when a new one must start).
+
+    Without an active campaign, a maxed-out latest one is not silently replaced by a fresh hero:
+    the battle is refused (InputError) until the player archives it, starts a new campaign or
+    goes New Game+; `fresh` (`realm train --fresh`) starts a new campaign anyway."""
     active = store.campaigns.active(hero_id)
     chosen_hero = hero_id or (active.hero_id if active else DEFAULT_HERO)
-    if fresh or active is None:
+    if fresh:
+        return chosen_hero, None
+    if active is None:
+        found = store.campaigns.by_hero(hero_id) if hero_id else store.campaigns.all()
+        latest = max(found, key=lambda c: c.updated_at) if found else None
+        if latest is not None and latest.status == "maxed_out":
+            raise InputError(
+                None,
+                f"campaign {latest.id} ({latest.hero_id}) is maxed out: it has reached its level cap "
+                f"(see `realm campaign show {latest.id}`). Archive it (`realm campaign archive {latest.id}`), "
+                "start a new campaign (`realm campaign new`, or `realm train --fresh`), or continue from one "
+                "of its checkpoints with New Game+ in the Vault.",
+            )
         return chosen_hero, None
     return chosen_hero, active
 
@@ -90,10 +112,12 @@ def choose_quest(
     board = board_for(realm, store, hero)
     board.requeue_interrupted()  # a quest left "processing" belongs to a battle that died
     board.scan()
-    record = board.next_quest()
+    # The served file is checked again (schema): one edited since intake is failed for good, with
+    # its report, and the next quest is taken; the trainer would otherwise end the battle on it.
+    record = board.next_sound_quest()
     if record is None:
         forge_for_idle(board, hero, dict(campaign.skill_levels))
-        record = board.next_quest()
+        record = board.next_sound_quest()
     if record is None:
         return None, SKILLS_QUEST, False
     record = board.mark_processing(record.id, source_checkpoint=resumed.name if resumed else None)
@@ -185,14 +209,18 @@ def plan_battle(
     oracle_settings(oracle_loss)
     if school == "judge" and quest is None:
         raise InputError(None, "the judge school trains on a preference quest: pass --quest FILE.jsonl")
-    if school == "whisper":
-        school_options["teacher"] = str(check_teacher_folder(settings["teacher"]))
+    if school == "whisper":  # a folder, or a hero id: that hero's champion (else latest) checkpoint
+        hero_teacher = teacher_hero(settings["teacher"], configs.heroes)
+        teacher = hero_teacher_folder(realm.root, store, hero_teacher) if hero_teacher else settings["teacher"]
+        school_options["teacher"] = str(check_teacher_folder(teacher))  # a model and a tokenizer
     if quest is not None:
         path = quest.expanduser().resolve()
         if school == "judge":
             require_valid_preferences(path)  # {"prompt", "chosen", "rejected"} lines
         else:
-            require_valid_quest(path)  # before anything is written
+            # Every check the board makes, for the hero that will train (chosen read-only here);
+            # a file with any invalid line is refused (see require_trainable_quest), before any write.
+            require_trainable_quest(path, realm, configs.hero(choose_campaign(store, hero_id, fresh=not resume)[0]))
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
@@ -229,7 +257,8 @@ def plan_battle(
             "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
         )
     start_step = resumed.step if resumed else 0
-    eval_samples = min((cfg.eval_samples_per_level for cfg in configs.skills.values()), default=32)
+    eval_samples_by_skill = {sid: cfg.eval_samples_per_level for sid, cfg in configs.skills.items()}
+    eval_samples = min(eval_samples_by_skill.values(), default=32)  # for a skill the job does not list
     job = build_job(
         realm,
         hero,
@@ -246,4 +275,5 @@ def plan_battle(
         school_options=school_options,
         oracle_loss=oracle_loss,
     )
+    job = replace(job, eval_samples_by_skill=eval_samples_by_skill)
     return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper)

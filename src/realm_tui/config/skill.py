@@ -132,7 +132,9 @@ class SkillConfig(StrictModel):
     primitives: tuple[str, ...] = Field(min_length=1)
     """Primitive ids the skill exercises (seq_, logic_, mem_, fmt_, attn_, xfm_ families)."""
     xp_multiplier: float = Field(default=1.0, gt=0.0, le=10.0)
-    """Weight of this skill's steps when XP or effort are shared out among skills."""
+    """Reserved, not read yet: meant to weight this skill's steps if XP or effort are ever shared out
+    among skills. Today XP is every optimizer step of the campaign (`rules.stats`) and a level-up
+    pays a fixed 50 gold (`battle.progression`), so no rule has a per-skill share to scale."""
 
     @field_validator("primitives")
     @classmethod

@@ -10,8 +10,12 @@ quests/failed/                                        rejected or given-up quest
 A quest's state (`inbox|queued|processing|done|failed|cancelled`), attempts and reasons live in
 the store (`store.quests`). Order: high, normal, low, then oldest first. A quest that fails in
 battle is queued again at low priority up to `QuestPolicy.max_retries` times, then stays in
-`failed/` with every reason. Files still being written are left alone: temp names, dotfiles, and
-files whose size or mtime changed between two looks.
+`failed/` with every reason. A battle stopped by the player (or a signal) `release()`s its quest:
+queued again at its priority, the attempt not counted. A quest whose file cannot be trained on
+(edited since intake: `next_sound_quest()` checks it again before serving; or the trainer's fatal
+bad input naming it) is failed for good, never retried. Files still being written are left alone:
+temp names, dotfiles, and files whose size or mtime changed between two looks. Odd names (not
+UTF-8, very long) are moved under a safe form of themselves (`intake`).
 
 The board writes the store, so it lives in the store's single writer (the UI/battle process or
 one CLI command). The UI calls `scan()` periodically; nothing needs a restart.
@@ -36,6 +40,7 @@ from realm_tui.quests.files import clean_stale_temps, is_in_progress, move_uniqu
 from realm_tui.quests.intake import BoardFolders, Intake
 from realm_tui.quests.policy import QuestPolicy
 from realm_tui.quests.tokens import TokenCounter
+from realm_tui.quests.validate import SCHEMA_ONLY, QuestReport, validate_quest_file
 from realm_tui.store import QUEST_PRIORITIES, QuestPriority, QuestRecord, QuestState, Store
 
 Signature = tuple[int, int]
@@ -242,17 +247,50 @@ class Board:
         return self._update(record, state="done", path=path, report=info)
 
     @_locked
-    def mark_failed(self, quest_id: str, reason: str) -> QuestRecord:
-        """The battle failed on this quest: queued again at low priority, or failed for good."""
+    def mark_failed(self, quest_id: str, reason: str, *, final: bool = False) -> QuestRecord:
+        """The battle failed on this quest: queued again at low priority, or failed for good.
+
+        `final`: the quest itself is unusable (retrying would only end another battle)."""
         record = self._require(quest_id, ("processing", "queued"), "fail")
         attempts = record.attempts + (record.state == "queued")
         reasons = [*record.reasons, f"attempt {attempts}: {_one_line(reason)}"]
-        if attempts <= self.policy.max_retries:
+        if not final and attempts <= self.policy.max_retries:
             path = self._move(record, self.folders.queue("low"))
             return self._update(record, state="queued", priority="low", attempts=attempts, reasons=reasons, path=path)
-        reasons.append(f"gave up after {attempts} attempt(s)")
+        if final:
+            reasons.append("not retried: the quest file cannot be trained on (fix it, then `realm quest retry`)")
+        else:
+            reasons.append(f"gave up after {attempts} attempt(s)")
         path = self._move(record, self.folders.failed)
         return self._update(record, state="failed", attempts=attempts, reasons=reasons, path=path)
+
+    @_locked
+    def release(self, quest_id: str) -> QuestRecord:
+        """The battle stopped before finishing this quest through no fault of the quest (the player
+        stopped it, a signal, a full disk): queued again at its priority, the attempt not counted."""
+        record = self._require(quest_id, ("processing",), "release")
+        return self._update(record, state="queued", attempts=max(record.attempts - 1, 0))
+
+    @_locked
+    def next_sound_quest(self) -> QuestRecord | None:
+        """`next_quest()`, with the file checked again (schema) before it is served.
+
+        A queued file edited since intake into something the trainer cannot read would end the
+        battle; such a quest is failed for good, with a report next to the file, and the next one
+        is taken."""
+        while (record := self.next_quest()) is not None:
+            path = self.path_of(record)
+            try:
+                report = validate_quest_file(path, policy=self.policy, levels=SCHEMA_ONLY)
+            except InputError as err:
+                self.mark_failed(record.id, f"unusable since intake: {err.problem}", final=True)
+                continue
+            if report.ok:
+                return record
+            failed = self.mark_failed(record.id, f"unusable since intake: {_what_is_wrong(report)}", final=True)
+            report_file = self.intake.rel(self.intake.write_report(self.path_of(failed), report))
+            self._update(failed, report={**failed.report, "report_file": report_file})
+        return None
 
     @_locked
     def requeue_interrupted(self) -> list[QuestRecord]:
@@ -330,6 +368,13 @@ def _entries(folder: Path) -> list[os.DirEntry[str]]:
     with contextlib.suppress(OSError), os.scandir(folder) as it:
         return list(it)
     return []
+
+
+def _what_is_wrong(report: QuestReport) -> str:
+    if not report.problems:
+        return "no examples (the file is empty)"
+    first = report.problems[0]
+    return f"{report.problem_count} invalid line(s); first: line {first.line}: {first.reason}"
 
 
 def _one_line(text: str) -> str:

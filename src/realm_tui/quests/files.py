@@ -21,6 +21,46 @@ OUR_TEMP_PREFIX = ".realm-"
 """Prefix of the temporary files the board itself writes (dotfiles: every scan skips them)."""
 STALE_TEMP_SECONDS = 3600.0
 MAX_SUFFIX = 100_000
+MAX_STEM_BYTES = 200
+"""Longest stem (UTF-8 bytes) of a name the board writes: room for `-N`, the extension and
+`.report.txt` within the 255 bytes most file systems allow in one name."""
+MAX_EXTENSION_BYTES = 16
+"""A longer "extension" is part of the stem (a name like `notes.` + 250 characters)."""
+
+
+def safe_name(name: str) -> str:
+    """`name` as valid UTF-8 text: bytes that are not UTF-8 (surrogate escapes) become U+FFFD.
+
+    A store record must be UTF-8; a file dropped with a Latin-1 or binary name keeps its bytes in
+    the file, not in its name."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no file system handed us
+        raw = name.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def shorten(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` UTF-8 bytes, never inside a character."""
+    if _utf8_len(text) <= max_bytes:
+        return text
+    text = text[:max_bytes]
+    while _utf8_len(text) > max_bytes:
+        text = text[:-1]
+    return text
+
+
+def fit_name(name: str, max_stem_bytes: int = MAX_STEM_BYTES) -> str:
+    """`name` with its stem cut to `max_stem_bytes` (the extension kept)."""
+    suffix = Path(name).suffix
+    if _utf8_len(suffix) > MAX_EXTENSION_BYTES:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)]
+    return shorten(stem, max_stem_bytes) + suffix
 
 
 def is_in_progress(name: str) -> bool:
@@ -35,8 +75,11 @@ def _suffixed(name: str, n: int) -> str:
 
 
 def reserve(folder: Path, name: str) -> Path:
-    """Create an empty placeholder at the first free name in `folder` and return it."""
+    """Create an empty placeholder at the first free name in `folder` and return it.
+
+    A stem longer than `MAX_STEM_BYTES` is cut, so a suffixed name still fits the file system."""
     folder.mkdir(parents=True, exist_ok=True)
+    name = fit_name(name)
     for n in range(MAX_SUFFIX):
         target = folder / _suffixed(name, n)
         try:

@@ -6,6 +6,9 @@
 - no valid line: the file moves to `failed/` with its report, and the quest is `failed`.
 
 Nothing is ever deleted: files are moved (`os.replace`), names that are taken get a suffix.
+A name that is not UTF-8 or too long to derive names from is moved under a safe form of itself
+(undecodable bytes become U+FFFD, the stem is cut to `files.MAX_STEM_BYTES`): the store records
+UTF-8 text only.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ from typing import Any
 
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
-from realm_tui.quests.files import install_unique, move_unique, relative, reserve, temp_path
+from realm_tui.quests.files import (
+    MAX_STEM_BYTES,
+    fit_name,
+    install_unique,
+    move_unique,
+    relative,
+    reserve,
+    safe_name,
+    shorten,
+    temp_path,
+)
 from realm_tui.quests.policy import QuestPolicy
 from realm_tui.quests.tokens import TokenCounter
 from realm_tui.quests.validate import LEVELS, QuestReport, validate_quest_file
@@ -96,7 +109,8 @@ class Intake:
         self.folders = BoardFolders(realm)
 
     def rel(self, path: Path) -> str:
-        return relative(self.realm.root, path)
+        """`path` relative to the realm, as UTF-8 text (what records hold)."""
+        return safe_name(relative(self.realm.root, path))
 
     def new_id(self, name: str) -> str:
         base = slug(name)
@@ -131,7 +145,7 @@ class Intake:
         `copy` (a file from outside the realm, `realm quest add`): the source is only read, and a
         file with no valid line raises InputError instead of being recorded as failed.
         """
-        name = name or source.name
+        name = fit_name(safe_name(name or source.name))
         if copy and not name.lower().endswith(QUEST_SUFFIX):
             name = Path(name).stem + QUEST_SUFFIX
         if not copy and not name.lower().endswith(QUEST_SUFFIX):
@@ -149,14 +163,14 @@ class Intake:
             if not report.usable:
                 if copy:
                     raise InputError(source, "no valid example; nothing was queued\n" + report.summary(limit=10))
-                return self.reject(source, priority, _rejection(report), quest_id, extra, report, name=name)
+                return self.reject(source, priority, rejection_reason(report), quest_id, extra, report, name=name)
             info: dict[str, Any] = {**(extra or {}), "source": self.rel(source)}
             reasons: list[str] = []
             if copy or report.changed:
                 if not copy and report.changed:
                     original = move_unique(source, self.folders.failed, name)
                     info["original"] = self.rel(original)
-                    info["report_file"] = self.rel(self._write_report(original, report))
+                    info["report_file"] = self.rel(self.write_report(original, report))
                 quest_path = install_unique(tmp, queue, name)
                 if report.problem_count:
                     kept = f"; the original is in {info['original']}" if "original" in info else ""
@@ -180,15 +194,16 @@ class Intake:
         name: str | None = None,
     ) -> QuestRecord:
         """Move `source` to `failed/` (kept as is, as `name`) and record the quest as failed."""
-        kept = move_unique(source, self.folders.failed, name)
+        kept = move_unique(source, self.folders.failed, fit_name(safe_name(name or source.name)))
         info: dict[str, Any] = {**(extra or {}), "source": self.rel(source)}
         if report is not None:
             info["validation"] = _report_dict(report, self.rel(source))
-            info["report_file"] = self.rel(self._write_report(kept, report))
+            info["report_file"] = self.rel(self.write_report(kept, report))
         return self._save(quest_id, kept.name, kept, priority, "failed", [f"rejected: {reason}"], info)
 
-    def _write_report(self, original: Path, report: QuestReport) -> Path:
-        target = reserve(self.folders.failed, f"{Path(original.name).stem}.report.txt")
+    def write_report(self, original: Path, report: QuestReport) -> Path:
+        stem = shorten(Path(original.name).stem, MAX_STEM_BYTES - len(".report"))
+        target = reserve(self.folders.failed, f"{stem}.report.txt")
         report = dataclasses.replace(report, path=original)  # file:line points at the kept copy
         lines = [report.summary(limit=report.problem_count or 1)]
         if report.tokens is not None and report.tokens.counted:
@@ -233,7 +248,7 @@ class Intake:
         )
 
 
-def _rejection(report: QuestReport) -> str:
+def rejection_reason(report: QuestReport) -> str:
     if not report.problems:
         return "no examples (the file is empty)"
     first = report.problems[0]

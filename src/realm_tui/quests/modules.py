@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realm_tui.config.common import SLUG_PATTERN
 from realm_tui.errors import ConfigError, InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.archive import Unpacked, copy_folder, extract_zip
@@ -295,9 +297,14 @@ def _swap_in(
 
 
 def uninstall_module(realm: RealmPaths, module_id: str) -> Path:
-    """Remove `quests/modules/<id>/` (a broken module too); returns the folder removed."""
-    target = modules_dir(realm) / module_id
-    if module_id.startswith(".") or "/" in module_id or "\\" in module_id or not target.is_dir():
+    """Remove `quests/modules/<id>/` (a broken module too); returns the folder removed.
+
+    Only a module id (a slug) names a folder to remove: never the modules folder itself, a
+    dot-folder of ours or anything outside it."""
+    folder = modules_dir(realm)
+    target = folder / module_id
+    valid = re.fullmatch(SLUG_PATTERN, module_id) is not None and target.parent == folder
+    if not valid or not target.is_dir():
         raise InputError(None, f"no module {module_id!r} in {modules_dir(realm)} (see `realm module list`)")
     backup = target.with_name(f"{BACKUP_PREFIX}{module_id}-{uuid.uuid4().hex[:8]}")
     os.replace(target, backup)

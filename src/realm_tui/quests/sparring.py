@@ -7,7 +7,10 @@
 The transformation is pure (`sparring_examples`, `sparring_lines`). `spar` runs a whole round
 given a `generate` callable (prompts → answers): `realm quest spar` passes the hero answering in a
 child process (`realm_tui.trainer.answer.HeroAnswerer.answer`), and `queue_sparring` puts the
-examples on the board at high priority, recording the checkpoint that answered.
+examples on the board at high priority, recording the checkpoint that answered. For the Judge
+school, `preference_lines` turns the same wrong answers into `{"prompt", "chosen", "rejected"}`
+pairs (chosen = gold, rejected = the hero's answer) and `write_preferences` puts them in
+`quests/preferences/` (`realm quest spar --preferences`).
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from typing import TYPE_CHECKING, Any
 from realm_tui.errors import RealmError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from realm_tui.quests.board import Board
     from realm_tui.store import QuestRecord
 
 IDENTIFY = "Is this answer correct? Reply CORRECT or INCORRECT; if it is incorrect, give the correct answer."
 CORRECT_IT = "This answer is wrong. Give the correct answer."
 NO_ANSWER = "(no answer)"
+
+SPARRING_INDEX_BASE = 1 << 50
+"""Sparring round N draws training batch `SPARRING_INDEX_BASE + N`: a range of its own, so the
+problems are fresh, never the batch forged quest N (batch index N) just trained the hero on."""
 
 Generate = Callable[[Sequence[str]], Sequence[str]]
 """Answers of the hero to a batch of prompts, in order."""
@@ -81,7 +90,9 @@ def spar(
 ) -> tuple[list[Attempt], list[str]]:
     """One sparring round: `count` fresh problems, the hero's answers, the examples to queue.
 
-    `generate` answers prompts with the hero; without one this raises NotYet.
+    `index` is the round (`sparring_rounds`); its problems come from the sparring batches
+    (`SPARRING_INDEX_BASE + index`), never from a forged quest's. `generate` answers prompts with
+    the hero; without one this raises NotYet.
     """
     if generate is None:
         raise NotYet(
@@ -91,7 +102,12 @@ def spar(
     from realm_tui.skills import get_skill, training_batch
 
     generator = get_skill(skill)
-    problems = training_batch(generator, level, count, index)
+    # Small levels repeat questions within a batch; the board would drop the repeats as duplicates,
+    # so draw twice as many and keep the first `count` distinct prompts.
+    distinct: dict[str, Any] = {}
+    for problem in training_batch(generator, level, 2 * count, SPARRING_INDEX_BASE + index):
+        distinct.setdefault(problem.prompt, problem)
+    problems = list(distinct.values())[:count]
     answers = list(generate([p.prompt for p in problems]))
     if len(answers) != len(problems):
         raise RealmError(f"sparring: {len(problems)} prompts but {len(answers)} answers")
@@ -100,7 +116,7 @@ def spar(
 
 
 def sparring_rounds(board: Board, skill: str, level: int) -> int:
-    """How many sparring quests of (skill, level) the board knows: the next round's batch index."""
+    """How many sparring quests of (skill, level) the board knows: the next round's number."""
     count = 0
     for record in board.store.quests.all():
         info = record.report.get("sparring")
@@ -144,3 +160,50 @@ def queue_sparring(
     finally:
         tmp.unlink(missing_ok=True)
     return board.store.quests.update(record.id, source_checkpoint=source_checkpoint)
+
+
+# ---------------------------------------------------------------- preference pairs (the Judge)
+
+PREFERENCES_FOLDER = "preferences"
+"""`quests/preferences/`: preference quests from sparring. Outside the board's queue on purpose:
+a scribe battle served one would fail it as a chat quest; `realm train --school judge --quest
+FILE` trains on it."""
+
+
+def preference_lines(attempts: Iterable[Attempt], *, system: str | None = None) -> list[str]:
+    """`{"prompt", "chosen", "rejected"}` JSONL lines (without newline) for the Judge school (DPO).
+
+    One per wrong attempt: the prompt as the chat messages of the problem (optional system turn,
+    then the user turn, as forged quests write them), chosen = the gold answer, rejected = the
+    hero's wrong answer. An empty answer gives no pair: it has no token for DPO to push down."""
+    lines = []
+    for attempt in attempts:
+        wrong, gold = attempt.answer.strip(), attempt.gold.strip()
+        if attempt.correct or not wrong or not gold or wrong == gold:
+            continue
+        prompt = [{"role": "system", "content": system}] if system else []
+        prompt.append({"role": "user", "content": attempt.prompt})
+        pair = {"prompt": prompt, "chosen": attempt.gold, "rejected": attempt.answer}
+        lines.append(json.dumps(pair, ensure_ascii=False))
+    return lines
+
+
+def write_preferences(quests: Path, *, skill: str, level: int, lines: Sequence[str]) -> Path | None:
+    """Write the pairs to `quests/preferences/` (never over another file) and validate them with the
+    judge's own check; the path, or None when there is no pair."""
+    if not lines:
+        return None
+    import time
+
+    from realm_tui.quests.files import install_unique, temp_path
+    from realm_tui.trainer.preference_data import require_valid_preferences
+
+    folder = quests / PREFERENCES_FOLDER
+    name = f"prefs_{skill}_level{level}_{len(lines)}_{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    tmp = temp_path(folder, name)
+    try:
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        require_valid_preferences(tmp)
+        return install_unique(tmp, folder, name)
+    finally:
+        tmp.unlink(missing_ok=True)

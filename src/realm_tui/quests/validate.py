@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from realm_tui.errors import InputError
+from realm_tui.paths import RealmPaths
 from realm_tui.quests.content import content_reason, example_key
-from realm_tui.quests.policy import QuestPolicy
-from realm_tui.quests.tokens import TokenCounter, estimate_tokens, example_tokens, fit_prefix
+from realm_tui.quests.policy import QuestPolicy, load_quest_policy
+from realm_tui.quests.tokens import TokenCounter, counter_for, estimate_tokens, example_tokens, fit_prefix
 
 ROLES = frozenset({"system", "user", "assistant"})
 MAX_QUEST_BYTES = 2_000_000_000
@@ -368,3 +369,31 @@ def require_valid_quest(path: Path, **options: Any) -> QuestReport:
     if not report.ok:
         raise InputError(None, "quest rejected before training:\n" + report.summary())
     return report
+
+
+def require_trainable_quest(path: Path, realm: RealmPaths, hero: Any) -> QuestReport:
+    """`realm train --quest FILE`: every check the board makes (schema, content, tokens), with the
+    realm's policy (`configs/quests.yaml`) and the hero's (a HeroConfig) `max_length` and token
+    counter.
+
+    The file is refused unless every line is trained as written: it is the player's own file and
+    stays untouched. The error lists file:line problems and says how to train the valid lines
+    (`realm quest add FILE` queues them, leaving the invalid ones out, as the board does for a
+    dropped file)."""
+    report = validate_quest_file(
+        path,
+        policy=load_quest_policy(realm),
+        count_tokens=counter_for(hero),
+        max_tokens=hero.training_defaults.max_length,
+        levels=LEVELS,
+    )
+    if report.ok and not report.changed:
+        return report
+    limit = report.tokens.limit if report.tokens is not None else None
+    cut = f"; {len(report.truncated_lines)} example(s) over {limit} tokens" if report.truncated_lines else ""
+    raise InputError(
+        None,
+        f"quest rejected before training (nothing was trained{cut}):\n{report.summary(limit=10)}\n"
+        f"Fix the file, or queue its valid lines with `realm quest add {path}` "
+        "(invalid lines are left out, long examples truncated) and train from the board.",
+    )

@@ -1,7 +1,10 @@
 """The champion: the best blessed checkpoint.
 
-Only a blessed checkpoint can be champion. Among those, the best skill accuracy (mean over
-skills) wins; ties go to the lower validation loss, then to the later step.
+Only a blessed checkpoint can be champion. Among those, the one that had mastered the most skill
+levels (summed over skills) at its step wins: accuracies measured at different training levels
+are not comparable (97 % on BIN level 1 is less than 85 % on level 3). Then the best skill
+accuracy (mean over skills at their training levels), then the lower validation loss, then the
+later step.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from realm_tui.rules.temple import Verdict
 
 
 class CandidateLike(Protocol):
-    """Anything with these attributes can run for champion (field names follow the ledger record)."""
+    """Anything with these attributes can run for champion (field names follow the ledger record).
+
+    An optional ``mastered`` attribute (int, total mastered skill levels at the candidate's step)
+    ranks first; a candidate without one counts as 0."""
 
     @property
     def name(self) -> str: ...
@@ -44,6 +50,14 @@ class ChampionCandidate:
     accuracy: float | None
     """Mean skill accuracy at save time."""
     val_loss: float | None
+    mastered: int = 0
+    """Skill levels mastered at this step, summed over skills (ranks before accuracy)."""
+
+
+def mastered_of(candidate: CandidateLike) -> int:
+    """The candidate's total mastered levels (0 when it carries none)."""
+    value = getattr(candidate, "mastered", 0)
+    return int(value) if isinstance(value, int | float) and math.isfinite(value) else 0
 
 
 def is_blessed(candidate: CandidateLike) -> bool:
@@ -54,9 +68,11 @@ def _finite_or(value: float | None, default: float) -> float:
     return value if value is not None and math.isfinite(value) else default
 
 
-def champion_key(candidate: CandidateLike) -> tuple[float, float, int]:
-    """Sort key where larger is better: accuracy, then lower val loss, then later step."""
+def champion_key(candidate: CandidateLike) -> tuple[int, float, float, int]:
+    """Sort key where larger is better: more mastered levels, then accuracy, then lower val loss,
+    then later step."""
     return (
+        mastered_of(candidate),
         _finite_or(candidate.accuracy, -math.inf),
         -_finite_or(candidate.val_loss, math.inf),
         candidate.step,

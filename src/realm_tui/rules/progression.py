@@ -156,6 +156,15 @@ class LevelTransition:
     to_level: int
 
 
+def transition_from_record(t: Mapping[str, object]) -> LevelTransition:
+    """A stored campaign transition as a `LevelTransition`. The keeper writes ``from``/``to``;
+    records built from `rules.strain.transition_record` say ``from_level``/``to_level``: read both.
+    Raises KeyError/TypeError/ValueError for a record that has neither."""
+    start = t["from"] if "from" in t else t["from_level"]
+    end = t["to"] if "to" in t else t["to_level"]
+    return LevelTransition(int(t["step"]), str(t["skill"]), int(start or 0), int(end))  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
 class RegressionEvent:
     """A mastered level of ``skill`` regressed at ``step``."""

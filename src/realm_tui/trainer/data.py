@@ -25,6 +25,11 @@ IM_END = "<|im_end|>"
 PACK_MIN_SAVING = 0.05
 """Pack a micro-batch only when it saves at least this share of padded tokens (equal-length data
 then keeps the plain causal path, which needs no per-example mask)."""
+PACK_ROW_TOKENS = 256
+"""A packed row holds at most this many tokens, or the micro-batch's longest example when that is
+longer (never more than max_length). Attention over a packed row costs its width squared, so rows
+as wide as a long max_length make short examples slower: BIN L10 on dio-nano trained ~30% (768)
+to ~38% (1024) fewer steps per CPU-second than with 256-token rows, the width it uses now."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ def collate_padded(examples: Sequence[Example], pad_id: int) -> dict[str, torch.
 def make_batch(examples: Sequence[Example], *, packing: bool, max_length: int, pad_id: int) -> dict[str, torch.Tensor]:
     if not packing:
         return collate_padded(examples, pad_id)
-    rows = pack(examples, max_length)
+    rows = pack(examples, min(max_length, max(PACK_ROW_TOKENS, max(len(e) for e in examples))))
     packed_cost = len(rows) * max(sum(len(e) for e in row) for row in rows)
     padded_cost = len(examples) * max(len(e) for e in examples)
     if packed_cost > (1.0 - PACK_MIN_SAVING) * padded_cost:

@@ -27,7 +27,7 @@ from realm_tui.trainer.data import ChatFormat, render_chat
 EVAL_BATCH = 128
 """Problems per generation batch."""
 ANSWER_MARGIN = 6
-"""New tokens allowed beyond the longest expected answer of a batch (plus its end token)."""
+"""New tokens allowed beyond a problem's expected answer (plus its end token)."""
 TEXT_LIMIT = 400
 """Characters kept of each prompt / expected / generated text in an EvalResult."""
 DEFAULT_CHAT = ChatFormat()
@@ -72,11 +72,21 @@ def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator |
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def _row_limits(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
+    """One new-token limit per row, from one number or one per row."""
+    if isinstance(max_new_tokens, int):
+        return [max_new_tokens] * rows
+    limits = [int(x) for x in max_new_tokens]
+    if len(limits) != rows:
+        raise ValueError(f"max_new_tokens has {len(limits)} limits for {rows} prompts")
+    return limits
+
+
 def generate_ids(
     model: Any,
     prompts: Sequence[Sequence[int]],
     *,
-    max_new_tokens: int,
+    max_new_tokens: int | Sequence[int],
     pad_id: int,
     stop_ids: set[int],
     temperature: float = 0.0,
@@ -85,10 +95,13 @@ def generate_ids(
 ) -> list[list[int]]:
     """New token ids per prompt (stop token excluded), decoding all prompts together.
 
-    Greedy when `temperature` is 0. `on_token(produced)` is called after every decoding step.
+    `max_new_tokens` is one limit for all or one per prompt: a row is done at its stop token or
+    its own limit, so each row gets exactly the tokens it would get alone. Greedy when
+    `temperature` is 0. `on_token(produced)` is called after every decoding step.
     """
     if not prompts:
         return []
+    limits = _row_limits(max_new_tokens, len(prompts))
     device = next(model.parameters()).device
     rows, width = len(prompts), max(len(p) for p in prompts)
     ids = torch.full((rows, width), pad_id, dtype=torch.long)
@@ -100,13 +113,13 @@ def generate_ids(
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     produced: list[list[int]] = [[] for _ in range(rows)]
-    done = [False] * rows
+    done = [limit <= 0 for limit in limits]
     with inference_mode(model):
         # Only the last position's logits are needed: skipping the head over the prompt saves a lot.
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
         past = out.past_key_values
         next_pos = positions[:, -1:] + 1
-        for n in range(max(0, max_new_tokens)):
+        while not all(done):
             tokens = _pick(out.logits[:, -1, :], temperature, generator)
             for r, tok in enumerate(tokens.tolist()):
                 if done[r]:
@@ -115,9 +128,10 @@ def generate_ids(
                     done[r] = True
                 else:
                     produced[r].append(tok)
+                    done[r] = len(produced[r]) >= limits[r]
             if on_token is not None:
                 on_token(produced)
-            if all(done) or n == max_new_tokens - 1:
+            if all(done):
                 break
             mask = torch.cat([mask, mask.new_ones((rows, 1))], dim=1)
             out = model(
@@ -146,8 +160,8 @@ def generate_texts(
 ) -> list[str]:
     """Replies to each conversation, `batch_size` at a time (1: one at a time).
 
-    `max_new_tokens` may be one number or one per conversation (a batch uses its largest)."""
-    limits = [max_new_tokens] * len(conversations) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    `max_new_tokens` may be one number or one per conversation (each row keeps its own)."""
+    limits = _row_limits(max_new_tokens, len(conversations))
     stops = stop_token_ids(tokenizer, chat)
     pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(stops), 0))
     generator = None
@@ -157,11 +171,10 @@ def generate_texts(
     texts: list[str] = []
     for i in range(0, len(prompts), max(1, batch_size)):
         chunk = prompts[i : i + max(1, batch_size)]
-        limit = max(limits[i : i + len(chunk)])
         new = generate_ids(
             model,
             chunk,
-            max_new_tokens=limit,
+            max_new_tokens=limits[i : i + len(chunk)],
             pad_id=pad_id,
             stop_ids=stops,
             temperature=temperature,

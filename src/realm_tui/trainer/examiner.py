@@ -76,7 +76,7 @@ class Examiner:
         key = (skill_id, level)
         if key not in self._fit:
             try:
-                problems = self.mixer.skill(skill_id).heldout_eval_set(level, max(1, min(self.job.eval_samples, 256)))
+                problems = self.mixer.skill(skill_id).heldout_eval_set(level, max(1, min(self.samples(skill_id), 256)))
             except (RealmError, ValueError):
                 return True  # evaluate() reports the problem
             lengths = [len(tokenize_chat(p.messages(), self.tokenizer, 1 << 20, self.chat)) for p in problems]
@@ -92,8 +92,14 @@ class Examiner:
                 )
         return self._fit[key]
 
+    def samples(self, skill_id: str) -> int:
+        """Held-out problems per evaluation of `skill_id`: its own `eval_samples_per_level` (sent
+        in the job), else the job's `eval_samples`."""
+        return int(self.job.eval_samples_by_skill.get(skill_id, self.job.eval_samples))
+
     def evaluate(self, skill_id: str, level: int, step: int, request_id: str = "") -> None:
-        if self.job.eval_samples < 1:
+        samples = self.samples(skill_id)
+        if samples < 1:
             return
         try:
             skill = self.mixer.skill(skill_id)
@@ -107,12 +113,12 @@ class Examiner:
             self.tokenizer,
             skill,
             level,
-            self.job.eval_samples,
+            samples,
             step=step,
             chat=self.chat,
             request_id=request_id,
         )
-        problems = skill.heldout_eval_set(level, max(1, min(self.job.eval_samples, 256)))
+        problems = skill.heldout_eval_set(level, max(1, min(samples, 256)))
         examples = [tokenize_chat(p.messages(), self.tokenizer, self.job.max_length, self.chat) for p in problems]
         val = self.loss_fn([e for e in examples if e.n_labels > 0])
         self.emit(replace(result, val_loss=val))

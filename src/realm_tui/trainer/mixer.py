@@ -43,6 +43,8 @@ from realm_tui.trainer.data import (
 
 SKILL_VAL_EXAMPLES = 64
 """Held-out problems per skill in the validation loss of a battle without a quest."""
+FIT_CHECK_PROBLEMS = 16
+"""Eval problems per (skill, training level) measured against max_length when a curriculum arrives."""
 
 
 def batch_index(seed: int, draw: int) -> int:
@@ -94,6 +96,7 @@ class Mixer:
     modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
     """Module id → its pool, for the modules taking part."""
     _unfit: set[tuple[str, int]] = field(default_factory=set, init=False)
+    _fit_checked: set[tuple[str, int]] = field(default_factory=set, init=False)
     _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
     _logged_modules: list[Any] = field(default_factory=list, init=False)
 
@@ -102,6 +105,7 @@ class Mixer:
         self.curriculum = self._with_modules(dict(self.curriculum))
         if self.quest is None and not skill_slots(self.curriculum) and not module_slots(self.curriculum):
             raise RealmError("a battle without a quest file needs skills (or modules) in its curriculum")
+        self.check_fit()
 
     # ------------------------------------------------------------ state
 
@@ -131,6 +135,7 @@ class Mixer:
             self.log("ignored a curriculum without skills: this battle has no quest data to fall back on")
             return
         self.curriculum = self._with_modules(curriculum)
+        self.check_fit()
 
     # ------------------------------------------------------------ modules
 
@@ -192,6 +197,42 @@ class Mixer:
             return realm_skill(skill_id, self.configs_dir)
         except KeyError as err:
             raise RealmError(str(err)) from err
+
+    def check_fit(self) -> None:
+        """Measure each curriculum skill's training level against max_length, once per (skill,
+        level), and warn at once when its problems do not fit: a level none of whose problems
+        keeps an answer token is never trained (every example is dropped) nor evaluated."""
+        for slot in skill_slots(self.curriculum):
+            key = (slot.id, slot.level)
+            if key in self._fit_checked:
+                continue
+            self._fit_checked.add(key)
+            try:
+                problems = self.skill(slot.id).heldout_eval_set(slot.level, FIT_CHECK_PROBLEMS)
+            except (RealmError, ValueError):
+                continue  # a bad skill or level is reported where it is drawn or evaluated
+            lengths = [len(tokenize_chat(p.messages(), self.tokenizer, 1 << 20, self.chat)) for p in problems]
+            trainable = sum(
+                1 for p in problems if tokenize_chat(p.messages(), self.tokenizer, self.max_length, self.chat).n_labels
+            )
+            too_long = sum(1 for n in lengths if n > self.max_length)
+            if not too_long:
+                continue
+            need = f"{min(lengths)}-{max(lengths)} tokens" if min(lengths) != max(lengths) else f"{lengths[0]} tokens"
+            if trainable == 0:
+                self._unfit.add(key)
+                self.log(
+                    f"{slot.id} level {slot.level} CANNOT BE TRAINED: its problems need {need} and max_length is "
+                    f"{self.max_length}, so every {slot.id} example is dropped and its evals are skipped. Raise "
+                    f"training_defaults.max_length in the hero's config (to at least {max(lengths)}) or disable "
+                    f"{slot.id} in configs/curriculum.yaml"
+                )
+            else:
+                self.log(
+                    f"{slot.id} level {slot.level}: {too_long} of {len(lengths)} sampled problems are longer than "
+                    f"max_length {self.max_length} (they need up to {max(lengths)} tokens) and are cut or dropped; "
+                    "raise training_defaults.max_length in the hero's config"
+                )
 
     def _tokenize(self, problems: list[Problem], skill_id: str, level: int) -> list[Example]:
         examples = [tokenize_chat(p.messages(), self.tokenizer, self.max_length, self.chat) for p in problems]

@@ -212,7 +212,9 @@ class RealmApp(App[str]):
     def show_notification(self, note: Notification) -> None:
         timeout = TOAST_TIMEOUT_S.get(note.kind, 8.0)
         self.notify(note.body, title=note.title, severity=TOAST_SEVERITY[note.severity], timeout=timeout)  # type: ignore[arg-type]
-        self.game.log.append(LogLine("note", f"{note.title}: {note.body}"))
+        line = LogLine("note", f"{note.title}: {note.body}")
+        self.game.log.append(line)
+        self._forward(BattleLogged(line))  # the live battle log (and the tavern's) shows it at once
 
     def on_quest_finished(self, message: QuestFinished) -> None:
         # The conductor had the board mark it done (its file is in quests/done/ now).

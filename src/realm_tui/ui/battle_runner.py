@@ -24,6 +24,7 @@ from realm_tui.battle.protocol import (
     Command,
     Error,
     EvalResult,
+    Evaluate,
     Event,
     Hello,
     Log,
@@ -50,7 +51,7 @@ from realm_tui.ui.messages import (
     StepUpdate,
     TrainerStateChanged,
 )
-from realm_tui.ui.models import BattleSnapshot, LogLine, StepPoint, TrainerState
+from realm_tui.ui.models import BattleSnapshot, LogLine, PendingEval, StepPoint, TrainerState
 
 if TYPE_CHECKING:
     from realm_tui.ui.game import Game
@@ -90,6 +91,10 @@ class BattleController:
         self._history: deque[StepPoint] = deque(maxlen=HISTORY)
         self._metrics: dict[str, float] = {}
         """The latest Step's school metrics (the conductor does not keep them)."""
+        self.pending_evals: tuple[PendingEval, ...] = ()
+        """`Evaluate` commands sent to the trainer and not answered yet (the worker replaces the
+        tuple, the UI reads it for the jobs table)."""
+        self._step = 0
         self._posted_at = 0.0
         self._step_waiting = False
         self.finished = threading.Event()
@@ -134,6 +139,7 @@ class BattleController:
     def _run(self, cancelled: Callable[[], bool]) -> None:
         self._history.clear()
         self._metrics = {}
+        self.pending_evals, self._step = (), 0
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         self._set_state(TrainerState.STARTING, "planning the battle")
@@ -181,6 +187,7 @@ class BattleController:
                 self._set_state(TrainerState.DEAD, f"battle ended: {reason}")
             else:
                 self._set_state(TrainerState.IDLE, f"battle ended: {stopped.reason}")
+            self.pending_evals = ()
             self._post(QuestBoardChanged("battle ended"))
 
     def _pump(
@@ -202,7 +209,7 @@ class BattleController:
             for event in bridge.events(timeout=0.1):
                 self._apply(event, conductor, plan, start_step)
                 for command in conductor.take_commands():  # curriculum changes, re-tests
-                    bridge.send(command)
+                    self._send(bridge, command)
                 if isinstance(event, Stopped):
                     return event
 
@@ -223,8 +230,21 @@ class BattleController:
             self._set_state(TrainerState.STOPPING, "saving a checkpoint, then stopping")
             return deadline if deadline is not None else time.monotonic() + self.game.options.stop_grace_s
         elif not isinstance(command, Pause | Resume):
-            bridge.send(command)
+            self._send(bridge, command)
         return deadline
+
+    def _send(self, bridge: BridgeLike, command: Command) -> None:
+        """Send a command; an `Evaluate` stays in `pending_evals` until its `EvalResult` comes."""
+        if bridge.send(command) and isinstance(command, Evaluate):
+            pending = PendingEval(command.skill, command.level, command.request_id, self._step)
+            self.pending_evals = (*self.pending_evals, pending)
+
+    def _answered(self, result: EvalResult) -> None:
+        """Drop the oldest pending eval that `result` answers (same skill, level and request id)."""
+        for i, p in enumerate(self.pending_evals):
+            if (p.skill, p.level, p.request_id) == (result.skill, result.level, result.request_id):
+                self.pending_evals = self.pending_evals[:i] + self.pending_evals[i + 1 :]
+                return
 
     def _apply(self, event: Event, conductor: Conductor, plan: BattlePlan, start_step: int) -> None:
         try:
@@ -239,6 +259,7 @@ class BattleController:
             if self.state is TrainerState.STARTING:
                 self._set_state(TrainerState.TRAINING, f"{event.device} {event.precision}")
         elif isinstance(event, Step):
+            self._step = event.step
             if self.state is TrainerState.STARTING:
                 self._set_state(TrainerState.TRAINING)
             strain = conductor.state.strain.strain
@@ -252,6 +273,7 @@ class BattleController:
             self._post(CheckpointAdded(event.name, event.step))
             self._post_step(conductor, plan, start_step, force=True)
         elif isinstance(event, EvalResult):
+            self._answered(event)
             self._log("eval", f"🎯 eval {event.skill.upper()} L{event.level}: {event.accuracy:.0%} of {event.total}")
         elif isinstance(event, QuestStarted):
             self._log("event", f"⚔ quest {event.quest_id}: {event.examples:,} examples, {event.tokens:,} tokens")

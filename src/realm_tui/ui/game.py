@@ -17,7 +17,9 @@ from pathlib import Path
 
 from textual.message import Message
 
+from realm_tui.armory.knobs import Environment
 from realm_tui.battle.bridge import TrainerBridge
+from realm_tui.battle.preflight import probe_environment
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs, load_realm_configs
 from realm_tui.errors import StoreError
@@ -88,6 +90,9 @@ class GameOptions:
     """The Battle screen's jobs table refreshes this often (each wake-up competes with the trainer)."""
     estimate_vram: Callable[[RealmConfigs, ArmoryForm], VramEstimate] = estimate_vram
     """The Armory's VRAM estimate (tests pin it so snapshots do not follow the formulas)."""
+    probe_environment: Callable[[], Environment | None] = probe_environment
+    """What this machine can do (CUDA, bitsandbytes, flash-attn), probed in a subprocess and cached;
+    the Armory runs it in a thread when a knob depends on the machine (tests pin a machine)."""
     realm_label: str | None = None
     """How the status bar names the realm (default: its folder, `~`-relative)."""
 

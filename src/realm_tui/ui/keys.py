@@ -128,6 +128,29 @@ GUILD_BINDINGS: list[BindingType] = [
         id="guild.archive",
         tooltip="Archive the campaign for good (asks first)",
     ),
+    Binding(
+        "N",
+        "new_campaign",
+        "New campaign",
+        key_display="N",
+        id="guild.new_campaign",
+        tooltip="Start a new campaign with a hero you pick (the active campaign pauses)",
+    ),
+    Binding(
+        "R",
+        "resume_campaign",
+        "Resume campaign",
+        key_display="R",
+        id="guild.resume_campaign",
+        tooltip="Make a paused campaign you pick the active one (the active campaign pauses)",
+    ),
+    Binding(
+        "m",
+        "spar",
+        "Spar",
+        id="guild.spar",
+        tooltip="Mirror school: the hero answers 100 problems of a skill; its mistakes become a high quest",
+    ),
 ]
 
 ORACLE_BINDINGS: list[BindingType] = [
@@ -180,6 +203,11 @@ QUIT_BINDINGS: list[BindingType] = [
     Binding("escape,c", "choose('cancel')", "Cancel", key_display="Esc", id="quit.cancel", tooltip="Stay in the realm"),
 ]
 
+PICK_BINDINGS: list[BindingType] = [
+    Binding("enter", "pick", "Pick", key_display="Enter", id="pick.choose", tooltip="Take the highlighted entry"),
+    Binding("escape", "cancel", "Cancel", key_display="Esc", id="pick.cancel", tooltip="Take nothing"),
+]
+
 HELP_BINDINGS: list[BindingType] = [
     Binding(
         "escape,question_mark",
@@ -199,6 +227,7 @@ GROUPS: tuple[tuple[str, list[BindingType]], ...] = (
     ("Oracle", ORACLE_BINDINGS),
     ("Armory", ARMORY_BINDINGS),
     ("Confirm dialog", MODAL_BINDINGS),
+    ("Pick list (Guild: hero, campaign, skill)", PICK_BINDINGS),
     ("Export dialog (adapter checkpoints)", EXPORT_BINDINGS),
     ("Leaving during a battle", QUIT_BINDINGS),
     ("Key list", HELP_BINDINGS),

@@ -75,6 +75,21 @@ class BattleSnapshot:
         return (self.step - self.start_step) / span if span > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class PendingEval:
+    """An `Evaluate` the parent sent the trainer (a re-test) that has no `EvalResult` yet."""
+
+    skill: str
+    level: int
+    request_id: str = ""
+    step: int = 0
+    """The battle's step when it was asked for."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.skill.upper()} L{self.level}"
+
+
 LOG_KINDS = ("event", "eval", "checkpoint", "level", "error", "note")
 
 

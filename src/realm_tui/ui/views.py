@@ -28,6 +28,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.primitives import PRIMITIVES
+from realm_tui.rules.progression import transition_from_record
 from realm_tui.store import CampaignRecord, EvalRecord, EventRecord, Store
 from realm_tui.ui.models import BattleSnapshot, LogLine
 
@@ -188,7 +189,7 @@ def _progress_events(campaign: CampaignRecord, store: Store) -> list[LevelTransi
     events: list[LevelTransition | RegressionEvent] = []
     for t in campaign.transitions:
         try:
-            events.append(LevelTransition(int(t["step"]), str(t["skill"]), int(t["from_level"]), int(t["to_level"])))
+            events.append(transition_from_record(t))
         except (KeyError, TypeError, ValueError):
             continue
     for e in store.events.recent(500, campaign_id=campaign.id, kind="regression"):
@@ -276,7 +277,8 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
 
 def _transition_text(t: dict[str, Any]) -> str:
     skill = str(t.get("skill", "?")).upper()
-    text = f"{skill} {t.get('from_level', '?')}→{t.get('to_level', '?')} at step {t.get('step', '?')}"
+    start, end = t.get("from", t.get("from_level", "?")), t.get("to", t.get("to_level", "?"))
+    text = f"{skill} {start}→{end} at step {t.get('step', '?')}"
     eff = t.get("efficiency")
     if isinstance(eff, int | float) and math.isfinite(eff):
         text += f" · efficiency {eff:.3f}"

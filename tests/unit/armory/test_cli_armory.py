@@ -65,6 +65,21 @@ def test_vram_breakdown(app: typer.Typer, realm: Path) -> None:
     assert code == 0 and "24gb_lora" in out
 
 
+def test_vram_warns_about_settings_that_cannot_train(app: typer.Typer, realm: Path) -> None:
+    cases = {
+        ("--hero", "dio-nano", "--profile", "24gb_full_small", "--optimizer", "galore_adamw"): "needs a GaLore profile",
+        ("--hero", "dio", "--profile", "24gb_lora", "--optimizer", "muon"): "it needs method full, not lora",
+        ("--hero", "dio-nano", "--profile", "24gb_qlora", "--batch", "32"): "24gb_qlora's max_batch_size 1",
+    }
+    for args, problem in cases.items():
+        code, out = run(app, "vram", *args)
+        assert code == 0, out  # still an estimate, with the warning under the table
+        assert "total (" in out and "would be refused" in out and problem in out, args
+        assert out.index("would be refused") > out.index("total ("), args
+    code, out = run(app, "vram", "--hero", "dio-nano")
+    assert code == 0 and "refused" not in out
+
+
 def test_vram_refuses_bad_input(app: typer.Typer, realm: Path) -> None:
     from realm_tui.errors import InputError
 

@@ -45,6 +45,20 @@ def test_preference_is_explained(profiles: dict[str, MemoryProfile]) -> None:
     assert any("you preferred galore" in r for r in s.reasons)
 
 
+def test_unhonoured_preference_says_why(profiles: dict[str, MemoryProfile]) -> None:
+    s = explain_suggestion(8, 24, profiles, prefer="galore")
+    assert s.profile.method != "galore"
+    line = next(r for r in s.reasons if r.startswith("you preferred galore"))
+    assert "no galore profile fits 8B on 24 GB" in line and "24gb_galore: meant for 0.5-4B models" in line
+    s = explain_suggestion(2, 16, profiles, prefer="galore")  # in range, but the card is too small
+    assert any("24gb_galore: needs 22 GB, more than 16 GB" in r for r in s.reasons)
+    only_lora = {pid: p for pid, p in profiles.items() if p.method != "galore"}
+    s = explain_suggestion(2, 24, only_lora, prefer="galore")
+    assert any("this realm has no memory profile with method galore" in r for r in s.reasons)
+    honoured = explain_suggestion(4, 24, profiles, prefer="galore")
+    assert not any("but" in r for r in honoured.reasons)
+
+
 def test_cpu_suggestion(profiles: dict[str, MemoryProfile]) -> None:
     s = explain_suggestion(0.003, 0, profiles)
     assert s.profile.id == "cpu_tiny"

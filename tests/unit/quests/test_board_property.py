@@ -1,9 +1,11 @@
-"""Property: whatever bytes land in the inbox, the board never crashes, never loses them, and
-never lets an invalid line reach the queue."""
+"""Property: whatever bytes land in the inbox, under whatever name (not UTF-8, up to the longest
+the file system takes), the board never crashes, never loses them, never jams, and never lets an
+invalid line reach the queue."""
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -37,6 +39,13 @@ good_line = st.tuples(text, text.filter(str.strip)).map(
 raw_line = st.binary(max_size=60).map(lambda b: b.replace(b"\n", b""))
 lines = st.lists(st.one_of(good_line, json_line, raw_line, st.just(b"")), max_size=12)
 payload = st.one_of(st.binary(max_size=400), lines.map(lambda ls: b"\n".join(ls)))
+name_byte = st.integers(1, 255).filter(lambda b: b != ord("/")).map(lambda b: bytes([b]))
+stem = st.one_of(
+    st.lists(name_byte, max_size=30).map(b"".join),  # any bytes: often not UTF-8
+    st.integers(180, 246).map(lambda n: b"x" * n),  # long names: 255 bytes with the prefix and .jsonl
+    st.integers(60, 82).map(lambda n: b"\xff" * n),  # three UTF-8 bytes each once made text
+)
+extension = st.sampled_from([b".jsonl", b".txt", b".JSONL"])
 
 
 def _assert_trainable(path: Path) -> None:
@@ -54,19 +63,24 @@ def _assert_trainable(path: Path) -> None:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=st.lists(payload, min_size=1, max_size=3), name=st.sampled_from(["q.jsonl", "q.txt", "Q.JSONL"]))
-def test_arbitrary_inbox_bytes(files: list[bytes], name: str) -> None:
+@given(files=st.lists(st.tuples(payload, stem, extension), min_size=1, max_size=3))
+def test_arbitrary_inbox_bytes(files: list[tuple[bytes, bytes, bytes]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         realm = make_realm(Path(tmp) / "realm")
         with Store.open(realm.store_file) as store:
             board = Board(realm, store, policy=POLICY, count_tokens=count_chars, max_tokens=MAX_TOKENS, clock=Clock())
-            for i, data in enumerate(files):
-                (realm.quests / "inbox" / f"{i}-{name}").write_bytes(data)
+            inbox = os.fsencode(realm.quests / "inbox")
+            for i, (data, name, ext) in enumerate(files):
+                with open(os.path.join(inbox, b"%d-" % i + name + ext), "wb") as fh:
+                    fh.write(data)
             result = board.scan()
             assert not result.errors
             assert len(result.queued) + len(result.failed) == len(files)
             for record in store.quests.by_state("queued"):
                 _assert_trainable(realm.root / record.path)
+            for record in store.quests.all():  # UTF-8 only: the store can be written
+                json.dumps(record.model_dump(mode="json"), ensure_ascii=False).encode("utf-8")
             kept = [p.read_bytes() for p in all_files(realm.quests)]
-            for data in files:  # every dropped file still exists, byte for byte (or cleaned + original)
+            for data, _name, _ext in files:  # every dropped file still exists, byte for byte (or cleaned + original)
                 assert data in kept
+            assert board.scan().errors == []  # the board is not jammed

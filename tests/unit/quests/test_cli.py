@@ -66,13 +66,13 @@ def test_add_list_show_prioritize_cancel_retry(home: Path, tmp_path: Path) -> No
 def test_validate_reports_levels_and_exit_codes(home: Path, tmp_path: Path) -> None:
     ok = write(tmp_path / "ok.jsonl", good_lines(2))
     code, out = quest("validate", str(ok))
-    assert code == 0 and ": ok" in out and "limit 256" in out  # dio-nano's max_length
-    bad = write(tmp_path / "bad.jsonl", [line(), line(), line("x" * 400, "y"), "nope"])
+    assert code == 0 and ": ok" in out and "limit 1024" in out  # dio-nano's max_length
+    bad = write(tmp_path / "bad.jsonl", [line(), line(), line("x" * 1200, "y"), "nope"])
     code, out = quest("validate", str(bad))
     assert code == 2
     assert "content 1" in out and "tokens 1" in out and "schema 1" in out
     assert f"{bad}:2: [content] duplicate of line 1" in out
-    code, out = quest("validate", str(bad), "--max-tokens", "1000")
+    code, out = quest("validate", str(bad), "--max-tokens", "2000")
     assert "tokens 0" in out
     code, out = quest("validate", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "not found" in out

@@ -249,7 +249,10 @@ def test_list_info_uninstall(realm: RealmPaths, tmp_path: Path) -> None:
         uninstall_module(realm, "ghost")
     with pytest.raises(InputError, match="no module"):
         uninstall_module(realm, "../quests")
-    assert _modules(realm) == ["mini"]
+    for not_an_id in ("", ".", "mini/", "mini/..", "MINI", "-mini"):  # "" named the modules folder itself
+        with pytest.raises(InputError, match="no module"):
+            uninstall_module(realm, not_an_id)
+    assert _modules(realm) == ["mini"] and (realm.quests / "modules" / "mini" / "manifest.yaml").is_file()
 
 
 def test_shipped_example_module_is_valid_small_and_reproducible(tmp_path: Path) -> None:

@@ -4,17 +4,29 @@ rate, with a live VRAM estimate. Changes validate before they apply, and apply a
 
 from __future__ import annotations
 
-from textual import on
+from typing import Literal
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.markup import escape
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
+from realm_tui.armory.knobs import Environment
 from realm_tui.config.common import OPTIMIZERS
+from realm_tui.config.hero import HeroConfig
 from realm_tui.errors import RealmError
 from realm_tui.ui.keys import ARMORY_BINDINGS
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.services.armory import ArmoryForm, apply_form, form_for, validate_form
+from realm_tui.ui.services.armory import (
+    ArmoryForm,
+    apply_form,
+    form_for,
+    needs_machine_probe,
+    refusals_here,
+    validate_form,
+)
 from realm_tui.ui.views import current_campaign
 
 NUMBER_FIELDS = (
@@ -25,9 +37,19 @@ NUMBER_FIELDS = (
 )
 
 
+class MachineProbed(Message):
+    """The environment probe finished (None: it failed)."""
+
+    def __init__(self, environment: Environment | None) -> None:
+        super().__init__()
+        self.environment = environment
+
+
 class ArmoryScreen(RealmScreen):
     MODE = "armory"
     BINDINGS = ARMORY_BINDINGS
+    _machine: Literal["unknown", "probing", "known"] = "unknown"
+    _environment: Environment | None = None
 
     def compose_body(self) -> ComposeResult:
         configs = self.game.configs
@@ -117,9 +139,9 @@ class ArmoryScreen(RealmScreen):
         """Validate the form, show problems, the profile and the VRAM estimate; the form if valid."""
         form, problems = self._read()
         configs = self.game.configs
+        hero: HeroConfig | None = None
         if form is not None:
-            _hero, problems = validate_form(configs, form)
-            self._show_vram(form)
+            hero, problems = validate_form(configs, form)
             profile = configs.memory_profiles.get(form.memory_profile)
             if profile is not None:
                 self.query_one("#armory-profile-info", Static).update(
@@ -127,26 +149,78 @@ class ArmoryScreen(RealmScreen):
                     f"limits: batch ≤ {profile.max_batch_size}, accumulation ≤ {profile.max_grad_accum}, "
                     f"length ≤ {profile.max_seq_length}\n[dim]{escape(profile.description.strip())}[/]"
                 )
+        self._show_vram(form if hero is not None else None)
         box = self.query_one("#armory-problems", Static)
-        if problems:
+        if problems or form is None or hero is None:
             box.update("\n".join(f"[$error]✖[/] {escape(p)}" for p in problems))
             return None
-        changed = form is not None and form != form_for(configs, form.hero_id)
+        changed = form != form_for(configs, form.hero_id)
         running = " The running battle keeps its settings." if self.game.trainer_state.busy else ""
-        box.update(
-            ("[$success]✓ valid[/] — Ctrl+S writes it; it applies at the next battle." + running)
-            if changed
-            else "[$success]✓[/] [dim]these are the hero's current settings[/]"
-        )
+        refused, machine_note = self._refusals_here(hero, form)
+        if refused:
+            lines = [
+                ("[$warning]⚠ valid[/], but this machine cannot fight with it — Ctrl+S still writes it." + running)
+                if changed
+                else "[$warning]⚠[/] [dim]these are the hero's current settings, and this machine cannot fight "
+                "with them[/]"
+            ]
+            lines += [f"[$warning]will be refused here:[/] {escape(p)}" for p in refused]
+        else:
+            lines = [
+                ("[$success]✓ valid[/] — Ctrl+S writes it; it applies at the next battle." + running)
+                if changed
+                else "[$success]✓[/] [dim]these are the hero's current settings[/]"
+            ]
+        if machine_note:
+            lines.append(f"[dim]{escape(machine_note)}[/]")
+        box.update("\n".join(lines))
         return form
 
-    def _show_vram(self, form: ArmoryForm) -> None:
+    def _refusals_here(self, hero: HeroConfig, form: ArmoryForm) -> tuple[list[str], str]:
+        """What the battle's knob check would refuse on this machine, and a note while that is unknown."""
+        configs = self.game.configs
+        if not needs_machine_probe(configs, form):
+            return refusals_here(configs, hero, form, None), ""
+        if self._machine == "unknown":
+            self._machine = "probing"
+            self._probe()
+        if self._machine == "probing":
+            return refusals_here(configs, hero, form, None), "checking what this machine can do…"
+        if self._environment is None:
+            note = "could not probe this machine: the battle checks the settings again when it starts"
+            return refusals_here(configs, hero, form, None), note
+        return refusals_here(configs, hero, form, self._environment), ""
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="armory-probe",
+        exit_on_error=False,
+        name="machine probe",
+        description="what this machine can train with",
+    )
+    def _probe(self) -> None:
+        """`probe_environment` runs a short subprocess (torch stays out of the UI process); cached after once."""
+        try:
+            environment = self.game.options.probe_environment()
+        except Exception:  # a probe that breaks is a probe that failed: the battle re-checks anyway
+            environment = None
+        self.post_message(MachineProbed(environment))
+
+    def on_machine_probed(self, message: MachineProbed) -> None:
+        self._machine = "known"
+        self._environment = message.environment
+        self._check()
+
+    def _show_vram(self, form: ArmoryForm | None) -> None:
+        """The calculator's estimate for a valid form (None: the form has problems, no estimate)."""
+        box = self.query_one("#armory-vram", Static)
+        if form is None:
+            box.update("[dim]no estimate: fix the problems listed under Check[/]")
+            return
         estimate = self.game.options.estimate_vram(self.game.configs, form)
         parts = "\n".join(f"  {name:<16} {gb:8.3f} GiB" for name, gb in estimate.parts)
-        note = "placeholder until armory.vram lands" if estimate.source == "placeholder" else estimate.source
-        self.query_one("#armory-vram", Static).update(
-            f"[b]{estimate.total_gb:.3f} GiB[/] [dim]({escape(note)})[/]\n{parts}"
-        )
+        box.update(f"[b]{estimate.total_gb:.3f} GiB[/] [dim]({escape(estimate.source)})[/]\n{parts}")
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:

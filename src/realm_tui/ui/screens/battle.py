@@ -7,10 +7,18 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
-from realm_tui.ui.models import BattleSnapshot, format_duration
+from realm_tui.ui.models import BattleSnapshot, PendingEval, format_duration
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.views import current_campaign
 from realm_tui.ui.widgets.battle import BattleLog, Readouts, SeriesPlot, StrainPlot, loss_points, strain_points
+
+DETAIL = 28
+"""Widest detail cell: the jobs table fits beside the log at 100 columns without scrolling sideways."""
+
+
+def clip(text: str, width: int = 12) -> str:
+    """`text`, cut to `width` characters with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class BattleScreen(RealmScreen):
@@ -36,6 +44,7 @@ class BattleScreen(RealmScreen):
         jobs.border_title = "Jobs in flight"
         jobs.add_columns("job", "state", "detail")
         self._jobs_shown: list[tuple[str, str, str]] = []
+        self._evals_shown: tuple[PendingEval, ...] = ()
         self.set_interval(self.game.options.jobs_interval_s, self._refresh_jobs)
 
     def refresh_view(self) -> None:
@@ -67,19 +76,23 @@ class BattleScreen(RealmScreen):
             return
         game = self.game
         plan, live = game.battle.plan, game.live
+        self._evals_shown = game.battle.pending_evals
         rows: list[tuple[str, str, str]] = []
         if game.trainer_state.busy and plan is not None:
             eta = format_duration(live.eta_s) if live is not None else "—"
             rows.append(
-                ("trainer", game.trainer_state.value, f"{plan.quest_id} → step {plan.job.max_steps}, ETA {eta}")
+                ("trainer", game.trainer_state.value, f"{clip(plan.quest_id)} → {plan.job.max_steps} · ETA {eta}")
             )
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
+        for pending in self._evals_shown:  # re-tests the conductor asked the trainer for
+            why = "re-test" if pending.request_id == "retest" else "eval"
+            rows.append(("eval", "queued", f"{why} {pending.label} · asked at {pending.step}"))
         if game.oracle.alive:
             rows.append(("oracle", "running", game.oracle.loaded.label if game.oracle.loaded else "starting"))
         for worker in self.app.workers:
             if worker.group != "battle" and not worker.is_finished:
-                rows.append((worker.name or worker.group, worker.state.name.lower(), worker.description[:40]))
+                rows.append((worker.name or worker.group, worker.state.name.lower(), clip(worker.description, DETAIL)))
         if rows == self._jobs_shown:
             return  # unchanged: no re-render
         self._jobs_shown = rows
@@ -92,6 +105,8 @@ class BattleScreen(RealmScreen):
 
     def on_step_update(self, message: StepUpdate) -> None:
         self._show_snapshot(message.snapshot)
+        if self.game.battle.pending_evals != self._evals_shown:  # an eval was asked for or answered
+            self._refresh_jobs()
 
     def on_checkpoint_added(self, message: CheckpointAdded) -> None:
         self._refresh_jobs()

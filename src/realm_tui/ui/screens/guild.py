@@ -1,19 +1,30 @@
 """The Guild: skills and their levels, progress to the next level, eval history, primitives,
-strain and the curriculum hint, titles and achievements, campaign peaks and the level-cap verdict;
-`A` archives the campaign."""
+strain and the curriculum hint, titles and achievements, campaign peaks and the level-cap verdict.
+
+Campaign moves from the keyboard (all refused while a battle runs): `N` starts a new campaign with
+a hero picked from the realm's heroes, `R` resumes a paused (or maxed-out) campaign picked from a
+list, `A` archives the campaign. `m` spars: the hero answers a skill's problems in a child process
+(as `realm quest spar`) and its mistakes become a high-priority quest. Sparring is refused while a
+battle runs (both would share the CPU, and the trainer holds the hero's latest weights)."""
 
 from __future__ import annotations
 
+import contextlib
+from typing import Literal
+
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
+from realm_tui.errors import RealmError
 from realm_tui.ui.keys import GUILD_BINDINGS
-from realm_tui.ui.messages import CheckpointAdded, StepUpdate
+from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.screens.modals import ConfirmModal
+from realm_tui.ui.screens.modals import ConfirmModal, PickModal
 from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.ui.services.sparring import SPAR_COUNT, SparOutcome, spar_round
 from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet, current_campaign
 from realm_tui.ui.widgets.text import bar, sparkline, zone_label
 
@@ -39,6 +50,10 @@ def skill_text(s: SkillView) -> str:
 class GuildScreen(RealmScreen):
     MODE = "guild"
     BINDINGS = GUILD_BINDINGS
+    spar_count = SPAR_COUNT
+    """Problems per sparring round."""
+    sparring = False
+    """A sparring round is running (one at a time)."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guild"):
@@ -106,6 +121,109 @@ class GuildScreen(RealmScreen):
             "and New Game+ can start from any of them."
         )
         self.app.push_screen(ConfirmModal(question, yes="Archive"), done)
+
+    def _idle(self, doing: str) -> bool:
+        """True when the store is writable and no battle (or sparring round) runs; else says why."""
+        if not self.writable():
+            return False
+        if self.game.trainer_state.busy:
+            self.notify_refusal(f"a battle is running: stop it (x) before {doing}")
+            return False
+        if self.sparring:
+            self.notify_refusal(f"the hero is sparring: wait for its result before {doing}")
+            return False
+        return True
+
+    def _campaign_move(self, move: str, target: str) -> None:
+        """Apply `new` (target: a hero id) or `resume` (target: a campaign id) through the desk."""
+        if self.game.trainer_state.busy or self.sparring:
+            self.notify_refusal("a battle or a sparring round started meanwhile: nothing changed")
+            return
+        desk = CampaignDesk(self.game.realm, self.game.store)
+        try:
+            if move == "new":
+                hero = self.game.configs.heroes.get(target)
+                record = desk.new_campaign(target, hero.name if hero else target)
+                text = f"{record.id} begins with {record.hero_id}; the next battle (s) fights for it"
+            else:
+                record = desk.resume(target)
+                text = f"{record.id} is the active campaign again; the next battle (s) continues it"
+        except CampaignRefusal as err:
+            self.notify_refusal(str(err))
+            return
+        self.notify(text, title="Campaign", markup=False)
+        self.refresh_view()
+
+    def action_new_campaign(self) -> None:
+        """Pick a hero; a fresh campaign of it becomes the active one (the active one pauses)."""
+        if not self._idle("starting a new campaign"):
+            return
+        heroes = self.game.configs.heroes
+        if not heroes:
+            self.notify_refusal("no hero is configured (configs/heroes/)")
+            return
+        campaign = current_campaign(self.game.store)
+        choices = [(hid, f"{hero.name} ({hid})") for hid, hero in heroes.items()]
+        note = "The active campaign pauses; resume it later with R."
+        modal = PickModal("New campaign: pick its hero", choices, note, campaign.hero_id if campaign else "")
+        self.app.push_screen(modal, lambda hid: self._campaign_move("new", hid) if hid else None)
+
+    def action_resume_campaign(self) -> None:
+        """Pick a paused (or maxed-out) campaign; it becomes the active one (the active one pauses)."""
+        if not self._idle("resuming a campaign"):
+            return
+        found = CampaignDesk(self.game.realm, self.game.store).resumable()
+        if not found:
+            self.notify_refusal("there is no paused campaign to resume (N starts a new one)")
+            return
+        choices = [
+            (c.id, f"{c.id} · {c.hero_id} · {c.status.replace('_', ' ')} · step {c.current_step}") for c in found
+        ]
+        note = "The active campaign pauses; a maxed-out campaign resumes to push on."
+        modal = PickModal("Resume a campaign", choices, note)
+        self.app.push_screen(modal, lambda cid: self._campaign_move("resume", cid) if cid else None)
+
+    def action_spar(self) -> None:
+        """Pick a skill (BIN first); the hero spars on it in a background worker."""
+        if not self._idle("sparring"):
+            return
+        skills = self.game.configs.skills
+        if not skills:
+            self.notify_refusal("no skill is configured (configs/skills/)")
+            return
+        choices = [(sid, f"{sid.upper()} · {getattr(cfg, 'name', sid)}") for sid, cfg in skills.items()]
+        note = f"The hero answers {self.spar_count} problems at its training level; mistakes queue high."
+        self.app.push_screen(PickModal("Spar on which skill?", choices, note, "bin"), self._start_spar)
+
+    def _start_spar(self, skill: str | None) -> None:
+        if skill is None or not self._idle("sparring"):
+            return
+        self.sparring = True
+        self.notify(f"the hero answers {self.spar_count} {skill.upper()} problems…", title="Sparring", markup=False)
+        self._spar(skill)
+
+    @work(thread=True, group="spar", exit_on_error=False, name="spar", description="sparring")
+    def _spar(self, skill: str) -> None:
+        game = self.game
+        error = ""
+        try:
+            outcome: SparOutcome | None = spar_round(game.realm, game.configs, game.store, skill, count=self.spar_count)
+        except (RealmError, ValueError, OSError) as err:
+            outcome, error = None, f"sparring on {skill.upper()} failed: {err}"
+        with contextlib.suppress(RuntimeError):  # the player left the game meanwhile: nobody to tell
+            self.app.call_from_thread(self._sparred, outcome, error)
+
+    def _sparred(self, outcome: SparOutcome | None, error: str) -> None:
+        self.sparring = False
+        if outcome is None:
+            self.app.notify(error, title="Sparring", severity="error", timeout=10, markup=False)
+            return
+        queued = outcome.quest is not None and outcome.quest.state == "queued"
+        warn = outcome.quest is not None and not queued
+        severity: Literal["information", "warning"] = "warning" if warn else "information"
+        self.app.notify(outcome.summary(), title="Sparring", severity=severity, timeout=10, markup=False)
+        if outcome.quest is not None:
+            self.app.post_message(QuestBoardChanged(f"{outcome.quest.id} {outcome.quest.state}"))
 
     def _show(self, view: GuildView, status: str = "") -> None:
         skills = "\n".join(skill_text(s) for s in view.skills) or "[dim]No skills configured (configs/skills/).[/]"
@@ -175,3 +293,6 @@ class GuildScreen(RealmScreen):
 
     def on_checkpoint_added(self, message: CheckpointAdded) -> None:
         self.refresh_view()
+
+    def on_notification_raised(self, message: NotificationRaised) -> None:
+        self.refresh_view()  # a skill level-up (or a new champion …) changed what the Guild shows

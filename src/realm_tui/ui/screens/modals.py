@@ -1,19 +1,24 @@
-"""Dialogs: confirm (`ModalScreen[bool]`), leave-during-battle and adapter export (`ModalScreen[str]`), help."""
+"""Dialogs: confirm (`ModalScreen[bool]`), leave-during-battle and adapter export (`ModalScreen[str]`),
+pick one entry of a list (`ModalScreen[str | None]`), help."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets import Button, DataTable, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from realm_tui.ui.keys import (
     EXPORT_BINDINGS,
     GROUPS,
     HELP_BINDINGS,
     MODAL_BINDINGS,
+    PICK_BINDINGS,
     QUIT_BINDINGS,
     SCREENS,
     bindings_of,
@@ -114,6 +119,46 @@ class ExportModal(ModalScreen[str]):
         self.dismiss(event.button.id or "cancel")
 
 
+class PickModal(ModalScreen[str | None]):
+    """Pick one entry of a list: dismisses with its id (Enter) or None (Esc)."""
+
+    BINDINGS = PICK_BINDINGS
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], note: str = "", current: str = "") -> None:
+        """`choices`: (id, label) pairs; `current`: the id highlighted first."""
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+        self.note = note
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog pick"):
+            yield Static(f"[b]{escape(self.title_text)}[/]", classes="pick-title")
+            yield OptionList(*(Option(escape(label), id=cid) for cid, label in self.choices), id="pick-list")
+            hint = f"{self.note}\n" if self.note else ""
+            yield Static(escape(f"{hint}Enter picks · Esc cancels"), classes="pick-note")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        ids = [cid for cid, _label in self.choices]
+        options.highlighted = ids.index(self.current) if self.current in ids else 0
+        options.focus()
+
+    def action_pick(self) -> None:
+        options = self.query_one(OptionList)
+        index = options.highlighted
+        self.dismiss(self.choices[index][0] if index is not None and self.choices else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+
 class HelpModal(ModalScreen[None]):
     """Every key binding of the game, by where it works."""
 
@@ -125,19 +170,50 @@ class HelpModal(ModalScreen[None]):
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self._filled_width = 0
+        self.query_one(DataTable).focus()
+        self.call_after_refresh(self._fill)  # the dialog's real width is known once it is laid out
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """Columns from the table's real width: the description wraps in what the key and id columns
+        leave; when that is too narrow to read, the id column goes."""
         table = self.query_one(DataTable)
-        # The description gets what the key and id columns leave of the dialog (cells do not wrap).
-        does = max(24, int(self.app.size.width * 0.96) - 8 - 12 - 20 - 6)
-        table.add_column("key", width=12)
-        table.add_column("does", width=does)
-        table.add_column("id", width=20)
-        table.add_row("", "[b]Screens (everywhere)[/]", "")
-        for s in SCREENS:
-            table.add_row(f"{s.number} / {s.letter}", f"{s.title}: {s.tooltip}", f"screen.{s.mode}")
-        for group, bindings in GROUPS:
-            table.add_row("", f"[b]{group}[/]", "")
-            for binding in bindings_of(bindings):
-                if binding.id and binding.id.startswith("screen."):
-                    continue
-                table.add_row(key_label(binding), binding.tooltip or binding.description, binding.id or "")
-        table.focus()
+        width = table.size.width - table.styles.scrollbar_size_vertical
+        if width <= 0 or width == self._filled_width:
+            return
+        self._filled_width = width
+        rows = help_rows()
+        key_w = max(len(key) for key, _does, _id in rows)
+        id_w = max(len(bid) for _key, _does, bid in rows)
+        pad = 2 * table.cell_padding
+        does = width - key_w - id_w - 3 * pad
+        show_id = does >= HELP_MIN_DOES
+        if not show_id:
+            does = width - key_w - 2 * pad
+        table.clear(columns=True)
+        table.add_column("key", width=key_w)
+        table.add_column("does", width=max(HELP_MIN_DOES // 2, does))
+        if show_id:
+            table.add_column("id", width=id_w)
+        for key, text, bid in rows:
+            table.add_row(*((key, text, bid) if show_id else (key, text)), height=None)  # long text wraps
+
+
+HELP_MIN_DOES = 36
+"""Narrower than this, the help dialog drops its id column so descriptions stay readable."""
+
+
+def help_rows() -> list[tuple[str, str, str]]:
+    """(key, what it does, binding id) for every binding, under a bold heading per group."""
+    rows = [("", "[b]Screens (everywhere)[/]", "")]
+    rows += [(f"{s.number} / {s.letter}", f"{s.title}: {s.tooltip}", f"screen.{s.mode}") for s in SCREENS]
+    for group, bindings in GROUPS:
+        rows.append(("", f"[b]{group}[/]", ""))
+        for binding in bindings_of(bindings):
+            if binding.id and binding.id.startswith("screen."):
+                continue
+            rows.append((key_label(binding), binding.tooltip or binding.description, binding.id or ""))
+    return rows

@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO
+from realm_tui.store import Store
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
 from realm_tui.ui.oracle_worker import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
@@ -43,6 +44,25 @@ def template_preview(hero: HeroConfig) -> str:
     return (
         f"{system}{chat.im_start}user\n{{your words}}{chat.im_end}\n{chat.im_start}assistant\n{{the hero}}{chat.im_end}"
     )
+
+
+def checkpoint_options(store: Store) -> list[tuple[str, str]]:
+    """Every ledger checkpoint, newest first: the current campaign's, then each older campaign's
+    (most recently played first), labelled with its campaign so New Game+ keeps the old ones askable."""
+    current = current_campaign(store)
+    campaigns = sorted(store.campaigns.all(), key=lambda c: c.updated_at, reverse=True)
+    names = {c.id: c.name or c.id for c in campaigns}
+    order = {c.id: i for i, c in enumerate(campaigns)}
+    if current is not None:
+        order[current.id] = -1
+    rows = sorted(store.ledger.all(), key=lambda r: (order.get(r.campaign_id, len(order)), -r.step, -r.created_at))
+    options = []
+    for r in rows:
+        star = " ★" if r.champion else ""
+        mine = current is not None and r.campaign_id == current.id
+        where = "" if mine else f"  · {names.get(r.campaign_id, r.campaign_id)}"
+        options.append((f"{r.name}{star}{where}", r.name))
+    return options
 
 
 class ChatBubble(Static):
@@ -81,9 +101,7 @@ class OracleScreen(RealmScreen):
 
     def refresh_view(self) -> None:
         select = self.query_one("#oracle-target", Select)
-        campaign = current_campaign(self.game.store)
-        rows = self.game.store.ledger.by_campaign(campaign.id) if campaign else []
-        options = [(f"{r.name}{' ★' if r.champion else ''}", r.name) for r in reversed(rows)]
+        options = checkpoint_options(self.game.store)
         current = select.value
         select.set_options(options)
         if current in {v for _, v in options}:

@@ -9,7 +9,6 @@ through a temp file + fsync + `os.replace`, and keeps the previous file under
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -21,13 +20,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from realm_tui.armory.knobs import Environment, assess_knobs
+from realm_tui.armory.vram import GIB, estimate_for
+from realm_tui.battle.preflight import OPTIMISTIC, needs_probe
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.loader import format_validation_error, read_yaml
 from realm_tui.config.realm_config import RealmConfigs, hero_profile_problems
 from realm_tui.paths import RealmPaths
 
 TRAINING_KEYS = ("optimizer", "batch_size", "gradient_accumulation", "max_length", "learning_rate")
-VRAM_MODULE = "realm_tui.armory.vram"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class VramEstimate:
     total_gb: float
     parts: tuple[tuple[str, float], ...]
     source: str
-    """`armory.vram`, or `placeholder` while that module is not installed."""
+    """`armory.vram (GPU)` or `armory.vram (CPU RAM)`: where the memory is counted."""
 
 
 def form_for(configs: RealmConfigs, hero_id: str) -> ArmoryForm:
@@ -95,53 +96,52 @@ def validate_form(configs: RealmConfigs, form: ArmoryForm) -> tuple[HeroConfig |
 
 # ---------------------------------------------------------------- VRAM
 
-_OPT_BYTES = {"adamw": 8.0, "adamw_torch_fused": 8.0, "paged_adamw_32bit": 8.0, "muon": 4.0}
-
-
-def _placeholder(configs: RealmConfigs, form: ArmoryForm) -> VramEstimate:
-    """A rough estimate until `realm_tui.armory.vram` lands: weights + grads + optimizer + activations."""
-    hero = configs.hero(form.hero_id)
-    profile = configs.memory_profiles.get(form.memory_profile)
-    params = hero.model.size_b * 1e9
-    method = profile.method if profile else "full"
-    weight_bytes = {"qlora": 0.55, "lora": 2.0}.get(method, 2.0)
-    trainable = params * (0.01 if method in ("lora", "qlora") else 1.0)
-    opt = _OPT_BYTES.get(form.optimizer, 2.0 if "8bit" in form.optimizer else 8.0)
-    if method == "galore":
-        opt *= 0.25
-    layers = hero.model.nano.num_layers if hero.model.nano else max(8, int(24 * (hero.model.size_b**0.3)))
-    hidden = hero.model.nano.hidden_size if hero.model.nano else int(2048 * (hero.model.size_b**0.35))
-    act_factor = 2 if profile is not None and profile.gradient_checkpointing else 16
-    activations = form.batch_size * form.max_length * hidden * layers * act_factor * 2
-    parts = (
-        ("weights", params * weight_bytes / 1e9),
-        ("gradients", trainable * 2 / 1e9),
-        ("optimizer", trainable * opt / 1e9),
-        ("activations", activations / 1e9),
-        ("overhead", 0.5 if profile is not None and profile.vram_gb > 0 else 0.0),
-    )
-    return VramEstimate(sum(p for _, p in parts), parts, "placeholder")
-
 
 def estimate_vram(configs: RealmConfigs, form: ArmoryForm) -> VramEstimate:
-    """The Armory's live estimate: `realm_tui.armory.vram` when it is there, else a placeholder."""
+    """The Armory's live estimate from the calculator (`realm_tui.armory.vram`).
+
+    Only for a valid form: raises `ValueError` with the problems otherwise (check `validate_form`
+    first; the screen shows no estimate until the form is fixed).
+    """
+    hero, problems = validate_form(configs, form)
+    if hero is None:
+        raise ValueError("; ".join(problems))
+    profile = configs.memory_profiles[form.memory_profile]
+    est = estimate_for(hero, profile, batch_size=form.batch_size, seq_len=form.max_length, optimizer=form.optimizer)
+    parts = [(name, n / GIB) for name, n in est.components()]
+    if est.cpu_offload:
+        parts.append(("(CPU offload)", est.cpu_offload / GIB))
+    where = "CPU RAM" if est.device == "cpu" else "GPU"
+    return VramEstimate(est.total / GIB, tuple(parts), f"armory.vram ({where})")
+
+
+# ---------------------------------------------------------------- this machine
+
+
+def needs_machine_probe(configs: RealmConfigs, form: ArmoryForm) -> bool:
+    """Whether the knob check of this form depends on what this machine can do (`needs_probe`)."""
     profile = configs.memory_profiles.get(form.memory_profile)
-    try:
-        module = importlib.import_module(VRAM_MODULE)
-        hero = HeroConfig.model_validate(candidate(configs, form))
-        if profile is None:
-            raise ValueError("unknown profile")
-        est = module.estimate_for(
-            hero, profile, batch_size=form.batch_size, seq_len=form.max_length, optimizer=form.optimizer
-        )
-        gib = float(1 << 30)
-        parts = [(str(name), float(n) / gib) for name, n in est.components()]
-        if getattr(est, "cpu_offload", 0):
-            parts.append(("(CPU offload)", float(est.cpu_offload) / gib))
-        where = "CPU RAM" if getattr(est, "device", "cuda") == "cpu" else "GPU"
-        return VramEstimate(float(est.total) / gib, tuple(parts), f"armory.vram ({where})")
-    except (ImportError, AttributeError, TypeError, ValueError, ValidationError):
-        return _placeholder(configs, form)
+    hero = configs.heroes.get(form.hero_id)
+    if profile is None or hero is None:
+        return False
+    return needs_probe(profile, form.optimizer, hero.training_defaults.precision)
+
+
+def refusals_here(configs: RealmConfigs, hero: HeroConfig, form: ArmoryForm, env: Environment | None) -> list[str]:
+    """What the battle's knob check (`assess_knobs`) would refuse for a valid form on this machine.
+
+    `env`: the probed machine; None when no knob depends on it (only machine-independent problems).
+    """
+    report = assess_knobs(
+        hero,
+        configs.memory_profiles[form.memory_profile],
+        batch_size=form.batch_size,
+        grad_accum=form.gradient_accumulation,
+        seq_len=form.max_length,
+        optimizer=form.optimizer,
+        **(env or OPTIMISTIC).as_kwargs(),  # type: ignore[arg-type]
+    )
+    return report.problems
 
 
 # ---------------------------------------------------------------- writing

@@ -1,6 +1,8 @@
-"""Campaign moves from the game: archive a campaign, start New Game+ from a checkpoint.
+"""Campaign moves from the game: start a new campaign with a hero, resume a paused one, archive
+one, start New Game+ from a checkpoint.
 
-The moves themselves are `rules.campaign` (archive, pause, new_game_plus); this module reads
+The moves themselves are `rules.campaign` (new_campaign, resume, archive, pause, new_game_plus); a
+new or resumed campaign becomes the one active campaign (the active one pauses). This module reads
 the stored records into rule states and writes the results back, as `realm campaign` does.
 
 New Game+ seeds the new campaign's ledger with the chosen checkpoint (hard-linked where the
@@ -18,8 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from realm_tui.paths import RealmPaths
-from realm_tui.rules.campaign import CampaignState, CampaignStatus, archive, new_game_plus, pause
-from realm_tui.store import CampaignRecord, CheckpointRecord, Store
+from realm_tui.rules.campaign import (
+    CampaignState,
+    CampaignStatus,
+    archive,
+    new_campaign,
+    new_game_plus,
+    pause,
+    resume,
+)
+from realm_tui.store import CampaignRecord, CheckpointRecord, HeroRecord, Store
 from realm_tui.trainer.manifest import TEMP_PREFIX, is_valid_checkpoint
 
 
@@ -58,8 +68,12 @@ class _LinkOrCopy:
             self.copied = True
 
 
+RESUMABLE = (CampaignStatus.PAUSED.value, CampaignStatus.MAXED_OUT.value)
+"""Statuses `rules.campaign.resume` accepts (a maxed-out campaign resumes when the player pushes on)."""
+
+
 class CampaignDesk:
-    """Archive and New Game+ over the store (this process is its writer)."""
+    """New, resume, archive and New Game+ over the store (this process is its writer)."""
 
     def __init__(self, realm: RealmPaths, store: Store) -> None:
         self.realm = realm
@@ -77,8 +91,47 @@ class CampaignDesk:
         except ValueError as err:
             raise CampaignRefusal(str(err)) from None
         return self.store.campaigns.update(
-            record.id, status=state.status.value, milestones=[*record.milestones, *_entries(state)]
+            record.id,
+            status=state.status.value,
+            milestones=[*record.milestones, *_entries(state)],
+            updated_at=time.time(),
         )
+
+    def _pause_active(self, keep: str = "") -> None:
+        """Pause every active campaign but `keep`: one campaign is active at a time."""
+        for other in self.store.campaigns.all():
+            if other.status == CampaignStatus.ACTIVE and other.id != keep:
+                self._move(other, pause)
+
+    def resumable(self) -> list[CampaignRecord]:
+        """Campaigns `resume` accepts, most recently updated first."""
+        found = [c for c in self.store.campaigns.all() if c.status in RESUMABLE]
+        return sorted(found, key=lambda c: c.updated_at, reverse=True)
+
+    def new_campaign(self, hero_id: str, hero_name: str = "") -> CampaignRecord:
+        """A fresh active campaign of `hero_id` (from the base hero); the active campaign pauses."""
+        campaign_id = self._new_id(hero_id)
+        try:
+            state = new_campaign(campaign_id, hero_id)
+        except ValueError as err:
+            raise CampaignRefusal(str(err)) from None
+        self._pause_active()
+        added = self.store.campaigns.add(
+            CampaignRecord(id=campaign_id, hero_id=hero_id, name=f"{hero_id} campaign", milestones=_entries(state))
+        )
+        if hero_id not in self.store.heroes:
+            self.store.heroes.add(HeroRecord(id=hero_id, name=hero_name or hero_id))
+        return added
+
+    def resume(self, campaign_id: str) -> CampaignRecord:
+        """Make a paused (or maxed-out) campaign the active one again; the active campaign pauses."""
+        record = self._require(campaign_id)
+        try:
+            resume(_state(record))  # refuse before anything changes
+        except ValueError as err:
+            raise CampaignRefusal(str(err)) from None
+        self._pause_active(keep=campaign_id)
+        return self._move(record, resume)
 
     def archive(self, campaign_id: str) -> CampaignRecord:
         """Close the campaign for good; its record and checkpoints stay readable."""
@@ -93,7 +146,7 @@ class CampaignDesk:
         if not is_valid_checkpoint(folder):
             raise CampaignRefusal(f"{checkpoint}: the folder {folder} is missing or does not verify")
         source = self._require(source_ckpt.campaign_id)
-        campaign_id = self._new_id(source.hero_id)
+        campaign_id = self._new_id(source.hero_id, "-ngplus")
         levels = dict(source_ckpt.skill_levels) or dict(source.skill_levels)
         try:
             before = _state(source)
@@ -102,9 +155,7 @@ class CampaignDesk:
         except ValueError as err:
             raise CampaignRefusal(str(err)) from None
         seed = self._seed(source_ckpt, campaign_id)  # the only slow part; nothing is stored before it
-        for other in self.store.campaigns.all():  # New Game+ becomes the one active campaign
-            if other.status == CampaignStatus.ACTIVE:
-                self._move(other, pause)
+        self._pause_active()  # New Game+ becomes the one active campaign
         added = self.store.campaigns.add(
             CampaignRecord(
                 id=campaign_id,
@@ -120,12 +171,12 @@ class CampaignDesk:
         self.store.ledger.add(seed)
         return added
 
-    def _new_id(self, hero_id: str) -> str:
+    def _new_id(self, hero_id: str, tag: str = "") -> str:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        campaign_id, n = f"{hero_id}-ngplus-{stamp}", 1
+        campaign_id, n = f"{hero_id}{tag}-{stamp}", 1
         while campaign_id in self.store.campaigns:
             n += 1
-            campaign_id = f"{hero_id}-ngplus-{stamp}-{n}"
+            campaign_id = f"{hero_id}{tag}-{stamp}-{n}"
         return campaign_id
 
     def _seed(self, source: CheckpointRecord, campaign_id: str) -> CheckpointRecord:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -68,8 +69,12 @@ class OracleClient:
             self.loaded = command
 
     def load(self, command: OracleLoad) -> bool:
-        """Ask the child to load a hero/checkpoint; False when that one is loaded already."""
-        if self.alive and self.loaded == command:
+        """Ask the child to load a hero/checkpoint; False when that one is loaded already.
+
+        `threads` is left out of the comparison: it follows whether a battle runs, and a battle
+        starting or stopping between two questions must not reload the model.
+        """
+        if self.alive and self.loaded is not None and replace(self.loaded, threads=command.threads) == command:
             return False
         self.send(command)
         return True

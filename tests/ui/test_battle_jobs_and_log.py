@@ -1,0 +1,100 @@
+"""The Battle screen's live log and jobs table (issue #5 audit): notifications reach the log at once,
+evals in flight are listed until answered, and the table fits a 100×30 terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import DataTable
+from ui_testkit import CAMPAIGN, FakeBridge
+from uiwait import wait_for
+
+from realm_tui.battle.protocol import Evaluate
+from realm_tui.rules.notifications import Notification, NotificationKind, Severity
+from realm_tui.ui.app import RealmApp
+from realm_tui.ui.messages import NotificationRaised
+from realm_tui.ui.models import TrainerState
+from realm_tui.ui.screens.battle import BattleScreen
+from realm_tui.ui.widgets.battle import BattleLog
+
+pytestmark = pytest.mark.anyio
+
+
+def _log_text(app: RealmApp) -> str:
+    return "\n".join(strip.text for strip in app.screen.query_one(BattleLog).lines)
+
+
+def _jobs(app: RealmApp) -> list[tuple[str, ...]]:
+    table = app.screen.query_one("#jobs", DataTable)
+    return [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def _eval_details(app: RealmApp) -> list[str]:
+    return sorted(row[2] for row in _jobs(app) if row[0] == "eval")
+
+
+async def test_a_notification_reaches_the_open_battle_log(make_app: Callable[..., RealmApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, BattleScreen)
+        note = Notification(NotificationKind.SKILL_LEVEL_UP, "BIN level 4", "mastered at step 2500", Severity.SUCCESS)
+        app.post_message(NotificationRaised(note))
+        # no leaving and coming back: the line must show in the log that is on screen
+        await wait_for(pilot, lambda: "BIN level 4: mastered at step 2500" in _log_text(app), what="live log line")
+
+
+async def test_evals_in_flight_are_listed_until_answered(make_app: Callable[..., RealmApp]) -> None:
+    made: list[FakeBridge] = []
+
+    def bridge() -> FakeBridge:
+        made.append(FakeBridge(silent_on="retest"))  # the conductor's re-tests stay in flight
+        return made[-1]
+
+    app = make_app(bridge_factory=bridge, jobs_interval_s=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        game = app.game
+        # The fixture's transitions use the `from_level`/`to_level` keys, which the keeper's
+        # maxed-out check cannot read (it writes `from`/`to`): keep the evals off that path here.
+        game.store.campaigns.update(CAMPAIGN, transitions=[])
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
+        for _ in range(3):  # three evals at BIN's training level: the third makes the keeper re-test L3..L1
+            game.battle.request(Evaluate("bin", 4, request_id="ask"))
+        await wait_for(pilot, lambda: len(_eval_details(app)) == 3, what="three evals listed")
+        assert all(detail.startswith("eval BIN L4") for detail in _eval_details(app))
+        await pilot.press("r")  # the fake trainer answers with the next step
+        await wait_for(
+            pilot,
+            lambda: (
+                [d.split(" · ")[0] for d in _eval_details(app)]
+                == ["re-test BIN L1", "re-test BIN L2", "re-test BIN L3"]
+            ),
+            what="answered evals gone, the conductor's re-tests listed",
+        )
+        sent = [c for c in made[0].sent if isinstance(c, Evaluate) and c.request_id == "retest"]
+        assert [(c.skill, c.level) for c in sent] == [("bin", 3), ("bin", 2), ("bin", 1)]
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")
+        await wait_for(pilot, lambda: _eval_details(app) == [], what="evals cleared when the battle ends")
+
+
+async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., RealmApp]) -> None:
+    app = make_app(jobs_interval_s=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: app.game.live is not None, what="a live battle")
+        table = app.screen.query_one("#jobs", DataTable)
+        await wait_for(pilot, lambda: "ETA" in "".join(r[2] for r in _jobs(app)), what="the trainer row")
+        await pilot.pause()
+        trainer = next(r for r in _jobs(app) if r[0] == "trainer")
+        assert table.max_scroll_x == 0, f"jobs table scrolls sideways: {table.virtual_size.width} > {table.size.width}"
+        assert not table.show_horizontal_scrollbar
+        shown = "\n".join(table.render_line(y).text for y in range(table.size.height))
+        assert trainer[2] in shown, shown
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
