@@ -84,7 +84,7 @@ class GameOptions:
     ui_step_interval_s: float = 1.0
     """The battle worker hands a step snapshot to the UI at most this often (the trainer sends
     a few per second; each snapshot carries the whole plotted history, so nothing is lost)."""
-    plot_interval_s: float = 3.0
+    plot_interval_s: float = 5.0
     """Plots redraw at most this often (plotext is the UI's most expensive render)."""
     jobs_interval_s: float = 2.0
     """The Battle screen's jobs table refreshes this often (each wake-up competes with the trainer)."""
