@@ -316,10 +316,9 @@ def spar(
 
     With --preferences, each wrong answer also becomes a preference pair for the Judge school (DPO),
     written outside the queue (a chat battle cannot train on it); the command prints its path."""
-    from realm_tui.cli_skills import answerer_for, choose_hero, training_level_of
+    from realm_tui.cli_skills import choose_hero, spar_with, training_level_of
     from realm_tui.config.realm_config import load_realm_configs
     from realm_tui.quests.sparring import preference_lines, queue_sparring, sparring_rounds, write_preferences
-    from realm_tui.quests.sparring import spar as run_spar
     from realm_tui.skills import get_skill
     from realm_tui.store import Store
 
@@ -333,13 +332,10 @@ def spar(
     generator = get_skill(skill)
     if level > generator.max_level:
         raise InputError(None, f"{skill} has levels 1..{generator.max_level}, not {level}")
-    sample = generator.generate(level, 32, seed=level)
-    budget = max(len(p.expected) for p in sample) + 8  # characters bound tokens from above
     typer.echo(f"{choice.label} spars on {count} {skill} level {level} problems…")
     with open_board(hero) as board:
         index = sparring_rounds(board, skill, level)
-    with answerer_for(realm, configs, choice, max_new_tokens=budget) as answerer:
-        attempts, lines = run_spar(skill, level, count, answerer.answer, index=index)
+    attempts, lines = spar_with(realm, configs, choice, skill, level, count, index)
     wrong = sum(1 for a in attempts if not a.correct)
     typer.echo(f"{len(attempts) - wrong}/{len(attempts)} right ({(len(attempts) - wrong) / len(attempts):.0%})")
     with open_board(hero) as board:

@@ -145,6 +145,19 @@ def answerer_for(realm: RealmPaths, configs: RealmConfigs, choice: HeroChoice, m
     return HeroAnswerer(setup, max_new_tokens=max_new_tokens)
 
 
+def spar_with(
+    realm: RealmPaths, configs: RealmConfigs, choice: HeroChoice, skill: str, level: int, count: int, index: int
+) -> tuple[list[Any], list[str]]:
+    """One sparring round answered by the chosen hero in a child: (attempts, the examples' JSONL lines)."""
+    from realm_tui.quests.sparring import spar
+    from realm_tui.skills import get_skill
+
+    sample = get_skill(skill).generate(level, 32, seed=level)
+    budget = max(len(p.expected) for p in sample) + 8  # characters bound tokens from above
+    with answerer_for(realm, configs, choice, max_new_tokens=budget) as answerer:
+        return spar(skill, level, count, answerer.answer, index=index)
+
+
 def training_level_of(store: Store, skill: str, max_level: int) -> int:
     """The skill's training level in the current campaign (1 without one)."""
     campaign = current_campaign(store)

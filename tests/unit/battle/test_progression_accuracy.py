@@ -5,28 +5,18 @@ eval) must not stand in for the training level's accuracy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
+from progression_kit import keeper_for
 
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
-from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "realm.json") as s:
-        s.campaigns.add(CampaignRecord(id="c1", hero_id="tiny"))
-        yield s
+from realm_tui.store import CheckpointRecord, Store
 
 
 @pytest.fixture
 def keeper(store: Store) -> ProgressionKeeper:
-    config = CurriculumConfig.model_validate({"skills": {"bin": {"weight": 1.0}}})
-    return ProgressionKeeper(store, "c1", {"bin": SkillRule(max_level=30)}, config)
+    return keeper_for(store)
 
 
 def evaluate(keeper: ProgressionKeeper, step: int, level: int, accuracy: float) -> None:

@@ -3,30 +3,15 @@ what a regression or a maxed-out verdict records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
+from progression_kit import keeper_for
 from pydantic import ValidationError
 
-from realm_tui.battle.progression import MAX_REVIEW_SHARE, ProgressionKeeper, SkillRule
+from realm_tui.battle.progression import MAX_REVIEW_SHARE, ProgressionKeeper
 from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
 from realm_tui.rules.notifications import NotificationKind
-from realm_tui.store import CampaignRecord, Store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "realm.json") as s:
-        s.campaigns.add(CampaignRecord(id="c1", hero_id="tiny"))
-        yield s
-
-
-def keeper_for(store: Store, **curriculum: Any) -> ProgressionKeeper:
-    config = CurriculumConfig.model_validate({"skills": {"bin": {"weight": 1.0}}, **curriculum})
-    return ProgressionKeeper(store, "c1", {"bin": SkillRule(max_level=30)}, config)
+from realm_tui.store import Store
 
 
 def evaluate(keeper: ProgressionKeeper, step: int, level: int, accuracy: float) -> list[NotificationKind]:

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, OptionList, Static
+from textual.widgets.button import ButtonVariant
 from textual.widgets.option_list import Option
 
 from realm_tui.ui.keys import (
@@ -52,71 +53,73 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class QuitModal(ModalScreen[str]):
+class ChoiceModal(ModalScreen[str]):
+    """A text and one button per choice; a key (`choose`) or a button dismisses with the choice's id."""
+
+    def __init__(self, text: str, buttons: Sequence[tuple[str, ButtonVariant, str]]) -> None:
+        """`buttons`: (label, variant, id) each; the id is what the dialog dismisses with."""
+        super().__init__()
+        self.text = text
+        self.buttons = tuple(buttons)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(self.text, id="question")
+            with Horizontal(classes="buttons"):
+                for label, variant, choice in self.buttons:
+                    yield Button(label, variant=variant, id=choice)
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+
+class QuitModal(ChoiceModal):
     """Leaving while a battle runs: `stop`, `headless` or `cancel`."""
 
     BINDINGS = QUIT_BINDINGS
 
     def __init__(self, quest: str, step: int) -> None:
-        super().__init__()
+        super().__init__(
+            f"[b]A battle is running[/] (quest {escape(quest)}, step {step}).\n\n"
+            "[b]s[/]    stop it: save a checkpoint, then leave\n"
+            "[b]h[/]    keep training headless: save a checkpoint, then `realm train --no-ui`\n"
+            "     continues the campaign in the background (log: saves/headless.log)\n"
+            "[b]esc[/]  stay in the realm",
+            [
+                ("Stop & save (s)", "primary", "stop"),
+                ("Keep training (h)", "warning", "headless"),
+                ("Cancel (esc)", "default", "cancel"),
+            ],
+        )
         self.quest = quest
         self.step = step
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
-            yield Static(
-                f"[b]A battle is running[/] (quest {escape(self.quest)}, step {self.step}).\n\n"
-                "[b]s[/]    stop it: save a checkpoint, then leave\n"
-                "[b]h[/]    keep training headless: save a checkpoint, then `realm train --no-ui`\n"
-                "     continues the campaign in the background (log: saves/headless.log)\n"
-                "[b]esc[/]  stay in the realm",
-                id="question",
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Stop & save (s)", variant="primary", id="stop")
-                yield Button("Keep training (h)", variant="warning", id="headless")
-                yield Button("Cancel (esc)", id="cancel")
 
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "cancel")
-
-
-class ExportModal(ModalScreen[str]):
+class ExportModal(ChoiceModal):
     """Exporting an adapter checkpoint: `merged` (into its base), `adapter` (as is) or `cancel`."""
 
     BINDINGS = EXPORT_BINDINGS
 
     def __init__(self, checkpoint: str, target: str) -> None:
-        super().__init__()
+        super().__init__(
+            f"[b]Export {escape(checkpoint)}[/] to {escape(target)}\n"
+            "It holds LoRA adapter weights, not the whole model.\n\n"
+            "[b]m[/]    merged: the base with the adapter folded in, a plain model folder\n"
+            "     (loads with transformers alone; runs in a background process)\n"
+            "[b]a[/]    adapter as is: load it with peft on top of its base\n"
+            "[b]esc[/]  export nothing",
+            [
+                ("Merged (m)", "primary", "merged"),
+                ("Adapter (a)", "default", "adapter"),
+                ("Cancel (esc)", "default", "cancel"),
+            ],
+        )
         self.checkpoint = checkpoint
         self.target = target
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
-            yield Static(
-                f"[b]Export {escape(self.checkpoint)}[/] to {escape(self.target)}\n"
-                "It holds LoRA adapter weights, not the whole model.\n\n"
-                "[b]m[/]    merged: the base with the adapter folded in, a plain model folder\n"
-                "     (loads with transformers alone; runs in a background process)\n"
-                "[b]a[/]    adapter as is: load it with peft on top of its base\n"
-                "[b]esc[/]  export nothing",
-                id="question",
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Merged (m)", variant="primary", id="merged")
-                yield Button("Adapter (a)", id="adapter")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "cancel")
 
 
 class PickModal(ModalScreen[str | None]):

@@ -49,10 +49,9 @@ def spar_round(
     realm: RealmPaths, configs: RealmConfigs, store: Store, skill: str, *, count: int = SPAR_COUNT
 ) -> SparOutcome:
     """One sparring round at the skill's training level; RealmError (with the reason) if it cannot run."""
-    from realm_tui.cli_skills import answerer_for, choose_hero, training_level_of
+    from realm_tui.cli_skills import choose_hero, spar_with, training_level_of
     from realm_tui.quests.board import board_for
     from realm_tui.quests.sparring import queue_sparring, sparring_rounds
-    from realm_tui.quests.sparring import spar as run_spar
     from realm_tui.skills import get_skill
 
     if skill not in configs.skills:
@@ -60,12 +59,9 @@ def spar_round(
     choice = choose_hero(realm, configs, store, None, None)
     generator = get_skill(skill)
     level = min(training_level_of(store, skill, configs.skills[skill].max_level), generator.max_level)
-    sample = generator.generate(level, 32, seed=level)
-    budget = max(len(p.expected) for p in sample) + 8  # characters bound tokens from above (as the CLI)
     board = board_for(realm, store, choice.hero)
     index = sparring_rounds(board, skill, level)
-    with answerer_for(realm, configs, choice, max_new_tokens=budget) as answerer:
-        attempts, lines = run_spar(skill, level, count, answerer.answer, index=index)
+    attempts, lines = spar_with(realm, configs, choice, skill, level, count, index)
     right = sum(1 for a in attempts if a.correct)
     record = queue_sparring(
         board,
