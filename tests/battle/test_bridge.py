@@ -45,7 +45,7 @@ def is_gone(pid: int) -> bool:
     return state in {"Z", "X"}
 
 
-def test_dead_child_is_reported_within_two_seconds(tiny_realm: RealmPaths) -> None:
+def test_dead_child_is_reported_within_seconds(tiny_realm: RealmPaths) -> None:
     bridge = TrainerBridge()
     bridge.start(tiny_job(tiny_realm))
     try:
@@ -57,7 +57,9 @@ def test_dead_child_is_reported_within_two_seconds(tiny_realm: RealmPaths) -> No
         seen: list[object] = []
         while not any(isinstance(e, Stopped) for e in seen):
             seen += bridge.events(0.1)
-            assert time.monotonic() - killed < 2.0, "a dead child must be reported within 2 s"
+            # The bridge waits on the process sentinel, so the report is immediate; 5 s leaves room for
+            # a machine whose both cores are busy (DESIGN §10: a dead trainer is reported within seconds).
+            assert time.monotonic() - killed < 5.0, "a dead child must be reported within seconds"
         errors = [e for e in seen if isinstance(e, Error)]
         assert errors and errors[-1].fatal and errors[-1].kind == "crash"
         assert not bridge.running

@@ -15,7 +15,7 @@ from realm_tui.rules.notifications import Notification, NotificationKind, Severi
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.messages import NotificationRaised
 from realm_tui.ui.models import TrainerState
-from realm_tui.ui.screens.battle import BattleScreen
+from realm_tui.ui.screens.battle import DETAIL, BattleScreen, trainer_detail
 from realm_tui.ui.widgets.battle import BattleLog
 
 pytestmark = pytest.mark.anyio
@@ -98,3 +98,11 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
         assert trainer[2] in shown, shown
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
+
+
+@pytest.mark.parametrize("eta", ["—", "9s", "12m30s", "11h59m"])
+def test_the_trainer_row_keeps_its_eta_whatever_the_machine_speed(eta: str) -> None:
+    # Under load the ETA grows longer ("12m30s" for "45s"); the quest name gives way, never the ETA.
+    detail = trainer_detail("a-very-long-quest-name-from-the-inbox", 10000, eta)
+    assert len(detail) <= DETAIL
+    assert detail.endswith(f"→ 10000 · ETA {eta}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -44,11 +43,8 @@ FIXTURES = {
 
 
 def _refused(path: Path) -> str:
-    start = time.perf_counter()
     with pytest.raises(ConfigError) as info:
         load_model(path, HeroConfig)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{path.name} took {elapsed:.2f} s"  # an upper bound, not a benchmark
     message = str(info.value)
     assert "\n" not in message
     assert path.name in message

@@ -21,6 +21,13 @@ def clip(text: str, width: int = 12) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def trainer_detail(quest_id: str, max_steps: int, eta: str) -> str:
+    """`quest → steps · ETA eta` within DETAIL columns: the quest name gives way, never the ETA
+    (a slow machine's longer ETA must not push the row past the table's width)."""
+    tail = f" → {max_steps} · ETA {eta}"
+    return clip(quest_id, max(4, DETAIL - len(tail))) + tail
+
+
 class BattleScreen(RealmScreen):
     MODE = "battle"
 
@@ -80,9 +87,7 @@ class BattleScreen(RealmScreen):
         rows: list[tuple[str, str, str]] = []
         if game.trainer_state.busy and plan is not None:
             eta = format_duration(live.eta_s) if live is not None else "—"
-            rows.append(
-                ("trainer", game.trainer_state.value, f"{clip(plan.quest_id)} → {plan.job.max_steps} · ETA {eta}")
-            )
+            rows.append(("trainer", game.trainer_state.value, trainer_detail(plan.quest_id, plan.job.max_steps, eta)))
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
         for pending in self._evals_shown:  # re-tests the conductor asked the trainer for
