@@ -3,6 +3,7 @@
 Prompt: `Binary: ①⓪ + ①① =`; with a tier tag `Binary [verify]: ...`; with a symbol key
 `Binary: key 🍎:⓪ 🍌:① 🦊:+` (symbol:meaning) then the expression, written in the key's symbols, on a second line.
 Unary operations are written `inc ①⓪ =`, a trace chains steps: `①⓪ + ①① ; inc ; × ⓪① =`.
+`tobin` states the width it pads to, since its decimal operand does not: `tobin 46 in 8 bits =`.
 
 Answer, one line per item, the result always on the last line:
     plain      `①⓪①`
@@ -168,6 +169,10 @@ class BinSkill(SkillBase):
         sym = key.op(op.symbol)
         first = str(a) if op.id == "tobin" else key.num(a, width)
         expr = f"{sym} {first}" if op.arity == 1 else f"{first} {sym} {key.num(b, width)}"
+        if op.id == "tobin":
+            # The prompt states the width: the decimal operand alone does not say how far to pad,
+            # and the same `tobin 46` must not mean 8 bits at one level and 9 at the next.
+            expr += f" in {rwidth} bits"
         final = key.num(result, rwidth)
         lines = [final]
         if tier in ("verify", "show-work"):
