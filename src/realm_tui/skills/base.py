@@ -152,6 +152,12 @@ class SkillBase(ABC):
     def score(self, problem: Problem, answer_text: str) -> bool:
         """Whether `answer_text` gets `problem` right."""
 
+    def difficulty(self, level: int) -> dict[str, float]:
+        """How hard `level` is, one number per dial (higher = harder), read from the config.
+        A level is never easier than the one below: no number may fall from one level to the
+        next (`skills.checks.falling_difficulty`, `realm validate`)."""
+        return {}
+
     def question_space(self, level: int) -> int | None:
         """How many distinct questions (qids) `level` can produce, when that is small enough to
         matter for held-out evaluation; None when it is effectively unlimited."""

@@ -92,6 +92,25 @@ class BinSkill(SkillBase):
         """Bit width of operands at `level`."""
         return level + 1
 
+    def difficulty(self, level: int) -> dict[str, float]:
+        """Operand bits, the widest answer in bits, operations, symbol keys (share and kinds),
+        the share of worked tiers (verify / show-work / trace), the share and length of traces."""
+        lv = self.config.level(level)
+        width = self.width(level)
+        total = sum(lv.tiers.values())
+        trace = lv.tiers.get("trace", 0.0) / total
+        return {
+            "operand_bits": width,
+            "answer_bits": max(OPS[o].width(width, width) for o in lv.ops),
+            "operations": len(set(lv.ops)),
+            "key_share": lv.key_share,
+            "key_kinds": len(set(lv.key_kinds)) if lv.key_share > 0 else 0,
+            "worked_share": 1.0 - lv.tiers.get("plain", 0.0) / total,
+            "trace_share": trace,
+            "trace_steps_min": lv.trace_steps[0] if trace > 0 else 0,
+            "trace_steps_max": lv.trace_steps[1] if trace > 0 else 0,
+        }
+
     def question_space(self, level: int) -> int | None:
         lv = self.config.level(level)
         if lv.key_share > 0 or lv.tiers.get("trace", 0) > 0 or level > 9:

@@ -107,6 +107,22 @@ class SySkill(SkillBase):
         words = answer_words(data)
         return words is not None and sorted(words) == sorted(w["word"] for w in gold["words"])
 
+    def difficulty(self, level: int) -> dict[str, float]:
+        """The six dials, each turned so that higher is harder (rarity is 8 - zipf_min), and
+        the fewest tiles an answer spells (words × the shortest word's syllables)."""
+        lv = self.config.level(level)
+        return {
+            "words": lv.words,
+            "syllables_min": lv.syllables[0],
+            "syllables_max": lv.syllables[1],
+            "answer_tiles_min": lv.words * lv.syllables[0],
+            "rarity": round(8.0 - lv.zipf_min, 6),
+            "overlap": lv.overlap,
+            "herrings": lv.herrings,
+            "clue_min": lv.clue[0],
+            "clue_max": lv.clue[1],
+        }
+
     def prompt_neighbours(self, level: int) -> tuple[int, ...]:
         """Levels with the same number of words and of red herrings: a prompt shows how many clue
         lines it has, and its one answer fixes how many tiles are left over, so two levels that
