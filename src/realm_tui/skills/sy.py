@@ -184,10 +184,11 @@ class SySkill(SkillBase):
         if need:
             chosen.append(rng.choice(pool))
             while self.sharing(chosen) < need and len(chosen) < lv.words:
-                near = sorted(
-                    {w for c in chosen for s in c.syllables for w in by_syllable[s]} - set(chosen),
-                    key=lambda w: w.text,
-                )
+                # Keyed by text (a str hash is cached; a Word's is recomputed on every lookup).
+                around = {w.text: w for c in chosen for s in c.syllables for w in by_syllable[s]}
+                for c in chosen:
+                    around.pop(c.text, None)
+                near = [around[text] for text in sorted(around)]
                 if not near:
                     return None
                 chosen.append(rng.choice(near))

@@ -29,6 +29,7 @@ from realm_tui.rules import (
 )
 from realm_tui.rules.primitives import PRIMITIVES
 from realm_tui.rules.progression import transition_from_record
+from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
 from realm_tui.store import CampaignRecord, EvalRecord, EventRecord, Store
 from realm_tui.ui.models import BattleSnapshot, LogLine
 
@@ -139,6 +140,9 @@ class SkillView:
     history: tuple[float, ...]
     """Accuracies of every eval of the skill, oldest first (the sparkline)."""
     effort: float
+    old_version_note: str = ""
+    """Set when some of the skill's eval history comes from an older generator version
+    (`skills.versions`): that history is shown but not counted for level-ups."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,8 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
         max_level = int(getattr(cfg, "max_level", 1))
         mastered = levels.get(skill_id, 0)
         level = training_level(min(mastered, max_level), max_level)
-        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level]
+        # As the keeper judges: only evals graded by today's generator count for a level-up.
+        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level and is_current(e)]
         decision = decide_level_up(at_level, float(getattr(cfg, "threshold", 0.8)), int(getattr(cfg, "min_evals", 3)))
         history = tuple(e.accuracy for e in evals if e.skill == skill_id)
         skills.append(
@@ -224,6 +229,7 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
                 decision=decision,
                 history=history,
                 effort=float(effort.get(skill_id, 0.0)),
+                old_version_note=old_version_note(old_version_levels(evals, skill_id), skill_id),
             )
         )
     tracker = PrimitiveTracker().record_all(_tagged(evals))

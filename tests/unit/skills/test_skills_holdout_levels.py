@@ -9,6 +9,8 @@ documented in skills/base.py): those must then carry the same answer.
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
 from realm_tui.skills import get_skill
@@ -17,6 +19,7 @@ from realm_tui.skills.base import SkillBase
 TRAIN_PER_LEVEL = {"bin": 3000, "sy": 200}
 
 
+@cache
 def eval_prompts(skill: SkillBase) -> tuple[dict[str, int], dict[str, str]]:
     """(held-out eval prompt → its level, whole-family eval prompt → its answer) over all levels."""
     held: dict[str, int] = {}
@@ -47,13 +50,16 @@ def test_bin_eval_prompts_never_train_at_any_level() -> None:
     assert sum(check_level(skill, level, held, open_) for level in range(1, skill.max_level + 1)) >= 100_000
 
 
-@pytest.mark.slow
-def test_sy_eval_prompts_never_train_at_any_level() -> None:
-    skill = get_skill("sy")
-    held, open_ = eval_prompts(skill)
+SY = get_skill("sy")
+
+
+@pytest.mark.slow  # the first case builds all 50 eval pools (~60 s of CPU), then ~1.5 s per level
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("level", range(1, SY.max_level + 1))
+def test_sy_eval_prompts_never_train_at_any_level(level: int) -> None:
+    held, open_ = eval_prompts(SY)
     assert not open_ and len(held) == 50 * 256, "every SY eval question is held out"
-    for level in range(1, skill.max_level + 1):
-        check_level(skill, level, held, open_)
+    check_level(SY, level, held, open_)
 
 
 def test_a_level_reserves_its_neighbours_eval_prompts() -> None:
