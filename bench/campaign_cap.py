@@ -35,7 +35,7 @@ import yaml
 from realm_tui.battle.progression import review_share_with_maintenance
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.init_realm import init_realm
-from realm_tui.rules import RegressionEvent, StepMix, check_maxed_out, maintenance_over_window
+from realm_tui.rules import RecoveryEvent, RegressionEvent, StepMix, check_maxed_out, maintenance_over_window
 from realm_tui.rules.progression import transition_from_record
 from realm_tui.store import CampaignRecord, Store
 
@@ -194,11 +194,11 @@ def report(
     mult, review, new = ledger.multiplier()
     print(f"maintenance multiplier at the end: {mult:.2f} (review {review:.0f} / new {new:.0f} steps in the window)")
     events: list[Any] = [transition_from_record(t) for t in campaign.transitions]
-    events += [
-        RegressionEvent(int(m["step"]), "bin", int(m["level"]))
-        for m in campaign.milestones
-        if m.get("kind") == "regression"
-    ]
+    for m in campaign.milestones:
+        if m.get("kind") == "regression":
+            events.append(RegressionEvent(int(m["step"]), "bin", int(m["level"])))
+        elif m.get("kind") == "recovered":
+            events.append(RecoveryEvent(int(m["step"]), "bin", int(m["level"])))
     verdict = check_maxed_out(
         sorted(events, key=lambda e: e.step),
         review,

@@ -16,7 +16,6 @@ from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
 from realm_tui.rules import (
     ChampionCandidate,
-    LevelTransition,
     RegressionEvent,
     StepMix,
     check_maxed_out,
@@ -27,7 +26,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
-from realm_tui.rules.progression import transition_from_record
+from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
 from realm_tui.skills.versions import data_version, is_current
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
@@ -265,12 +264,12 @@ class ProgressionKeeper:
         campaign = self.campaign()
         if campaign.status == "maxed_out":
             return
-        events: list[LevelTransition | RegressionEvent] = [transition_from_record(t) for t in campaign.transitions]
-        events += [
-            RegressionEvent(int(m["step"]), m["skill"], int(m["level"]))
-            for m in campaign.milestones
-            if m.get("kind") == "regression"
-        ]
+        events: list[ProgressEvent] = [transition_from_record(t) for t in campaign.transitions]
+        for m in campaign.milestones:  # in recorded order: a recovery follows its regression
+            if m.get("kind") == "regression":
+                events.append(RegressionEvent(int(m["step"]), m["skill"], int(m["level"])))
+            elif m.get("kind") == "recovered":
+                events.append(RecoveryEvent(int(m["step"]), m["skill"], int(m["level"])))
         events.sort(key=lambda e: e.step)
         cap = self.curriculum.level_cap
         _, review, new = maintenance_over_window(self._mixes, cap.window_steps)

@@ -15,7 +15,6 @@ from realm_tui.rules import (
     ACHIEVEMENTS,
     HeroStats,
     LevelDecision,
-    LevelTransition,
     PrimitiveTracker,
     RegressionEvent,
     TaggedResult,
@@ -28,7 +27,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.primitives import PRIMITIVES
-from realm_tui.rules.progression import transition_from_record
+from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
 from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
 from realm_tui.store import CampaignRecord, EvalRecord, EventRecord, Store
 from realm_tui.ui.models import BattleSnapshot, LogLine
@@ -189,8 +188,8 @@ def _tagged(evals: Sequence[EvalRecord]) -> list[TaggedResult]:
     return out
 
 
-def _progress_events(campaign: CampaignRecord, store: Store) -> list[LevelTransition | RegressionEvent]:
-    events: list[LevelTransition | RegressionEvent] = []
+def _progress_events(campaign: CampaignRecord, store: Store) -> list[ProgressEvent]:
+    events: list[ProgressEvent] = []
     for t in campaign.transitions:
         try:
             events.append(transition_from_record(t))
@@ -201,6 +200,12 @@ def _progress_events(campaign: CampaignRecord, store: Store) -> list[LevelTransi
             events.append(RegressionEvent(int(e.data["step"]), str(e.data["skill"]), int(e.data["level"])))
         except (KeyError, TypeError, ValueError):
             continue
+    for m in campaign.milestones:  # a recovered regression does not make its level-up costly
+        if m.get("kind") == "recovered":
+            try:
+                events.append(RecoveryEvent(int(m["step"]), str(m["skill"]), int(m["level"])))
+            except (KeyError, TypeError, ValueError):
+                continue
     return events
 
 
