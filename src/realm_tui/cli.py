@@ -131,11 +131,12 @@ def validate(
     quest: Annotated[list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")] = None,
 ) -> None:
     """Validate every config of the realm (and the given quest files); exit 2 on any problem."""
-    from realm_tui.config.realm_config import validate_realm_configs
+    from realm_tui.config.realm_config import skill_level_problems, validate_realm_configs
     from realm_tui.quests.validate import validate_quest_file
 
     realm = OPTIONS.realm()
     problems = [str(p) for p in validate_realm_configs(realm.configs)]
+    problems += [str(p) for p in skill_level_problems(realm.configs)]
     for path in quest or []:
         report = validate_quest_file(path)
         if not report.ok:

@@ -272,6 +272,7 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
     from rich.table import Table
 
     from realm_tui.rules import decide_level_up, training_level
+    from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
 
     table = Table(title="Skills")
     for column in ("Skill", "Mastered", "Training", "Last evals", "Mean", "Threshold", "Status"):
@@ -279,7 +280,8 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
     for sid, cfg in configs.skills.items():
         mastered = campaign.skill_levels.get(sid, 0) if campaign else 0
         level = training_level(mastered, cfg.max_level)
-        at_level = [e.accuracy for e in evals if e.skill == sid and e.level == level]
+        # As the keeper judges: only evals graded by today's generator count for a level-up.
+        at_level = [e.accuracy for e in evals if e.skill == sid and e.level == level and is_current(e)]
         decision = decide_level_up(at_level, threshold=cfg.threshold, min_evals=cfg.min_evals)
         last = " ".join(f"{a:.0%}" for a in at_level[-cfg.min_evals :]) or "-"
         mean = f"{decision.mean:.0%}" if decision.mean is not None else "-"
@@ -296,20 +298,27 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
         name, needed = f"{cfg.icon} {sid}", f"{cfg.threshold:.0%}"
         table.add_row(name, str(mastered), f"{level}/{cfg.max_level}", last, mean, needed, status)
     console.print(table)
+    for sid in configs.skills:
+        note = old_version_note(old_version_levels(evals, sid), sid)
+        if note:
+            console.print(f"[yellow]{sid.upper()}: {note}.[/]")
 
 
 def _print_history(console: Any, evals: list[Any]) -> None:
     from rich.table import Table
 
+    from realm_tui.skills.versions import is_current
+
     if not evals:
         console.print("[dim]No evals yet.[/]")
         return
     table = Table(title=f"Eval history (last {HISTORY_SHOWN})")
-    for column in ("Step", "Skill", "Level", "Accuracy", "Problems", "When"):
+    for column in ("Step", "Skill", "Level", "Accuracy", "Problems", "Generator", "When"):
         table.add_column(column)
     for e in evals[-HISTORY_SHOWN:]:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.created_at))
-        table.add_row(str(e.step), e.skill, str(e.level), f"{e.accuracy:.0%}", str(e.total), when)
+        version = f"v{e.data_version}" + ("" if is_current(e) else " [yellow](old)[/]")
+        table.add_row(str(e.step), e.skill, str(e.level), f"{e.accuracy:.0%}", str(e.total), version, when)
     console.print(table)
 
 

@@ -16,7 +16,6 @@ from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
 from realm_tui.rules import (
     ChampionCandidate,
-    LevelTransition,
     RegressionEvent,
     StepMix,
     check_maxed_out,
@@ -27,8 +26,9 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
-from realm_tui.rules.progression import transition_from_record
+from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
+from realm_tui.skills.versions import data_version, is_current
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
 
 RETEST_EVERY = 3
@@ -150,6 +150,7 @@ class ProgressionKeeper:
                 accuracy=min(1.0, max(0.0, event.accuracy)),
                 total=event.total,
                 results=[dict(r) for r in event.results],
+                data_version=data_version(event.skill),
             )
         )
         rule = self.skills.get(event.skill)
@@ -167,7 +168,9 @@ class ProgressionKeeper:
     def _judge_training_level(
         self, event: EvalResult, rule: SkillRule, mastered: int, effort: float, out: Outcome
     ) -> None:
-        history = [e.accuracy for e in self.store.evals.for_skill(self.campaign_id, event.skill, event.level)]
+        # Only evals graded by today's generator count: an older version's problems or answers differ.
+        records = self.store.evals.for_skill(self.campaign_id, event.skill, event.level)
+        history = [e.accuracy for e in records if is_current(e)]
         decision = decide_level_up(history, threshold=rule.threshold, min_evals=rule.min_evals)
         # Every RETEST_EVERY-th eval at the training level re-tests the mastered levels, the eval
         # that levels up included: a hero that masters each level in three evals is re-tested too
@@ -261,12 +264,12 @@ class ProgressionKeeper:
         campaign = self.campaign()
         if campaign.status == "maxed_out":
             return
-        events: list[LevelTransition | RegressionEvent] = [transition_from_record(t) for t in campaign.transitions]
-        events += [
-            RegressionEvent(int(m["step"]), m["skill"], int(m["level"]))
-            for m in campaign.milestones
-            if m.get("kind") == "regression"
-        ]
+        events: list[ProgressEvent] = [transition_from_record(t) for t in campaign.transitions]
+        for m in campaign.milestones:  # in recorded order: a recovery follows its regression
+            if m.get("kind") == "regression":
+                events.append(RegressionEvent(int(m["step"]), m["skill"], int(m["level"])))
+            elif m.get("kind") == "recovered":
+                events.append(RecoveryEvent(int(m["step"]), m["skill"], int(m["level"])))
         events.sort(key=lambda e: e.step)
         cap = self.curriculum.level_cap
         _, review, new = maintenance_over_window(self._mixes, cap.window_steps)

@@ -7,7 +7,8 @@ accuracy recorded at mastery is a regression, and that level gets review data.
 
 The hero is *maxed out* (has found its level cap) when keeping old levels costs more training
 than learning new ones (the maintenance multiplier passes a limit), or when each of the last few
-level-ups was followed by a regression of some mastered level.
+level-ups was followed by a regression of some mastered level that did not recover before the
+next level-up.
 """
 
 from __future__ import annotations
@@ -174,7 +175,16 @@ class RegressionEvent:
     level: int
 
 
-ProgressEvent = LevelTransition | RegressionEvent
+@dataclass(frozen=True)
+class RecoveryEvent:
+    """A regressed level of ``skill`` was back within tolerance at ``step`` (maintenance worked)."""
+
+    step: int
+    skill: str
+    level: int
+
+
+ProgressEvent = LevelTransition | RegressionEvent | RecoveryEvent
 
 
 @dataclass(frozen=True)
@@ -191,16 +201,28 @@ class MaxedOutVerdict:
 def costly_level_up_streak(events: Sequence[ProgressEvent]) -> int:
     """How many of the latest level-ups in a row were each followed by a regression.
 
-    A level-up is *costly* when a regression happens after it and before the next level-up.
-    Events are ordered by step (ties keep their given order).
+    A level-up is *costly* when a mastered level regresses after it and has not recovered by the
+    next level-up (or, for the latest level-up, by now). A dip that maintenance repaired before
+    the hero moved on did not cost the level: counting it made a dio-nano campaign "maxed out"
+    at BIN level 2 after 20 minutes, its level-1 dip long recovered (docs/skills.md, the cap
+    bench). Events are ordered by step (ties keep their given order).
     """
     ordered = sorted(events, key=lambda e: e.step)
     costly: list[bool] = []
+    unrecovered: set[tuple[str, int]] = set()
     for event in ordered:
         if isinstance(event, LevelTransition):
+            if costly:
+                costly[-1] = bool(unrecovered)
             costly.append(False)
-        elif costly:
-            costly[-1] = True
+            unrecovered = set()
+        elif isinstance(event, RegressionEvent):
+            if costly:
+                unrecovered.add((event.skill, event.level))
+        else:
+            unrecovered.discard((event.skill, event.level))
+    if costly:
+        costly[-1] = bool(unrecovered)
     streak = 0
     for was_costly in reversed(costly):
         if not was_costly:

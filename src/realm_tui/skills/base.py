@@ -130,6 +130,7 @@ class SkillBase(ABC):
             raise ValueError(f"{type(self).__name__} needs a {self.skill_id!r} config, got {config.id!r}")
         self.config = config
         self._eval_pools: dict[int, list[Problem]] = {}
+        self._reserved_prompts: dict[int, frozenset[str]] = {}
 
     @property
     def id(self) -> str:
@@ -150,6 +151,12 @@ class SkillBase(ABC):
     @abstractmethod
     def score(self, problem: Problem, answer_text: str) -> bool:
         """Whether `answer_text` gets `problem` right."""
+
+    def difficulty(self, level: int) -> dict[str, float]:
+        """How hard `level` is, one number per dial (higher = harder), read from the config.
+        A level is never easier than the one below: no number may fall from one level to the
+        next (`skills.checks.falling_difficulty`, `realm validate`)."""
+        return {}
 
     def question_space(self, level: int) -> int | None:
         """How many distinct questions (qids) `level` can produce, when that is small enough to
@@ -236,17 +243,38 @@ class SkillBase(ABC):
             raise ValueError(f"an eval set holds 1..{EVAL_POOL_SIZE} problems, not {n}")
         return self.eval_pool(level)[:n]
 
+    def prompt_neighbours(self, level: int) -> tuple[int, ...]:
+        """Levels whose problems could have the same prompt text as a problem of `level` (the
+        level itself included). Every level by default; a skill whose prompts show a level's
+        dials (SY: the number of clues and of spare tiles) narrows it, since each neighbour's eval
+        pool must be built before `level` can train."""
+        return tuple(range(1, self.max_level + 1))
+
+    def reserved_prompts(self, level: int) -> frozenset[str]:
+        """Prompts training at `level` must never show: every held-out eval prompt of every level
+        that could produce it (`prompt_neighbours`). Review mixing trains mastered levels and
+        forged quests draw from `training_batch` too, so no training stream of any level meets an
+        eval prompt of another. Whole-family (open) questions are not reserved: their prompts
+        already train at their own level, and a prompt has one answer at every level."""
+        if level not in self._reserved_prompts:
+            self._reserved_prompts[level] = frozenset(
+                p.prompt for other in self.prompt_neighbours(level) for p in self.eval_pool(other) if self.held_out(p)
+            )
+        return self._reserved_prompts[level]
+
     def training_batch(self, level: int, n: int, index: int) -> list[Problem]:
-        """Batch number `index` of training problems at `level`: deterministic, and never a
-        held-out question (qid) of the level's eval pool (see `held_out`)."""
+        """Batch number `index` of training problems at `level`: deterministic, never a held-out
+        question (qid) of the level's eval pool (see `held_out`) and never the prompt of a
+        held-out eval question of any level (see `reserved_prompts`)."""
         reserved = {p.qid for p in self.eval_pool(level) if self.held_out(p)}
+        prompts = self.reserved_prompts(level)
         rng = random.Random(training_seed(self.skill_id, level, index))
         out: list[Problem] = []
         for _ in range(max(n, 1) * MAX_DRAWS_PER_PROBLEM):
             if len(out) >= n:
                 break
             p = self.make_one(level, rng)
-            if p.qid not in reserved:
+            if p.qid not in reserved and p.prompt not in prompts:
                 out.append(p)
         if len(out) < n:
             raise RuntimeError(f"{self.skill_id} level {level}: could not draw {n} training problems")

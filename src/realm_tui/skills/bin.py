@@ -3,6 +3,7 @@
 Prompt: `Binary: ①⓪ + ①① =`; with a tier tag `Binary [verify]: ...`; with a symbol key
 `Binary: key 🍎:⓪ 🍌:① 🦊:+` (symbol:meaning) then the expression, written in the key's symbols, on a second line.
 Unary operations are written `inc ①⓪ =`, a trace chains steps: `①⓪ + ①① ; inc ; × ⓪① =`.
+`tobin` states the width it pads to, since its decimal operand does not: `tobin 46 in 8 bits =`.
 
 Answer, one line per item, the result always on the last line:
     plain      `①⓪①`
@@ -91,6 +92,25 @@ class BinSkill(SkillBase):
         """Bit width of operands at `level`."""
         return level + 1
 
+    def difficulty(self, level: int) -> dict[str, float]:
+        """Operand bits, the widest answer in bits, operations, symbol keys (share and kinds),
+        the share of worked tiers (verify / show-work / trace), the share and length of traces."""
+        lv = self.config.level(level)
+        width = self.width(level)
+        total = sum(lv.tiers.values())
+        trace = lv.tiers.get("trace", 0.0) / total
+        return {
+            "operand_bits": width,
+            "answer_bits": max(OPS[o].width(width, width) for o in lv.ops),
+            "operations": len(set(lv.ops)),
+            "key_share": lv.key_share,
+            "key_kinds": len(set(lv.key_kinds)) if lv.key_share > 0 else 0,
+            "worked_share": 1.0 - lv.tiers.get("plain", 0.0) / total,
+            "trace_share": trace,
+            "trace_steps_min": lv.trace_steps[0] if trace > 0 else 0,
+            "trace_steps_max": lv.trace_steps[1] if trace > 0 else 0,
+        }
+
     def question_space(self, level: int) -> int | None:
         lv = self.config.level(level)
         if lv.key_share > 0 or lv.tiers.get("trace", 0) > 0 or level > 9:
@@ -168,6 +188,10 @@ class BinSkill(SkillBase):
         sym = key.op(op.symbol)
         first = str(a) if op.id == "tobin" else key.num(a, width)
         expr = f"{sym} {first}" if op.arity == 1 else f"{first} {sym} {key.num(b, width)}"
+        if op.id == "tobin":
+            # The prompt states the width: the decimal operand alone does not say how far to pad,
+            # and the same `tobin 46` must not mean 8 bits at one level and 9 at the next.
+            expr += f" in {rwidth} bits"
         final = key.num(result, rwidth)
         lines = [final]
         if tier in ("verify", "show-work"):

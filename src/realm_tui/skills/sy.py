@@ -14,8 +14,11 @@ tiles sorted:
     {"words":[{"syllables":["PEO","PLE"],"word":"PEOPLE"},...],"unused":["TION"]}
 
 Every puzzle is checked before it is used: the bank is exactly the answer's syllables plus the
-red herrings, no clue names another answer, and no other assignment of real words (from the
-shipped lexicon) and tile splits fits the clues and the bank, so the answer is unique.
+red herrings, no clue names another answer, and no other answer fits the clues and the bank:
+no other word written for the same clue text, no other known word of a tier-4 shape, no other
+split of any of them, no swap of two words under identical clues (`_solutions`). A draw that
+fails is thrown away and drawn again, at most MAX_ATTEMPTS times (`realm validate` refuses a
+config whose level cannot be built that way).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from realm_tui.config.skill import SyConfig, SyLevel
 from realm_tui.skills.base import Problem, SkillBase
-from realm_tui.skills.words import Word, lexicon_by_shape, load_words, segmentations, tile_index
+from realm_tui.skills.words import Word, load_words, names_by_shape, segmentations, tile_index, words_by_clue
 
 INSTRUCTION = (
     "Syllacrostic: spell each clued word with tiles, one tile per blank; list leftover tiles.\n"
@@ -104,6 +107,31 @@ class SySkill(SkillBase):
         words = answer_words(data)
         return words is not None and sorted(words) == sorted(w["word"] for w in gold["words"])
 
+    def difficulty(self, level: int) -> dict[str, float]:
+        """The six dials, each turned so that higher is harder (rarity is 8 - zipf_min), and
+        the fewest tiles an answer spells (words × the shortest word's syllables)."""
+        lv = self.config.level(level)
+        return {
+            "words": lv.words,
+            "syllables_min": lv.syllables[0],
+            "syllables_max": lv.syllables[1],
+            "answer_tiles_min": lv.words * lv.syllables[0],
+            "rarity": round(8.0 - lv.zipf_min, 6),
+            "overlap": lv.overlap,
+            "herrings": lv.herrings,
+            "clue_min": lv.clue[0],
+            "clue_max": lv.clue[1],
+        }
+
+    def prompt_neighbours(self, level: int) -> tuple[int, ...]:
+        """Levels with the same number of words and of red herrings: a prompt shows how many clue
+        lines it has, and its one answer fixes how many tiles are left over, so two levels that
+        differ in either can never show the same prompt."""
+        lv = self.config.level(level)
+        return tuple(
+            other.level for other in self.config.levels if (other.words, other.herrings) == (lv.words, lv.herrings)
+        )
+
     # -- generation ---------------------------------------------------------------------------
 
     def pool(self, level: int) -> tuple[Word, ...]:
@@ -137,7 +165,7 @@ class SySkill(SkillBase):
             herrings = self._herrings(lv, words, rng)
             bank = [s for w in words for s in w.syllables] + herrings
             rng.shuffle(bank)
-            if self._solutions(words, [t for t, _ in clues], bank) != 1:
+            if self._solutions(words, clues, bank) != 1:
                 continue
             return self._problem(level, lv, words, clues, herrings, bank)
         raise RuntimeError(f"sy level {level}: no unique puzzle in {MAX_ATTEMPTS} attempts")
@@ -156,10 +184,11 @@ class SySkill(SkillBase):
         if need:
             chosen.append(rng.choice(pool))
             while self.sharing(chosen) < need and len(chosen) < lv.words:
-                near = sorted(
-                    {w for c in chosen for s in c.syllables for w in by_syllable[s]} - set(chosen),
-                    key=lambda w: w.text,
-                )
+                # Keyed by text (a str hash is cached; a Word's is recomputed on every lookup).
+                around = {w.text: w for c in chosen for s in c.syllables for w in by_syllable[s]}
+                for c in chosen:
+                    around.pop(c.text, None)
+                near = [around[text] for text in sorted(around)]
                 if not near:
                     return None
                 chosen.append(rng.choice(near))
@@ -192,39 +221,49 @@ class SySkill(SkillBase):
         return out
 
     @staticmethod
-    def _solutions(words: list[Word], tiers: list[int], bank: list[str], limit: int = 2) -> int:
-        """Count (up to `limit`) assignments of (word, tile split) to the slots that fit the
-        clues and the bank. Clues of tiers 1-3 name their word; a tier-4 clue (first letter and
-        length) admits any lexicon word of that shape."""
+    def candidates(tier: int, text: str, answer: str) -> tuple[str, ...]:
+        """Every word a clue admits: for tiers 1-3 each curated word written for that clue text
+        (some texts belong to several words), for tier 4 each known word of that first letter and
+        length."""
+        shape = (answer[0], len(answer))
+        names = names_by_shape().get(shape, ()) if tier == 4 else words_by_clue().get(text, ())
+        return tuple(dict.fromkeys((answer, *names)))
+
+    @classmethod
+    def _solutions(cls, words: list[Word], clues: list[tuple[int, str]], bank: list[str], limit: int = 2) -> int:
+        """Count (up to `limit`) answers to the puzzle as its prompt states it: for each clue
+        line, in order, a word the clue admits (`candidates`) spelled with exactly as many tiles
+        as the line has blanks, every split of it tried, the bank's tiles used at most as often
+        as they appear. Two answers that differ only in a split or in the order of two words with
+        the same clue text count as two: the JSON answer would differ. A word may fill two lines
+        (nothing in the prompt forbids it), so an answer that needs it counts too."""
         index = tile_index(bank)
         have = Counter(bank)
-        lexicon = lexicon_by_shape()
         slots: list[Slot] = []
-        for w, tier in zip(words, tiers, strict=True):
-            names = lexicon.get((w.text[0], len(w.text)), ()) if tier == 4 else (w.text,)
+        for w, (tier, text) in zip(words, clues, strict=True):
             options: Slot = []
-            for name in dict.fromkeys((w.text, *names)):
-                for split in segmentations(name, len(w.syllables), index, limit):
+            for name in cls.candidates(tier, text, w.text):
+                for split in segmentations(name, len(w.syllables), index):
                     if not Counter(split) - have:
                         options.append((name, split))
             slots.append(options)
         order = sorted(range(len(slots)), key=lambda i: len(slots[i]))
         found = 0
 
-        def walk(k: int, left: Counter[str], names: set[str]) -> None:
+        def walk(k: int, left: Counter[str]) -> None:
             nonlocal found
             if found >= limit:
                 return
             if k == len(order):
                 found += 1
                 return
-            for name, split in slots[order[k]]:
+            for _, split in slots[order[k]]:
                 need = Counter(split)
-                if name in names or need - left:
+                if need - left:
                     continue
-                walk(k + 1, left - need, names | {name})
+                walk(k + 1, left - need)
 
-        walk(0, have, set())
+        walk(0, have)
         return found
 
     def _problem(

@@ -69,6 +69,31 @@ def lexicon_by_shape() -> dict[tuple[str, int], tuple[str, ...]]:
     return {k: tuple(v) for k, v in groups.items()}
 
 
+@lru_cache(maxsize=1)
+def words_by_clue() -> dict[str, tuple[str, ...]]:
+    """Every curated clue text (tiers 1-3) and the words it is written for: several words share
+    some texts (`related: collaborate` is COLLABORATION's clue and COLLABORATIVE's), so a clue
+    alone does not always name one word."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for w in load_words():
+        for text in w.clues:
+            if text and w.text not in out[text]:
+                out[text].append(w.text)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def names_by_shape() -> dict[tuple[str, int], tuple[str, ...]]:
+    """Every known word (lexicon and curated words) by (first letter, length): what a tier-4
+    clue ("starts with P; length 6") admits."""
+    groups: dict[tuple[str, int], dict[str, None]] = defaultdict(dict)
+    for key, names in lexicon_by_shape().items():
+        groups[key].update(dict.fromkeys(names))
+    for w in load_words():
+        groups[(w.text[0], len(w.text))][w.text] = None
+    return {k: tuple(v) for k, v in groups.items()}
+
+
 def tile_index(tiles: set[str] | list[str]) -> dict[str, tuple[str, ...]]:
     """Distinct tile texts grouped by first letter (for `segmentations`)."""
     by_first: dict[str, list[str]] = defaultdict(list)
@@ -77,13 +102,17 @@ def tile_index(tiles: set[str] | list[str]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in by_first.items()}
 
 
-def segmentations(word: str, parts: int, by_first: dict[str, tuple[str, ...]], limit: int = 4) -> list[tuple[str, ...]]:
+def segmentations(
+    word: str, parts: int, by_first: dict[str, tuple[str, ...]], limit: int | None = None
+) -> list[tuple[str, ...]]:
     """Ways to spell `word` with exactly `parts` tiles from `by_first` (see `tile_index`; how
-    many copies of each tile exist is checked by the caller), at most `limit` of them."""
+    many copies of each tile exist is checked by the caller): all of them, or the first `limit`.
+    A uniqueness check needs all: the first splits may need tiles the bank lacks while a later
+    one fits."""
     found: list[tuple[str, ...]] = []
 
     def walk(pos: int, chosen: list[str]) -> None:
-        if len(found) >= limit:
+        if limit is not None and len(found) >= limit:
             return
         if pos == len(word):
             if len(chosen) == parts:

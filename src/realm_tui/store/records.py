@@ -129,6 +129,9 @@ class EvalRecord(Record):
     results: list[dict[str, Any]] = Field(default_factory=list)
     """Per-problem results (prompt, expected, answer, correct, primitives …)."""
     created_at: float = Field(default_factory=now)
+    data_version: int = Field(default=1, ge=1)
+    """Version of the skill's generator that made the problems (`skills.versions`); records
+    stored before versions were recorded have none and read as 1."""
 
     @model_validator(mode="before")
     @classmethod

@@ -15,7 +15,6 @@ from realm_tui.rules import (
     ACHIEVEMENTS,
     HeroStats,
     LevelDecision,
-    LevelTransition,
     PrimitiveTracker,
     RegressionEvent,
     TaggedResult,
@@ -28,7 +27,8 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.primitives import PRIMITIVES
-from realm_tui.rules.progression import transition_from_record
+from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
+from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
 from realm_tui.store import CampaignRecord, EvalRecord, EventRecord, Store
 from realm_tui.ui.models import BattleSnapshot, LogLine
 
@@ -139,6 +139,9 @@ class SkillView:
     history: tuple[float, ...]
     """Accuracies of every eval of the skill, oldest first (the sparkline)."""
     effort: float
+    old_version_note: str = ""
+    """Set when some of the skill's eval history comes from an older generator version
+    (`skills.versions`): that history is shown but not counted for level-ups."""
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,8 @@ def _tagged(evals: Sequence[EvalRecord]) -> list[TaggedResult]:
     return out
 
 
-def _progress_events(campaign: CampaignRecord, store: Store) -> list[LevelTransition | RegressionEvent]:
-    events: list[LevelTransition | RegressionEvent] = []
+def _progress_events(campaign: CampaignRecord, store: Store) -> list[ProgressEvent]:
+    events: list[ProgressEvent] = []
     for t in campaign.transitions:
         try:
             events.append(transition_from_record(t))
@@ -197,6 +200,12 @@ def _progress_events(campaign: CampaignRecord, store: Store) -> list[LevelTransi
             events.append(RegressionEvent(int(e.data["step"]), str(e.data["skill"]), int(e.data["level"])))
         except (KeyError, TypeError, ValueError):
             continue
+    for m in campaign.milestones:  # a recovered regression does not make its level-up costly
+        if m.get("kind") == "recovered":
+            try:
+                events.append(RecoveryEvent(int(m["step"]), str(m["skill"]), int(m["level"])))
+            except (KeyError, TypeError, ValueError):
+                continue
     return events
 
 
@@ -210,7 +219,8 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
         max_level = int(getattr(cfg, "max_level", 1))
         mastered = levels.get(skill_id, 0)
         level = training_level(min(mastered, max_level), max_level)
-        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level]
+        # As the keeper judges: only evals graded by today's generator count for a level-up.
+        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level and is_current(e)]
         decision = decide_level_up(at_level, float(getattr(cfg, "threshold", 0.8)), int(getattr(cfg, "min_evals", 3)))
         history = tuple(e.accuracy for e in evals if e.skill == skill_id)
         skills.append(
@@ -224,6 +234,7 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
                 decision=decision,
                 history=history,
                 effort=float(effort.get(skill_id, 0.0)),
+                old_version_note=old_version_note(old_version_levels(evals, skill_id), skill_id),
             )
         )
     tracker = PrimitiveTracker().record_all(_tagged(evals))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from realm_tui.rules.progression import (
     LevelTransition,
     ProgressEvent,
+    RecoveryEvent,
     Regression,
     RegressionEvent,
     StepMix,
@@ -181,3 +182,21 @@ def test_maxed_out_by_costly_level_ups() -> None:
     assert not check_maxed_out(events, 0, 2000, costly_limit=3).maxed_out
     with pytest.raises(ValueError):
         check_maxed_out(events, 0, 0, costly_limit=0)
+
+
+def rec(step: int, skill: str = "sy", level: int = 1) -> RecoveryEvent:
+    return RecoveryEvent(step, skill, level)
+
+
+def test_a_recovered_regression_does_not_make_its_level_up_costly() -> None:
+    # the cap bench's campaign: L1 dipped after its level-up, recovered, then L2 dipped after its own
+    bench = [up(117), reg(220, "bin", 1), rec(298, "bin", 1), up(384, to=2), reg(518, "bin", 2)]
+    assert costly_level_up_streak(bench) == 1
+    assert not check_maxed_out(bench, review_steps=92, new_level_steps=427).maxed_out
+    # recovered only after the next level-up: the hero moved on with the level lost, it was costly
+    late = [up(10), reg(20), up(30, to=2), rec(35), reg(40, "bin", 2)]
+    assert costly_level_up_streak(late) == 2
+    # the latest level-up's regression that has since recovered no longer counts
+    assert costly_level_up_streak([up(10), reg(20), up(30, to=2), reg(40, "bin", 2), rec(50, "bin", 2)]) == 0
+    # a recovery of another level does not close this one
+    assert costly_level_up_streak([up(10), reg(20, "bin", 1), rec(25, "bin", 2)]) == 1

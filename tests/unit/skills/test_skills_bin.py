@@ -95,6 +95,9 @@ def solve(prompt: str, level: int) -> tuple[str, list[str], list[int], int, str]
     values: list[int] = []
     lines: list[str] = []
     tokens = steps[0].split(" ")
+    if len(tokens) == 5 and tokens[2] == "in" and tokens[4] == "bits":  # tobin N in W bits
+        assert int(tokens[3]) == width, "tobin states the level's width"
+        tokens = tokens[:2]
     if len(tokens) == 2:
         op = reader.op(tokens[0])
         if op == "tobin":

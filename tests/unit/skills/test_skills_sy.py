@@ -126,5 +126,7 @@ def test_unique_solution_check_rejects_an_ambiguous_bank() -> None:
     # two tier-4 clues "starts with P, 6 letters" + bank that spells both PEOPLE and PERSON
     people, person = WORDS["PEOPLE"], WORDS["PERSON"]
     bank = [*people.syllables, *person.syllables]
-    assert SySkill._solutions([people, person], [1, 1], bank) == 1
-    assert SySkill._solutions([people, person], [4, 4], bank) == 2, "the two slots can swap"
+    assert SySkill._solutions([people, person], [people.clue_at_least(1), person.clue_at_least(1)], bank) == 1
+    assert SySkill._solutions([people, person], [people.clue_at_least(4), person.clue_at_least(4)], bank) == 2, (
+        "the two slots can swap"
+    )

@@ -44,6 +44,7 @@ def skill_text(s: SkillView) -> str:
         f" · training L{s.training_level}{ready}\n"
         f"  next level [$success]{bar(fill, 12)}[/] {mean} of {need} ({evals})\n"
         f"  history [$accent]{sparkline(s.history, 30)}[/] · effort {s.effort:.1f}"
+        + (f"\n  [$warning]{escape(s.old_version_note)}[/]" if s.old_version_note else "")
     )
 
 
