@@ -56,6 +56,9 @@ class QuestPolicy(ExactModel):
     """The same word this many times in a row in an answer marks it degenerate."""
     max_line_bytes: int = Field(default=16 * MIB, ge=1024)
     """A longer line is rejected without being parsed."""
+    max_invalid_share: float = Field(default=0.1, ge=0, le=1)
+    """A quest with more invalid lines than this share of its (non-blank) lines is refused whole
+    (to `failed/`, with every reason); up to it, the invalid lines are left out and the rest queued."""
     max_retries: int = Field(default=3, ge=0)
     """Times a quest that failed in battle is queued again (at low priority) before it stays failed."""
     settle_seconds: float = Field(default=2.0, ge=0)

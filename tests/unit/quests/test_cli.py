@@ -43,7 +43,7 @@ def module(*args: str, stdin: str | None = None) -> tuple[int, str]:
 
 
 def test_add_list_show_prioritize_cancel_retry(home: Path, tmp_path: Path) -> None:
-    src = write(tmp_path / "my quest.jsonl", good_lines(3) + ["{bad"])
+    src = write(tmp_path / "my quest.jsonl", good_lines(9) + ["{bad"])
     code, out = quest("add", str(src), "--priority", "low")
     assert code == 0, out
     assert "queued my-quest: queued (low)" in out and "1 invalid line(s) left out" in out
