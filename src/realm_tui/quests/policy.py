@@ -33,8 +33,10 @@ class ArchiveLimits(ExactModel):
     """Folder nesting below the module root."""
     max_name_length: int = Field(default=255, ge=8)
     """Characters in one path component."""
-    max_ratio: int = Field(default=2000, ge=1)
-    """Largest decompressed/compressed size ratio a zip entry may claim (deflate tops out ~1030)."""
+    max_ratio: int = Field(default=100, ge=1)
+    """Largest decompressed/compressed size ratio of a zip, per entry and for the whole archive,
+    claimed in the headers and counted on the real bytes (JSONL compresses about 5-20×; deflate
+    tops out near 1030×, which is what a zip bomb uses)."""
 
 
 class QuestPolicy(ExactModel):
