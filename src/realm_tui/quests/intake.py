@@ -48,7 +48,7 @@ from realm_tui.quests.files import (
 )
 from realm_tui.quests.policy import QuestPolicy
 from realm_tui.quests.tokens import TokenCounter
-from realm_tui.quests.validate import LEVELS, QuestReport, validate_quest_file
+from realm_tui.quests.validate import LEVELS, QuestReport, problem_text, validate_quest_file
 from realm_tui.store import QuestPriority, QuestRecord, QuestState, Store
 
 QUEST_SUFFIX = ".jsonl"
@@ -259,7 +259,12 @@ class Intake:
         stem = shorten(Path(original.name).stem, MAX_STEM_BYTES - len(".report"))
         target = reserve(self.folders.failed, f"{stem}.report.txt")
         report = dataclasses.replace(report, path=original)  # file:line points at the kept copy
-        lines = [report.summary(limit=report.problem_count or 1)]
+        head, *_ = report.summary(limit=0).splitlines()
+        lines = [head, *(f"  {problem_text(original, p.line, p.reason, p.level)}" for p in report.problems)]
+        if report.omitted_problems:
+            lines.append(f"  … and {report.omitted_problems} more")
+        if report.truncated_lines:
+            lines.append(f"  {len(report.truncated_lines)} example(s) truncated to fit the token limit")
         if report.tokens is not None and report.tokens.counted:
             t = report.tokens
             longest = f"longest {t.longest} (line {t.longest_line})"

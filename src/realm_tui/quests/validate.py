@@ -147,6 +147,12 @@ class QuestReport:
         }
 
 
+def problem_text(path: str | Path, line: int, reason: str, level: str) -> str:
+    """One rejected line as every place shows it: `realm quest validate`, the report kept in
+    `failed/` and the Quest Board's details (`file:line: reason [level]`)."""
+    return f"{path}:{line}: {reason} [{level}]"
+
+
 def check_example(obj: Any) -> str | None:
     """The reason a parsed line is not a usable chat example, or None when it is."""
     if not isinstance(obj, dict):
