@@ -43,6 +43,7 @@ from realm_tui.quests.files import (
     relative,
     reserve,
     safe_name,
+    sha256_file,
     shorten,
     temp_path,
 )
@@ -201,6 +202,7 @@ class Intake:
                 kept = f"; the original is in {info['original']}" if "original" in info else ""
                 reasons.append(f"{report.problem_count} invalid line(s) left out{kept}")
             info["validation"] = _report_dict(report, self.rel(source))
+            info["sha256"] = sha256_file(quest_path)  # the bytes validated: checked again before serving
             return self._save(quest_id, name, quest_path, priority, "queued", reasons, info)
         finally:
             tmp.unlink(missing_ok=True)

@@ -188,3 +188,28 @@ def test_quest_add_refuses_a_mostly_junk_file(home: Path, tmp_path: Path) -> Non
     assert out.returncode == 2, out.stdout + out.stderr
     assert "2 of 3 lines invalid" in out.stderr and "nothing was queued" in out.stderr
     assert not quests(home)
+
+
+def test_a_queued_file_edited_since_intake_is_validated_again_before_serving(tmp_path: Path) -> None:
+    from realm_tui.quests.board import Board
+    from realm_tui.quests.policy import QuestPolicy
+
+    from ._helpers import Clock, make_realm, write
+
+    paths = make_realm(tmp_path / "realm")
+    write(paths.quests / "inbox" / "a.jsonl", good_lines(3, "a"))
+    write(paths.quests / "inbox" / "b.jsonl", good_lines(3, "b"))
+    with Store.open(paths.store_file) as store:
+        board = Board(paths, store, policy=QuestPolicy(settle_seconds=0), clock=Clock())
+        board.scan()
+        a = store.quests.require("a")
+        assert len(a.report["sha256"]) == 64
+        served = paths.root / a.path
+        with served.open("a", encoding="utf-8") as late:  # schema-valid, but a duplicate
+            late.write(good_lines(3, "a")[0] + "\n")
+        record = board.next_sound_quest()
+        assert record is not None and record.id == "b"  # a is not served as edited
+        failed = store.quests.require("a")
+        assert failed.state == "failed" and "unusable since intake" in " ".join(failed.reasons)
+        assert "duplicate of line 1" in (paths.root / failed.report["report_file"]).read_text()
+        assert board.next_sound_quest() is not None  # b, unchanged, is served without a second look
