@@ -177,7 +177,7 @@ class Board:
     @_locked
     def admit_generated(self, tmp: Path, priority: QuestPriority, name: str, extra: dict[str, Any]) -> QuestRecord:
         """Admit a file we wrote ourselves (forge, sparring) under its final `name`."""
-        return self.intake.admit(tmp, priority, name=name, extra=extra)
+        return self.intake.admit(tmp, priority, name=name, extra=extra, generated=True)
 
     # -- serving ----------------------------------------------------------------------------------
 
@@ -325,7 +325,10 @@ class Board:
         if not path.exists() and not path.is_symlink():
             raise InputError(path, f"quest {record.id}: the file is gone; nothing to retry")
         record = self._update(record, attempts=0, reasons=[*record.reasons, "retried by hand"])
-        return self.intake.admit(path, priority or record.priority, quest_id=record.id, name=path.name)
+        generated = any(key in record.report for key in ("forge", "sparring"))  # ours: see Intake.admit
+        return self.intake.admit(
+            path, priority or record.priority, quest_id=record.id, name=path.name, generated=generated
+        )
 
     @_locked
     def cancel(self, quest_id: str) -> QuestRecord:

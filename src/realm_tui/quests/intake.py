@@ -152,11 +152,15 @@ class Intake:
         quest_id: str | None = None,
         name: str | None = None,
         extra: dict[str, Any] | None = None,
+        generated: bool = False,
     ) -> QuestRecord:
         """Validate `source` and queue what is usable (see the module doc).
 
         `copy` (a file from outside the realm, `realm quest add`): the source is only read, and a
         file with no valid line raises InputError instead of being recorded as failed.
+        `generated` (a file we wrote: forge, sparring): not held to `max_invalid_share`; its
+        invalid lines are examples that do not fit (a sparring answer too long for the hero),
+        not junk, and the rest is worth training.
         """
         name = fit_name(safe_name(name or source.name))
         if copy and not name.lower().endswith(QUEST_SUFFIX):
@@ -178,7 +182,7 @@ class Intake:
                 if copy:
                     raise InputError(source, "no valid example; nothing was queued\n" + report.summary(limit=10))
                 return self.reject(source, priority, rejection_reason(report), quest_id, extra, report, name=name)
-            junk = too_much_junk(report, self.policy)
+            junk = None if generated else too_much_junk(report, self.policy)
             if junk is not None:
                 if copy:
                     raise InputError(source, f"{junk}; nothing was queued\n" + report.summary(limit=10))

@@ -213,3 +213,22 @@ def test_a_queued_file_edited_since_intake_is_validated_again_before_serving(tmp
         assert failed.state == "failed" and "unusable since intake" in " ".join(failed.reasons)
         assert "duplicate of line 1" in (paths.root / failed.report["report_file"]).read_text()
         assert board.next_sound_quest() is not None  # b, unchanged, is served without a second look
+
+
+def test_generated_quests_are_not_held_to_the_junk_share(tmp_path: Path) -> None:
+    """Sparring examples too long for the hero are left out, not a reason to drop the rest."""
+    from realm_tui.quests.board import Board
+    from realm_tui.quests.policy import QuestPolicy
+
+    from ._helpers import Clock, make_realm
+
+    paths = make_realm(tmp_path / "realm")
+    with Store.open(paths.store_file) as store:
+        board = Board(paths, store, policy=QuestPolicy(max_tokens=40), clock=Clock())
+        tmp = paths.quests / "queue" / "high" / ".realm-test.part"
+        tmp.write_text("\n".join([line("q", "a"), line("x" * 400, "y"), line("z" * 400, "w")]) + "\n")
+        record = board.admit_generated(tmp, "high", "spar.jsonl", {"sparring": {"skill": "bin"}})
+        assert record.state == "queued" and record.report["validation"]["invalid"] == 2
+        dropped = paths.quests / "inbox" / "same.jsonl"
+        dropped.write_text("\n".join([line("q", "a"), line("x" * 400, "y"), line("z" * 400, "w")]) + "\n")
+        assert board.intake.admit(dropped, "normal").state == "failed"  # a player's file: junk share holds
