@@ -43,8 +43,8 @@ def make_tiny_realm(root: Path, *, save_steps: int = 5, precision: str = "fp32")
     (realm.configs / "heroes" / "tiny.yaml").write_text(yaml.safe_dump(hero, allow_unicode=True))
     rng = random.Random(0)
     lines = []
-    for _ in range(200):
-        a, b = rng.randrange(16), rng.randrange(16)
+    pairs = [(a, b) for a in range(16) for b in range(16)]
+    for a, b in rng.sample(pairs, 200):  # distinct: the board refuses a quest that is mostly duplicates
         messages = [{"role": "user", "content": f"{a:b}+{b:b}="}, {"role": "assistant", "content": f"{a + b:b}"}]
         lines.append(json.dumps({"messages": messages}))
     quest = realm.quests / "inbox" / "add.jsonl"

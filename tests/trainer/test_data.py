@@ -19,6 +19,7 @@ from realm_tui.trainer.data import (
     collate_packed,
     collate_padded,
     epoch_order,
+    in_val,
     load_quest,
     make_batch,
     pack,
@@ -190,3 +191,24 @@ def test_hero_chat_format_adds_a_default_system_turn(tokenizer) -> None:
     assert text.startswith("<|im_start|>system\nAnswer in circled digits.<|im_end|>\n<|im_start|>user\n")
     assert tokenizer.decode([t for t in ex.labels if t != IGNORE]) == "①⓪<|im_end|>"
     assert ChatFormat.from_hero({"chat": {"im_start": "<|im_start|>", "im_end": "<|im_end|>"}}) == ChatFormat()
+
+
+def test_a_small_quest_still_gets_a_validation_split(tokenizer, tmp_path: Path) -> None:
+    """Issue 11 point 6: a quest the hash split gives no validation line still gets one (the lowest
+    hashes, deterministic), so DEF (100 / val loss) is measured instead of 0."""
+    path = write_jsonl(tmp_path / "small.jsonl", addition_examples(6, seed=5))
+    hashed = [in_val(line, 3, 0.05) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert not any(hashed), "the plain hash split holds nothing out of this quest"
+    a = load_quest([path], tokenizer, 128, seed=3, val_fraction=0.05)
+    b = load_quest([path], tokenizer, 128, seed=3, val_fraction=0.05)
+    assert len(a.val) == 1 and len(a.train) == 5 and a.val == b.val and a.train == b.train
+    assert a.val_note is not None and "held out 1 of 6" in a.val_note
+    one = write_jsonl(tmp_path / "one.jsonl", addition_examples(1))
+    single = load_quest([one], tokenizer, 128, seed=3, val_fraction=0.05)
+    assert single.train == single.val and "only example" in (single.val_note or "")
+    big = load_quest(
+        [write_jsonl(tmp_path / "big.jsonl", addition_examples(200))], tokenizer, 128, seed=3, val_fraction=0.2
+    )
+    assert big.val_note is None  # the hash split alone, as before
+    modules = load_quest([path], tokenizer, 128, seed=3, val_fraction=0.0)
+    assert modules.val == [] and len(modules.train) == 6  # 0: nothing held out (modules)

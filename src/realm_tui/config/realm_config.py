@@ -1,7 +1,9 @@
 """All of a realm's configs at once, with the checks that span files.
 
 `load_realm_configs` is for running the game: it raises the first problem. `validate_realm_configs`
-is for `realm validate` / `realm doctor`: it reports every problem it can find.
+is for `realm validate` / `realm doctor`: it reports every problem it can find. Both check every
+file under `configs/` (`extra_files`: the board's `quests.yaml`, `accelerate/`, stray files), so a
+battle is refused before it writes anything.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 
 from realm_tui.config.common import SLUG_PATTERN, optimizer_problem
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.config.extra_files import check_extra_files
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.loader import load_model
 from realm_tui.config.memory_profile import MemoryProfile
@@ -214,6 +217,7 @@ def _collect(configs_dir: Path) -> tuple[RealmConfigs | None, list[ConfigError]]
     errors.extend(_check_heroes(configs_dir, heroes, profiles, profile_files, skills))
     if skills is not None:
         errors.extend(_check_skill_names(configs_dir, titles, curriculum, skills))
+    errors.extend(check_extra_files(configs_dir))  # quests.yaml, accelerate/, and files nobody reads
 
     if errors or titles is None or curriculum is None:
         return None, errors

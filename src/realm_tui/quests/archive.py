@@ -2,12 +2,16 @@
 
 Nothing is written outside the destination folder. Refused: absolute paths, `..`, drive letters
 and colons, backslashes, control characters, Windows device names, names too long or too deep,
-duplicate names (also after Unicode normalisation and case folding), a name that is both a file
+names that are not UTF-8, duplicate names (also after Unicode normalisation and case folding), a
+name that is both a file
 and a folder, links (symlink entries; hard links in folders), special files (devices, FIFOs,
 sockets: read from the zip's external attributes), encrypted entries, unknown compression, files
 of types a module has no use for, more entries than allowed, and more bytes than allowed —
 counted on the real decompressed bytes while streaming, never trusted from the headers. Headers
-whose sizes cannot be true (a lying-header bomb) are refused before anything is decompressed.
+whose sizes cannot be true (a lying-header bomb) are refused before anything is decompressed, and
+so is an archive that claims to expand more than `max_ratio` times its own size (a zip bomb: a
+few hundred KiB that unpack to hundreds of MiB); the same ratio is enforced on the bytes really
+written, so headers that lie about it are caught while extracting.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from realm_tui.errors import InputError
 from realm_tui.quests.policy import ArchiveLimits
 
 CHUNK = 1 << 16
+RATIO_FLOOR = 1 << 20
+"""Below this many unpacked bytes the expansion ratio is not checked (tiny files compress oddly)."""
+UTF8_FLAG = 0x800
 ALLOWED_SUFFIXES = frozenset({".yaml", ".yml", ".jsonl", ".json", ".md", ".txt", ".csv", ".tsv"})
 """File types a module may carry: data and documentation, never code."""
 ALLOWED_BARE_NAMES = frozenset({"LICENSE", "README", "NOTICE", "AUTHORS", "CHANGELOG", "COPYING"})
@@ -57,6 +64,8 @@ def check_name(name: str, limits: ArchiveLimits, *, is_dir: bool) -> list[str]:
     """The parts of a safe relative member name; ValueError naming what is wrong otherwise."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise ValueError("control characters in the name")
+    if any("\udc80" <= ch <= "\udcff" for ch in name):  # undecodable bytes (surrogate escapes)
+        raise ValueError("the name is not UTF-8 text")
     if "\\" in name:
         raise ValueError("backslash in the name (use / between folders)")
     if name.startswith("/"):
@@ -121,6 +130,8 @@ class _Budget:
     source: Path
     limits: ArchiveLimits
     total: int = 0
+    packed_bytes: int | None = None
+    """Size of the archive itself: the real bytes written may not exceed `max_ratio` times it."""
 
     def copy(self, reader: IO[bytes], target: Path, name: str, declared: int | None) -> int:
         """Stream `reader` into a new file `target`, counting real bytes against the limits."""
@@ -138,6 +149,10 @@ class _Budget:
                 if self.total > self.limits.max_total_bytes:
                     limit = self.limits.max_total_bytes
                     raise UnsafeArchive(self.source, f"refused: more than {limit:,} bytes once unpacked")
+                if self.packed_bytes is not None and self.total > max(
+                    RATIO_FLOOR, self.limits.max_ratio * self.packed_bytes
+                ):
+                    raise UnsafeArchive(self.source, _bomb(self.total, self.packed_bytes, self.limits))
                 out.write(chunk)
         return written
 
@@ -166,8 +181,29 @@ def _check_sizes(plan: _Plan, info: zipfile.ZipInfo) -> None:
         raise plan.refuse(info.filename, f"claims to expand more than {limits.max_ratio}× (a zip bomb?)")
 
 
+def _bomb(unpacked: int, packed: int, limits: ArchiveLimits) -> str:
+    return (
+        f"refused: {packed:,} bytes of archive unpack to {unpacked:,}, more than {limits.max_ratio}× "
+        "(a zip bomb?); max_ratio in configs/quests.yaml (archive:) sets the limit"
+    )
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as UTF-8 text; ValueError when its bytes are not UTF-8.
+
+    Without the UTF-8 flag, zipfile decodes names as cp437, which turns any bytes into some text:
+    the raw bytes are taken back and must be ASCII or UTF-8 (what every current zipper writes)."""
+    if info.flag_bits & UTF8_FLAG:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"the name is not UTF-8 text ({raw!r})") from None
+
+
 def _zip_members(
-    zf: zipfile.ZipFile, plan: _Plan, unpacked: Unpacked
+    zf: zipfile.ZipFile, plan: _Plan, unpacked: Unpacked, packed: int
 ) -> Iterator[tuple[zipfile.ZipInfo, list[str], bool]]:
     infos = zf.infolist()
     if len(infos) > plan.limits.max_entries:
@@ -175,6 +211,8 @@ def _zip_members(
     declared = sum(i.file_size for i in infos)
     if declared > plan.limits.max_total_bytes:
         raise UnsafeArchive(plan.source, f"refused: would unpack to {declared:,} bytes")
+    if declared > max(RATIO_FLOOR, plan.limits.max_ratio * packed):
+        raise UnsafeArchive(plan.source, _bomb(declared, packed, plan.limits))
     for info in infos:
         mode = (info.external_attr >> 16) & 0xFFFF
         is_dir = info.is_dir() or stat.S_ISDIR(mode)
@@ -186,7 +224,7 @@ def _zip_members(
         if info.compress_type not in COMPRESSIONS:
             raise plan.refuse(info.filename, f"unsupported compression method {info.compress_type}")
         try:
-            parts = check_name(info.filename, plan.limits, is_dir=is_dir)
+            parts = check_name(member_name(info), plan.limits, is_dir=is_dir)
         except ValueError as err:
             raise plan.refuse(info.filename, str(err)) from None
         plan.add(info.filename, parts, is_dir=is_dir)
@@ -201,11 +239,12 @@ def _zip_members(
 def extract_zip(source: Path, dest: Path, limits: ArchiveLimits) -> Unpacked:
     """Unpack the zip `source` into the empty folder `dest` (see the module doc)."""
     unpacked = Unpacked()
-    budget = _Budget(source, limits)
     plan = _Plan(source, limits)
     try:
+        packed = source.stat().st_size
+        budget = _Budget(source, limits, packed_bytes=packed)
         with zipfile.ZipFile(source) as zf:
-            members = list(_zip_members(zf, plan, unpacked))
+            members = list(_zip_members(zf, plan, unpacked, packed))
             for info, parts, is_dir in members:
                 target = dest.joinpath(*parts)
                 _inside(dest, target, source)

@@ -12,8 +12,9 @@ the store (`store.quests`). Order: high, normal, low, then oldest first. A quest
 battle is queued again at low priority up to `QuestPolicy.max_retries` times, then stays in
 `failed/` with every reason. A battle stopped by the player (or a signal) `release()`s its quest:
 queued again at its priority, the attempt not counted. A quest whose file cannot be trained on
-(edited since intake: `next_sound_quest()` checks it again before serving; or the trainer's fatal
-bad input naming it) is failed for good, never retried. Files still being written are left alone:
+(edited since intake: `next_sound_quest()` serves only the bytes intake validated, and validates
+an edited file again at every level; or the trainer's fatal bad input naming it) is failed for
+good, never retried. Files still being written are left alone:
 temp names, dotfiles, and files whose size or mtime changed between two looks. Odd names (not
 UTF-8, very long) are moved under a safe form of themselves (`intake`).
 
@@ -36,11 +37,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from realm_tui.errors import InputError, StoreError
 from realm_tui.paths import RealmPaths
-from realm_tui.quests.files import clean_stale_temps, is_in_progress, move_unique
+from realm_tui.quests.files import clean_stale_temps, is_in_progress, move_unique, sha256_file
 from realm_tui.quests.intake import BoardFolders, Intake
 from realm_tui.quests.policy import QuestPolicy
 from realm_tui.quests.tokens import TokenCounter
-from realm_tui.quests.validate import SCHEMA_ONLY, QuestReport, validate_quest_file
+from realm_tui.quests.validate import QuestReport
 from realm_tui.store import QUEST_PRIORITIES, QuestPriority, QuestRecord, QuestState, Store
 
 Signature = tuple[int, int]
@@ -176,7 +177,7 @@ class Board:
     @_locked
     def admit_generated(self, tmp: Path, priority: QuestPriority, name: str, extra: dict[str, Any]) -> QuestRecord:
         """Admit a file we wrote ourselves (forge, sparring) under its final `name`."""
-        return self.intake.admit(tmp, priority, name=name, extra=extra)
+        return self.intake.admit(tmp, priority, name=name, extra=extra, generated=True)
 
     # -- serving ----------------------------------------------------------------------------------
 
@@ -273,20 +274,27 @@ class Board:
 
     @_locked
     def next_sound_quest(self) -> QuestRecord | None:
-        """`next_quest()`, with the file checked again (schema) before it is served.
+        """`next_quest()`, served only as the bytes that were validated.
 
-        A queued file edited since intake into something the trainer cannot read would end the
-        battle; such a quest is failed for good, with a report next to the file, and the next one
-        is taken."""
+        The queued file is the copy intake validated, and its SHA-256 is in the record: a file
+        with those bytes is served as is. One edited since (by hand, in the queue) is validated
+        again at every level, and served only when every line passes as written; otherwise it is
+        failed for good, with a report next to the file, and the next one is taken."""
         while (record := self.next_quest()) is not None:
             path = self.path_of(record)
             try:
-                report = validate_quest_file(path, policy=self.policy, levels=SCHEMA_ONLY)
+                if record.report.get("sha256") == sha256_file(path):
+                    return record
+                report = self.intake.validate(path)
             except InputError as err:
                 self.mark_failed(record.id, f"unusable since intake: {err.problem}", final=True)
                 continue
-            if report.ok:
-                return record
+            except OSError as err:
+                self.mark_failed(record.id, f"unusable since intake: {err.strerror or err}", final=True)
+                continue
+            if report.ok and not report.changed:
+                digest = sha256_file(path)
+                return self._update(record, report={**record.report, "sha256": digest})
             failed = self.mark_failed(record.id, f"unusable since intake: {_what_is_wrong(report)}", final=True)
             report_file = self.intake.rel(self.intake.write_report(self.path_of(failed), report))
             self._update(failed, report={**failed.report, "report_file": report_file})
@@ -317,7 +325,10 @@ class Board:
         if not path.exists() and not path.is_symlink():
             raise InputError(path, f"quest {record.id}: the file is gone; nothing to retry")
         record = self._update(record, attempts=0, reasons=[*record.reasons, "retried by hand"])
-        return self.intake.admit(path, priority or record.priority, quest_id=record.id, name=path.name)
+        generated = any(key in record.report for key in ("forge", "sparring"))  # ours: see Intake.admit
+        return self.intake.admit(
+            path, priority or record.priority, quest_id=record.id, name=path.name, generated=generated
+        )
 
     @_locked
     def cancel(self, quest_id: str) -> QuestRecord:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from realm_tui.quests.modules import InstalledModule, ModuleCheck, ModuleEntry
-from realm_tui.quests.validate import QuestReport
+from realm_tui.quests.validate import QuestReport, problem_text
 from realm_tui.store import QuestRecord
 
 
@@ -86,8 +86,7 @@ def render_report(report: QuestReport, console: Console | None = None, limit: in
         limit_text = f", limit {t.limit}" if t.limit else " (no limit checked)"
         console.print(f"  tokens: mean {t.mean:.0f}, longest {t.longest} (line {t.longest_line}){limit_text}")
     for problem in report.problems[:limit]:
-        where = escape(f"{report.path}:{problem.line}: [{problem.level}]")
-        console.print(f"  {where} {escape(problem.reason)}")
+        console.print("  " + escape(problem_text(report.path, problem.line, problem.reason, problem.level)))
     if report.problem_count > limit:
         console.print(f"  … and {report.problem_count - limit} more")
 

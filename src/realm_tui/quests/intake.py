@@ -1,11 +1,20 @@
-"""Admitting one quest file to the board: validate, queue the valid lines, keep the original.
+"""Admitting one quest file to the board: validate, queue the validated copy, keep the original.
 
-- every line valid: the file itself moves to `queue/<priority>/`;
-- some lines invalid (or truncated): the accepted lines are written to `queue/<priority>/` and the
-  untouched original moves to `failed/`, next to a `<name>.report.txt` listing file:line: reason;
-- no valid line: the file moves to `failed/` with its report, and the quest is `failed`.
+Validation writes the accepted lines to a temp file of ours as it judges them; that copy, and only
+that copy, is what the queue serves. So a line added to the dropped file after it was taken in (a
+writer still holding it open) can never reach training: it lands in the original, never in the
+queue.
 
-Nothing is ever deleted: files are moved (`os.replace`), names that are taken get a suffix.
+- every line valid: the copy goes to `queue/<priority>/`; the original is removed only when it is
+  byte for byte the copy (unchanged since it was read), otherwise it is kept in `failed/`;
+- some lines invalid (or truncated), no more than `QuestPolicy.max_invalid_share` of them: the
+  accepted lines are queued and the untouched original moves to `failed/`, next to a
+  `<name>.report.txt` listing file:line: reason;
+- more invalid lines than that share, or no valid line: the file moves to `failed/` with its
+  report, and the quest is `failed` (junk never trains quietly).
+
+Nothing dropped is lost: its bytes live on in the queue (identical copy) or in `failed/`. Files are
+moved (`os.replace`), names that are taken get a suffix.
 A name that is not UTF-8 or too long to derive names from is moved under a safe form of itself
 (undecodable bytes become U+FFFD, the stem is cut to `files.MAX_STEM_BYTES`): the store records
 UTF-8 text only.
@@ -14,6 +23,8 @@ UTF-8 text only.
 from __future__ import annotations
 
 import dataclasses
+import filecmp
+import os
 import re
 import time
 from collections.abc import Callable
@@ -26,17 +37,19 @@ from realm_tui.paths import RealmPaths
 from realm_tui.quests.files import (
     MAX_STEM_BYTES,
     fit_name,
+    fsync_file,
     install_unique,
     move_unique,
     relative,
     reserve,
     safe_name,
+    sha256_file,
     shorten,
     temp_path,
 )
 from realm_tui.quests.policy import QuestPolicy
 from realm_tui.quests.tokens import TokenCounter
-from realm_tui.quests.validate import LEVELS, QuestReport, validate_quest_file
+from realm_tui.quests.validate import LEVELS, QuestReport, problem_text, validate_quest_file
 from realm_tui.store import QuestPriority, QuestRecord, QuestState, Store
 
 QUEST_SUFFIX = ".jsonl"
@@ -139,11 +152,15 @@ class Intake:
         quest_id: str | None = None,
         name: str | None = None,
         extra: dict[str, Any] | None = None,
+        generated: bool = False,
     ) -> QuestRecord:
         """Validate `source` and queue what is usable (see the module doc).
 
         `copy` (a file from outside the realm, `realm quest add`): the source is only read, and a
         file with no valid line raises InputError instead of being recorded as failed.
+        `generated` (a file we wrote: forge, sparring): not held to `max_invalid_share`; its
+        invalid lines are examples that do not fit (a sparring answer too long for the hero),
+        not junk, and the rest is worth training.
         """
         name = fit_name(safe_name(name or source.name))
         if copy and not name.lower().endswith(QUEST_SUFFIX):
@@ -154,6 +171,7 @@ class Intake:
         queue = self.folders.queue(priority)
         tmp = temp_path(queue, name)
         try:
+            before = (0, 0, 0) if copy else _signature(source)  # a copy's source is only read
             try:
                 report = self.validate(source, clean_to=tmp)
             except InputError as err:
@@ -164,23 +182,65 @@ class Intake:
                 if copy:
                     raise InputError(source, "no valid example; nothing was queued\n" + report.summary(limit=10))
                 return self.reject(source, priority, rejection_reason(report), quest_id, extra, report, name=name)
+            junk = None if generated else too_much_junk(report, self.policy)
+            if junk is not None:
+                if copy:
+                    raise InputError(source, f"{junk}; nothing was queued\n" + report.summary(limit=10))
+                return self.reject(source, priority, junk, quest_id, extra, report, name=name)
             info: dict[str, Any] = {**(extra or {}), "source": self.rel(source)}
             reasons: list[str] = []
-            if copy or report.changed:
-                if not copy and report.changed:
-                    original = move_unique(source, self.folders.failed, name)
-                    info["original"] = self.rel(original)
-                    info["report_file"] = self.rel(self.write_report(original, report))
+            # The queue serves the copy validation wrote: exactly the bytes that were judged.
+            if copy:
                 quest_path = install_unique(tmp, queue, name)
-                if report.problem_count:
-                    kept = f"; the original is in {info['original']}" if "original" in info else ""
-                    reasons.append(f"{report.problem_count} invalid line(s) left out{kept}")
+            elif not report.changed and _same_bytes(source, before, tmp):
+                quest_path = self._replace_original(source, tmp, queue, name, before, info, reasons)
             else:
-                quest_path = move_unique(source, queue, name)
+                original = move_unique(source, self.folders.failed, name)
+                info["original"] = self.rel(original)
+                if report.changed:
+                    info["report_file"] = self.rel(self.write_report(original, report))
+                else:
+                    reasons.append(_changed_note(info["original"]))
+                quest_path = install_unique(tmp, queue, name)
+            if report.problem_count:
+                kept = f"; the original is in {info['original']}" if "original" in info else ""
+                reasons.append(f"{report.problem_count} invalid line(s) left out{kept}")
             info["validation"] = _report_dict(report, self.rel(source))
+            info["sha256"] = sha256_file(quest_path)  # the bytes validated: checked again before serving
             return self._save(quest_id, name, quest_path, priority, "queued", reasons, info)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _replace_original(
+        self,
+        source: Path,
+        tmp: Path,
+        queue: Path,
+        name: str,
+        before: tuple[int, int, int],
+        info: dict[str, Any],
+        reasons: list[str],
+    ) -> Path:
+        """Queue the copy in place of an original that holds exactly its bytes; returns its path.
+
+        A file already in the queue under its name is swapped for the copy atomically. One in the
+        inbox goes away once the copy is queued, unless it changed in between (then it is kept in
+        failed/, and what was read then is what trains)."""
+        if source.parent == queue and source.name == name:
+            fsync_file(tmp)
+            os.replace(tmp, source)
+            return source
+        quest_path = install_unique(tmp, queue, name)
+        try:
+            if _signature(source) == before:
+                source.unlink()
+                return quest_path
+        except FileNotFoundError:
+            return quest_path
+        original = move_unique(source, self.folders.failed, name)
+        info["original"] = self.rel(original)
+        reasons.append(_changed_note(info["original"]))
+        return quest_path
 
     def reject(
         self,
@@ -205,7 +265,12 @@ class Intake:
         stem = shorten(Path(original.name).stem, MAX_STEM_BYTES - len(".report"))
         target = reserve(self.folders.failed, f"{stem}.report.txt")
         report = dataclasses.replace(report, path=original)  # file:line points at the kept copy
-        lines = [report.summary(limit=report.problem_count or 1)]
+        head, *_ = report.summary(limit=0).splitlines()
+        lines = [head, *(f"  {problem_text(original, p.line, p.reason, p.level)}" for p in report.problems)]
+        if report.omitted_problems:
+            lines.append(f"  … and {report.omitted_problems} more")
+        if report.truncated_lines:
+            lines.append(f"  {len(report.truncated_lines)} example(s) truncated to fit the token limit")
         if report.tokens is not None and report.tokens.counted:
             t = report.tokens
             longest = f"longest {t.longest} (line {t.longest_line})"
@@ -246,6 +311,41 @@ class Intake:
             report={**existing.report, **info},
             updated_at=self.clock(),
         )
+
+
+def too_much_junk(report: QuestReport, policy: QuestPolicy) -> str | None:
+    """Why a quest with some valid lines is still refused: more invalid lines than the policy's
+    `max_invalid_share` (a file that is mostly junk is the wrong file, not a quest to trim)."""
+    bad = report.problem_count
+    total = bad + len(report.valid_lines)
+    if not total or bad <= policy.max_invalid_share * total:
+        return None
+    first = report.problems[0] if report.problems else None
+    where = f"; first: line {first.line}: {first.reason}" if first is not None else ""
+    return (
+        f"{bad} of {total} lines invalid ({100 * bad / total:.0f} %, more than the "
+        f"{100 * policy.max_invalid_share:g} % allowed by max_invalid_share in configs/quests.yaml){where}"
+    )
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    """Size, mtime and inode: what tells that a file changed (or was swapped) since it was read."""
+    st = os.lstat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _same_bytes(source: Path, before: tuple[int, int, int], copy: Path) -> bool:
+    """The dropped file did not change since it was read and holds exactly the copy's bytes."""
+    try:
+        if _signature(source) != before or copy.stat().st_size != before[0]:
+            return False
+        return filecmp.cmp(source, copy, shallow=False) and _signature(source) == before
+    except OSError:
+        return False
+
+
+def _changed_note(original: str) -> str:
+    return f"the file changed while it was taken in; only the lines read then were queued (the file now: {original})"
 
 
 def rejection_reason(report: QuestReport) -> str:

@@ -105,17 +105,21 @@ def modules_dir(realm: RealmPaths) -> Path:
     return realm.quests / "modules"
 
 
-def check_module(root: Path, policy: QuestPolicy | None = None) -> ModuleCheck:
-    """Check a module folder: manifest, every listed file (present, regular, valid, counted)."""
+def check_module(root: Path, policy: QuestPolicy | None = None, *, shown_as: str | None = None) -> ModuleCheck:
+    """Check a module folder: manifest, every listed file (present, regular, valid, counted).
+
+    `shown_as`: how messages name the manifest when `root` is a throw-away unpacking folder (the
+    archive the player gave, not a staging path that is gone by the time they read it)."""
     check = ModuleCheck(root)
     manifest_path = root / MANIFEST_NAME
+    where = shown_as or str(manifest_path)
     if manifest_path.is_symlink() or not manifest_path.is_file():
-        check.problems.append(f"{manifest_path}: no {MANIFEST_NAME} (a module needs one at its root)")
+        check.problems.append(f"{where}: no {MANIFEST_NAME} (a module needs one at its root)")
         return check
     try:
         manifest = load_manifest(manifest_path)
     except ConfigError as err:
-        check.problems.append(str(err))
+        check.problems.append(f"{where}: {err.problem}")
         return check
     check.manifest = manifest
     listed = set()
@@ -163,6 +167,12 @@ def _root_of(unpacked: Path, source: Path) -> Path:
     return root
 
 
+def _manifest_in(source: Path, unpacked: Path, root: Path) -> str:
+    """The manifest named as the player knows it: `<archive or folder>: <path inside>`."""
+    inside = (root / MANIFEST_NAME).relative_to(unpacked).as_posix()
+    return f"{source}: {inside}"
+
+
 def unpack(source: Path, dest: Path, policy: QuestPolicy) -> Unpacked:
     """Copy a module folder or unpack a module zip into the empty folder `dest`."""
     if source.is_dir():
@@ -179,7 +189,8 @@ def validate_module_source(source: Path, policy: QuestPolicy | None = None) -> M
     policy = policy or QuestPolicy()
     with tempfile.TemporaryDirectory(prefix="realm-module-") as tmp:
         unpack(Path(source), Path(tmp), policy)
-        check = check_module(_root_of(Path(tmp), Path(source)), policy)
+        root = _root_of(Path(tmp), Path(source))
+        check = check_module(root, policy, shown_as=_manifest_in(Path(source), Path(tmp), root))
         check.root = Path(source)
         return check
 
@@ -252,7 +263,8 @@ def install_module(
         pkg = staging / "pkg"
         pkg.mkdir()
         unpacked = unpack(source, pkg, policy)
-        check = check_module(_root_of(pkg, source), policy)
+        root = _root_of(pkg, source)
+        check = check_module(root, policy, shown_as=_manifest_in(source, pkg, root))
         if not check.ok or check.manifest is None:
             raise InputError(source, "not a valid module:\n" + check.summary())
         manifest = check.manifest

@@ -33,8 +33,10 @@ class ArchiveLimits(ExactModel):
     """Folder nesting below the module root."""
     max_name_length: int = Field(default=255, ge=8)
     """Characters in one path component."""
-    max_ratio: int = Field(default=2000, ge=1)
-    """Largest decompressed/compressed size ratio a zip entry may claim (deflate tops out ~1030)."""
+    max_ratio: int = Field(default=100, ge=1)
+    """Largest decompressed/compressed size ratio of a zip, per entry and for the whole archive,
+    claimed in the headers and counted on the real bytes (JSONL compresses about 5-20×; deflate
+    tops out near 1030×, which is what a zip bomb uses)."""
 
 
 class QuestPolicy(ExactModel):
@@ -56,6 +58,9 @@ class QuestPolicy(ExactModel):
     """The same word this many times in a row in an answer marks it degenerate."""
     max_line_bytes: int = Field(default=16 * MIB, ge=1024)
     """A longer line is rejected without being parsed."""
+    max_invalid_share: float = Field(default=0.1, ge=0, le=1)
+    """A quest with more invalid lines than this share of its (non-blank) lines is refused whole
+    (to `failed/`, with every reason); up to it, the invalid lines are left out and the rest queued."""
     max_retries: int = Field(default=3, ge=0)
     """Times a quest that failed in battle is queued again (at low priority) before it stays failed."""
     settle_seconds: float = Field(default=2.0, ge=0)

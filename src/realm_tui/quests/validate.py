@@ -3,8 +3,9 @@
 Three levels, in order, for every line:
 
 - **schema**: UTF-8, valid JSON (no NaN/Infinity), an object with a non-empty `messages` list of
-  `{role, content}` objects (roles system/user/assistant, string contents) and at least one
-  assistant turn with content;
+  `{role, content}` objects (roles system/user/assistant, string contents), at least one
+  assistant turn with content, and the roles in order (an optional leading system turn, then user
+  and assistant alternating, the assistant's last);
 - **content**: no empty assistant turn, no looping (degenerate) answer, no exact duplicate of an
   earlier line;
 - **tokens**: the templated example fits the hero's max length (`QuestPolicy.too_long` says
@@ -146,6 +147,12 @@ class QuestReport:
         }
 
 
+def problem_text(path: str | Path, line: int, reason: str, level: str) -> str:
+    """One rejected line as every place shows it: `realm quest validate`, the report kept in
+    `failed/` and the Quest Board's details (`file:line: reason [level]`)."""
+    return f"{path}:{line}: {reason} [{level}]"
+
+
 def check_example(obj: Any) -> str | None:
     """The reason a parsed line is not a usable chat example, or None when it is."""
     if not isinstance(obj, dict):
@@ -173,6 +180,28 @@ def check_example(obj: Any) -> str | None:
             has_answer = True
     if not has_answer:
         return "no assistant turn with content (nothing to learn from)"
+    return role_order_reason([m["role"] for m in messages])
+
+
+def role_order_reason(roles: list[str]) -> str | None:
+    """Why the turns are out of order, or None: after an optional leading system turn, user and
+    assistant alternate, starting with the user and ending with the assistant (what a chat
+    template expects; anything else trains the hero on a conversation that never happens)."""
+    start = 1 if roles and roles[0] == "system" else 0
+    expected = "user"
+    for i in range(start, len(roles)):
+        role = roles[i]
+        if role != expected:
+            if role == "system":
+                return f"messages[{i}].role is system; a system turn may only come first"
+            if i == start:
+                return f"messages[{i}].role is {role}; the conversation must start with a user turn"
+            return f"messages[{i}].role is {role} after a {roles[i - 1]} turn; user and assistant must alternate"
+        expected = "assistant" if role == "user" else "user"
+    if start == len(roles):
+        return "only a system turn (nothing to learn from)"
+    if roles[-1] != "assistant":
+        return f"messages[{len(roles) - 1}].role is {roles[-1]}; the last turn must be the assistant's"
     return None
 
 

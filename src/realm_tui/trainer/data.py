@@ -135,16 +135,43 @@ class QuestData:
     val: list[Example]
     dropped: int
     """Examples with no trained token left after truncation."""
+    val_note: str | None = None
+    """How the validation split was made when the hash split alone gave none (for the log)."""
 
     @property
     def tokens(self) -> int:
         return sum(len(e) for e in self.train)
 
 
+def _val_score(raw_line: str, seed: int) -> float:
+    digest = hashlib.sha256(f"{seed}\x00{raw_line}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
 def in_val(raw_line: str, seed: int, val_fraction: float) -> bool:
     """Hash-based split: stable across runs and unaffected by adding other examples."""
-    digest = hashlib.sha256(f"{seed}\x00{raw_line}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction
+    return _val_score(raw_line, seed) < val_fraction
+
+
+def split_val(
+    rows: Sequence[tuple[str, Any]], seed: int, val_fraction: float
+) -> tuple[list[Any], list[Any], str | None]:
+    """(train, val, note) by the hash split; a quest the hash split gives no validation example
+    (a small one) still gets one, so the battle's DEF (100 / val loss) is measured, never 0 for
+    want of data: the `max(1, round(val_fraction * n))` lines with the lowest hash are held out
+    (deterministic, like the split itself). A one-line quest is validated on its only line (said
+    in the note). `val_fraction` 0 (modules, or a hero that wants none) holds nothing out."""
+    train = [item for raw, item in rows if not in_val(raw, seed, val_fraction)]
+    val = [item for raw, item in rows if in_val(raw, seed, val_fraction)]
+    if val or val_fraction <= 0 or not rows:
+        return train, val, None
+    if len(rows) == 1:
+        return train, list(train), "validation on the quest's only example (too small to hold one out)"
+    k = min(len(rows) - 1, max(1, round(val_fraction * len(rows))))
+    held = set(sorted(range(len(rows)), key=lambda i: (_val_score(rows[i][0], seed), i))[:k])
+    train = [item for i, (_raw, item) in enumerate(rows) if i not in held]
+    val = [item for i, (_raw, item) in enumerate(rows) if i in held]
+    return train, val, f"held out {k} of {len(rows)} example(s) for validation (the quest is small)"
 
 
 def load_quest(
@@ -158,8 +185,7 @@ def load_quest(
 ) -> QuestData:
     if not paths:
         raise InputError(None, "the battle has no quest file to train on (quest_paths is empty)")
-    train: list[Example] = []
-    val: list[Example] = []
+    rows: list[tuple[str, Example]] = []
     dropped = 0
     for path in paths:
         for raw, messages in read_chat_jsonl(Path(path)):
@@ -167,11 +193,12 @@ def load_quest(
             if ex.n_labels == 0:
                 dropped += 1
                 continue
-            (val if in_val(raw, seed, val_fraction) else train).append(ex)
+            rows.append((raw, ex))
+    train, val, note = split_val(rows, seed, val_fraction)
     if not train:
         where = ", ".join(str(p) for p in paths)
         raise InputError(None, f"no trainable examples in {where} (need assistant turns within max_length)")
-    return QuestData(train, val, dropped)
+    return QuestData(train, val, dropped, note)
 
 
 # ---------------------------------------------------------------- order

@@ -184,6 +184,8 @@ class _Battle:
         )
         if self.data is not None and self.data.dropped:
             self.emit(Log(f"skipped {self.data.dropped} example(s) with no assistant token within max_length"))
+        if self.data is not None and self.data.val_note:
+            self.emit(Log(self.data.val_note))
         examples, tokens = (len(self.data.train), self.data.tokens) if self.data is not None else (0, 0)
         self.emit(QuestStarted(job.quest_id, tuple(job.quest_paths), examples, tokens))
         gear_notes += self.school.start(self.accelerator, self._unwrapped, self.tokenizer, self._load_base)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from realm_tui.battle.protocol import TrainJob
 from realm_tui.errors import InputError
-from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, in_val, make_batch
+from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, make_batch, split_val
 from realm_tui.trainer.preference_data import read_preferences, tokenize_continuation
 from realm_tui.trainer.runtime import accumulate_gradients, eval_loss
 from realm_tui.trainer.school_options import SCHOOLS, oracle_settings, school_settings
@@ -82,8 +82,7 @@ def load_preference_quest(
     chat = chat or ChatFormat()
     if not paths:
         raise InputError(None, "the judge school trains on a preference quest, and this battle has none")
-    train: list[Example] = []
-    val: list[Example] = []
+    pairs: list[tuple[str, Example]] = []
     dropped = 0
     for path in paths:
         rows, report = read_preferences(Path(path))
@@ -95,12 +94,12 @@ def load_preference_quest(
             if chosen.n_labels == 0 or rejected.n_labels == 0:
                 dropped += 1
                 continue
-            pair = PreferencePair(chosen.input_ids, chosen.labels, rejected)
-            (val if in_val(raw, seed, val_fraction) else train).append(pair)
+            pairs.append((raw, PreferencePair(chosen.input_ids, chosen.labels, rejected)))
+    train, val, note = split_val(pairs, seed, val_fraction)
     if not train:
         where = ", ".join(str(p) for p in paths)
         raise InputError(None, f"no trainable preference pair in {where} (answers must fit within max_length)")
-    return QuestData(train, val, dropped)
+    return QuestData(train, val, dropped, note)
 
 
 def quest_loader(school: str) -> Callable[..., QuestData]:

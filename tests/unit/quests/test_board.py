@@ -135,12 +135,12 @@ def test_find_by_prefix_and_errors(realm: RealmPaths, board: Board) -> None:
 
 
 def test_partial_lines_queue_clean_copy_and_keep_the_original(realm: RealmPaths, board: Board) -> None:
-    raw = [good_lines(1)[0], "{broken", line("b", "c"), '{"messages": []}']
-    src = write(realm.quests / "inbox" / "mixed.jsonl", raw)
+    raw = [good_lines(1)[0], "{broken", line("b", "c"), '{"messages": []}', *good_lines(18, "more")]
+    src = write(realm.quests / "inbox" / "mixed.jsonl", raw)  # 2 of 22 invalid: under the 10 % allowed
     original_bytes = src.read_bytes()
     (record,) = board.scan().queued
     queued = realm.root / record.path
-    assert _lines(queued) == [raw[0], raw[2]]  # invalid lines never reach training
+    assert _lines(queued) == [raw[0], raw[2], *raw[4:]]  # invalid lines never reach training
     kept = realm.root / record.report["original"]
     assert kept.parent == realm.quests / "failed" and kept.read_bytes() == original_bytes
     report_text = (realm.root / record.report["report_file"]).read_text()
@@ -219,10 +219,10 @@ def test_move_unique_reserves_names(tmp_path: Path) -> None:
 
 
 def test_unknown_file_dropped_into_the_queue_is_adopted(realm: RealmPaths, board: Board) -> None:
-    path = write(realm.quests / "queue" / "high" / "direct.jsonl", good_lines(2) + ["oops"])
+    path = write(realm.quests / "queue" / "high" / "direct.jsonl", good_lines(10) + ["oops"])
     (record,) = board.scan().queued
     assert record.priority == "high" and record.path == "quests/queue/high/direct.jsonl"
-    assert len(_lines(path)) == 2 and record.report["original"].startswith("quests/failed/")
+    assert len(_lines(path)) == 10 and record.report["original"].startswith("quests/failed/")
     assert not board.scan().queued  # known now
 
 
@@ -269,10 +269,10 @@ def test_nothing_dropped_is_ever_deleted(realm: RealmPaths, board: Board) -> Non
 
 
 def test_add_file_copies_and_validates(realm: RealmPaths, board: Board, tmp_path: Path) -> None:
-    src = write(tmp_path / "mine.jsonl", good_lines(2) + ["bad"])
+    src = write(tmp_path / "mine.jsonl", good_lines(9) + ["bad"])  # 10 % invalid: the most allowed
     record = board.add_file(src, "high")
-    assert src.is_file() and len(_lines(src)) == 3  # the user's file is only read
-    assert record.state == "queued" and len(_lines(realm.root / record.path)) == 2
+    assert src.is_file() and len(_lines(src)) == 10  # the user's file is only read
+    assert record.state == "queued" and len(_lines(realm.root / record.path)) == 9
     with pytest.raises(InputError, match="no valid example"):
         board.add_file(write(tmp_path / "junk.jsonl", ["x"]))
     with pytest.raises(InputError, match="not found"):
@@ -280,7 +280,8 @@ def test_add_file_copies_and_validates(realm: RealmPaths, board: Board, tmp_path
 
 
 def test_token_limit_applies_on_intake(realm: RealmPaths, store: Store) -> None:
-    board = Board(realm, store, max_tokens=60, count_tokens=len, clock=Clock())
+    policy = QuestPolicy(max_invalid_share=0.5)
+    board = Board(realm, store, policy=policy, max_tokens=60, count_tokens=len, clock=Clock())
     write(realm.quests / "inbox" / "long.jsonl", [line("x" * 200, "y"), line("short", "ok")])
     (record,) = board.scan().queued
     assert record.report["validation"]["by_level"]["tokens"] == 1

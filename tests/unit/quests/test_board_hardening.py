@@ -61,14 +61,14 @@ def test_an_undecodable_name_is_queued_under_a_safe_name(realm: RealmPaths, stor
 
 def test_a_long_name_keeps_its_report_and_record(realm: RealmPaths, store: Store, board: Board) -> None:
     stem = "x" * 249  # 255 bytes with .jsonl: the longest name the file system takes
-    write(realm.quests / "inbox" / f"{stem}.jsonl", [*good_lines(2), "{oops"])
+    write(realm.quests / "inbox" / f"{stem}.jsonl", [*good_lines(9), "{oops"])
     undecodable = b"\xff" * 249 + b".jsonl"  # three bytes each once made UTF-8
     _drop_bytes_name(realm.quests / "inbox", undecodable, b"{oops\n")
     result = board.scan()
     assert not result.errors and len(result.queued) == 1 and len(result.failed) == 1
     (queued,) = result.queued
     assert queued.report["report_file"].endswith(".report.txt")
-    assert ".jsonl:3: bad JSON" in (realm.root / queued.report["report_file"]).read_text()
+    assert ".jsonl:10: bad JSON" in (realm.root / queued.report["report_file"]).read_text()
     assert (realm.root / queued.report["original"]).read_bytes().endswith(b"{oops\n")
     assert (realm.root / result.failed[0].report["report_file"]).is_file()
     for path in all_files(realm.quests):

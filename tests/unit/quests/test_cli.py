@@ -43,7 +43,7 @@ def module(*args: str, stdin: str | None = None) -> tuple[int, str]:
 
 
 def test_add_list_show_prioritize_cancel_retry(home: Path, tmp_path: Path) -> None:
-    src = write(tmp_path / "my quest.jsonl", good_lines(3) + ["{bad"])
+    src = write(tmp_path / "my quest.jsonl", good_lines(9) + ["{bad"])
     code, out = quest("add", str(src), "--priority", "low")
     assert code == 0, out
     assert "queued my-quest: queued (low)" in out and "1 invalid line(s) left out" in out
@@ -71,7 +71,7 @@ def test_validate_reports_levels_and_exit_codes(home: Path, tmp_path: Path) -> N
     code, out = quest("validate", str(bad))
     assert code == 2
     assert "content 1" in out and "tokens 1" in out and "schema 1" in out
-    assert f"{bad}:2: [content] duplicate of line 1" in out
+    assert f"{bad}:2: duplicate of line 1 [content]" in out
     code, out = quest("validate", str(bad), "--max-tokens", "2000")
     assert "tokens 0" in out
     code, out = quest("validate", str(tmp_path / "missing.jsonl"))

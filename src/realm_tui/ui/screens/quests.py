@@ -110,6 +110,9 @@ class QuestBoardScreen(RealmScreen):
             lines.append("[b $error]why:[/] " + escape(" ".join(r.strip() for r in entry.reasons[:6])))
         elif entry.state in ("failed", "cancelled"):
             lines.append("[dim]no reason recorded[/]")
+        if entry.rejected:  # every line left out, as `realm quest validate` prints it
+            lines.append(f"[b]rejected lines ({len(entry.rejected)}):[/]")
+            lines += [escape(text) for text in entry.rejected]
         detail.update("\n".join(lines))
 
     @on(DataTable.RowHighlighted, "#quest-table")

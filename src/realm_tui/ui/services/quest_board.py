@@ -7,6 +7,7 @@ InputErrors become `BoardRefusal`s with the board's own words.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from realm_tui.errors import RealmError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import Board, board_for
+from realm_tui.quests.validate import problem_text
 from realm_tui.store import QUEST_PRIORITIES, QuestPriority, QuestRecord, QuestState, Store
 
 DONE_SHOWN = 10
@@ -36,6 +38,8 @@ class QuestEntry:
     examples: int | None
     attempts: int = 0
     reasons: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    """Every line validation left out, as `file:line: reason [level]` (what `realm quest validate` prints)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,47 @@ def _examples(report: dict[str, Any]) -> int | None:
         return int(validation["valid"])
     value = report.get("examples")
     return int(value) if isinstance(value, int) else None
+
+
+MAX_REPORT_BYTES = 4 * 1024 * 1024
+"""A kept report larger than this is not read into the details (it lists every rejected line)."""
+_PROBLEM_LINE = re.compile(r"^.+:\d+: .+ \[(schema|content|tokens)\]$")
+
+
+def rejected_lines(realm: RealmPaths, record: QuestRecord) -> tuple[str, ...]:
+    """Every rejected line of a quest, from its report in `failed/` (which lists them all), else from
+    the record (the first ones); paths relative to the realm, as the board records them."""
+    info = record.report
+    report_file = info.get("report_file")
+    failed = (realm.quests / "failed").resolve()
+    if isinstance(report_file, str):
+        path = (realm.root / report_file).resolve()
+        try:
+            if path.parent == failed and path.stat().st_size <= MAX_REPORT_BYTES:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                return tuple(
+                    _relative(ln.strip(), realm) for ln in text.splitlines() if _PROBLEM_LINE.match(ln.strip())
+                )
+        except OSError:
+            pass  # gone or unreadable: fall back to what the record holds
+    validation = info.get("validation")
+    problems = validation.get("problems") if isinstance(validation, dict) else None
+    if not isinstance(problems, list):
+        return ()
+    where = info.get("original") or (record.path if record.state in ("failed", "cancelled") else info.get("source"))
+    out = []
+    for item in problems:
+        if isinstance(item, list) and len(item) == 3:
+            line, level, reason = item
+            out.append(problem_text(where or record.path, int(line), str(reason), str(level)))
+    return tuple(out)
+
+
+def _relative(text: str, realm: RealmPaths) -> str:
+    for prefix in (f"{realm.root}/", f"{realm.root.resolve()}/"):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
 
 
 def _size(path: Path) -> int:
@@ -97,6 +142,7 @@ class QuestBoard:
             examples=_examples(record.report),
             attempts=record.attempts,
             reasons=tuple(record.reasons),
+            rejected=rejected_lines(self.realm, record),
         )
 
     def summary(self, done_shown: int = DONE_SHOWN) -> BoardSummary:
