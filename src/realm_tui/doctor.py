@@ -101,6 +101,17 @@ def check_store(realm: RealmPaths) -> Check:
     return Check("Store", "ok", detail)
 
 
+def repair_store_of(realm: RealmPaths) -> str:
+    """`realm doctor --repair`: what was restored (or why nothing was), in one line."""
+    from realm_tui.errors import RealmError
+    from realm_tui.store.repair import repair_store
+
+    try:
+        return repair_store(realm.store_file).message
+    except RealmError as err:
+        return f"cannot repair: {err}"
+
+
 def run_checks(realm: RealmPaths | None) -> list[Check]:
     checks = [check_python(), check_torch(), check_gpu()]
     if realm is not None:
