@@ -48,7 +48,8 @@ def vault_list() -> None:
         loss = f"{r.train_loss:.4f}" if r.train_loss is not None else "-"
         kind = "adapter" if r.adapter else "full"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-        typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}")
+        damaged = f"  DAMAGED: {r.damaged}" if r.damaged else ""
+        typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}{damaged}")
 
 
 @vault_app.command("export")

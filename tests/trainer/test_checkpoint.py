@@ -16,7 +16,7 @@ from realm_tui.trainer import manifest as mf
 def make_folder(root: Path) -> Path:
     folder = root / "checkpoint-3-20250101-1200"
     (folder / "sub").mkdir(parents=True)
-    (folder / "a.bin").write_bytes(b"\x00" * 100)
+    (folder / "a.safetensors").write_bytes(b"\x00" * 100)
     (folder / "sub" / "b.txt").write_text("hello")
     mf.write_manifest(folder, {"step": 3})
     return folder
@@ -25,8 +25,8 @@ def make_folder(root: Path) -> Path:
 def test_manifest_lists_every_file_and_verifies(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     manifest = json.loads((folder / mf.MANIFEST).read_text())
-    assert set(manifest["files"]) == {"a.bin", "sub/b.txt"}
-    assert manifest["files"]["a.bin"]["size"] == 100 and manifest["step"] == 3 and manifest["created_at"] > 0
+    assert set(manifest["files"]) == {"a.safetensors", "sub/b.txt"}
+    assert manifest["files"]["a.safetensors"]["size"] == 100 and manifest["step"] == 3 and manifest["created_at"] > 0
     mf.verify_checkpoint(folder)
     assert mf.is_valid_checkpoint(folder) and mf.manifest_size(folder) == 105
 
@@ -34,9 +34,9 @@ def test_manifest_lists_every_file_and_verifies(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda f: (f / "a.bin").write_bytes(b"\x01" + b"\x00" * 99), "a.bin does not match its checksum"),
+        (lambda f: (f / "a.safetensors").write_bytes(b"\x01" + b"\x00" * 99), "a.safetensors does not match"),
         (lambda f: (f / "sub" / "b.txt").write_text("hello!"), "sub/b.txt has the wrong size"),
-        (lambda f: (f / "a.bin").unlink(), "a.bin is missing"),
+        (lambda f: (f / "a.safetensors").unlink(), "a.safetensors is missing"),
         (lambda f: (f / mf.MANIFEST).unlink(), "manifest.json is missing"),
         (lambda f: (f / mf.MANIFEST).write_text("{not json"), "manifest.json cannot be read"),
     ],
