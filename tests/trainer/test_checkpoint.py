@@ -88,3 +88,38 @@ def test_load_checkpoint_refuses_unverified_and_broken_folders(tmp_path: Path) -
     with pytest.raises(InputError, match="weights cannot be read") as err:
         load_weights_into(model, folder)
     assert str(folder) in str(err.value)
+
+
+def test_weights_come_only_from_listed_files_inside_the_folder(tmp_path: Path) -> None:
+    """Issue 13, defect 5: an unlisted index, pickle or outside shard is never followed or loaded."""
+    import torch
+    from safetensors.torch import save_file
+
+    from realm_tui.trainer.checkpoint import load_weights_into
+
+    model = torch.nn.Linear(2, 2)
+    model.config = type("C", (), {"tie_word_embeddings": False})()  # type: ignore[assignment]
+    outside = tmp_path / "outside.safetensors"
+    save_file({"weight": torch.full((2, 2), 7.0), "bias": torch.zeros(2)}, str(outside))
+    folder = tmp_path / "checkpoint-1-20250101-1200"
+    folder.mkdir()
+    save_file({"weight": torch.ones(2, 2), "bias": torch.zeros(2)}, str(folder / "model.safetensors"))
+    mf.write_manifest(folder, {"step": 1})
+    load_weights_into(model, folder)
+    assert torch.equal(model.weight, torch.ones(2, 2))
+
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"weight": "../outside.safetensors"}})
+    )
+    with pytest.raises(InputError, match="model.safetensors.index.json is not in manifest.json"):
+        load_weights_into(model, folder)
+    mf.write_manifest(folder, {"step": 1})  # even listed, the index may not lead out of the folder
+    with pytest.raises(InputError, match="refused"):
+        load_weights_into(model, folder)
+    assert torch.equal(model.weight, torch.ones(2, 2))
+
+    (folder / "model.safetensors.index.json").unlink()
+    mf.write_manifest(folder, {"step": 1})
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04 pickle")
+    with pytest.raises(InputError, match="pytorch_model.bin is not in manifest.json"):
+        load_weights_into(model, folder)

@@ -81,6 +81,8 @@ class Vault:
         self.realm = realm
         self.store = store
         self._disk_usage = disk_usage
+        self.found_damaged: dict[str, str] = {}
+        """Checkpoints found bad by this vault (a read-only one cannot mark them in the ledger)."""
 
     def rows(self, campaign_id: str | None) -> list[VaultRow]:
         """The campaign's checkpoints, newest first."""
@@ -132,6 +134,7 @@ class Vault:
         try:
             verify_checkpoint(folder)
         except InputError as err:
+            self.found_damaged[record.name] = err.problem
             if not self.store.readonly:
                 self.store.ledger.update(record.name, damaged=err.problem)
             raise VaultRefusal(f"{record.name} cannot be used: {err}") from None
