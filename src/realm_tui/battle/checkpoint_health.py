@@ -86,6 +86,7 @@ def adopt_orphans(store: Store, realm: RealmPaths, campaign: CampaignRecord) -> 
         except InputError:
             continue
     notes: list[str] = []
+    latest_at_start: dict[str, CheckpointRecord | None] = {}
     for entry in sorted(parent.iterdir()):
         ours = entry.name.startswith((TEMP_PREFIX, CHECKPOINT_PREFIX))  # names the trainer gives
         holds_listed = any(p == entry.resolve() or p.is_relative_to(entry.resolve()) for p in listed)
@@ -103,7 +104,9 @@ def adopt_orphans(store: Store, realm: RealmPaths, campaign: CampaignRecord) -> 
         if owner is None:
             notes.append(_remove(entry, "it belongs to no campaign of this realm"))
             continue
-        latest = store.ledger.latest(owner.id)
+        if owner.id not in latest_at_start:  # the ledger as it was: adoption order does not matter
+            latest_at_start[owner.id] = store.ledger.latest(owner.id)
+        latest = latest_at_start[owner.id]
         step = int(manifest.get("step", -1))
         if latest is not None and step <= latest.step:
             notes.append(_remove(entry, f"older than {owner.id}'s latest checkpoint {latest.name}"))
