@@ -271,8 +271,10 @@ class SafeJSONStorage(Storage):
         try:
             data, key = self._read_file(self.path)
         except FileNotFoundError:
-            if self.readonly or not backup_path(self.path).exists():
+            if not backup_path(self.path).exists() and not generations(self.path):
                 return None  # a store never written (a reader of a missing file sees it empty)
+            if self.readonly:  # backups exist: this is not a new store, so never show it empty
+                raise refusal(self.path, "it is missing but its backups exist") from None
             raise StoreError(
                 f"{self.path} is missing (it changed on disk while realm had it open); "
                 "close realm and open it again to recover from the backup"

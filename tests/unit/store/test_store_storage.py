@@ -226,6 +226,16 @@ def test_missing_main_file_is_restored_from_backup(store_path: Path) -> None:
     assert store_path.exists()
 
 
+def test_a_reader_never_shows_a_missing_store_with_backups_as_empty(store_path: Path) -> None:
+    committed_store(store_path, 2)
+    store_path.unlink()
+    with pytest.raises(StoreError, match="missing but its backups exist"):
+        Store.open(store_path, readonly=True)
+    assert "restored" in repair_store(store_path).message
+    with Store.open(store_path, readonly=True) as store:
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1"]
+
+
 def test_nothing_to_repair_from_names_every_file(store_path: Path) -> None:
     committed_store(store_path, 2)
     store_path.write_bytes(b"garbage")
