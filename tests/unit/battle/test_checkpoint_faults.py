@@ -24,7 +24,7 @@ from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.manifest import write_manifest
-from realm_tui.ui.services.vault import Vault
+from realm_tui.ui.services.vault import Vault, VaultRefusal
 
 CAMPAIGN = "dio-nano-test"
 
@@ -284,3 +284,17 @@ def test_orphans_are_adopted_when_newer_and_complete_else_removed(realm: RealmPa
     assert f"adopted {newer_orphan.name}" in text
     for gone in (older_orphan, broken, temp):
         assert f"removed the unlisted checkpoint folder {gone.name}" in text
+
+
+def test_a_damaged_checkpoint_cannot_be_champion(realm: RealmPaths) -> None:
+    folder = make_checkpoint(realm, 4)
+    flip_a_byte(folder)
+    with Store.open(realm.store_file) as store:
+        store.ledger.update(folder.name, blessing="blessed")
+        vault = Vault(realm, store)
+        with pytest.raises(VaultRefusal, match="does not match"):
+            vault.export(folder.name, realm.root / "out")
+        assert store.ledger.require(folder.name).damaged  # a writable vault marks it itself
+        with pytest.raises(VaultRefusal, match="damaged"):
+            vault.promote(folder.name)
+        assert [r.damaged is not None for r in vault.rows(CAMPAIGN)] == [True]

@@ -151,6 +151,8 @@ class Vault:
         record = self._require(name)
         if record.champion:
             raise VaultRefusal(f"{name} is the champion already")
+        if record.damaged:
+            raise VaultRefusal(f"{name} is damaged ({record.damaged}): it cannot be champion")
         if record.blessing != "blessed":
             verdict = record.blessing or "not judged by the temple yet"
             raise VaultRefusal(f"only a blessed checkpoint can be champion; {name} is {verdict}")
