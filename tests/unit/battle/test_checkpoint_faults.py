@@ -298,3 +298,14 @@ def test_a_damaged_checkpoint_cannot_be_champion(realm: RealmPaths) -> None:
         with pytest.raises(VaultRefusal, match="damaged"):
             vault.promote(folder.name)
         assert [r.damaged is not None for r in vault.rows(CAMPAIGN)] == [True]
+
+
+def test_a_damaged_checkpoint_is_not_the_latest(realm: RealmPaths) -> None:
+    older = make_checkpoint(realm, 2)
+    newest = make_checkpoint(realm, 4)
+    flip_a_byte(newest)
+    plan(realm)  # finds it, marks it
+    with Store.open(realm.store_file) as store:
+        assert store.ledger.latest(CAMPAIGN).name == older.name  # type: ignore[union-attr]
+        Vault(realm, store).delete(newest.name)  # no longer protected as "the latest"
+    assert not newest.exists() and older.is_dir()
