@@ -95,7 +95,12 @@ def init(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Restore the newest good backup of a store file that cannot be used."),
+    ] = False,
+) -> None:
     """Check Python, torch, GPU, disk, configs and the store; exit 1 if training is blocked."""
     from rich.console import Console
     from rich.table import Table
@@ -109,6 +114,10 @@ def doctor() -> None:
     except RealmNotFound as err:
         realm = None
         missing = str(err)
+    if repair and realm is not None:
+        from realm_tui.doctor import repair_store_of
+
+        typer.echo(repair_store_of(realm))
     checks = run_checks(realm)
     table = Table(title="realm doctor", show_lines=False)
     table.add_column("Check")

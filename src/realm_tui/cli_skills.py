@@ -111,6 +111,7 @@ def choose_hero(
 ) -> HeroChoice:
     """`--checkpoint` (with its hero), else the current campaign's latest checkpoint, else the base hero."""
     from realm_tui.config.realm_config import DEFAULT_HERO
+    from realm_tui.confine import checkpoint_folder
     from realm_tui.trainer.manifest import is_valid_checkpoint
 
     campaign = current_campaign(store, hero_id)
@@ -119,15 +120,19 @@ def choose_hero(
         if isinstance(found, Path):
             hero = configs.hero(hero_id or (campaign.hero_id if campaign else DEFAULT_HERO))
             return HeroChoice(hero, found, found.name)
-        folder = realm.root / found.path
+        folder = checkpoint_folder(realm, found.path)  # confined to saves/checkpoints/
         if not is_valid_checkpoint(folder):
             raise InputError(folder, f"checkpoint {found.name} is missing or does not verify")
         return HeroChoice(configs.hero(hero_id or found.hero_id), folder, found.name, found)
     if campaign is not None:
         for record in reversed(store.ledger.by_campaign(campaign.id)):
-            if is_valid_checkpoint(realm.root / record.path):
+            try:
+                folder = checkpoint_folder(realm, record.path)
+            except InputError:
+                continue
+            if not record.damaged and is_valid_checkpoint(folder):
                 hero = configs.hero(hero_id or record.hero_id)
-                return HeroChoice(hero, realm.root / record.path, record.name, record)
+                return HeroChoice(hero, folder, record.name, record)
     hero = configs.hero(hero_id or (campaign.hero_id if campaign else DEFAULT_HERO))
     return HeroChoice(hero, None, f"{hero.id} (base)")
 

@@ -48,7 +48,8 @@ def vault_list() -> None:
         loss = f"{r.train_loss:.4f}" if r.train_loss is not None else "-"
         kind = "adapter" if r.adapter else "full"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-        typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}")
+        damaged = f"  DAMAGED: {r.damaged}" if r.damaged else ""
+        typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}{damaged}")
 
 
 @vault_app.command("export")
@@ -79,10 +80,28 @@ def vault_export(
                 typer.echo(f"merging {name} into its base in a child process …", err=True)
             target = vault.export(name, dest, merge=merge, on_stage=lambda s: typer.echo(f"  {s}", err=True))
         except VaultRefusal as err:
+            _mark_damaged(realm.store_file, vault.found_damaged)
             raise InputError(None, str(err)) from None
         except ExportFailed as err:
             raise RealmError(f"export of {name} failed: {err}") from None
     typer.echo(f"{name} {'merged and ' if merging else ''}exported to {target}")
+
+
+def _mark_damaged(store_file: Path, found: dict[str, str]) -> None:
+    """Record checkpoints found bad in the ledger (so `vault list` and the next battle know), when
+    no other process holds the store for writing; that writer finds them itself otherwise."""
+    from realm_tui.errors import StoreError
+    from realm_tui.store import Store
+
+    if not found:
+        return
+    try:
+        with Store.open(store_file) as store:
+            for name, problem in found.items():
+                if name in store.ledger:
+                    store.ledger.update(name, damaged=problem)
+    except StoreError:
+        pass  # the game or a battle holds it: it verifies before any use all the same
 
 
 def _resolve(store: Store, name: str) -> str:

@@ -86,7 +86,12 @@ def check_store(realm: RealmPaths) -> Check:
     from realm_tui.store import Store
 
     path = realm.store_file
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
+        from realm_tui.store.storage import newest_good_backup
+
+        backup = newest_good_backup(path)
+        if backup is not None:  # not a new realm: the next writer (or --repair) restores it
+            return Check("Store", "warn", f"{path} is missing; `realm doctor --repair` restores {backup}")
         return Check("Store", "ok", f"{path} (new realm: created on first battle)")
     try:
         with Store.open(path, readonly=True) as store:
@@ -99,6 +104,17 @@ def check_store(realm: RealmPaths) -> Check:
     if warnings:
         return Check("Store", "warn", detail + "; " + "; ".join(warnings))
     return Check("Store", "ok", detail)
+
+
+def repair_store_of(realm: RealmPaths) -> str:
+    """`realm doctor --repair`: what was restored (or why nothing was), in one line."""
+    from realm_tui.errors import RealmError
+    from realm_tui.store.repair import repair_store
+
+    try:
+        return repair_store(realm.store_file).message
+    except RealmError as err:
+        return f"cannot repair: {err}"
 
 
 def run_checks(realm: RealmPaths | None) -> list[Check]:

@@ -16,7 +16,7 @@ from realm_tui.trainer import manifest as mf
 def make_folder(root: Path) -> Path:
     folder = root / "checkpoint-3-20250101-1200"
     (folder / "sub").mkdir(parents=True)
-    (folder / "a.bin").write_bytes(b"\x00" * 100)
+    (folder / "a.safetensors").write_bytes(b"\x00" * 100)
     (folder / "sub" / "b.txt").write_text("hello")
     mf.write_manifest(folder, {"step": 3})
     return folder
@@ -25,8 +25,8 @@ def make_folder(root: Path) -> Path:
 def test_manifest_lists_every_file_and_verifies(tmp_path: Path) -> None:
     folder = make_folder(tmp_path)
     manifest = json.loads((folder / mf.MANIFEST).read_text())
-    assert set(manifest["files"]) == {"a.bin", "sub/b.txt"}
-    assert manifest["files"]["a.bin"]["size"] == 100 and manifest["step"] == 3 and manifest["created_at"] > 0
+    assert set(manifest["files"]) == {"a.safetensors", "sub/b.txt"}
+    assert manifest["files"]["a.safetensors"]["size"] == 100 and manifest["step"] == 3 and manifest["created_at"] > 0
     mf.verify_checkpoint(folder)
     assert mf.is_valid_checkpoint(folder) and mf.manifest_size(folder) == 105
 
@@ -34,9 +34,9 @@ def test_manifest_lists_every_file_and_verifies(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda f: (f / "a.bin").write_bytes(b"\x01" + b"\x00" * 99), "a.bin does not match its checksum"),
+        (lambda f: (f / "a.safetensors").write_bytes(b"\x01" + b"\x00" * 99), "a.safetensors does not match"),
         (lambda f: (f / "sub" / "b.txt").write_text("hello!"), "sub/b.txt has the wrong size"),
-        (lambda f: (f / "a.bin").unlink(), "a.bin is missing"),
+        (lambda f: (f / "a.safetensors").unlink(), "a.safetensors is missing"),
         (lambda f: (f / mf.MANIFEST).unlink(), "manifest.json is missing"),
         (lambda f: (f / mf.MANIFEST).write_text("{not json"), "manifest.json cannot be read"),
     ],
@@ -88,3 +88,38 @@ def test_load_checkpoint_refuses_unverified_and_broken_folders(tmp_path: Path) -
     with pytest.raises(InputError, match="weights cannot be read") as err:
         load_weights_into(model, folder)
     assert str(folder) in str(err.value)
+
+
+def test_weights_come_only_from_listed_files_inside_the_folder(tmp_path: Path) -> None:
+    """Issue 13, defect 5: an unlisted index, pickle or outside shard is never followed or loaded."""
+    import torch
+    from safetensors.torch import save_file
+
+    from realm_tui.trainer.checkpoint import load_weights_into
+
+    model = torch.nn.Linear(2, 2)
+    model.config = type("C", (), {"tie_word_embeddings": False})()  # type: ignore[assignment]
+    outside = tmp_path / "outside.safetensors"
+    save_file({"weight": torch.full((2, 2), 7.0), "bias": torch.zeros(2)}, str(outside))
+    folder = tmp_path / "checkpoint-1-20250101-1200"
+    folder.mkdir()
+    save_file({"weight": torch.ones(2, 2), "bias": torch.zeros(2)}, str(folder / "model.safetensors"))
+    mf.write_manifest(folder, {"step": 1})
+    load_weights_into(model, folder)
+    assert torch.equal(model.weight, torch.ones(2, 2))
+
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"weight": "../outside.safetensors"}})
+    )
+    with pytest.raises(InputError, match="model.safetensors.index.json is not in manifest.json"):
+        load_weights_into(model, folder)
+    mf.write_manifest(folder, {"step": 1})  # even listed, the index may not lead out of the folder
+    with pytest.raises(InputError, match="refused"):
+        load_weights_into(model, folder)
+    assert torch.equal(model.weight, torch.ones(2, 2))
+
+    (folder / "model.safetensors.index.json").unlink()
+    mf.write_manifest(folder, {"step": 1})
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04 pickle")
+    with pytest.raises(InputError, match="pytorch_model.bin is not in manifest.json"):
+        load_weights_into(model, folder)

@@ -57,7 +57,7 @@ def _add_old_campaign(realm: RealmPaths) -> None:
                 campaign_id="dio-nano-old",
                 hero_id="dio-nano",
                 step=700,
-                path="checkpoints/checkpoint-700-20251201-0100",
+                path="saves/checkpoints/checkpoint-700-20251201-0100",
             )
         )
 

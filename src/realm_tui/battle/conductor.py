@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realm_tui.battle.checkpoint_health import damaged_by_error
 from realm_tui.battle.progression import ProgressionKeeper
 from realm_tui.battle.protocol import (
     CheckpointSaved,
@@ -30,6 +31,8 @@ from realm_tui.battle.protocol import (
 )
 from realm_tui.battle.retention import Kept, select_for_deletion
 from realm_tui.config.hero import HeroConfig
+from realm_tui.confine import checkpoint_folder
+from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
 from realm_tui.rules import AchievementContext, HeroStats, StrainState, compute_stats, ema, new_achievements
@@ -153,6 +156,9 @@ class Conductor:
             self._log_event("error", {"message": event.message, "kind": event.kind, "fatal": event.fatal})
             if event.fatal and event.kind == "bad_input":
                 self._bad_input = event.message
+                # A checkpoint the trainer cannot use (e.g. trainer_state.pt refused by weights_only):
+                # marked damaged, so the next battle falls back to the newest good one.
+                damaged_by_error(self.store, self.realm, self.campaign_id, event.message)
             return [trainer_died(event.message)] if event.kind == "crash" else []
         if isinstance(event, Stopped):
             self._on_stopped(event)
@@ -249,9 +255,15 @@ class Conductor:
         )
         by_name = {r.name: r for r in records}
         for name in doomed:
+            try:  # a path leading out of the checkpoints folder is never deleted
+                folder: Path | None = checkpoint_folder(self.realm, by_name[name].path)
+            except InputError as err:
+                folder = None
+                self._log_event("checkpoint_path_refused", {"checkpoint": name, "problem": str(err)})
             # Record first: a crash in between leaves an orphan folder, never a dangling record.
             self.store.ledger.remove(name)
-            shutil.rmtree(self.realm.root / by_name[name].path, ignore_errors=True)
+            if folder is not None and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _on_quest_started(self, event: QuestStarted) -> None:
         if self.board is not None:

@@ -59,6 +59,8 @@ def run_headless(
             school_options=school_options,
             oracle_loss=oracle_loss,
         )
+        for note in plan.notes:
+            renderer.message(note)
         if plan.hero.id not in store.heroes:
             store.heroes.add(HeroRecord(id=plan.hero.id, name=plan.hero.name))
         where = f"resuming from {plan.resumed_from.name}" if plan.resumed_from else "from the base hero"

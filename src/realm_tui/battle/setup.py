@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from realm_tui.battle.checkpoint_health import adopt_orphans, resume_point
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.protocol import TrainJob
@@ -20,7 +21,6 @@ from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_trainable_quest
 from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 from realm_tui.trainer.preference_data import require_valid_preferences
 from realm_tui.trainer.school_options import (
     check_teacher_folder,
@@ -46,14 +46,14 @@ class BattlePlan:
     """True when the quest came from the board (the conductor reports its end there)."""
     resumed_from: CheckpointRecord | None
     keeper: ProgressionKeeper
+    notes: tuple[str, ...] = ()
+    """What the checks at start did: orphan checkpoints adopted or removed, damaged ones passed over."""
 
 
 def latest_usable_checkpoint(store: Store, realm: RealmPaths, campaign_id: str) -> CheckpointRecord | None:
-    """The newest ledger record whose folder still holds a verified checkpoint."""
-    for record in sorted(store.ledger.by_campaign(campaign_id), key=lambda r: r.step, reverse=True):
-        if is_valid_checkpoint(realm.root / record.path):
-            return record
-    return None
+    """The newest ledger record whose folder still holds a verified checkpoint (newer bad ones are
+    marked damaged; see battle.checkpoint_health)."""
+    return resume_point(store, realm, campaign_id)[0]
 
 
 def choose_campaign(store: Store, hero_id: str | None, *, fresh: bool) -> tuple[str, CampaignRecord | None]:
@@ -238,7 +238,11 @@ def plan_battle(
             skills_payload=curriculum["skills"],
             mastered=campaign.skill_levels,
         )
-    resumed = latest_usable_checkpoint(store, realm, campaign.id)
+    # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
+    # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
+    notes = adopt_orphans(store, realm, campaign)
+    resumed, resume_notes = resume_point(store, realm, campaign.id)
+    notes += resume_notes
     # quest_share 0 with skills or modules to train: a board quest would be served and marked done
     # without one of its examples trained, so the board keeps its quests for a later battle.
     skip_board = (
@@ -276,4 +280,4 @@ def plan_battle(
         oracle_loss=oracle_loss,
     )
     job = replace(job, eval_samples_by_skill=eval_samples_by_skill)
-    return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper)
+    return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper, tuple(notes))

@@ -103,6 +103,8 @@ class CheckpointRecord(Record):
     """Temple verdict: blessed | partial | cursed (None until the rituals ran)."""
     quality: float | None = None
     champion: bool = False
+    damaged: str | None = None
+    """Why the checkpoint failed verification (set when it was found bad; never resumed or exported)."""
     notes: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("path")

@@ -60,9 +60,11 @@ class LedgerRepository(KeyedRepository[CheckpointRecord]):
         return sorted(found, key=lambda c: (c.step, c.created_at))
 
     def latest(self, campaign_id: str | None = None) -> CheckpointRecord | None:
-        """The most recently saved checkpoint (of this campaign, if given)."""
+        """The most recently saved checkpoint (of this campaign, if given) not marked damaged: what
+        a resume can continue from, what `latest` exports, what retention must keep."""
         with self._reading():
             found = self.all() if campaign_id is None else self._search(where("campaign_id") == campaign_id)
+        found = [c for c in found if not c.damaged]
         if not found:
             return None
         # Latest save wins; ties (same clock reading) go to the higher step, then the later insert.

@@ -7,14 +7,19 @@ swaps the temp file in with ``os.replace`` and fsyncs the folder. At every insta
 the backup is a complete document, and a write is durable when :meth:`SafeJSONStorage.write`
 returns.
 
-Opening for writing repairs what a crash can leave behind: our own leftover temp files are removed,
-a missing main file is restored from the backup, and an unreadable main file is moved aside to
-``<name>.corrupt-YYYYmmdd-HHMMSS`` (kept, never deleted) before the backup is restored. Each repair
-is reported in :attr:`SafeJSONStorage.warnings` and logged. If neither file is usable, opening
-raises :class:`StoreError` naming both: the store never silently starts empty.
+Besides ``.bak``, every write also keeps the document it commits in ``backups/`` beside the store
+(``backups/realm.json.YYYYmmdd-HHMMSS.ffffff``, files of their own, the newest
+:data:`GENERATIONS_KEPT`): one bad write (or damage to the main file in place) can reach the main
+file and ``.bak`` at most, never those generations, and the newest of them is the last commit. Only a
+document that passes :func:`check_document` (a ``meta`` table with an integer ``schema_version``,
+TinyDB-shaped tables) is ever written, backed up or read: ``{}``, garbage, a truncated file or a
+folder is *refused* with a :class:`StoreError` naming the file, by writers and readers alike, and
+nothing on disk is changed (``realm doctor --repair`` restores the newest good version, see
+:mod:`realm_tui.store.repair`). The store never silently starts empty.
 
-A read-only storage never changes anything on disk: it reads the main file, or the backup when the
-main file is missing or unreadable (with a warning).
+Opening for writing repairs only what a crash can leave behind: our own leftover temp files are
+removed, and a missing main file is restored from the newest good backup (reported in
+:attr:`SafeJSONStorage.warnings` and logged).
 """
 
 from __future__ import annotations
@@ -44,11 +49,32 @@ JsonTables = dict[str, dict[str, Any]]
 _crash_hook: Callable[[str], None] | None = None
 
 TEMP_SUFFIX = ".tmp"
+GENERATIONS_DIR = "backups"
+GENERATIONS_KEPT = 5
+"""Versions kept in ``backups/`` (the newest first is also ``.bak``)."""
+REPAIR_HINT = "nothing was changed; run `realm doctor --repair` to restore the newest good backup"
 
 
 def backup_path(path: Path) -> Path:
     """``realm.json`` -> ``realm.json.bak``: the previous good version."""
     return path.with_name(path.name + ".bak")
+
+
+def generations_dir(path: Path) -> Path:
+    """``saves/realm.json`` -> ``saves/backups``: where older good versions are kept."""
+    return path.parent / GENERATIONS_DIR
+
+
+def generations(path: Path) -> list[Path]:
+    """The kept versions of ``path`` in ``backups/``, newest first."""
+    folder = generations_dir(path)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    prefix = f"{path.name}."
+    found = [folder / n for n in names if n.startswith(prefix) and not n.endswith(TEMP_SUFFIX)]
+    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def temp_prefix(path: Path) -> str:
@@ -108,12 +134,45 @@ def parse_document(raw: bytes) -> JsonTables:
         data = json.loads(raw)
     except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
         raise _Unreadable(f"not valid JSON ({err})") from err
+    return check_document(data)
+
+
+def check_document(data: Any) -> JsonTables:
+    """Raise :class:`_Unreadable` unless ``data`` is a realm store: an object of TinyDB tables
+    (objects of numbered documents) holding a ``meta`` table with an integer ``schema_version``."""
     if not isinstance(data, dict):
         raise _Unreadable(f"the top level is a {type(data).__name__}, not an object")
     for name, table in data.items():
         if not isinstance(table, dict):
             raise _Unreadable(f"table {name!r} is a {type(table).__name__}, not an object")
+        for doc_id, doc in table.items():
+            if not (isinstance(doc_id, str) and doc_id.isdigit()) or not isinstance(doc, dict):
+                raise _Unreadable(f"table {name!r} holds {doc_id!r}, not a numbered record")
+    meta = data.get("meta")
+    if not meta:
+        raise _Unreadable("it has no meta table (schema_version): not a realm store, or its contents were wiped")
+    versions = [doc.get("schema_version") for doc in meta.values()]
+    if len(versions) != 1 or not isinstance(versions[0], int) or isinstance(versions[0], bool):
+        raise _Unreadable(f"its meta table does not hold one integer schema_version (found {versions!r})")
     return data
+
+
+def read_document(path: Path) -> JsonTables:
+    """Read and check one store file; FileNotFoundError if absent, :class:`Unreadable` if not usable."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise _Unreadable("it is a folder, not a file") from None
+    except OSError as err:
+        raise _Unreadable(f"it cannot be opened ({err.strerror or err})") from err
+    return parse_document(raw)
+
+
+Unreadable = _Unreadable
+"""Public name of the error :func:`read_document` raises (the reason is its message)."""
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -155,6 +214,11 @@ class SafeJSONStorage(Storage):
             self.invalidate()
             raise StoreError(f"{self.path} was opened read-only; it cannot be written")
         try:
+            check_document(data)
+        except _Unreadable as err:
+            self.invalidate()
+            raise StoreError(f"refusing to write {self.path}: {err}; the file was left unchanged") from None
+        try:
             payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (TypeError, ValueError, RecursionError) as err:
             self.invalidate()
@@ -191,46 +255,33 @@ class SafeJSONStorage(Storage):
 
     def _read_file(self, path: Path) -> tuple[JsonTables, tuple[int, int, int, int]]:
         """Read and parse one file; FileNotFoundError if absent, _Unreadable if not valid."""
-        with open(path, "rb") as fh:
-            key = _stat_key(os.fstat(fh.fileno()))
-            raw = fh.read()
+        try:
+            with open(path, "rb") as fh:
+                key = _stat_key(os.fstat(fh.fileno()))
+                raw = fh.read()
+        except FileNotFoundError:
+            raise
+        except IsADirectoryError:
+            raise _Unreadable("it is a folder, not a file") from None
+        except OSError as err:
+            raise _Unreadable(f"it cannot be opened ({err.strerror or err})") from err
         return parse_document(raw), key
 
     def _load(self) -> JsonTables | None:
         try:
             data, key = self._read_file(self.path)
         except FileNotFoundError:
-            data, key = None, None
-            problem = "is missing"
-        except _Unreadable as err:
-            data, key = None, None
-            problem = f"cannot be read: {err}"
-        if data is not None:
-            self._cache, self._cache_key = data, key
-            return data
-        if not self.readonly:
-            if problem == "is missing" and not backup_path(self.path).exists():
-                return None
+            if not backup_path(self.path).exists() and not generations(self.path):
+                return None  # a store never written (a reader of a missing file sees it empty)
+            if self.readonly:  # backups exist: this is not a new store, so never show it empty
+                raise refusal(self.path, "it is missing but its backups exist") from None
             raise StoreError(
-                f"{self.path} {problem} (it changed on disk while realm had it open); "
+                f"{self.path} is missing (it changed on disk while realm had it open); "
                 "close realm and open it again to recover from the backup"
-            )
-        return self._load_backup_readonly(problem)
-
-    def _load_backup_readonly(self, problem: str) -> JsonTables | None:
-        bak = backup_path(self.path)
-        try:
-            data, _ = self._read_file(bak)
-        except FileNotFoundError:
-            if problem == "is missing":
-                return None
-            raise StoreError(f"{self.path} {problem}, and there is no backup {bak}") from None
+            ) from None
         except _Unreadable as err:
-            raise StoreError(f"{self.path} {problem}, and the backup {bak} cannot be read either: {err}") from None
-        message = f"{self.path} {problem}; showing the backup {bak} (read-only, nothing repaired)"
-        if message not in self.warnings:
-            self._warn(message)
-        self.invalidate()  # always look at the main file again: a writer may repair it
+            raise refusal(self.path, str(err)) from None
+        self._cache, self._cache_key = data, key
         return data
 
     def _replace_with(self, payload: bytes) -> None:
@@ -255,6 +306,7 @@ class SafeJSONStorage(Storage):
                 tmp.unlink()
             raise
         fsync_dir(folder)
+        self._add_generation(payload)
 
     def _file_mode(self) -> int:
         try:
@@ -263,87 +315,129 @@ class SafeJSONStorage(Storage):
             return 0o644
 
     def _backup_current(self) -> None:
-        """Make ``.bak`` the current (complete, already synced) main file before it is replaced."""
+        """Make ``.bak`` (and a new generation in ``backups/``) the current main file before it is
+        replaced, but only when that file is a good document: a bad state is never backed up."""
+        if not self._current_is_good():
+            log.warning("%s does not hold a good document: the backups were left as they are", self.path)
+            return
         bak = backup_path(self.path)
         link_name = self.path.with_name(f"{temp_prefix(self.path)}{secrets.token_hex(8)}.bak{TEMP_SUFFIX}")
         try:
             os.link(self.path, link_name)
         except OSError:  # no hard links here (or a name clash): a synced copy does the same job
             self._copy_synced(self.path, bak)
-            return
+        else:
+            try:
+                os.replace(link_name, bak)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    link_name.unlink()
+                raise
+
+    def _current_is_good(self) -> bool:
+        """The main file is the document we read (and checked) last, or it checks out now."""
         try:
-            os.replace(link_name, bak)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                link_name.unlink()
-            raise
+            if self._cache_key is not None and _stat_key(os.stat(self.path)) == self._cache_key:
+                return True
+            self._read_file(self.path)
+        except (OSError, _Unreadable):
+            return False
+        return True
+
+    def _add_generation(self, payload: bytes) -> None:
+        """Keep the document just committed in ``backups/`` as a file of its own (not a link: damage
+        to the main file in place cannot reach it) and drop the oldest beyond GENERATIONS_KEPT."""
+        folder = generations_dir(self.path)
+        try:
+            folder.mkdir(exist_ok=True)
+            now_s = time.time()
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now_s)) + f".{int(now_s * 1e6) % 1_000_000:06d}"
+            target = folder / f"{self.path.name}.{stamp}"
+            n = 1
+            while target.exists():
+                target = folder / f"{self.path.name}.{stamp}-{n}"
+                n += 1
+            fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(self.path), suffix=TEMP_SUFFIX, dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp_name, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+                raise
+            for old in generations(self.path)[GENERATIONS_KEPT:]:
+                old.unlink(missing_ok=True)
+            fsync_dir(folder)
+        except OSError as err:  # the main file holds the commit already; say so and go on
+            log.warning("could not keep a backup generation of %s in %s: %s", self.path, folder, err)
+        _run_hook("generation_made")
 
     def _copy_synced(self, source: Path, target: Path) -> None:
-        """Copy ``source`` over ``target`` atomically: temp copy, fsync, replace, fsync folder."""
-        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(self.path), suffix=TEMP_SUFFIX, dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                shutil.copyfileobj(src, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        fsync_dir(target.parent)
+        copy_synced(source, target, temp_prefix(self.path))
 
     # -- recovery at open (writer only; the caller holds the lock) ------------------------------
 
     def _recover(self) -> None:
-        for leftover in leftover_temp_files(self.path):
+        in_backups = generations_dir(self.path) / self.path.name
+        for leftover in leftover_temp_files(self.path) + leftover_temp_files(in_backups):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
             log.info("removed leftover temp file %s", leftover)
-        bak = backup_path(self.path)
         try:
             data, key = self._read_file(self.path)
         except FileNotFoundError:
-            if not bak.exists():
+            if not backup_path(self.path).exists() and not generations(self.path):
                 return  # a new store
-            self._restore_backup(problem="was missing")
+            self._restore_missing()
             return
         except _Unreadable as err:
-            self._quarantine_and_restore(str(err))
-            return
+            raise refusal(self.path, str(err)) from None
         self._cache, self._cache_key = data, key
 
-    def _check_backup(self, problem: str) -> None:
-        bak = backup_path(self.path)
+    def _restore_missing(self) -> None:
+        source = newest_good_backup(self.path)
+        if source is None:
+            raise StoreError(
+                f"{self.path} is missing and no backup of it can be read ({backup_path(self.path)}, "
+                f"{generations_dir(self.path)}/): nothing to recover from. Restore one from a copy, "
+                "or move them aside to start a new store."
+            )
+        self._copy_synced(source, self.path)
+        self._warn(f"{self.path} was missing; restored it from the backup {source}")
+
+
+def copy_synced(source: Path, target: Path, prefix: str) -> None:
+    """Copy ``source`` over ``target`` atomically: temp copy, fsync, replace, fsync folder."""
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(target.parent)
+
+
+def refusal(path: Path, reason: str) -> StoreError:
+    """The one message for a store file that exists but cannot be used."""
+    return StoreError(f"{path} cannot be used: {reason}; {REPAIR_HINT}")
+
+
+def newest_good_backup(path: Path) -> Path | None:
+    """The newest generation in ``backups/`` (the last commit) that reads as a good document, else
+    ``.bak`` (the version before the last commit, kept by realms older than ``backups/``)."""
+    for candidate in [*generations(path), backup_path(path)]:
         try:
-            self._read_file(bak)
-        except FileNotFoundError:
-            raise StoreError(
-                f"{self.path} {problem}, and there is no backup {bak}: nothing to recover from. "
-                "Restore one of them from a copy, or move both aside to start a new store."
-            ) from None
-        except _Unreadable as err:
-            raise StoreError(
-                f"{self.path} {problem}, and the backup {bak} cannot be read either ({err}). "
-                "Restore one of them from a copy, or move both aside to start a new store."
-            ) from None
-
-    def _restore_backup(self, problem: str) -> None:
-        self._check_backup(problem)
-        bak = backup_path(self.path)
-        self._copy_synced(bak, self.path)
-        self._warn(f"{self.path} {problem}; restored it from the backup {bak}")
-
-    def _quarantine_and_restore(self, reason: str) -> None:
-        problem = f"could not be read ({reason})"
-        self._check_backup(problem)
-        aside = corrupt_path(self.path)
-        os.replace(self.path, aside)
-        fsync_dir(self.path.parent)
-        bak = backup_path(self.path)
-        self._copy_synced(bak, self.path)
-        self._warn(
-            f"{self.path} {problem}; kept it as {aside.name} and restored the backup {bak.name} "
-            "(changes after the backup was made are lost)"
-        )
+            read_document(candidate)
+        except (FileNotFoundError, _Unreadable):
+            continue
+        return candidate
+    return None

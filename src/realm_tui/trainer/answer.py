@@ -38,7 +38,7 @@ def load_for_inference(
         manifest.verify_checkpoint(Path(checkpoint))
     loaded = load_hero(hero, Path(realm_root), for_training=False, profile=profile or {})
     if checkpoint is not None:
-        load_weights_into(loaded.model, Path(checkpoint))
+        load_weights_into(loaded.model, Path(checkpoint), verified=True)
     loaded.model.eval()
     return loaded.model, loaded.tokenizer
 

@@ -26,6 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from realm_tui.confine import confined
 from realm_tui.errors import InputError
 from realm_tui.trainer import manifest as mf
 from realm_tui.trainer.data import DataPosition
@@ -256,7 +257,7 @@ def load_sharded(model: Any, optimizer: Any, folder: Path, state: dict[str, Any]
 
     folder = Path(folder)
     if hasattr(model, "peft_config"):
-        load_weights_into(model, folder)  # adapters under FSDP: not tested here (see docs/scaling.md)
+        load_weights_into(model, folder, verified=True)  # adapters under FSDP: not tested here (see docs/scaling.md)
     else:
         tensors: dict[str, Any] = dict(_read_weights(folder, adapter=False))
         expected = set(get_model_state_dict(model))  # this rank's shards: only the names are used
@@ -290,14 +291,27 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
     return state
 
 
+INDEX_FILE = "model.safetensors.index.json"
+
+
 def _weight_files(folder: Path, adapter: bool) -> list[Path]:
-    if adapter:
-        return [folder / ADAPTER_WEIGHTS]
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        return [folder / s for s in shards]
-    return [folder / "model.safetensors"]
+    """The weight files to read: only files the manifest lists (verified by the caller); an index
+    is followed only when listed, and only to listed shards inside the folder."""
+    listed = set(mf.read_manifest(folder)["files"])
+    names = [ADAPTER_WEIGHTS] if adapter else ["model.safetensors"]
+    if not adapter and INDEX_FILE in listed:
+        try:
+            weight_map = json.loads((folder / INDEX_FILE).read_text(encoding="utf-8"))["weight_map"]
+            names = sorted(set(weight_map.values()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise InputError(folder, f"{INDEX_FILE} cannot be read ({err})") from err
+    paths = []
+    for name in names:
+        path = confined(folder, str(name), source=folder / INDEX_FILE, what="weight file")
+        if str(name) not in listed:
+            raise InputError(folder, f"checkpoint is damaged: weight file {name} is not in manifest.json")
+        paths.append(path)
+    return paths
 
 
 def _read_weights(folder: Path, adapter: bool) -> dict[str, torch.Tensor]:
@@ -310,9 +324,14 @@ def _read_weights(folder: Path, adapter: bool) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def load_weights_into(model: Any, folder: Path) -> None:
-    """Copy checkpoint weights into an already-built model in place (optimizer references stay)."""
+def load_weights_into(model: Any, folder: Path, *, verified: bool = False) -> None:
+    """Copy checkpoint weights into an already-built model in place (optimizer references stay).
+
+    The checkpoint is verified first (manifest, hashes, no planted files) unless the caller just
+    did (`verified=True`)."""
     folder = Path(folder)
+    if not verified:
+        mf.verify_checkpoint(folder)
     adapter = hasattr(model, "peft_config")
     tensors = _read_weights(folder, adapter)
     if adapter:

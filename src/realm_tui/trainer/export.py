@@ -87,8 +87,9 @@ def export_checkpoint(
 ) -> Path:
     """Write `out_dir` (which must not exist yet, or be empty) and return it."""
     src, out = Path(checkpoint_dir), Path(out_dir)
+    listed: list[str] | None = None
     if (src / mf.MANIFEST).is_file():
-        mf.verify_checkpoint(src)
+        listed = mf.listed_files(src)  # verified: only what the manifest lists is ever copied
     elif not src.is_dir():
         raise InputError(src, "checkpoint folder not found")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -103,9 +104,14 @@ def export_checkpoint(
             model.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
         else:
-            for path in sorted(src.iterdir()):
-                if path.is_file() and path.name not in LEFT_BEHIND and not path.name.startswith("."):
-                    shutil.copy2(path, tmp / path.name)
+            names = listed if listed is not None else [p.name for p in sorted(src.iterdir())]
+            for name in names:
+                path = src / name
+                if "/" in name or name in LEFT_BEHIND or name.startswith(".") or path.is_symlink():
+                    continue
+                if listed is None and (not path.is_file() or name.endswith(mf.RISKY_SUFFIXES)):
+                    continue  # a plain folder: never carry a pickle along
+                shutil.copy2(path, tmp / name)
         for path in tmp.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())

@@ -63,6 +63,10 @@ NONFINITE_LIMIT = 3
 """Skipped updates in a row before rolling back to the last good checkpoint."""
 MAX_VAL_EXAMPLES = 256
 PAUSE_POLL_S = 0.2
+DISK_POLL_S = 5.0
+"""While paused for a full disk, how often free space is looked at (then the save is retried)."""
+DISK_GROWN_MB = 16
+"""Space that must have been freed since a failed save before it is retried by itself."""
 
 
 class _Halt(Exception):
@@ -100,6 +104,7 @@ class _Battle:
         self.since_save_s = 0.0
         self.nonfinite_streak = 0
         self.started = time.time()
+        self._free_at_failure: float | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -228,7 +233,7 @@ class _Battle:
         if ck.is_sharded(self.model):  # FSDP: every rank reads the whole state and keeps its shards
             ck.load_sharded(self.model, self.optimizer, folder, state)
         else:
-            ck.load_weights_into(self._unwrapped(), folder)
+            ck.load_weights_into(self._unwrapped(), folder, verified=True)  # load_checkpoint verified it
             self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = self.last_saved_step = int(state["step"])
@@ -398,7 +403,8 @@ class _Battle:
     # ------------------------------------------------------------ checkpoints
 
     def _checkpoint(self) -> Path | None:
-        """Save now (once per step); on a full disk wait, paused, for Resume (retry) or Stop."""
+        """Save now (once per step); on a full disk wait, paused, until space returns (polled every
+        DISK_POLL_S, or Resume to retry at once); a Stop meanwhile still saves if space allows."""
         if self.step == self.last_saved_step and self.last_good is not None:
             return self.last_good
         self.examiner.before_save(self.step)  # the parent judges a checkpoint by the evals of its step
@@ -408,17 +414,46 @@ class _Battle:
                 return path
             if self.last_saved_step == self.step:  # weights were rolled back instead
                 return self.last_good
-            resumed = False
-            while not resumed:
-                for cmd in self.control.poll(PAUSE_POLL_S):
-                    if isinstance(cmd, Stop):
-                        raise _Halt("disk_full", save=False)
-                    resumed = resumed or isinstance(cmd, Resume)
-            self.emit(Log("retrying the checkpoint after resume"))
+            self._wait_for_disk()
+            self.emit(Log("retrying the checkpoint"))
+
+    def _wait_for_disk(self) -> None:
+        """Block until a retry makes sense: free space back above the limit (headless has no
+        resume key), or Resume. On Stop, one last save when space allows, then halt."""
+        next_look = time.monotonic() + DISK_POLL_S
+        while True:
+            commands = self.control.poll(PAUSE_POLL_S)
+            for cmd in commands:
+                if isinstance(cmd, Stop):
+                    saved = self._disk_has_room() and self._try_save() is not None
+                    raise _Halt(cmd.reason if saved else "disk_full", save=False)
+            if any(isinstance(cmd, Resume) for cmd in commands):
+                return
+            if time.monotonic() >= next_look:
+                if self._disk_has_room(grown=True):
+                    self.emit(Log(f"disk space is back in {self.ckpt_dir}: resuming"))
+                    return
+                next_look = time.monotonic() + DISK_POLL_S
+
+    def _free_mb(self) -> float | None:
+        try:
+            return shutil.disk_usage(self.ckpt_dir).free / 2**20
+        except OSError:
+            return None
+
+    def _disk_has_room(self, *, grown: bool = False) -> bool:
+        """Free space at or above the job's limit; `grown`: and more than when the save failed (a
+        save that hit ENOSPC above the limit is not retried until something was freed)."""
+        free, failed_at = self._free_mb(), self._free_at_failure
+        limit = float(self.job.min_free_disk_mb)
+        if grown and failed_at is not None and failed_at >= limit:
+            limit = failed_at + DISK_GROWN_MB
+        return free is not None and free >= limit
 
     def _disk_full(self, detail: str) -> None:
+        self._free_at_failure = self._free_mb()
         where = f"not enough disk space to save a checkpoint in {self.ckpt_dir} ({detail})"
-        advice = "training is paused: free some space, then resume (the last checkpoint is kept)"
+        advice = "training is paused: free some space and it resumes by itself (the last checkpoint is kept)"
         self.emit(Error(f"{where}; {advice}", kind="disk_full"))
 
     def _try_save(self) -> Path | None:
@@ -447,6 +482,7 @@ class _Battle:
         state["mixer"] = self.mixer.state_dict()
         state["school"] = self.school.state_dict()
         meta = {"hero_id": self.job.hero_id, "quest_id": self.job.quest_id, "adapter": self.adapter}
+        meta["campaign_id"] = self.job.campaign_id  # lets the parent adopt an unlisted save (issue 13)
         meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
         try:
             path = save_on_main(  # rank 0 writes; every rank learns the folder

@@ -1,7 +1,10 @@
 """Checkpoint manifests: sha256 + size of every file. Pure (hashlib/json/os): the parent imports it.
 
-A checkpoint folder is usable only when its `manifest.json` exists and every listed file matches;
-folders still being written carry the `.tmp-` prefix and are never read.
+A checkpoint folder is usable only when its `manifest.json` exists, lists at least one weight file,
+every listed file stays inside the folder (no `..`, no link) and matches its size and sha256, and
+no unlisted weight, pickle or index file (`pytorch_model.bin`, `training_args.bin`,
+`model.safetensors.index.json` …) or link lies in it: such a file is never followed or exported.
+Folders still being written carry the `.tmp-` prefix and are never read.
 """
 
 from __future__ import annotations
@@ -14,11 +17,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from realm_tui.confine import confined
 from realm_tui.errors import InputError
 
 MANIFEST = "manifest.json"
 TEMP_PREFIX = ".tmp-"
 FORMAT = 1
+WEIGHT_SUFFIXES = (".safetensors",)
+"""What a checkpoint's weights are saved as (safetensors only: nothing else is ever loaded)."""
+RISKY_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".h5", ".msgpack", ".gguf", ".npy", ".npz")
+"""Weights or pickles that must never sit unlisted in a checkpoint (listed ones are hashed)."""
+RISKY_NAMES = (".safetensors", ".index.json", *RISKY_SUFFIXES)
 
 
 def sha256_file(path: Path) -> str:
@@ -86,21 +95,47 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_checkpoint(folder: Path, *, allow_temp: bool = False) -> None:
-    """Raise InputError naming the folder and the first file that is missing or does not match.
-    `allow_temp` is for the writer re-checking its own temp folder before the rename."""
+def verify_checkpoint(folder: Path, *, allow_temp: bool = False) -> dict[str, Any]:
+    """Raise InputError naming the folder and the first problem; return the manifest when the
+    checkpoint is whole. `allow_temp` is for the writer re-checking its own temp folder."""
     folder = Path(folder)
     if folder.name.startswith(TEMP_PREFIX) and not allow_temp:
         raise InputError(folder, "not a usable checkpoint: an unfinished save (temporary folder)")
+    if folder.is_symlink():
+        raise InputError(folder, "not a usable checkpoint: the folder is a link")
     manifest = read_manifest(folder)
-    for rel, entry in sorted(manifest["files"].items()):
-        path = folder / rel
-        if not path.is_file():
+    listed = manifest["files"]
+    if not any(str(rel).endswith(WEIGHT_SUFFIXES) for rel in listed):
+        raise InputError(folder, "checkpoint is damaged: manifest.json lists no weight file")
+    for rel, entry in sorted(listed.items()):
+        path = confined(folder, rel, source=folder / MANIFEST, what="listed file")
+        if path.is_symlink() or not path.is_file():
             raise InputError(folder, f"checkpoint is damaged: {rel} is missing")
-        if path.stat().st_size != entry.get("size"):
+        if not isinstance(entry, dict) or path.stat().st_size != entry.get("size"):
             raise InputError(folder, f"checkpoint is damaged: {rel} has the wrong size")
         if sha256_file(path) != entry.get("sha256"):
             raise InputError(folder, f"checkpoint is damaged: {rel} does not match its checksum")
+    for stray in unlisted_risky_files(folder, listed):
+        raise InputError(folder, f"checkpoint is damaged: {stray} is not in manifest.json (planted?)")
+    return manifest
+
+
+def unlisted_risky_files(folder: Path, listed: dict[str, Any]) -> list[str]:
+    """Links, and weight/pickle/index files the manifest does not list (relative POSIX names)."""
+    found: list[str] = []
+    for here, dirs, files in os.walk(folder):  # does not follow links into other folders
+        base = Path(here)
+        for name in [*dirs, *files]:
+            path = base / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink() or (name in files and rel not in listed and name.endswith(RISKY_NAMES)):
+                found.append(rel)
+    return sorted(found)
+
+
+def listed_files(folder: Path) -> list[str]:
+    """The files of a verified checkpoint (relative POSIX names): what may be read or exported."""
+    return sorted(verify_checkpoint(folder)["files"])
 
 
 def is_valid_checkpoint(folder: Path) -> bool:

@@ -123,9 +123,15 @@ def hero_teacher_folder(realm_root: Path, store: Store, hero_id: str) -> Path:
         here = current is not None and record.campaign_id == current.id
         return (0 if here else 1, 0 if record.champion and here else 1)
 
+    from realm_tui.confine import checkpoint_folder
+    from realm_tui.paths import RealmPaths
+
     for record in sorted(mine, key=rank):  # stable: newest first inside each rank
-        folder = realm_root / record.path
-        if is_valid_checkpoint(folder):
+        try:  # a ledger path leading out of the checkpoints folder is never read
+            folder = checkpoint_folder(RealmPaths(realm_root), record.path)
+        except InputError:
+            continue
+        if not record.damaged and is_valid_checkpoint(folder):
             return folder
     raise InputError(
         None,

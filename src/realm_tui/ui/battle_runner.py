@@ -164,6 +164,8 @@ class BattleController:
             plan.keeper,
             board_quest=plan.board_quest,
         )
+        for note in plan.notes:  # orphans adopted/removed, damaged checkpoints passed over
+            self._log("checkpoint", note)
         start_step = plan.resumed_from.step if plan.resumed_from else 0
         where = f"resuming from {plan.resumed_from.name}" if plan.resumed_from else "from the base hero"
         self._log(

@@ -1,4 +1,4 @@
-"""The crash-safe storage: atomic writes, backup, recovery at open, refusing bad values."""
+"""The crash-safe storage: atomic writes, backups, refusing bad files and values, repair (issue 13)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from realm_tui.store import (
     open_store,
 )
 from realm_tui.store import storage as storage_module
-from realm_tui.store.storage import temp_prefix
+from realm_tui.store.repair import repair_store
+from realm_tui.store.storage import GENERATIONS_KEPT, generations, temp_prefix
 
 from ._helpers import checkpoint, event, hero, no_temp_files
 
@@ -96,82 +97,162 @@ def test_reopen_keeps_every_record(store_path: Path) -> None:
         assert store.warnings == []
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        pytest.param(lambda raw: raw[: len(raw) // 2], id="truncated"),
-        pytest.param(lambda raw: b"", id="empty"),
-        pytest.param(lambda raw: b"\x00\xff garbage \x13\x37" * 20, id="garbage"),
-        pytest.param(lambda raw: b"[1, 2, 3]", id="not-an-object"),
-        pytest.param(lambda raw: b'{"heroes": [1]}', id="table-not-an-object"),
-    ],
-)
-def test_damaged_file_is_quarantined_and_backup_restored(store_path: Path, damage: Callable[[bytes], bytes]) -> None:
+DAMAGES = [
+    pytest.param(lambda raw: raw[: len(raw) // 2], id="truncated"),
+    pytest.param(lambda raw: b"", id="empty"),
+    pytest.param(lambda raw: b"\x00\xff garbage \x13\x37" * 20, id="garbage"),
+    pytest.param(lambda raw: b"[1, 2, 3]", id="not-an-object"),
+    pytest.param(lambda raw: b'{"heroes": [1]}', id="table-not-an-object"),
+    pytest.param(lambda raw: b"{}", id="empty-object"),
+    pytest.param(lambda raw: b'{"heroes": {"1": {"id": "x"}}}', id="no-meta"),
+    pytest.param(lambda raw: b'{"meta": {"1": {"schema_version": "1"}}}', id="schema-not-int"),
+    pytest.param(lambda raw: b'{"meta": {"1": {"schema_version": 1}}, "heroes": {"a": 1}}', id="not-tinydb"),
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("readonly", [False, True], ids=["writer", "reader"])
+def test_damaged_file_is_refused_and_nothing_changes(
+    store_path: Path, damage: Callable[[bytes], bytes], readonly: bool
+) -> None:
     committed_store(store_path, 3)
     good_backup = backup_path(store_path).read_bytes()
+    kept = {p: p.read_bytes() for p in generations(store_path)}
     damaged = damage(store_path.read_bytes())
     store_path.write_bytes(damaged)
 
-    with Store.open(store_path) as store:
-        # the backup is the version before the last write: heroes 0 and 1
-        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1"]
-        assert len(store.warnings) == 1
-        assert "restored the backup" in store.warnings[0]
-        aside = corrupt_files(store_path)
-        assert len(aside) == 1 and aside[0].name in store.warnings[0]
-        store.heroes.add(hero(9))  # and it is writable again
-    assert aside[0].read_bytes() == damaged
-    assert store_path.read_bytes() != damaged
+    with pytest.raises(StoreError) as err:
+        Store.open(store_path, readonly=readonly)
+    assert str(store_path) in str(err.value) and "realm doctor --repair" in str(err.value)
+    # never treated as a new store, and no backup was touched
+    assert store_path.read_bytes() == damaged
     assert backup_path(store_path).read_bytes() == good_backup
-    assert no_temp_files(store_path)
+    assert {p: p.read_bytes() for p in generations(store_path)} == kept
+    assert corrupt_files(store_path) == []
+    with StoreLock(store_path) as lock:  # a refused writer released its lock
+        assert lock.held
 
 
-def test_damage_warning_is_logged(store_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_folder_in_place_of_the_store_is_refused(store_path: Path) -> None:
+    committed_store(store_path, 2)
+    store_path.unlink()
+    store_path.mkdir()
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match="is a folder"):
+            Store.open(store_path, readonly=readonly)
+
+
+def test_repair_restores_the_last_commit_saying_which(store_path: Path) -> None:
+    committed_store(store_path, 3)
+    store_path.write_bytes(b"{}")  # e.g. `echo '{}' > saves/realm.json`
+    report = repair_store(store_path)
+    newest = generations(store_path)[0]
+    assert report.repaired and str(newest) in report.message
+    aside = corrupt_files(store_path)
+    assert len(aside) == 1 and aside[0].read_bytes() == b"{}" and aside[0].name in report.message
+    with Store.open(store_path) as store:
+        # the newest generation is the last commit: nothing committed was lost
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1", "hero-2"]
+        store.heroes.add(hero(9))  # and it is writable again
+    assert repair_store(store_path).repaired is False
+
+
+def test_repair_takes_the_newest_good_version(store_path: Path) -> None:
+    committed_store(store_path, 4)
+    store_path.write_bytes(b"garbage")
+    gens = generations(store_path)
+    gens[0].write_bytes(b"{}")
+    report = repair_store(store_path)
+    assert str(gens[1]) in report.message
+    with Store.open(store_path) as store:
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1", "hero-2"]
+
+
+def test_repair_uses_the_backup_without_generations(store_path: Path) -> None:
+    committed_store(store_path, 3)
+    for old in generations(store_path):
+        old.unlink()
+    store_path.write_bytes(b"[]")
+    report = repair_store(store_path)
+    assert str(backup_path(store_path)) in report.message
+    with Store.open(store_path) as store:
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1"]
+
+
+def test_generations_keep_the_last_good_versions(store_path: Path) -> None:
+    committed_store(store_path, 8)  # 9 writes
+    kept = generations(store_path)
+    assert len(kept) == GENERATIONS_KEPT >= 3
+    assert kept[0].read_bytes() == store_path.read_bytes()
+    assert kept[0].stat().st_ino != store_path.stat().st_ino  # a file of its own
+    heroes = [len(json.loads(p.read_bytes()).get("heroes", {})) for p in kept]
+    assert heroes == [8, 7, 6, 5, 4]  # newest first
+
+
+def test_a_bad_state_is_never_backed_up(store_path: Path) -> None:
+    committed_store(store_path, 3)
+    with Store.open(store_path) as store:
+        good = backup_path(store_path).read_bytes()
+        before = {p: p.read_bytes() for p in generations(store_path)}
+        store_path.write_bytes(b"{}")  # damaged behind the open writer's back
+        with pytest.raises(StoreError, match="cannot be used"):
+            store.heroes.add(hero(9))
+    assert backup_path(store_path).read_bytes() == good
+    assert {p: p.read_bytes() for p in generations(store_path)} == before
+
+
+def test_writing_a_store_without_meta_is_refused(store_path: Path) -> None:
+    committed_store(store_path, 1)
+    before = store_path.read_bytes()
+    storage = SafeJSONStorage(store_path)
+    with pytest.raises(StoreError, match="refusing to write"):
+        storage.write({})
+    assert store_path.read_bytes() == before
+
+
+def test_damage_is_named_in_the_message(store_path: Path) -> None:
     committed_store(store_path, 2)
     store_path.write_bytes(b"{not json")
-    with caplog.at_level("WARNING", logger="realm_tui.store"), Store.open(store_path):
-        pass
-    assert "could not be read" in caplog.text
-
-
-def test_quarantine_names_do_not_collide(store_path: Path) -> None:
-    committed_store(store_path, 2)
-    for _ in range(2):
-        store_path.write_bytes(b"garbage")
-        with Store.open(store_path):
-            pass
-    assert len(corrupt_files(store_path)) == 2
+    with pytest.raises(StoreError, match="not valid JSON"):
+        Store.open(store_path)
 
 
 def test_missing_main_file_is_restored_from_backup(store_path: Path) -> None:
     committed_store(store_path, 2)
     store_path.unlink()
     with Store.open(store_path) as store:
-        assert [h.id for h in store.heroes.all()] == ["hero-0"]
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1"]  # the last commit
         assert "was missing" in store.warnings[0]
     assert store_path.exists()
 
 
-def test_both_files_bad_raises_naming_both(store_path: Path) -> None:
+def test_a_reader_never_shows_a_missing_store_with_backups_as_empty(store_path: Path) -> None:
+    committed_store(store_path, 2)
+    store_path.unlink()
+    with pytest.raises(StoreError, match="missing but its backups exist"):
+        Store.open(store_path, readonly=True)
+    assert "restored" in repair_store(store_path).message
+    with Store.open(store_path, readonly=True) as store:
+        assert [h.id for h in store.heroes.all()] == ["hero-0", "hero-1"]
+
+
+def test_nothing_to_repair_from_names_every_file(store_path: Path) -> None:
     committed_store(store_path, 2)
     store_path.write_bytes(b"garbage")
     backup_path(store_path).write_bytes(b"{")
+    for old in generations(store_path):
+        old.write_bytes(b"[]")
     with pytest.raises(StoreError) as err:
-        Store.open(store_path)
+        repair_store(store_path)
     assert str(store_path) in str(err.value) and str(backup_path(store_path)) in str(err.value)
     assert store_path.read_bytes() == b"garbage"  # nothing moved when nothing can be restored
     assert corrupt_files(store_path) == []
-    # and the lock was released: fixing the file lets the next open succeed
-    backup_path(store_path).unlink()
-    store_path.unlink()
-    with Store.open(store_path) as store:
-        assert store.heroes.all() == []
 
 
 def test_bad_main_without_backup_raises(store_path: Path) -> None:
     store_path.parent.mkdir(parents=True)
     store_path.write_bytes(b"")
-    with pytest.raises(StoreError, match="no backup"):
+    with pytest.raises(StoreError, match="the file is empty"):
         Store.open(store_path)
 
 
@@ -186,18 +267,6 @@ def test_leftover_temp_files_are_removed_but_not_others(store_path: Path) -> Non
         pass
     assert not ours.exists() and not ours_bak.exists()
     assert all(p.exists() for p in theirs)
-
-
-def test_readonly_open_repairs_nothing_but_reads_the_backup(store_path: Path) -> None:
-    committed_store(store_path, 2)
-    leftover = store_path.parent / f"{temp_prefix(store_path)}zzz.tmp"
-    leftover.write_text("x")
-    store_path.write_bytes(b"garbage")
-    with Store.open(store_path, readonly=True) as store:
-        assert [h.id for h in store.heroes.all()] == ["hero-0"]
-        assert any("showing the backup" in w for w in store.warnings)
-    assert store_path.read_bytes() == b"garbage"
-    assert leftover.exists() and corrupt_files(store_path) == []
 
 
 def test_readonly_open_of_a_missing_store_is_empty(store_path: Path) -> None:

@@ -19,6 +19,8 @@ from textual.worker import get_current_worker
 
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO
+from realm_tui.confine import checkpoint_folder
+from realm_tui.errors import InputError
 from realm_tui.store import Store
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
@@ -120,7 +122,10 @@ class OracleScreen(RealmScreen):
             record = game.store.ledger.get(value)
             if record is not None:
                 hero = game.configs.heroes.get(record.hero_id) or game.configs.hero(hero_id)
-                return Target(record.name, hero, str(game.realm.root / record.path))
+                try:  # confined to saves/checkpoints/; the worker verifies the folder before loading
+                    return Target(record.name, hero, str(checkpoint_folder(game.realm, record.path)))
+                except InputError as err:
+                    self.notify(str(err), severity="error")
         hero = game.configs.heroes.get(hero_id) or next(iter(game.configs.heroes.values()))
         return Target(f"base {hero.id}", hero, None)
 

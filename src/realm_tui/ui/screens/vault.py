@@ -78,6 +78,7 @@ class VaultScreen(RealmScreen):
             skills = " ".join(f"{k.upper()}{v}" for k, v in sorted(r.skill_levels.items())) or "—"
             mark = "★" if r.champion else ("◆" if r.latest else "")
             name = r.name if r.on_disk else f"{r.name} (missing)"
+            name = f"{name} (damaged)" if r.damaged else name
             date = format_date(r.created_at)
             cells = [mark, name, str(r.step), date if wide else date[5:], format_loss(r.train_loss)[:6]]
             cells += [format_loss(r.val_loss)[:6], *([skills] if wide else [])]

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from realm_tui.confine import checkpoint_folder
+from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.campaign import (
     CampaignState,
@@ -142,7 +144,10 @@ class CampaignDesk:
         source_ckpt = self.store.ledger.get(checkpoint)
         if source_ckpt is None:
             raise CampaignRefusal(f"{checkpoint} is not in the ledger any more")
-        folder = self.realm.root / source_ckpt.path
+        try:  # confined to saves/checkpoints/, then verified
+            folder = checkpoint_folder(self.realm, source_ckpt.path)
+        except InputError as err:
+            raise CampaignRefusal(str(err)) from None
         if not is_valid_checkpoint(folder):
             raise CampaignRefusal(f"{checkpoint}: the folder {folder} is missing or does not verify")
         source = self._require(source_ckpt.campaign_id)
@@ -190,9 +195,9 @@ class CampaignDesk:
         target.parent.mkdir(parents=True, exist_ok=True)
         copy = _LinkOrCopy()
         try:
-            shutil.copytree(self.realm.root / source.path, tmp, copy_function=copy)
+            shutil.copytree(checkpoint_folder(self.realm, source.path), tmp, copy_function=copy)
             tmp.rename(target)
-        except OSError as err:
+        except (OSError, InputError) as err:
             shutil.rmtree(tmp, ignore_errors=True)
             raise CampaignRefusal(f"cannot copy {source.name} for New Game+: {err}") from None
         if copy.copied and not is_valid_checkpoint(target):  # links share the verified bytes
@@ -204,6 +209,7 @@ class CampaignDesk:
                 "campaign_id": campaign_id,
                 "path": Path(os.path.relpath(target, self.realm.root)).as_posix(),
                 "champion": False,
+                "damaged": None,
                 "created_at": time.time(),
                 "notes": {**source.notes, "new_game_plus_of": source.name},
             }

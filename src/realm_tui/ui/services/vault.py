@@ -14,16 +14,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from realm_tui.config.hero import Retention
+from realm_tui.confine import checkpoint_folder
+from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.notifications import Notification, new_champion
 from realm_tui.store import CheckpointRecord, Store
-from realm_tui.trainer.manifest import MANIFEST
+from realm_tui.trainer.manifest import MANIFEST, verify_checkpoint
 from realm_tui.ui.services.export_child import run_export_child
 
 ADAPTER_CONFIG = "adapter_config.json"
 """What makes a folder an adapter (the name `trainer.export` looks for; that module imports torch)."""
 EXPORT_SKIP = frozenset({"trainer_state.pt", MANIFEST})
 """Trainer-only files left out of an export: the rest is a plain Hugging Face folder."""
+
+
+def listed_names(folder: Path) -> list[str]:
+    """The files a (verified) checkpoint's manifest lists."""
+    from realm_tui.trainer.manifest import read_manifest
+
+    return sorted(read_manifest(folder)["files"])
 
 
 class VaultRefusal(Exception):
@@ -44,6 +53,8 @@ class VaultRow:
     latest: bool
     on_disk: bool
     adapter: bool
+    damaged: str | None = None
+    """Why the checkpoint failed verification (never resumed or exported), None when sound."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class Vault:
         self.realm = realm
         self.store = store
         self._disk_usage = disk_usage
+        self.found_damaged: dict[str, str] = {}
+        """Checkpoints found bad by this vault (a read-only one cannot mark them in the ledger)."""
 
     def rows(self, campaign_id: str | None) -> list[VaultRow]:
         """The campaign's checkpoints, newest first."""
@@ -89,11 +102,43 @@ class Vault:
                 size_bytes=r.size_bytes,
                 champion=r.champion,
                 latest=latest is not None and r.name == latest.name,
-                on_disk=(self.realm.root / r.path).is_dir(),
+                on_disk=self._on_disk(r),
                 adapter=r.adapter,
+                damaged=r.damaged,
             )
             for r in reversed(records)
         ]
+
+    def _folder_or_none(self, record: CheckpointRecord) -> Path | None:
+        """The record's folder, None when its path would leave the checkpoints folder."""
+        try:
+            return checkpoint_folder(self.realm, record.path)
+        except InputError:
+            return None
+
+    def _on_disk(self, record: CheckpointRecord) -> bool:
+        folder = self._folder_or_none(record)
+        return folder is not None and folder.is_dir()
+
+    def folder(self, record: CheckpointRecord) -> Path:
+        """The record's folder, confined to the realm's checkpoints folder (VaultRefusal if not)."""
+        try:
+            return checkpoint_folder(self.realm, record.path)
+        except InputError as err:
+            raise VaultRefusal(f"{record.name}: {err}") from None
+
+    def verified_folder(self, record: CheckpointRecord) -> Path:
+        """The record's folder after a full verification; a bad one is marked damaged (when the
+        store is writable) and refused."""
+        folder = self.folder(record)
+        try:
+            verify_checkpoint(folder)
+        except InputError as err:
+            self.found_damaged[record.name] = err.problem
+            if not self.store.readonly:
+                self.store.ledger.update(record.name, damaged=err.problem)
+            raise VaultRefusal(f"{record.name} cannot be used: {err}") from None
+        return folder
 
     def _require(self, name: str) -> CheckpointRecord:
         record = self.store.ledger.get(name)
@@ -106,6 +151,8 @@ class Vault:
         record = self._require(name)
         if record.champion:
             raise VaultRefusal(f"{name} is the champion already")
+        if record.damaged:
+            raise VaultRefusal(f"{name} is damaged ({record.damaged}): it cannot be champion")
         if record.blessing != "blessed":
             verdict = record.blessing or "not judged by the temple yet"
             raise VaultRefusal(f"only a blessed checkpoint can be champion; {name} is {verdict}")
@@ -127,8 +174,10 @@ class Vault:
         if reason:
             raise VaultRefusal(reason)
         record = self._require(name)
+        folder = self._folder_or_none(record)  # a path leading out of the realm is never deleted
         self.store.ledger.remove(name)
-        shutil.rmtree(self.realm.root / record.path, ignore_errors=True)
+        if folder is not None and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
     def export_dir(self, name: str) -> Path:
         return self.realm.saves / "exports" / name
@@ -149,9 +198,11 @@ class Vault:
         (`ExportFailed` says why it failed); the folder appears only when it is complete.
         """
         record = self._require(name)
-        source = self.realm.root / record.path
+        source = self.folder(record)
         if not source.is_dir():
             raise VaultRefusal(f"{name}: the folder {source} is missing")
+        source = self.verified_folder(record)  # manifest, hashes, no planted weight or pickle
+        listed = set(listed_names(source))
         target = Path(dest) if dest is not None else self.export_dir(name)
         if target.exists():
             raise VaultRefusal(f"{target} exists already")
@@ -163,7 +214,11 @@ class Vault:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copytree(source, tmp, ignore=lambda _d, names: [n for n in names if n in EXPORT_SKIP])
+            # Only what the manifest lists (and verified) is copied: a planted file never travels.
+            tmp.mkdir()
+            for rel in sorted(listed - EXPORT_SKIP):
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / rel, tmp / rel)
             tmp.rename(target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -173,7 +228,8 @@ class Vault:
     def is_adapter(self, name: str) -> bool:
         """The checkpoint holds adapter weights (LoRA …) rather than the whole model."""
         record = self._require(name)
-        return record.adapter or (self.realm.root / record.path / ADAPTER_CONFIG).is_file()
+        folder = self._folder_or_none(record)
+        return record.adapter or (folder is not None and (folder / ADAPTER_CONFIG).is_file())
 
     def disk(self, campaign_id: str | None) -> DiskReport:
         """Checkpoint bytes from the ledger, and the free space where checkpoints live."""
