@@ -40,7 +40,6 @@ from realm_tui.battle.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
-from realm_tui.rules.strain import hint_for
 from realm_tui.store import HeroRecord
 from realm_tui.ui.messages import (
     BattleLogged,
@@ -323,7 +322,7 @@ class BattleController:
             strain=s.strain.strain,
             zone=s.zone,
             effort=s.strain.effort,
-            hint=hint_for(s.strain).value,
+            hint=s.hint,
             stats=conductor.stats(),
             history=tuple(self._history),
             device=s.device,
