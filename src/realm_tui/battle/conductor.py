@@ -66,6 +66,8 @@ class BattleState:
     strain: StrainState = field(default_factory=StrainState)
     floor: float = 0.0
     """The comfort loss strain is measured from: the loss EMA at the latest level-up (`comfort_floor`)."""
+    quest_progress: float | None = None
+    """Share of the quest's passes trained (None: no quest); the quest is done only at 1."""
     hint: str = "continue"
     """The curriculum hint (`rules.strain.gated_hint`): never *level up* below the skills' thresholds."""
     last_checkpoint: str | None = None
@@ -171,6 +173,7 @@ class Conductor:
         s.step, s.max_steps = event.step, event.max_steps
         s.loss, s.lr, s.grad_norm = event.loss, event.lr, event.grad_norm
         s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
+        s.quest_progress = event.quest_progress
         s.loss_ema = ema(s.loss_ema, event.loss, LOSS_EMA_ALPHA)
         s.strain = update_strain(s.strain, event.loss, s.floor)
         s.hint = gated_hint(s.strain, self._ready).value
@@ -293,6 +296,7 @@ class Conductor:
 
     def _on_stopped(self, event: Stopped) -> None:
         self.state.stopped = event
+        self._note_quest_progress()
         if self.board is not None:
             self._settle_board_quest(event.reason)
         # XP is what a resume can continue from: the last committed checkpoint's step.
@@ -300,6 +304,17 @@ class Conductor:
         step = latest.step if latest else 0
         self.store.campaigns.update(self.campaign_id, current_step=step, updated_at=time.time())
         self._log_event("stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint})
+
+    def _note_quest_progress(self) -> None:
+        """A quest the battle ended before: its record says how far it got (the checkpoint keeps
+        its data position, so the next battle continues it; it pays nothing until it is done)."""
+        progress = self.state.quest_progress
+        record = self.store.quests.get(self.quest_id)
+        if progress is None or record is None or record.state == "done":
+            return
+        self.store.quests.update(
+            self.quest_id, report={**record.report, "progress": round(progress, 4)}, updated_at=time.time()
+        )
 
     def _settle_board_quest(self, reason: str) -> None:
         """The board quest of a battle that stopped before finishing it (a finished one is done)."""

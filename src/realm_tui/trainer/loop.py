@@ -100,6 +100,8 @@ class _Battle:
         self.since_save_s = 0.0
         self.nonfinite_streak = 0
         self.started = time.time()
+        self.quest_reported = False
+        """Whether QuestFinished was sent (once, at the step that trained the quest's last example)."""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -120,8 +122,7 @@ class _Battle:
             return self._fail(str(err), "bad_input" if isinstance(err, InputError) else "error")
         except Exception:
             return self._fail(traceback.format_exc(limit=8), "crash")
-        if reason == "finished":
-            self.emit(QuestFinished(self.job.quest_id, self.step, self.last_loss))
+        self._report_unfinished_quest()
         return self._stopped(reason)
 
     def _stopped(self, reason: str) -> Stopped:
@@ -202,6 +203,8 @@ class _Battle:
             configs_dir=Path(job.realm_root) / "configs",
             curriculum=dict(job.curriculum),
             log=lambda message: self.emit(Log(message, level="warning")),
+            quest_id=job.quest_id,
+            quest_passes=job.quest_passes,
         )
         self.stream = self.mixer.stream
         self.examiner = Examiner(
@@ -322,13 +325,38 @@ class _Battle:
                 epoch=self.stream.epoch_float,
                 elapsed_s=time.time() - self.started,
                 metrics=dict(self.school.metrics),
+                quest_progress=self.mixer.quest_progress,
             )
         )
+        quest_just_done = self._check_quest_done()
         self.examiner.after_step(self.step)
         by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
         by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60
         if by_steps or by_time:
             self._checkpoint()
+        if quest_just_done and not self.mixer.has_other_sources:
+            raise _Halt("finished", save=True)  # nothing left to train: the battle ends with its quest
+
+    def _check_quest_done(self) -> bool:
+        """Send QuestFinished once, at the step that trained the quest's last example for its passes,
+        with the steps that drew this quest's examples (over all its battles)."""
+        if self.quest_reported or not self.mixer.quest_done:
+            return False
+        self.quest_reported = True
+        self.emit(QuestFinished(self.job.quest_id, self.mixer.quest_steps, self.last_loss))
+        return True
+
+    def _report_unfinished_quest(self) -> None:
+        """Say how far a quest the battle ended before got: it continues from there next battle."""
+        progress = self.mixer.quest_progress
+        if progress is None or self.quest_reported:
+            return
+        self.emit(
+            Log(
+                f"quest {self.job.quest_id} in progress: {progress:.0%} of its examples trained in "
+                f"{self.mixer.quest_steps} steps; it continues from there in the next battle"
+            )
+        )
 
     def _forward_backward(self, examples: list[Example], target: int) -> tuple[float, float]:
         self.optimizer.zero_grad(set_to_none=True)

@@ -92,6 +92,11 @@ class Mixer:
     draw: int = 0
     """Mixes drawn so far (saved with checkpoints)."""
     log: Callable[[str], None] = lambda message: None
+    quest_id: str = ""
+    quest_passes: float = 1.0
+    """Epochs of the quest's examples after which the quest is trained (then no more are drawn)."""
+    quest_steps: int = 0
+    """Steps that drew examples of this quest, over all its battles (saved with checkpoints)."""
     stream: DataStream = field(init=False)
     modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
     """Module id → its pool, for the modules taking part."""
@@ -109,8 +114,26 @@ class Mixer:
 
     # ------------------------------------------------------------ state
 
+    @property
+    def quest_done(self) -> bool:
+        """Whether every quest example was trained for the quest's passes (False with no quest)."""
+        return self.quest is not None and self.stream.epoch_float >= self.quest_passes
+
+    @property
+    def quest_progress(self) -> float | None:
+        """Share of the quest's passes trained so far, 0..1 (None with no quest)."""
+        if self.quest is None:
+            return None
+        return min(1.0, self.stream.epoch_float / self.quest_passes) if self.quest_passes > 0 else 1.0
+
+    @property
+    def has_other_sources(self) -> bool:
+        """Whether the curriculum gives skills or modules to train once the quest is done."""
+        return bool(skill_slots(self.curriculum) or module_slots(self.curriculum))
+
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"draw": self.draw}
+        state["quest"] = {"id": self.quest_id, "steps": self.quest_steps, "done": self.quest_done}
         if self.modules:
             state["modules"] = {mid: pool.state() for mid, pool in self.modules.items()}
         return state
@@ -120,7 +143,13 @@ class Mixer:
         position and the module stream positions (of modules with the same files)."""
         if state is not None and "draw" in state:
             self.draw = int(state["draw"])
-        self.stream.position = position
+        saved_quest = (state or {}).get("quest")
+        if isinstance(saved_quest, dict) and (saved_quest.get("id") != self.quest_id or saved_quest.get("done")):
+            # Another quest (or this one, already trained and served again): it starts at its beginning.
+            self.stream.position, self.quest_steps = DataPosition(), 0
+        else:  # the same quest in progress (or an older checkpoint): it continues where it stood
+            self.stream.position = position
+            self.quest_steps = int((saved_quest or {}).get("steps", 0))
         self._saved_modules = dict((state or {}).get("modules") or {})
         for mid, pool in self.modules.items():
             if isinstance(self._saved_modules.get(mid), dict):
@@ -249,7 +278,9 @@ class Mixer:
 
     def plan(self, n: int) -> list[Source]:
         rng = random.Random(f"realm-mix:{self.seed}:{self.draw}")
-        return plan_mix(self.curriculum, n, rng, has_quest=self.quest is not None, step=self.draw)
+        # A trained quest gives no more examples: the rest of the battle trains the curriculum.
+        has_quest = self.quest is not None and not self.quest_done
+        return plan_mix(self.curriculum, n, rng, has_quest=has_quest, step=self.draw)
 
     def next_examples(self, n: int) -> list[Example]:
         """The `n` examples of the next step (fewer only when generated ones do not fit max_length)."""
@@ -259,6 +290,7 @@ class Mixer:
         if n_quest:
             assert self.quest is not None
             examples += [self.quest.train[i] for i in self.stream.take(n_quest)]
+            self.quest_steps += 1
         for module_id, count in summarize_modules(sources).items():
             pool = self.modules[module_id]
             examples += [pool.examples[i] for i in pool.stream.take(count)]
