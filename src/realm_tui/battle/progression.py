@@ -27,7 +27,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
-from realm_tui.rules.progression import transition_from_record
+from realm_tui.rules.progression import has_joined, transition_from_record
 from realm_tui.rules.stats import GOLD_PER_SKILL_LEVEL
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
@@ -107,7 +107,7 @@ class ProgressionKeeper:
             self.curriculum.review_share, sum(len(v) for v in maintenance.values())
         )
         skills: dict[str, Any] = {}
-        for sid, rule in self.skills.items():
+        for sid, rule in self.joined_skills(campaign).items():
             mastered = campaign.skill_levels.get(sid, 0)
             weight = self.curriculum.skills[sid].weight if sid in self.curriculum.skills else 1.0
             skills[sid] = {
@@ -123,6 +123,16 @@ class ProgressionKeeper:
             "quest_share": self.curriculum.quest_share,
             "review_share": review_share,
             "skills": skills,
+        }
+
+    def joined_skills(self, campaign: CampaignRecord | None = None) -> dict[str, SkillRule]:
+        """The enabled skills that take part now: those with a `joins_after` wait only once every
+        skill it names has mastered its level (`rules.progression.has_joined`)."""
+        levels = (campaign or self.campaign()).skill_levels
+        return {
+            sid: rule
+            for sid, rule in self.skills.items()
+            if sid not in self.curriculum.skills or has_joined(self.curriculum.skills[sid].joins_after, levels)
         }
 
     def record_steps(self, step: int, steps: int) -> None:
@@ -231,7 +241,7 @@ class ProgressionKeeper:
 
     def thresholds(self) -> dict[str, float]:
         """Accuracy each trained skill needs at its training level to level up."""
-        return {sid: rule.threshold for sid, rule in self.skills.items()}
+        return {sid: rule.threshold for sid, rule in self.joined_skills().items()}
 
     def mastery_accuracy(self, skill: str) -> dict[int, float]:
         return {

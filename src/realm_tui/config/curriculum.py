@@ -19,6 +19,10 @@ class SkillWeight(ExactModel):
     """Relative weight (for `weighted`); 0 keeps the skill in rotation only for review."""
     enabled: bool = True
     """A disabled skill gets no generated data at all."""
+    joins_after: dict[Slug, int] = Field(default_factory=dict)
+    """Skill id → level it must have mastered before this skill joins the mix (e.g. `{bin: 2}`):
+    until then this skill gets no data and no evals, so a new hero's first battle trains (and
+    levels up) the cheap skill first. Empty: it trains from the start."""
 
 
 class ModuleWeight(ExactModel):
@@ -94,6 +98,14 @@ class CurriculumConfig(ExactModel):
             raise ValueError(f"modules: listed twice: {', '.join(dupes)}")
         if self.quest_share < 1 and self.skills and not self.enabled_skills():
             raise ValueError("skills: none is enabled, yet quest_share < 1 leaves room for generated skill data")
+        for sid, w in self.skills.items():
+            for other, level in w.joins_after.items():
+                if other == sid or other not in self.skills or not self.skills[other].enabled:
+                    raise ValueError(f"skills.{sid}.joins_after: {other!r} is not another enabled skill listed here")
+                if level < 1:
+                    raise ValueError(f"skills.{sid}.joins_after.{other}: a level is at least 1, got {level}")
+        if self.skills and self.enabled_skills() and all(self.skills[s].joins_after for s in self.enabled_skills()):
+            raise ValueError("skills: every enabled skill waits (joins_after) for another: none would ever start")
         weighted = self.strategy == "weighted" and self.quest_share < 1 and self.skills
         if weighted and not any(w.weight > 0 for w in self.skills.values() if w.enabled):
             raise ValueError("skills: strategy weighted needs an enabled skill with weight > 0")
