@@ -128,12 +128,17 @@ class Mixer:
 
     @property
     def has_other_sources(self) -> bool:
-        """Whether the curriculum gives skills or modules to train once the quest is done."""
+        """Whether the curriculum gives skills or modules to train once the quest is done (not with
+        quest_share 1: such a battle is the quest's alone, e.g. the Judge's preference pairs)."""
+        share = self.curriculum.get("quest_share")
+        if isinstance(share, int | float) and share >= 1.0:
+            return False
         return bool(skill_slots(self.curriculum) or module_slots(self.curriculum))
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"draw": self.draw}
-        state["quest"] = {"id": self.quest_id, "steps": self.quest_steps, "done": self.quest_done}
+        if self.quest is not None:
+            state["quest"] = {"id": self.quest_id, "steps": self.quest_steps, "done": self.quest_done}
         if self.modules:
             state["modules"] = {mid: pool.state() for mid, pool in self.modules.items()}
         return state
