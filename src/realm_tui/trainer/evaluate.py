@@ -298,7 +298,9 @@ class Scored:
     results: tuple[dict[str, Any], ...]
     seconds: float
     complete: bool = True
-    """False when `stop()` cut the eval short: `results` then holds the problems done so far."""
+    """False when `stop()` cut the eval short: `results` then holds the batches done so far."""
+    answered: int = 0
+    """Problems answered when it ended (with a cut, also those of the batch it abandoned)."""
 
 
 class EvalInterrupted(Exception):
@@ -360,6 +362,7 @@ def score_problems(
     answers: dict[int, str] = {}
     total = len(problems)
     complete = True
+    reached = [0]
     try:
         for chunk in _chunks([len(g) for g in guesses], max(1, batch_size), _vocab_size(model)):
             if stop is not None and stop():
@@ -368,6 +371,7 @@ def score_problems(
             base = len(answers)
 
             def on_step(finished: int, base: int = base) -> None:
+                reached[0] = base + finished
                 if progress is not None:
                     progress(base + finished, total)
                 if stop is not None and stop():
@@ -403,7 +407,9 @@ def score_problems(
             }
         )
     correct = sum(1 for r in results if r["correct"])
-    return Scored(correct / len(results) if results else 0.0, tuple(results), time.perf_counter() - started, complete)
+    seconds = time.perf_counter() - started
+    accuracy = correct / len(results) if results else 0.0
+    return Scored(accuracy, tuple(results), seconds, complete, max(reached[0], len(results)))
 
 
 class EvalCutShort(Exception):
@@ -436,7 +442,7 @@ def evaluate_skill(
         model, tokenizer, skill, problems, chat=chat, batch_size=batch_size, progress=progress, stop=stop
     )
     if not scored.complete:
-        raise EvalCutShort(len(scored.results), len(problems))
+        raise EvalCutShort(scored.answered, len(problems))
     return EvalResult(
         step=step,
         skill=skill.id,
