@@ -11,7 +11,7 @@ import subprocess
 from battle_kit import child_env, realm_cmd
 
 from realm_tui.battle.plain_render import HEARTBEAT_S, PlainRenderer
-from realm_tui.battle.protocol import CheckpointSaved, Step
+from realm_tui.battle.protocol import CheckpointSaved, EvalProgress, Step
 from realm_tui.paths import RealmPaths
 from realm_tui.ui.game import launch_headless
 
@@ -86,3 +86,20 @@ def test_heartbeat_when_no_step_arrives() -> None:
     assert last.endswith("job: eval BIN L1 37/100 (8 s)")
     renderer.show(CheckpointSaved(2, "/x", "checkpoint-2", 0.5, 0.6, 1e-3, 2**20), [])
     assert out.getvalue().splitlines()[-1] == "💾 checkpoint-2 at step 2 (loss 0.5000, val 0.6000, 1.0 MiB)"
+
+
+def test_an_eval_in_flight_is_the_job_of_the_progress_lines() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    renderer = PlainRenderer(out, clock)
+    renderer.show(_step(50), [])
+    clock.now += 6
+    renderer.show(EvalProgress("sy", 1, 50, 0, 100, None), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: eval sy L1 0/100")
+    clock.now += 6
+    renderer.show(EvalProgress("sy", 1, 50, 40, 100, 9.0), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: eval sy L1 40/100 ETA 9s (6 s)")
+    renderer.show(EvalProgress("sy", 1, 50, 60, 100, 6.0, cut_short=True), [])
+    assert out.getvalue().splitlines()[-1] == "! eval sy L1 ended at 60/100 (not counted)"
+    clock.now += HEARTBEAT_S
+    renderer.tick()
+    assert "job: training" in out.getvalue().splitlines()[-1]

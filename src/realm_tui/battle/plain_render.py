@@ -18,6 +18,7 @@ from typing import TextIO
 from realm_tui.battle.protocol import (
     CheckpointSaved,
     Error,
+    EvalProgress,
     EvalResult,
     Event,
     Hello,
@@ -55,17 +56,20 @@ class PlainRenderer:
         self._clock = clock
         self._step: Step | None = None
         self._step_at = clock()
-        self._job = "starting the trainer"
+        self._job = self._job_key = "starting the trainer"
         self._job_since = clock()
         self._last_progress = -1e18
         self._last_line = clock()
 
     # ------------------------------------------------------------ the current job
 
-    def set_job(self, job: str) -> None:
-        """What the trainer is doing now (`training`, `eval BIN L1 37/100`, `saving a checkpoint`)."""
-        if job != self._job:
-            self._job, self._job_since = job, self._clock()
+    def set_job(self, job: str, key: str | None = None) -> None:
+        """What the trainer is doing now (`training`, `eval bin L1 37/100`); `key` names the job
+        whose text changes as it goes (the time it has taken counts from a new key)."""
+        key = key or job
+        if key != self._job_key:
+            self._job_key, self._job_since = key, self._clock()
+        self._job = job
 
     # ------------------------------------------------------------ lines
 
@@ -105,7 +109,9 @@ class PlainRenderer:
             self._progress()
 
     def show(self, event: Event, notes: list[str]) -> None:
-        if isinstance(event, Step):
+        if isinstance(event, EvalProgress):
+            self._on_eval_progress(event)
+        elif isinstance(event, Step):
             first = self._step is None
             self._step, self._step_at = event, self._clock()
             self.set_job("training")
@@ -118,6 +124,19 @@ class PlainRenderer:
                 self._print(line)
         for note in notes:
             self._print(f"✨ {note}")
+
+    def _on_eval_progress(self, event: EvalProgress) -> None:
+        """An eval in flight is the current job (`eval sy L1 37/100 ETA 12s`), shown at most every
+        `PROGRESS_EVERY_S`; one cut short gets a line of its own."""
+        if event.cut_short:
+            self.set_job("training")
+            self._print(f"! eval {event.skill} L{event.level} ended at {event.done}/{event.total} (not counted)")
+            return
+        eta = f" ETA {format_eta(event.eta_s)}" if event.eta_s is not None else ""
+        key = f"eval {event.skill} L{event.level} at {event.step}"
+        self.set_job(f"eval {event.skill} L{event.level} {event.done}/{event.total}{eta}", key)
+        if self._clock() - self._last_progress >= PROGRESS_EVERY_S:
+            self._progress()
 
     def _line(self, event: Event) -> str | None:
         if isinstance(event, Hello):
@@ -134,6 +153,7 @@ class PlainRenderer:
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             return f"💾 {event.name} at step {event.step} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)"
         if isinstance(event, EvalResult):
+            self.set_job("training")
             retest = " (re-test)" if event.request_id == "retest" else ""
             return f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}"
         if isinstance(event, QuestFinished):

@@ -193,6 +193,23 @@ class EvalResult:
 
 
 @dataclass(frozen=True)
+class EvalProgress:
+    """An eval in flight: `done` of `total` problems answered (sent at most about once a second;
+    the `EvalResult` ends it). `cut_short`: it ended without a result (a stop cut it short, or it
+    failed), so it never counts toward a level."""
+
+    skill: str
+    level: int
+    step: int
+    done: int
+    total: int
+    eta_s: float | None = None
+    request_id: str = ""
+    cut_short: bool = False
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class CheckpointSaved:
     step: int
     path: str
@@ -263,13 +280,26 @@ class Stopped:
     at: float = field(default_factory=_now)
 
 
-Event = Hello | Step | EvalResult | CheckpointSaved | QuestStarted | QuestFinished | Log | Error | Generated | Stopped
+Event = (
+    Hello
+    | Step
+    | EvalResult
+    | EvalProgress
+    | CheckpointSaved
+    | QuestStarted
+    | QuestFinished
+    | Log
+    | Error
+    | Generated
+    | Stopped
+)
 
 COMMAND_TYPES: tuple[type, ...] = (Start, Pause, Resume, Stop, SaveNow, SetCurriculum, Evaluate, Generate)
 EVENT_TYPES: tuple[type, ...] = (
     Hello,
     Step,
     EvalResult,
+    EvalProgress,
     CheckpointSaved,
     QuestStarted,
     QuestFinished,

@@ -63,6 +63,8 @@ NONFINITE_LIMIT = 3
 """Skipped updates in a row before rolling back to the last good checkpoint."""
 MAX_VAL_EXAMPLES = 256
 PAUSE_POLL_S = 0.2
+STOP_POLL_S = 0.2
+"""Least seconds between two looks for a Stop while an eval runs."""
 
 
 class _Halt(Exception):
@@ -102,6 +104,11 @@ class _Battle:
         self.started = time.time()
         self.quest_reported = False
         """Whether QuestFinished was sent (once, at the step that trained the quest's last example)."""
+        self.stopping = False
+        """A Stop has arrived (evals in flight end; the last checkpoint skips its evals)."""
+        self._deferred: list[Command] = []
+        """Commands read while looking for a Stop during an eval, handled at the next boundary."""
+        self._stop_polled = 0.0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -215,6 +222,8 @@ class _Battle:
             chat=chat,
             mixer=self.mixer,
             emit=self.emit,
+            interrupted=self._stop_requested,
+            eval_fault=self.fakes.eval_error,
         )
 
     @property
@@ -248,11 +257,26 @@ class _Battle:
 
     # ------------------------------------------------------------ commands
 
+    def _stop_requested(self) -> bool:
+        """Whether a Stop has arrived; between steps (an eval) the control is polled at most
+        every STOP_POLL_S and whatever else came is kept for the next boundary."""
+        if self.stopping:
+            return True
+        now = time.monotonic()
+        if now - self._stop_polled < STOP_POLL_S:
+            return False
+        self._stop_polled = now
+        commands = self.control.poll(0.0)
+        self._deferred += commands
+        self.stopping = any(isinstance(c, Stop) for c in commands)
+        return self.stopping
+
     def _boundary(self) -> None:
         notify = getattr(self.control, "notify_step", None)
         if notify is not None:
             notify(self.step)
-        self._handle(self.control.poll(0.0))
+        deferred, self._deferred = self._deferred, []
+        self._handle(deferred + self.control.poll(0.0))
         while self.paused:
             self._handle(self.control.poll(PAUSE_POLL_S))
 
@@ -265,6 +289,7 @@ class _Battle:
                 self.paused = False
                 self.emit(Log(f"resumed at step {self.step}"))
             elif isinstance(cmd, Stop):
+                self.stopping = True
                 raise _Halt(cmd.reason, cmd.save)
             elif isinstance(cmd, SaveNow):
                 self._checkpoint()
