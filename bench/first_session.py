@@ -49,6 +49,18 @@ def _reader(stream: Any, out: Queue[tuple[float, str | None]]) -> None:
     out.put((time.monotonic(), None))
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (None when it is gone): steadier than wall
+    time on a shared machine."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs"
@@ -82,6 +94,8 @@ def main() -> int:
     evals = 0
     step = 0
     level_note = ""
+    trainer_pid: int | None = None
+    level_cpu: float | None = None
     load_during: list[str] = []
     try:
         while True:
@@ -94,7 +108,7 @@ def main() -> int:
             event: dict[str, Any] = json.loads(line) if line.startswith("{") else {}
             kind = event.get("event", "")
             if kind == "Hello":
-                hello = at
+                hello, trainer_pid = at, int(event["pid"])
             elif kind == "Step":
                 step = int(event["step"])
                 first_step = first_step or at
@@ -111,6 +125,7 @@ def main() -> int:
                 found = LEVEL_UP.search(event["text"])
                 if found and first_level is None:
                     first_level, level_note = at, f"{found.group(1)} L{found.group(2)} at step {step}"
+                    level_cpu = cpu_seconds(trainer_pid)
             elif kind in ("Error", "Stopped"):
                 print(f"  {kind}: {event.get('message') or event.get('reason')}", flush=True)
                 if kind == "Stopped":
@@ -145,7 +160,8 @@ def main() -> int:
     print(f"\nfirst session of the default game ({step} steps; {load()}; after 1 min: {', '.join(load_during)})")
     print(f"  start-up (launch → first step): {((first_step or end) - launched):.1f} s")
     if first_level is not None and hello is not None:
-        print(f"  first level-up: {level_note}, {(first_level - hello) / 60:.2f} min after the trainer's Hello")
+        cpu = f", {level_cpu:.0f} trainer CPU-s" if level_cpu is not None else ""
+        print(f"  first level-up: {level_note}, {(first_level - hello) / 60:.2f} min after the trainer's Hello{cpu}")
     print(f"  longest silent stretch {longest:.1f} s ({longest_at}); {evals} evals took {eval_s:.1f} s")
     if stop_sent is not None:
         print(f"  stop (SIGINT → Stopped): {end - stop_sent:.1f} s")

@@ -129,11 +129,7 @@ class ProgressionKeeper:
         """The enabled skills that take part now: those with a `joins_after` wait only once every
         skill it names has mastered its level (`rules.progression.has_joined`)."""
         levels = (campaign or self.campaign()).skill_levels
-        return {
-            sid: rule
-            for sid, rule in self.skills.items()
-            if sid not in self.curriculum.skills or has_joined(self.curriculum.skills[sid].joins_after, levels)
-        }
+        return {sid: rule for sid, rule in self.skills.items() if has_joined(self.curriculum.waits_for(sid), levels)}
 
     def record_steps(self, step: int, steps: int) -> None:
         """Account `steps` optimizer steps to review vs new-level work, per the current curriculum.

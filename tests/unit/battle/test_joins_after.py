@@ -36,9 +36,8 @@ def test_sy_joins_once_bin_masters_its_level(store: Store) -> None:
 @pytest.mark.parametrize(
     ("skills", "message"),
     [
-        ({"bin": {}, "sy": {"joins_after": {"sy": 1}}}, "is not another enabled skill"),
-        ({"bin": {}, "sy": {"joins_after": {"xx": 1}}}, "is not another enabled skill"),
-        ({"bin": {"enabled": False}, "sy": {"joins_after": {"bin": 1}}}, "is not another enabled skill"),
+        ({"bin": {}, "sy": {"joins_after": {"sy": 1}}}, "is not another skill"),
+        ({"bin": {}, "sy": {"joins_after": {"xx": 1}}}, "is not another skill"),
         ({"bin": {}, "sy": {"joins_after": {"bin": 0}}}, "a level is at least 1"),
         ({"bin": {"joins_after": {"sy": 1}}, "sy": {"joins_after": {"bin": 1}}}, "none would ever start"),
     ],
@@ -46,3 +45,11 @@ def test_sy_joins_once_bin_masters_its_level(store: Store) -> None:
 def test_joins_after_is_checked(skills: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         CurriculumConfig.model_validate({"skills": skills})
+
+
+def test_a_wait_on_a_disabled_skill_is_void(store: Store) -> None:
+    config = CurriculumConfig.model_validate(
+        {"skills": {"bin": {"enabled": False}, "sy": {"weight": 1.0, "joins_after": {"bin": 2}}}}
+    )
+    keeper = ProgressionKeeper(store, "c1", {"bin": SkillRule(max_level=30), "sy": SkillRule(max_level=50)}, config)
+    assert list(keeper.curriculum_payload()["skills"]) == ["sy"]
