@@ -138,7 +138,14 @@ class Examiner:
                 eta = (now - started) / done * (total - done) if done else None
                 self.emit(EvalProgress(skill_id, level, step, done, total, eta, request_id))
 
-        total = len(skill.heldout_eval_set(level, max(1, min(samples, 256))))
+        try:
+            total = len(skill.heldout_eval_set(level, max(1, min(samples, 256))))
+        except Exception as err:  # the level's problems cannot be generated: say so, train on
+            detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            self.emit(
+                Error(f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on", kind="eval")
+            )
+            return
         self.emit(EvalProgress(skill_id, level, step, 0, total, None, request_id))
         try:
             if self.eval_fault(step):

@@ -101,6 +101,8 @@ class Mixer:
     modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
     """Module id → its pool, for the modules taking part."""
     _unfit: set[tuple[str, int]] = field(default_factory=set, init=False)
+    _broken: set[tuple[str, int]] = field(default_factory=set, init=False)
+    """(skill, level) whose generator failed: left out of this battle, said once."""
     _fit_checked: set[tuple[str, int]] = field(default_factory=set, init=False)
     _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
     _logged_modules: list[Any] = field(default_factory=list, init=False)
@@ -302,13 +304,26 @@ class Mixer:
             pool.drawn += count
         index = batch_index(self.seed, self.draw)
         for (skill_id, level), count in summarize(sources).items():
-            problems = self.skill(skill_id).training_batch(level, count, index)
+            if (skill_id, level) in self._broken:
+                continue
+            try:
+                problems = self.skill(skill_id).training_batch(level, count, index)
+            except (RealmError, ValueError, KeyError, IndexError) as err:
+                # A generator that cannot make this level (a skill config it cannot satisfy): one
+                # clear line, and the battle goes on with the other sources.
+                self._broken.add((skill_id, level))
+                self.log(
+                    f"{skill_id} level {level}: its generator failed ({type(err).__name__}: {err}); "
+                    f"no {skill_id} level {level} examples in this battle (check configs/skills/{skill_id}.yaml)"
+                )
+                continue
             examples += self._tokenize(problems, skill_id, level)
         self.draw += 1
         if not examples:
             raise RealmError(
-                f"no trainable example in this step: generated problems do not fit max_length {self.max_length}; "
-                "raise training_defaults.max_length or disable those skills in configs/curriculum.yaml"
+                f"no trainable example in this step: generated problems do not fit max_length {self.max_length} "
+                "or their generators failed (see the warnings above); raise training_defaults.max_length or "
+                "disable those skills in configs/curriculum.yaml"
             )
         return examples
 
@@ -320,7 +335,13 @@ class Mixer:
         per_skill = max(1, min(SKILL_VAL_EXAMPLES, limit // max(1, len(slots))))
         for slot in slots:
             skill = self.skill(slot.id)
-            problems = skill.heldout_eval_set(slot.level, per_skill)
+            try:
+                problems = skill.heldout_eval_set(slot.level, per_skill)
+            except (ValueError, KeyError, IndexError) as err:  # its generator failed: said when drawn
+                if (slot.id, slot.level) not in self._broken:
+                    self._broken.add((slot.id, slot.level))
+                    self.log(f"{slot.id} level {slot.level}: no validation problems ({type(err).__name__}: {err})")
+                continue
             # Held-out questions where there are any (a tiny level has none: its whole table is the eval).
             problems = [p for p in problems if skill.held_out(p)] or problems
             for problem in problems:
