@@ -30,6 +30,12 @@ ANSWER_MARGIN = 6
 """New tokens allowed beyond a problem's expected answer (plus its end token)."""
 LOGITS_BUDGET = 1 << 26
 """Prefill logits (rows x positions x vocab floats) one eval batch may hold: 256 MiB in fp32."""
+GAVE_UP = " … (stopped here: can no longer be right)"
+"""Ends the "got" text of an answer whose decoding stopped once it could no longer score: the
+text before it is the hero's greedy output up to that point."""
+CHECK_EVERY_FROM = 24
+CHECK_EVERY = 8
+"""An answer is checked after each of its first CHECK_EVERY_FROM tokens, then every CHECK_EVERY."""
 TEXT_LIMIT = 400
 """Characters kept of each prompt / expected / generated text in an EvalResult."""
 DEFAULT_CHAT = ChatFormat()
@@ -109,6 +115,7 @@ def generate_ids(
     guesses: Sequence[Sequence[int]] | None = None,
     on_step: Callable[[int], None] | None = None,
     shrink: bool = True,
+    hopeless: Callable[[int, list[int]], bool] | None = None,
 ) -> list[list[int]]:
     """New token ids per prompt (stop token excluded), decoding all prompts together.
 
@@ -127,13 +134,16 @@ def generate_ids(
     long prefill differs from a step-by-step one). Greedy rows leave the batch as they end, so
     the cache and each step shrink as the batch finishes (`shrink=False`: every row stays to the
     end, the plain reference decoding that `bench/eval_throughput.py` compares against).
+
+    `hopeless(row, tokens so far)` (greedy only): True ends that row there, its reply cut short
+    (the caller knows it can no longer be right).
     """
     if not prompts:
         return []
     limits = _row_limits(max_new_tokens, len(prompts))
     greedy = temperature <= 0
-    if guesses is not None and not greedy:
-        raise ValueError("guesses are only checked for greedy decoding")
+    if (guesses is not None or hopeless is not None) and not greedy:
+        raise ValueError("guesses and hopeless rows are for greedy decoding only")
     if guesses is not None and len(guesses) != len(prompts):
         raise ValueError(f"{len(guesses)} guesses for {len(prompts)} prompts")
     device = next(model.parameters()).device
@@ -170,6 +180,8 @@ def generate_ids(
                 else:
                     produced[r].append(tok)
                     done[r] = len(produced[r]) >= limits[r]
+                    if not done[r] and hopeless is not None and greedy:
+                        done[r] = hopeless(r, produced[r])
             if on_token is not None:
                 on_token(produced)
             if on_step is not None:
@@ -187,7 +199,7 @@ def generate_ids(
             if tail > 0:  # columns every remaining row hides: drop them (an untrained hero hides all)
                 past.crop(-tail)
                 mask = mask[:, :-tail]
-                dead = [max(0, d - tail) for d in dead]
+            dead = [0] * rows  # only before the first new column are the hidden ones the last ones
             mask = torch.cat([mask, mask.new_ones((len(in_batch), 1))], dim=1)
             out = model(
                 input_ids=tokens.unsqueeze(-1),
@@ -332,6 +344,20 @@ def _chunks(lengths: Sequence[int], batch_size: int, vocab: int) -> list[range]:
     return out
 
 
+_CHARS_PER_TOKEN: dict[int, int] = {}
+
+
+def max_chars_per_token(tokenizer: Any) -> int:
+    """Most characters one token adds to a decoded reply: its longest token's text, plus one
+    for a word-start space that a leading token drops (kept per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _CHARS_PER_TOKEN:
+        size = len(tokenizer)
+        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=True)
+        _CHARS_PER_TOKEN[key] = max((len(t) for t in texts), default=1) + 1
+    return _CHARS_PER_TOKEN[key]
+
+
 def score_problems(
     model: Any,
     tokenizer: Any,
@@ -348,8 +374,9 @@ def score_problems(
 
     `guess` (default): each expected answer is checked as a guess in the prefill (see
     `generate_ids`): an answer the hero gets right costs no decoding step, a wrong one decodes
-    on from its first wrong token. The answers, so the verdicts and the "got" texts, are the
-    hero's full greedy output either way. `progress(done, total)` is called as problems finish;
+    on from its first wrong token, and stops as soon as the skill proves it can no longer be
+    right (`SkillBase.can_still_score`; its "got" text then ends with GAVE_UP). The verdicts are
+    those of the hero's full greedy output either way. `progress(done, total)` is called as problems finish;
     `stop()` is asked before every decoding step: True cuts the eval short (`complete=False`,
     results for the problems finished so far)."""
     started = time.perf_counter()
@@ -363,6 +390,10 @@ def score_problems(
     total = len(problems)
     complete = True
     reached = [0]
+    gave_up: set[int] = set()
+    # Giving up on a row needs the decoded prefix to stay a prefix of the whole reply.
+    early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
+    chars_per_token = max_chars_per_token(tokenizer) if early_stop else 0
     try:
         for chunk in _chunks([len(g) for g in guesses], max(1, batch_size), _vocab_size(model)):
             if stop is not None and stop():
@@ -377,6 +408,19 @@ def score_problems(
                 if stop is not None and stop():
                     raise EvalInterrupted
 
+            def hopeless(row: int, ids: list[int], rows: list[int] = rows) -> bool:
+                i = rows[row]
+                left = budgets[i] - len(ids)
+                if len(ids) > CHECK_EVERY_FROM and len(ids) % CHECK_EVERY and left > 2 * CHECK_EVERY:
+                    return False  # a long answer is checked every few tokens (cheaper, stops a bit later)
+                text = tokenizer.decode(ids, skip_special_tokens=True)
+                stable = text.rstrip("\ufffd")  # an unfinished multi-byte character may still change
+                more = left * chars_per_token + len(text) - len(stable)
+                if skill.can_still_score(problems[i], stable, more):
+                    return False
+                gave_up.add(i)
+                return True
+
             new = generate_ids(
                 model,
                 [prompt_ids(problems[i].messages()[:-1], tokenizer, chat) for i in rows],
@@ -385,6 +429,7 @@ def score_problems(
                 stop_ids=stops,
                 guesses=[guesses[j] for j in chunk] if guess else None,
                 on_step=on_step,
+                hopeless=hopeless if early_stop else None,
             )
             for i, ids in zip(rows, new, strict=True):
                 answers[i] = tokenizer.decode(ids, skip_special_tokens=True)
@@ -395,12 +440,13 @@ def score_problems(
         if i not in answers:
             continue
         answer = answers[i]
+        cut = i in gave_up
         results.append(
             {
                 "prompt": _clip(problem.prompt),
                 "expected": _clip(problem.expected),
-                "got": _clip(answer),
-                "correct": bool(skill.score(problem, answer)),
+                "got": _clip(answer)[: TEXT_LIMIT - len(GAVE_UP)] + GAVE_UP if cut else _clip(answer),
+                "correct": False if cut else bool(skill.score(problem, answer)),
                 "primitives": list(problem.primitives),
                 "tier": problem.tier,
                 "held_out": skill.held_out(problem),
