@@ -29,7 +29,8 @@ EVAL_BATCH = 128
 ANSWER_MARGIN = 6
 """New tokens allowed beyond a problem's expected answer (plus its end token)."""
 LOGITS_BUDGET = 1 << 26
-"""Prefill logits (rows x positions x vocab floats) one eval batch may hold: 256 MiB in fp32."""
+"""Prefill logits (rows x positions x vocab floats) one batch may hold, 256 MiB in fp32: it
+bounds how much of each guess the prefill checks (see `generate_ids`)."""
 GAVE_UP = " … (stopped here: can no longer be right)"
 """Ends the "got" text of an answer whose decoding stopped once it could no longer score: the
 text before it is the hero's greedy output up to that point."""
@@ -150,8 +151,10 @@ def generate_ids(
     rows = len(prompts)
     produced: list[list[int]] = [[] for _ in range(rows)]
     done = [limit <= 0 for limit in limits]
-    # Each guess is used up to the row's limit; the prediction after it must be a stop token.
-    guess = [list(guesses[r])[: max(limits[r], 0)] if guesses is not None else [] for r in range(rows)]
+    # Each guess is checked up to the row's limit and as far as the prefill's logits may reach
+    # (LOGITS_BUDGET); a row that agrees with all of a shortened guess simply decodes on.
+    window = max(0, LOGITS_BUDGET // (rows * _vocab_size(model)) - 1)
+    guess = [list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(rows)]
     ids, mask = _left_pad([list(p) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -326,24 +329,6 @@ def _vocab_size(model: Any) -> int:
     return int(getattr(model.config, "vocab_size", 1 << 17))
 
 
-def _chunks(lengths: Sequence[int], batch_size: int, vocab: int) -> list[range]:
-    """Consecutive batches of at most `batch_size` rows whose prefill logits (rows x (longest
-    guess + 1) x vocab) stay within LOGITS_BUDGET; `lengths` are guess lengths, sorted."""
-    out: list[range] = []
-    start = 0
-    while start < len(lengths):
-        end = start + 1
-        while (
-            end < len(lengths)
-            and end - start < batch_size
-            and (end - start + 1) * (max(lengths[start : end + 1]) + 1) * vocab <= LOGITS_BUDGET
-        ):
-            end += 1
-        out.append(range(start, end))
-        start = end
-    return out
-
-
 _CHARS_PER_TOKEN: dict[int, int] = {}
 
 
@@ -395,7 +380,8 @@ def score_problems(
     early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
     chars_per_token = max_chars_per_token(tokenizer) if early_stop else 0
     try:
-        for chunk in _chunks([len(g) for g in guesses], max(1, batch_size), _vocab_size(model)):
+        for start in range(0, len(order), max(1, batch_size)):
+            chunk = range(start, min(len(order), start + max(1, batch_size)))
             if stop is not None and stop():
                 raise EvalInterrupted
             rows = [order[j] for j in chunk]
