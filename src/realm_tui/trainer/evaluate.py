@@ -29,7 +29,14 @@ EVAL_BATCH = 128
 ANSWER_MARGIN = 6
 """New tokens allowed beyond a problem's expected answer (plus its end token)."""
 LOGITS_BUDGET = 1 << 26
-"""Prefill logits (rows x positions x vocab floats) one eval batch may hold: 256 MiB in fp32."""
+"""Prefill logits (rows x positions x vocab floats) one batch may hold, 256 MiB in fp32: it
+bounds how much of each guess the prefill checks (see `generate_ids`)."""
+GAVE_UP = " … (stopped here: can no longer be right)"
+"""Ends the "got" text of an answer whose decoding stopped once it could no longer score: the
+text before it is the hero's greedy output up to that point."""
+CHECK_EVERY_FROM = 24
+CHECK_EVERY = 8
+"""An answer is checked after each of its first CHECK_EVERY_FROM tokens, then every CHECK_EVERY."""
 TEXT_LIMIT = 400
 """Characters kept of each prompt / expected / generated text in an EvalResult."""
 DEFAULT_CHAT = ChatFormat()
@@ -109,6 +116,7 @@ def generate_ids(
     guesses: Sequence[Sequence[int]] | None = None,
     on_step: Callable[[int], None] | None = None,
     shrink: bool = True,
+    hopeless: Callable[[int, list[int]], bool] | None = None,
 ) -> list[list[int]]:
     """New token ids per prompt (stop token excluded), decoding all prompts together.
 
@@ -127,21 +135,26 @@ def generate_ids(
     long prefill differs from a step-by-step one). Greedy rows leave the batch as they end, so
     the cache and each step shrink as the batch finishes (`shrink=False`: every row stays to the
     end, the plain reference decoding that `bench/eval_throughput.py` compares against).
+
+    `hopeless(row, tokens so far)` (greedy only): True ends that row there, its reply cut short
+    (the caller knows it can no longer be right).
     """
     if not prompts:
         return []
     limits = _row_limits(max_new_tokens, len(prompts))
     greedy = temperature <= 0
-    if guesses is not None and not greedy:
-        raise ValueError("guesses are only checked for greedy decoding")
+    if (guesses is not None or hopeless is not None) and not greedy:
+        raise ValueError("guesses and hopeless rows are for greedy decoding only")
     if guesses is not None and len(guesses) != len(prompts):
         raise ValueError(f"{len(guesses)} guesses for {len(prompts)} prompts")
     device = next(model.parameters()).device
     rows = len(prompts)
     produced: list[list[int]] = [[] for _ in range(rows)]
     done = [limit <= 0 for limit in limits]
-    # Each guess is used up to the row's limit; the prediction after it must be a stop token.
-    guess = [list(guesses[r])[: max(limits[r], 0)] if guesses is not None else [] for r in range(rows)]
+    # Each guess is checked up to the row's limit and as far as the prefill's logits may reach
+    # (LOGITS_BUDGET); a row that agrees with all of a shortened guess simply decodes on.
+    window = max(0, LOGITS_BUDGET // (rows * _vocab_size(model)) - 1)
+    guess = [list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(rows)]
     ids, mask = _left_pad([list(p) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -170,6 +183,8 @@ def generate_ids(
                 else:
                     produced[r].append(tok)
                     done[r] = len(produced[r]) >= limits[r]
+                    if not done[r] and hopeless is not None and greedy:
+                        done[r] = hopeless(r, produced[r])
             if on_token is not None:
                 on_token(produced)
             if on_step is not None:
@@ -187,7 +202,7 @@ def generate_ids(
             if tail > 0:  # columns every remaining row hides: drop them (an untrained hero hides all)
                 past.crop(-tail)
                 mask = mask[:, :-tail]
-                dead = [max(0, d - tail) for d in dead]
+            dead = [0] * rows  # only before the first new column are the hidden ones the last ones
             mask = torch.cat([mask, mask.new_ones((len(in_batch), 1))], dim=1)
             out = model(
                 input_ids=tokens.unsqueeze(-1),
@@ -314,22 +329,18 @@ def _vocab_size(model: Any) -> int:
     return int(getattr(model.config, "vocab_size", 1 << 17))
 
 
-def _chunks(lengths: Sequence[int], batch_size: int, vocab: int) -> list[range]:
-    """Consecutive batches of at most `batch_size` rows whose prefill logits (rows x (longest
-    guess + 1) x vocab) stay within LOGITS_BUDGET; `lengths` are guess lengths, sorted."""
-    out: list[range] = []
-    start = 0
-    while start < len(lengths):
-        end = start + 1
-        while (
-            end < len(lengths)
-            and end - start < batch_size
-            and (end - start + 1) * (max(lengths[start : end + 1]) + 1) * vocab <= LOGITS_BUDGET
-        ):
-            end += 1
-        out.append(range(start, end))
-        start = end
-    return out
+_CHARS_PER_TOKEN: dict[int, int] = {}
+
+
+def max_chars_per_token(tokenizer: Any) -> int:
+    """Most characters one token adds to a decoded reply: its longest token's text, plus one
+    for a word-start space that a leading token drops (kept per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _CHARS_PER_TOKEN:
+        size = len(tokenizer)
+        texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=True)
+        _CHARS_PER_TOKEN[key] = max((len(t) for t in texts), default=1) + 1
+    return _CHARS_PER_TOKEN[key]
 
 
 def score_problems(
@@ -348,8 +359,9 @@ def score_problems(
 
     `guess` (default): each expected answer is checked as a guess in the prefill (see
     `generate_ids`): an answer the hero gets right costs no decoding step, a wrong one decodes
-    on from its first wrong token. The answers, so the verdicts and the "got" texts, are the
-    hero's full greedy output either way. `progress(done, total)` is called as problems finish;
+    on from its first wrong token, and stops as soon as the skill proves it can no longer be
+    right (`SkillBase.can_still_score`; its "got" text then ends with GAVE_UP). The verdicts are
+    those of the hero's full greedy output either way. `progress(done, total)` is called as problems finish;
     `stop()` is asked before every decoding step: True cuts the eval short (`complete=False`,
     results for the problems finished so far)."""
     started = time.perf_counter()
@@ -363,8 +375,13 @@ def score_problems(
     total = len(problems)
     complete = True
     reached = [0]
+    gave_up: set[int] = set()
+    # Giving up on a row needs the decoded prefix to stay a prefix of the whole reply.
+    early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
+    chars_per_token = max_chars_per_token(tokenizer) if early_stop else 0
     try:
-        for chunk in _chunks([len(g) for g in guesses], max(1, batch_size), _vocab_size(model)):
+        for start in range(0, len(order), max(1, batch_size)):
+            chunk = range(start, min(len(order), start + max(1, batch_size)))
             if stop is not None and stop():
                 raise EvalInterrupted
             rows = [order[j] for j in chunk]
@@ -377,6 +394,19 @@ def score_problems(
                 if stop is not None and stop():
                     raise EvalInterrupted
 
+            def hopeless(row: int, ids: list[int], rows: list[int] = rows) -> bool:
+                i = rows[row]
+                left = budgets[i] - len(ids)
+                if len(ids) > CHECK_EVERY_FROM and len(ids) % CHECK_EVERY and left > 2 * CHECK_EVERY:
+                    return False  # a long answer is checked every few tokens (cheaper, stops a bit later)
+                text = tokenizer.decode(ids, skip_special_tokens=True)
+                stable = text.rstrip("\ufffd")  # an unfinished multi-byte character may still change
+                more = left * chars_per_token + len(text) - len(stable)
+                if skill.can_still_score(problems[i], stable, more):
+                    return False
+                gave_up.add(i)
+                return True
+
             new = generate_ids(
                 model,
                 [prompt_ids(problems[i].messages()[:-1], tokenizer, chat) for i in rows],
@@ -385,6 +415,7 @@ def score_problems(
                 stop_ids=stops,
                 guesses=[guesses[j] for j in chunk] if guess else None,
                 on_step=on_step,
+                hopeless=hopeless if early_stop else None,
             )
             for i, ids in zip(rows, new, strict=True):
                 answers[i] = tokenizer.decode(ids, skip_special_tokens=True)
@@ -395,12 +426,13 @@ def score_problems(
         if i not in answers:
             continue
         answer = answers[i]
+        cut = i in gave_up
         results.append(
             {
                 "prompt": _clip(problem.prompt),
                 "expected": _clip(problem.expected),
-                "got": _clip(answer),
-                "correct": bool(skill.score(problem, answer)),
+                "got": _clip(answer)[: TEXT_LIMIT - len(GAVE_UP)] + GAVE_UP if cut else _clip(answer),
+                "correct": False if cut else bool(skill.score(problem, answer)),
                 "primitives": list(problem.primitives),
                 "tier": problem.tier,
                 "held_out": skill.held_out(problem),
