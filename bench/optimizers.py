@@ -158,7 +158,8 @@ def plan_base_job(root: Path, steps: int) -> tuple[TrainJob, HeroConfig, MemoryP
         record = forge_quest(board, skill=QUEST_SKILL, level=QUEST_LEVEL, count=QUEST_COUNT)
         quest = board.path_of(record)
         plan = plan_battle(realm, configs, store, hero_id=HERO, quest=quest, steps=steps, resume=False)
-    job = replace(plan.job, curriculum={}, eval_every_steps=0, save_steps=0, save_minutes=0.0)
+    # quest_passes: the battle runs its steps even past one epoch of the quest (it times steps).
+    job = replace(plan.job, curriculum={}, eval_every_steps=0, save_steps=0, save_minutes=0.0, quest_passes=1000.0)
     hf_logging.disable_progress_bar()
     ensure_nano_base(HERO, dict(job.hero["model"].get("nano") or {}), realm.root)  # built once, not in a child
     return job, hero, configs.profile_for(hero)

@@ -192,7 +192,9 @@ def test_the_next_battle_fights_the_spar_quest_first_and_trains_on_it(trained) -
     steps = [e for e in events if e["event"] == "Step"]
     assert [e["step"] for e in steps][-1] == STEPS + 3 and steps[-1]["epoch"] > 0, "spar examples were trained"
     with Store.open(realm.store_file, readonly=True) as store:
-        assert store.quests.require(spar.id).attempts == 1
+        # 3 steps train part of it: in progress, queued again first, no attempt counted
+        trained = store.quests.require(spar.id)
+        assert trained.attempts == 0 and trained.state == "queued" and 0 < trained.report["progress"] < 1
         (other,) = [q for q in store.quests.all() if "waiting" in q.path]
         assert other.state == "queued" and other.attempts == 0, "the normal quest waits its turn"
 
@@ -269,7 +271,9 @@ def test_spar_writes_judge_pairs_and_a_judge_battle_trains_on_them(trained) -> N
     started = next(e for e in events if e["event"] == "QuestStarted")
     assert started["quest_id"] == pairs.stem
     steps = [e for e in events if e["event"] == "Step"]
-    assert len(steps) == 2
+    # the few pairs are trained once within the 2 steps: the quest finishes and the battle with it
+    (finished,) = [e for e in events if e["event"] == "QuestFinished"]
+    assert 1 <= len(steps) <= 2 and finished["steps"] == steps[-1]["step"]
     for step in steps:
         assert {"dpo_margin", "dpo_accuracy", "chosen_reward", "rejected_reward"} <= set(step["metrics"]), step
     assert steps[0]["metrics"]["dpo_margin"] == pytest.approx(0.0, abs=0.01), "the reference is where it starts"

@@ -66,6 +66,7 @@ def make_job(tmp_path: Path, shared_realm: Path, tiny_hero: dict[str, Any], ques
         save_minutes=0.0,
         val_fraction=0.1,
         min_free_disk_mb=1,
+        quest_passes=1000.0,  # these battles train the small quest over and over: it never finishes
     )
 
     def make(**overrides: Any) -> TrainJob:

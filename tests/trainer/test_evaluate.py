@@ -118,12 +118,15 @@ def test_perfect_answers_score_one_and_long_text_is_clipped(noisy_model, monkeyp
     model, tokenizer = noisy_model
     skill = get_skill("bin")
     problems = skill.heldout_eval_set(3, 12)
-    gold = {p.prompt: p.expected for p in problems}
 
-    def fake_generate(model, tokenizer, convs, **kw):
-        return [gold[c[-1]["content"]] + ("x" * 1000 if i == 0 else "") for i, c in enumerate(convs)]
+    x = tokenizer("x", add_special_tokens=False)["input_ids"]
 
-    monkeypatch.setattr("realm_tui.trainer.evaluate.generate_texts", fake_generate)
+    def fake_generate_ids(model, prompts, *, guesses, **kw):
+        # Replies are the gold answers (the guesses), one with 1000 extra characters.
+        first = [problems[0].prompt in tokenizer.decode(p) for p in prompts]
+        return [list(g) + (x * 1000 if f else []) for g, f in zip(guesses, first, strict=True)]
+
+    monkeypatch.setattr("realm_tui.trainer.evaluate.generate_ids", fake_generate_ids)
     scored = score_problems(model, tokenizer, skill, problems)
     assert [r["prompt"] for r in scored.results] == [p.prompt for p in problems], "results in problem order"
     assert scored.accuracy == pytest.approx(11 / 12)

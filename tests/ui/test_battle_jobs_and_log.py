@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import wait_for
 
-from realm_tui.battle.protocol import Evaluate
+from realm_tui.battle.protocol import EvalProgress, Evaluate
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.messages import NotificationRaised
@@ -106,3 +106,31 @@ def test_the_trainer_row_keeps_its_eta_whatever_the_machine_speed(eta: str) -> N
     detail = trainer_detail("a-very-long-quest-name-from-the-inbox", 10000, eta)
     assert len(detail) <= DETAIL
     assert detail.endswith(f"→ 10000 · ETA {eta}")
+
+
+async def test_an_eval_in_flight_shows_its_progress_in_the_jobs_table(make_app: Callable[..., RealmApp]) -> None:
+    """The trainer's `EvalProgress` events: the running eval is a jobs row with n/N and its ETA,
+    gone when the eval is cut short (or answered)."""
+    made: list[FakeBridge] = []
+
+    def bridge() -> FakeBridge:
+        made.append(FakeBridge())
+        return made[-1]
+
+    app = make_app(bridge_factory=bridge, jobs_interval_s=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        game = app.game
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
+        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 37, 100, eta_s=12.0))
+        await wait_for(
+            pilot, lambda: [r for r in _jobs(app) if r[1] == "running" and r[0] == "eval"] != [], what="eval row"
+        )
+        row = next(r for r in _jobs(app) if r[0] == "eval" and r[1] == "running")
+        assert row[2].startswith("SY L1 37/100 · ETA"), row
+        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 40, 100, cut_short=True))
+        await wait_for(pilot, lambda: all(r[1] != "running" for r in _jobs(app) if r[0] == "eval"), what="row gone")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")

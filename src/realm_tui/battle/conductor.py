@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,16 +42,14 @@ from realm_tui.rules.notifications import (
     quest_complete,
     trainer_died,
 )
-from realm_tui.rules.strain import update_strain, zone_for
+from realm_tui.rules.stats import GOLD_PER_QUEST
+from realm_tui.rules.strain import comfort_floor, gated_hint, skills_ready, update_strain, zone_for
 from realm_tui.store import AchievementRecord, CheckpointRecord, EventRecord, QuestRecord, Store
 from realm_tui.trainer.manifest import is_valid_checkpoint
 
 STEP_FLUSH_S = 30.0
 """Progress (current step) is written to the store at most this often between commits."""
 LOSS_EMA_ALPHA = 0.1
-FLOOR_WINDOW = 200
-"""Steps of loss history whose lowest EMA is the comfort floor: strain is how far the loss now
-sits above what the hero recently managed (new, harder data raises it; a plateau lowers it)."""
 EVENTS_KEPT = 2000
 
 
@@ -70,6 +67,12 @@ class BattleState:
     tokens_per_s: float = 0.0
     eta_s: float = 0.0
     strain: StrainState = field(default_factory=StrainState)
+    floor: float = 0.0
+    """The comfort loss strain is measured from: the loss EMA at the latest level-up (`comfort_floor`)."""
+    quest_progress: float | None = None
+    """Share of the quest's passes trained (None: no quest); the quest is done only at 1."""
+    hint: str = "continue"
+    """The curriculum hint (`rules.strain.gated_hint`): never *level up* below the skills' thresholds."""
     last_checkpoint: str | None = None
     stopped: Stopped | None = None
     trainer_pid: int | None = None
@@ -111,7 +114,11 @@ class Conductor:
         latest = store.ledger.latest(campaign_id)
         self.state.val_loss = latest.val_loss if latest else None
         self._effort_at_checkpoint = 0.0
-        self._recent_ema: deque[float] = deque(maxlen=FLOOR_WINDOW)
+        self._ready = False
+        """Whether every trained skill's latest accuracy reached its threshold (gates the hint)."""
+        if keeper is not None:
+            self.state.floor = comfort_floor(keeper.mastery_losses())
+            self._ready = skills_ready(keeper.accuracy_at(self.state.step), keeper.thresholds())
         self._bad_input: str | None = None
         """The message of a fatal `bad_input` error of the trainer (the battle then stops)."""
 
@@ -172,11 +179,10 @@ class Conductor:
         s.step, s.max_steps = event.step, event.max_steps
         s.loss, s.lr, s.grad_norm = event.loss, event.lr, event.grad_norm
         s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
+        s.quest_progress = event.quest_progress
         s.loss_ema = ema(s.loss_ema, event.loss, LOSS_EMA_ALPHA)
-        if s.loss_ema is not None:
-            self._recent_ema.append(s.loss_ema)
-        floor = min(self._recent_ema) if self._recent_ema else 0.0
-        s.strain = update_strain(s.strain, event.loss, floor)
+        s.strain = update_strain(s.strain, event.loss, s.floor)
+        s.hint = gated_hint(s.strain, self._ready).value
         notes: list[Notification] = []
         note = level_up(old_level, event.step // self.hero.steps_per_level)
         if note is not None:
@@ -238,7 +244,10 @@ class Conductor:
     def _on_eval(self, event: EvalResult) -> list[Notification]:
         if self.keeper is None:
             return []
-        outcome = self.keeper.on_eval(event, effort=self.state.strain.effort)
+        outcome = self.keeper.on_eval(event, effort=self.state.strain.effort, loss=self.state.loss_ema)
+        # A level-up moves the floor to the loss it was mastered at; any eval can change readiness.
+        self.state.floor = comfort_floor(self.keeper.mastery_losses())
+        self._ready = skills_ready(self.keeper.accuracy_at(max(0, event.step)), self.keeper.thresholds())
         for note in outcome.notifications:
             self._log_event(note.kind.value, {"title": note.title, "body": note.body, "step": event.step})
         if outcome.curriculum_changed:
@@ -291,14 +300,15 @@ class Conductor:
         self.store.campaigns.update(
             self.campaign_id,
             quests_completed=campaign.quests_completed + 1,
-            gold=campaign.gold + 100,
+            gold=campaign.gold + GOLD_PER_QUEST,
             updated_at=time.time(),
         )
         self._log_event("quest_complete", {"quest": event.quest_id, "steps": event.steps})
-        return [quest_complete(event.quest_id, 100), *self._check_achievements()]
+        return [quest_complete(event.quest_id, GOLD_PER_QUEST), *self._check_achievements()]
 
     def _on_stopped(self, event: Stopped) -> None:
         self.state.stopped = event
+        self._note_quest_progress()
         if self.board is not None:
             self._settle_board_quest(event.reason)
         # XP is what a resume can continue from: the last committed checkpoint's step.
@@ -306,6 +316,17 @@ class Conductor:
         step = latest.step if latest else 0
         self.store.campaigns.update(self.campaign_id, current_step=step, updated_at=time.time())
         self._log_event("stopped", {"reason": event.reason, "step": event.step, "checkpoint": event.checkpoint})
+
+    def _note_quest_progress(self) -> None:
+        """A quest the battle ended before: its record says how far it got (the checkpoint keeps
+        its data position, so the next battle continues it; it pays nothing until it is done)."""
+        progress = self.state.quest_progress
+        record = self.store.quests.get(self.quest_id)
+        if progress is None or record is None or record.state == "done":
+            return
+        self.store.quests.update(
+            self.quest_id, report={**record.report, "progress": round(progress, 4)}, updated_at=time.time()
+        )
 
     def _settle_board_quest(self, reason: str) -> None:
         """The board quest of a battle that stopped before finishing it (a finished one is done)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from realm_tui.battle.bridge import TrainerBridge
 from realm_tui.battle.conductor import Conductor
 from realm_tui.battle.launched import LaunchedBridge
+from realm_tui.battle.plain_render import PlainRenderer
 from realm_tui.battle.protocol import Stopped
 from realm_tui.battle.render import JsonRenderer, Renderer, RichRenderer
 from realm_tui.battle.setup import plan_battle
@@ -23,6 +25,14 @@ GOOD_ENDINGS = {"finished", "requested", "signal", "closing"}
 
 def _note_text(note: Notification) -> str:
     return f"{note.title}: {note.body}"
+
+
+def _renderer(json_events: bool) -> Renderer:
+    """JSON lines for scripts; the rich bar on a terminal; plain lines into a pipe or a file (where
+    the rich bar would draw nothing)."""
+    if json_events:
+        return JsonRenderer()
+    return RichRenderer() if sys.stdout.isatty() else PlainRenderer()
 
 
 def run_headless(
@@ -43,7 +53,7 @@ def run_headless(
     `launch`: a launcher command (`accelerate launch --config_file …`, `torchrun …`) to run the
     trainer on many processes (`battle.launched`); None: one spawned child."""
     configs = load_realm_configs(realm.configs)
-    renderer: Renderer = JsonRenderer() if json_events else RichRenderer()
+    renderer: Renderer = _renderer(json_events)
     with Store.open(realm.store_file) as store:
         for warning in store.warnings:
             renderer.message(f"warning: {warning}")
@@ -99,6 +109,8 @@ def run_headless(
                         bridge.send(command)
                     if isinstance(event, Stopped):
                         stopped = event
+                if isinstance(renderer, PlainRenderer):
+                    renderer.tick()  # a line at least every few seconds, even while no step arrives
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -26,7 +26,8 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
-from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
+from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, has_joined, transition_from_record
+from realm_tui.rules.stats import GOLD_PER_SKILL_LEVEL
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
 from realm_tui.skills.versions import data_version, is_current
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
@@ -106,7 +107,7 @@ class ProgressionKeeper:
             self.curriculum.review_share, sum(len(v) for v in maintenance.values())
         )
         skills: dict[str, Any] = {}
-        for sid, rule in self.skills.items():
+        for sid, rule in self.joined_skills(campaign).items():
             mastered = campaign.skill_levels.get(sid, 0)
             weight = self.curriculum.skills[sid].weight if sid in self.curriculum.skills else 1.0
             skills[sid] = {
@@ -124,6 +125,12 @@ class ProgressionKeeper:
             "skills": skills,
         }
 
+    def joined_skills(self, campaign: CampaignRecord | None = None) -> dict[str, SkillRule]:
+        """The enabled skills that take part now: those with a `joins_after` wait only once every
+        skill it names has mastered its level (`rules.progression.has_joined`)."""
+        levels = (campaign or self.campaign()).skill_levels
+        return {sid: rule for sid, rule in self.skills.items() if has_joined(self.curriculum.waits_for(sid), levels)}
+
     def record_steps(self, step: int, steps: int) -> None:
         """Account `steps` optimizer steps to review vs new-level work, per the current curriculum.
 
@@ -139,7 +146,9 @@ class ProgressionKeeper:
 
     # ------------------------------------------------------------ evals
 
-    def on_eval(self, event: EvalResult, effort: float) -> Outcome:
+    def on_eval(self, event: EvalResult, effort: float, loss: float | None = None) -> Outcome:
+        """Record an eval and judge it; `loss` is the training-loss EMA now (kept with a level-up:
+        it is the comfort floor of the next level's strain)."""
         out = Outcome()
         self.store.evals.upsert(
             EvalRecord(
@@ -159,14 +168,14 @@ class ProgressionKeeper:
         campaign = self.campaign()
         mastered = campaign.skill_levels.get(event.skill, 0)
         if event.level == training_level(mastered, rule.max_level) and event.level > mastered:
-            self._judge_training_level(event, rule, mastered, effort, out)
+            self._judge_training_level(event, rule, mastered, effort, out, loss)
         elif event.level <= mastered:
             self._judge_retest(event, out)
         self._check_maxed_out(max(0, event.step), out)
         return out
 
     def _judge_training_level(
-        self, event: EvalResult, rule: SkillRule, mastered: int, effort: float, out: Outcome
+        self, event: EvalResult, rule: SkillRule, mastered: int, effort: float, out: Outcome, loss: float | None
     ) -> None:
         # Only evals graded by today's generator count: an older version's problems or answers differ.
         records = self.store.evals.for_skill(self.campaign_id, event.skill, event.level)
@@ -183,14 +192,18 @@ class ProgressionKeeper:
             out.retests += [(event.skill, lvl) for lvl in range(mastered, max(0, mastered - 3), -1)]
         if decision.level_up and decision.mean is not None:
             out.notifications.append(
-                self.record_level_up(event.skill, event.level, accuracy=decision.mean, step=event.step, effort=effort)
+                self.record_level_up(
+                    event.skill, event.level, accuracy=decision.mean, step=event.step, effort=effort, loss=loss
+                )
             )
             out.curriculum_changed = True
             # The new level gets RETEST_EVERY evals of training before its old levels are re-tested:
             # evals counted at the previous level must not trigger a re-test right after the switch.
             self._evals_since_retest[event.skill] = 0
 
-    def record_level_up(self, skill: str, level: int, *, accuracy: float, step: int, effort: float) -> Notification:
+    def record_level_up(
+        self, skill: str, level: int, *, accuracy: float, step: int, effort: float, loss: float | None = None
+    ) -> Notification:
         """Record that `skill` mastered `level` at `step` with `accuracy` (the mean that passed).
 
         The one place a level-up is written: mastered level, transition (the accuracy at mastery
@@ -206,6 +219,7 @@ class ProgressionKeeper:
             "step": step,
             "accuracy": accuracy,
             "effort": effort,
+            "loss": loss if loss is not None and math.isfinite(loss) else None,
             "at": time.time(),
         }
         peaks = dict(campaign.peaks)
@@ -215,10 +229,18 @@ class ProgressionKeeper:
             skill_levels={**campaign.skill_levels, skill: level},
             transitions=[*campaign.transitions, transition],
             peaks=peaks,
-            gold=campaign.gold + 50,
+            gold=campaign.gold + GOLD_PER_SKILL_LEVEL,
             updated_at=time.time(),
         )
         return skill_level_up(skill, level)
+
+    def mastery_losses(self) -> list[float | None]:
+        """Training-loss EMA at each level-up, oldest first (`rules.strain.comfort_floor`)."""
+        return [t.get("loss") for t in self.campaign().transitions]
+
+    def thresholds(self) -> dict[str, float]:
+        """Accuracy each trained skill needs at its training level to level up."""
+        return {sid: rule.threshold for sid, rule in self.joined_skills().items()}
 
     def mastery_accuracy(self, skill: str) -> dict[int, float]:
         return {

@@ -44,6 +44,9 @@ class TrainJob:
     save_steps: int = 100
     save_minutes: float = 2.0
     val_fraction: float = 0.05
+    quest_passes: float = 1.0
+    """Epochs of the quest's examples that finish the quest (QuestFinished); a battle that ends
+    before keeps the quest in progress and the next one continues it from the same position."""
     resume_from: str | None = None
     """A checkpoint folder to continue from, exactly (weights, optimizer, RNG, data position)."""
     min_free_disk_mb: int = 100
@@ -170,6 +173,8 @@ class Step:
     metrics: dict[str, float] = field(default_factory=dict)
     """The school's own numbers for this step: `dpo_margin`, `dpo_accuracy`, `kl`, `ce`,
     `oracle_weight` (mean token weight), ... Empty for plain Scribe."""
+    quest_progress: float | None = None
+    """Share of the quest's passes trained so far, 0..1 (None: no quest in this battle)."""
     at: float = field(default_factory=_now)
 
 
@@ -184,6 +189,23 @@ class EvalResult:
     """Per problem: prompt, expected, got, correct, primitives."""
     request_id: str = ""
     val_loss: float | None = None
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """An eval in flight: `done` of `total` problems answered (sent at most about once a second;
+    the `EvalResult` ends it). `cut_short`: it ended without a result (a stop cut it short, or it
+    failed), so it never counts toward a level."""
+
+    skill: str
+    level: int
+    step: int
+    done: int
+    total: int
+    eta_s: float | None = None
+    request_id: str = ""
+    cut_short: bool = False
     at: float = field(default_factory=_now)
 
 
@@ -213,8 +235,11 @@ class QuestStarted:
 
 @dataclass(frozen=True)
 class QuestFinished:
+    """Sent once, when the quest's examples were trained for its passes (never because a battle ended)."""
+
     quest_id: str
     steps: int
+    """Steps that trained examples of this quest (over every battle it took)."""
     final_loss: float | None
     at: float = field(default_factory=_now)
 
@@ -255,13 +280,26 @@ class Stopped:
     at: float = field(default_factory=_now)
 
 
-Event = Hello | Step | EvalResult | CheckpointSaved | QuestStarted | QuestFinished | Log | Error | Generated | Stopped
+Event = (
+    Hello
+    | Step
+    | EvalResult
+    | EvalProgress
+    | CheckpointSaved
+    | QuestStarted
+    | QuestFinished
+    | Log
+    | Error
+    | Generated
+    | Stopped
+)
 
 COMMAND_TYPES: tuple[type, ...] = (Start, Pause, Resume, Stop, SaveNow, SetCurriculum, Evaluate, Generate)
 EVENT_TYPES: tuple[type, ...] = (
     Hello,
     Step,
     EvalResult,
+    EvalProgress,
     CheckpointSaved,
     QuestStarted,
     QuestFinished,

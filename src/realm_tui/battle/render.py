@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Protocol, TextIO
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from realm_tui.battle.event_json import event_to_json
 from realm_tui.battle.protocol import (
     CheckpointSaved,
     Error,
+    EvalProgress,
     EvalResult,
     Event,
     Hello,
@@ -55,6 +57,10 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+PLAIN_EVAL_LINE_S = 5.0
+"""Least seconds between two eval-progress lines when the output is not a terminal."""
+
+
 class RichRenderer:
     """A progress bar (step, loss, tokens/s, ETA, the school's metrics when it reports any) with a
     line per checkpoint and notification."""
@@ -75,6 +81,7 @@ class RichRenderer:
         )
         self._task: TaskID | None = None
         self._started = False
+        self._eval_line_at = 0.0
 
     def _ensure(self, total: int, start: int) -> TaskID:
         if self._task is None:
@@ -106,7 +113,10 @@ class RichRenderer:
             val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             print_line(f"💾 {event.name} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)")
+        elif isinstance(event, EvalProgress):
+            self._eval_progress(event)
         elif isinstance(event, EvalResult):
+            self._eval_progress(None)
             retest = " (re-test)" if event.request_id == "retest" else ""
             print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}")
         elif isinstance(event, QuestFinished):
@@ -122,6 +132,28 @@ class RichRenderer:
             print_line(f"■ battle stopped{where} ({event.reason})")
         for note in notes:
             print_line(f"✨ [bold magenta]{note}[/]")
+
+    def _eval_progress(self, event: EvalProgress | None) -> None:
+        """An eval in flight names itself in the bar (`eval SY L1 37/100 ~12 s`); the bar says
+        `battle` again when it ends. A cut-short eval gets a line."""
+        if event is not None and event.cut_short:
+            self._progress.console.print(
+                f"[yellow]eval {event.skill} L{event.level} ended at {event.done}/{event.total} (not counted)[/]"
+            )
+        if event is not None and not event.cut_short and not self.console.is_terminal:
+            # No bar is drawn into a pipe or a log file: a plain line, at most every few seconds.
+            now = time.monotonic()
+            if now - self._eval_line_at >= PLAIN_EVAL_LINE_S:
+                self._eval_line_at = now
+                eta = f", ETA {event.eta_s:.0f} s" if event.eta_s is not None else ""
+                self.console.print(f"eval {event.skill} L{event.level}: {event.done}/{event.total} problems{eta}")
+        if self._task is None:
+            return
+        label = "battle"
+        if event is not None and not event.cut_short:
+            eta = f" ~{event.eta_s:.0f} s" if event.eta_s is not None else ""
+            label = f"eval {event.skill} L{event.level} {event.done}/{event.total}{eta}"
+        self._progress.update(self._task, description=label)
 
     def message(self, text: str) -> None:
         self._progress.console.print(text)

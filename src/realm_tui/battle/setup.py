@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,13 @@ def choose_quest(
     campaign: CampaignRecord,
     quest: Path | None,
     resumed: CheckpointRecord | None,
+    trained_skills: Collection[str] | None = None,
 ) -> tuple[Path | None, str, bool]:
     """(path, quest id, served by the board). An explicit file bypasses the board; otherwise the
     board's next quest (forging one for the idle hero when the queue is empty); None when there
-    is nothing at all, so the battle trains on generated skill data alone."""
+    is nothing at all, so the battle trains on generated skill data alone. Idle forging only
+    forges the skills the curriculum trains now (`trained_skills`: a skill still waiting to join
+    gets no quest either)."""
     if quest is not None:
         path = quest.expanduser().resolve()
         return path, path.stem, False
@@ -116,7 +120,7 @@ def choose_quest(
     # its report, and the next quest is taken; the trainer would otherwise end the battle on it.
     record = board.next_sound_quest()
     if record is None:
-        forge_for_idle(board, hero, dict(campaign.skill_levels))
+        forge_for_idle(board, hero, dict(campaign.skill_levels), only=trained_skills)
         record = board.next_sound_quest()
     if record is None:
         return None, SKILLS_QUEST, False
@@ -253,7 +257,9 @@ def plan_battle(
     if skip_board:
         quest_path, quest_id, board_quest = None, SKILLS_QUEST, False
     else:
-        quest_path, quest_id, board_quest = choose_quest(realm, store, hero, campaign, quest, resumed)
+        quest_path, quest_id, board_quest = choose_quest(
+            realm, store, hero, campaign, quest, resumed, trained_skills=set(curriculum["skills"]) or None
+        )
     if quest_path is None and not curriculum["skills"]:
         raise InputError(
             None,

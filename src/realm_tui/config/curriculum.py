@@ -19,6 +19,10 @@ class SkillWeight(ExactModel):
     """Relative weight (for `weighted`); 0 keeps the skill in rotation only for review."""
     enabled: bool = True
     """A disabled skill gets no generated data at all."""
+    joins_after: dict[Slug, int] = Field(default_factory=dict)
+    """Skill id → level it must have mastered before this skill joins the mix (e.g. `{bin: 2}`):
+    until then this skill gets no data and no evals, so a new hero's first battle trains (and
+    levels up) the cheap skill first. Empty, or naming a disabled skill: it trains from the start."""
 
 
 class ModuleWeight(ExactModel):
@@ -94,10 +98,27 @@ class CurriculumConfig(ExactModel):
             raise ValueError(f"modules: listed twice: {', '.join(dupes)}")
         if self.quest_share < 1 and self.skills and not self.enabled_skills():
             raise ValueError("skills: none is enabled, yet quest_share < 1 leaves room for generated skill data")
+        for sid, w in self.skills.items():
+            for other, level in w.joins_after.items():
+                if other == sid or other not in self.skills:
+                    raise ValueError(f"skills.{sid}.joins_after: {other!r} is not another skill listed here")
+                if level < 1:
+                    raise ValueError(f"skills.{sid}.joins_after.{other}: a level is at least 1, got {level}")
+        enabled = self.enabled_skills()
+        if enabled and all(self.waits_for(s) for s in enabled):
+            raise ValueError("skills: every enabled skill waits (joins_after) for another: none would ever start")
         weighted = self.strategy == "weighted" and self.quest_share < 1 and self.skills
         if weighted and not any(w.weight > 0 for w in self.skills.values() if w.enabled):
             raise ValueError("skills: strategy weighted needs an enabled skill with weight > 0")
         return self
+
+    def waits_for(self, skill: str) -> dict[str, int]:
+        """The levels `skill` waits for before it joins: its `joins_after` on enabled skills (a
+        wait on a disabled skill is void: it would never end)."""
+        entry = self.skills.get(skill)
+        if entry is None:
+            return {}
+        return {o: lvl for o, lvl in entry.joins_after.items() if o in self.skills and self.skills[o].enabled}
 
     def enabled_skills(self) -> list[str]:
         """Ids of enabled skills, in file order."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,18 +103,26 @@ def _choose_skill(weights: dict[str, float], forged: dict[str, int]) -> str:
     return max(sorted(weights), key=lambda s: weights[s] / (1 + forged.get(s, 0)))
 
 
-def forge_for_idle(board: Board, hero: Any, skill_levels: dict[str, int], *, system: str | None = None) -> Path | None:
+def forge_for_idle(
+    board: Board,
+    hero: Any,
+    skill_levels: dict[str, int],
+    *,
+    system: str | None = None,
+    only: Collection[str] | None = None,
+) -> Path | None:
     """When the queue is empty, forge quests per the hero's `idle` block; the first one's path.
 
     Up to `idle.forge_count` files of `idle.forge_batch` examples, spread over the skills of
     `idle.skill_priorities` by weight, each at the skill's training level (mastered + 1, from
     `skill_levels`). A skill already at its top level, or whose last idle quest at that level was
     rejected, is skipped. Returns None when the queue was not empty or nothing could be forged.
+    `only`: the skills that may be forged (those the curriculum trains now; None: any).
     """
     idle = hero.idle
     if idle.forge_count <= 0 or not board.queue_empty():
         return None
-    weights = {s: float(w) for s, w in idle.skill_priorities.items() if w > 0}
+    weights = {s: float(w) for s, w in idle.skill_priorities.items() if w > 0 and (only is None or s in only)}
     forged = {s: len([r for r in _forged(board.store, s) if r.report["forge"].get("idle")]) for s in weights}
     first: Path | None = None
     made = 0

@@ -30,6 +30,12 @@ def training_level(mastered: int, max_level: int) -> int:
     return min(mastered + 1, max_level)
 
 
+def has_joined(joins_after: Mapping[str, int], mastered: Mapping[str, int]) -> bool:
+    """Whether a skill that waits for others (`joins_after`: skill id → level it must have
+    mastered) takes part yet: every listed skill has mastered its level (no condition: at once)."""
+    return all(mastered.get(other, 0) >= level for other, level in joins_after.items())
+
+
 def is_skill_complete(mastered: int, max_level: int) -> bool:
     """True once every level of the skill is mastered."""
     return mastered >= max_level

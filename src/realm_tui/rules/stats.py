@@ -90,6 +90,13 @@ def _require_non_negative(name: str, value: int) -> None:
         raise ValueError(f"{name} must be >= 0, got {value}")
 
 
+GOLD_PER_QUEST = 100
+"""Gold paid when a quest is finished (its examples trained for its passes, never for a battle that
+merely ended): the one number the conductor pays and `compute_stats` counts."""
+GOLD_PER_SKILL_LEVEL = 50
+"""Gold paid for each skill level mastered."""
+
+
 def compute_stats(
     steps: int,
     train_loss_ema: float | None,
@@ -98,8 +105,8 @@ def compute_stats(
     quests_completed: int,
     skill_levels_gained: int,
     steps_per_level: int = 1000,
-    gold_per_quest: int = 100,
-    gold_per_skill_level: int = 50,
+    gold_per_quest: int = GOLD_PER_QUEST,
+    gold_per_skill_level: int = GOLD_PER_SKILL_LEVEL,
 ) -> HeroStats:
     """Build the hero sheet from campaign totals.
 

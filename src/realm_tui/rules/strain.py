@@ -10,6 +10,7 @@ effort spent and the loss gained since the level began give its learning efficie
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -159,6 +160,41 @@ def hint_for(state: StrainState, min_samples: int = HINT_MIN_SAMPLES) -> Curricu
         return CurriculumAction.CONTINUE
     trend = strain_trend(state)
     return curriculum_hint(zone_for(mean), improving=trend is StrainTrend.IMPROVING, stable=trend is StrainTrend.STABLE)
+
+
+def comfort_floor(mastery_losses: Iterable[float | None]) -> float:
+    """The comfort loss of the level now trained: the loss (EMA) at which the latest level was
+    mastered, from the campaign's level-ups oldest first. Before any mastery there is no comfort
+    to measure against and the floor is 0 (a perfect fit), so a new hero's strain is its loss.
+
+    Never the recent minimum: a falling loss always equals its own minimum, which made every
+    strain 0 and every zone recovery (DESIGN §6)."""
+    floor = 0.0
+    for loss in mastery_losses:
+        if loss is not None and math.isfinite(loss) and loss >= 0.0:
+            floor = loss
+    return floor
+
+
+def skills_ready(accuracy: Mapping[str, float | None], thresholds: Mapping[str, float]) -> bool:
+    """Whether every trained skill's latest accuracy at its training level reached its threshold
+    (False with no skill to judge: there is no level to go up to)."""
+    if not thresholds:
+        return False
+    for skill, threshold in thresholds.items():
+        value = accuracy.get(skill)
+        if value is None or not math.isfinite(value) or value < threshold:
+            return False
+    return True
+
+
+def gated_hint(state: StrainState, ready: bool, min_samples: int = HINT_MIN_SAMPLES) -> CurriculumAction:
+    """``hint_for``, except that *level up* needs the skills' accuracy (`skills_ready`): an easy
+    loss alone never says the hero can move on while its answers are still wrong."""
+    hint = hint_for(state, min_samples)
+    if hint is CurriculumAction.LEVEL_UP and not ready:
+        return CurriculumAction.CONTINUE
+    return hint
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,12 @@ class SkillBase(ABC):
         next (`skills.checks.falling_difficulty`, `realm validate`)."""
         return {}
 
+    def can_still_score(self, problem: Problem, prefix: str, more_chars: int) -> bool:
+        """False only when no answer that starts with `prefix` and has at most `more_chars` more
+        characters can make `score` true: an eval stops decoding that answer there. The default
+        never gives up (a skill overrides it only with a proof from its own scorer)."""
+        return True
+
     def question_space(self, level: int) -> int | None:
         """How many distinct questions (qids) `level` can produce, when that is small enough to
         matter for held-out evaluation; None when it is effectively unlimited."""

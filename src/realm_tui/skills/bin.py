@@ -136,6 +136,15 @@ class BinSkill(SkillBase):
         got = extract_result(answer_text)
         return bool(got) and got == extract_result(problem.expected)
 
+    def can_still_score(self, problem: Problem, prefix: str, more_chars: int) -> bool:
+        """A right answer's text, right-stripped, ends with the expected result R (the result is
+        the stripped tail of the last non-empty line). So R must fit in what is still to come,
+        or start in the prefix's tail, or already end the prefix."""
+        want = extract_result(problem.expected)
+        if not want or len(want) <= more_chars or prefix.rstrip().endswith(want):
+            return True
+        return any(prefix.endswith(want[:j]) for j in range(max(1, len(want) - more_chars), len(want)))
+
     # -- generation ---------------------------------------------------------------------------
 
     def make_one(self, level: int, rng: random.Random) -> Problem:

@@ -31,6 +31,7 @@ from typing import Any
 
 from realm_tui.config.skill import SyConfig, SyLevel
 from realm_tui.skills.base import Problem, SkillBase
+from realm_tui.skills.json_prefix import viable_json_object_prefix
 from realm_tui.skills.words import Word, load_words, names_by_shape, segmentations, tile_index, words_by_clue
 
 INSTRUCTION = (
@@ -131,6 +132,16 @@ class SySkill(SkillBase):
         return tuple(
             other.level for other in self.config.levels if (other.words, other.herrings) == (lv.words, lv.herrings)
         )
+
+    def can_still_score(self, problem: Problem, prefix: str, more_chars: int) -> bool:
+        """The answer is read from its first "{" to its last "}". Once the prefix has a "{", a
+        continuation without "}" leaves that reading as it is now (so it must already score),
+        and one with "}" makes the prefix from "{" the start of the JSON to parse (so that must
+        still be able to parse)."""
+        start = prefix.find("{")
+        if start < 0 or self.score(problem, prefix):
+            return True
+        return viable_json_object_prefix(prefix[start:])
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -88,6 +88,10 @@ class ThrottledSender:
 
 def child_main(conn: Connection) -> None:
     """Run in the spawned child: wait for Start, train, report, exit."""
+    # Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. On a busy 2-core
+    # machine spinning threads fight for the cores and a dio-nano step took ~15x longer
+    # (bench/first_session.py at load 12: 11 steps in 2.8 min spinning, 50 in 1.2 min passive).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     control = PipeControl(conn)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -6,6 +6,12 @@
 - `Evaluate(skill, level)` runs that eval at the next step boundary (re-tests of mastered levels);
 - `Generate` answers a conversation greedily, streaming a few partial `Generated(done=False)`
   events (the text so far) before the final `Generated(done=True)`.
+
+An eval in flight sends `EvalProgress` (n/N problems, ETA) about once a second, and asks
+`interrupted()` before every decoding step: a stop cuts it short (an `EvalProgress` with
+`cut_short`, a warning, no `EvalResult`, so it never counts toward a level) and the
+curriculum evals before a checkpoint are skipped while stopping, so the checkpoint is saved
+within seconds. An eval that raises is reported as an `Error` line and the battle goes on.
 """
 
 from __future__ import annotations
@@ -16,16 +22,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from realm_tui.battle.protocol import Error, Event, Generate, Generated, Log, TrainJob
+from realm_tui.battle.protocol import Error, EvalProgress, Event, Generate, Generated, Log, TrainJob
 from realm_tui.errors import RealmError
 from realm_tui.skills.curriculum import skill_slots
 from realm_tui.trainer.data import ChatFormat, tokenize_chat
-from realm_tui.trainer.evaluate import evaluate_skill, generate_ids, prompt_ids, stop_token_ids
+from realm_tui.trainer.evaluate import EvalCutShort, evaluate_skill, generate_ids, prompt_ids, stop_token_ids
 from realm_tui.trainer.mixer import Mixer
 
 STREAM_EVERY = 8
 """Tokens between partial `Generated` events."""
 MAX_GENERATE_TOKENS = 2048
+PROGRESS_EVERY_S = 1.0
+"""Least seconds between two `EvalProgress` events of one eval (its first is sent at once)."""
+
+
+def _never() -> bool:
+    return False
 
 
 class Examiner:
@@ -39,6 +51,8 @@ class Examiner:
         chat: ChatFormat,
         mixer: Mixer,
         emit: Callable[[Event], None],
+        interrupted: Callable[[], bool] = _never,
+        eval_fault: Callable[[int], bool] = lambda step: False,
     ) -> None:
         self.job = job
         self.inference_model = inference_model
@@ -47,6 +61,10 @@ class Examiner:
         self.chat = chat
         self.mixer = mixer
         self.emit = emit
+        self.interrupted = interrupted
+        """True once a Stop has arrived: evals in flight end, evals before the last save are skipped."""
+        self.eval_fault = eval_fault
+        """Fault injection (FakeFaults.eval_error): an eval after this step raises."""
         self.evaluated_step = -1
         self._fit: dict[tuple[str, int], bool] = {}
         self._other: tuple[str, Any] | None = None
@@ -65,6 +83,9 @@ class Examiner:
 
     def curriculum_evals(self, step: int) -> None:
         for slot in skill_slots(self.mixer.curriculum):
+            if self.interrupted():
+                self.emit(Log(f"evals at step {step} skipped: the battle is stopping"))
+                return
             if self._fits(slot.id, slot.level):
                 self.evaluate(slot.id, slot.level, step)
         self.evaluated_step = step
@@ -108,19 +129,59 @@ class Examiner:
             self.emit(Error(f"cannot evaluate {skill_id} level {level}: {err}", kind="bad_input"))
             return
         started = time.perf_counter()
-        result = evaluate_skill(
-            self.inference_model(),
-            self.tokenizer,
-            skill,
-            level,
-            samples,
-            step=step,
-            chat=self.chat,
-            request_id=request_id,
-        )
-        problems = skill.heldout_eval_set(level, max(1, min(samples, 256)))
-        examples = [tokenize_chat(p.messages(), self.tokenizer, self.job.max_length, self.chat) for p in problems]
-        val = self.loss_fn([e for e in examples if e.n_labels > 0])
+        last = [started]
+
+        def progress(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= PROGRESS_EVERY_S and done < total:
+                last[0] = now
+                eta = (now - started) / done * (total - done) if done else None
+                self.emit(EvalProgress(skill_id, level, step, done, total, eta, request_id))
+
+        try:
+            total = len(skill.heldout_eval_set(level, max(1, min(samples, 256))))
+        except Exception as err:  # the level's problems cannot be generated: say so, train on
+            detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            self.emit(
+                Error(f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on", kind="eval")
+            )
+            return
+        self.emit(EvalProgress(skill_id, level, step, 0, total, None, request_id))
+        try:
+            if self.eval_fault(step):
+                raise RuntimeError(f"fake eval failure (fault injection) at step {step}")
+            result = evaluate_skill(
+                self.inference_model(),
+                self.tokenizer,
+                skill,
+                level,
+                samples,
+                step=step,
+                chat=self.chat,
+                request_id=request_id,
+                progress=progress,
+                stop=self.interrupted,
+            )
+            problems = skill.heldout_eval_set(level, max(1, min(samples, 256)))
+            examples = [tokenize_chat(p.messages(), self.tokenizer, self.job.max_length, self.chat) for p in problems]
+            val = self.loss_fn([e for e in examples if e.n_labels > 0])
+        except EvalCutShort as cut:
+            self.emit(EvalProgress(skill_id, level, step, cut.done, cut.total, None, request_id, cut_short=True))
+            self.emit(
+                Log(
+                    f"eval {skill_id} L{level} at step {step} cut short at {cut.done}/{cut.total} problems "
+                    "by a stop (not counted)",
+                    level="warning",
+                )
+            )
+            return
+        except Exception as err:  # an eval is not worth the battle: say so, train on
+            self.emit(EvalProgress(skill_id, level, step, 0, total, None, request_id, cut_short=True))
+            detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            self.emit(
+                Error(f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on", kind="eval")
+            )
+            return
         self.emit(replace(result, val_loss=val))
         seconds = time.perf_counter() - started
         summary = f"{result.accuracy:.0%} of {result.total}"

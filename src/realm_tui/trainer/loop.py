@@ -67,6 +67,8 @@ DISK_POLL_S = 5.0
 """While paused for a full disk, how often free space is looked at (then the save is retried)."""
 DISK_GROWN_MB = 16
 """Space that must have been freed since a failed save before it is retried by itself."""
+STOP_POLL_S = 0.2
+"""Least seconds between two looks for a Stop while an eval runs."""
 
 
 class _Halt(Exception):
@@ -105,6 +107,13 @@ class _Battle:
         self.nonfinite_streak = 0
         self.started = time.time()
         self._free_at_failure: float | None = None
+        self.quest_reported = False
+        """Whether QuestFinished was sent (once, at the step that trained the quest's last example)."""
+        self.stopping = False
+        """A Stop has arrived (evals in flight end; the last checkpoint skips its evals)."""
+        self._deferred: list[Command] = []
+        """Commands read while looking for a Stop during an eval, handled at the next boundary."""
+        self._stop_polled = 0.0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -125,8 +134,7 @@ class _Battle:
             return self._fail(str(err), "bad_input" if isinstance(err, InputError) else "error")
         except Exception:
             return self._fail(traceback.format_exc(limit=8), "crash")
-        if reason == "finished":
-            self.emit(QuestFinished(self.job.quest_id, self.step, self.last_loss))
+        self._report_unfinished_quest()
         return self._stopped(reason)
 
     def _stopped(self, reason: str) -> Stopped:
@@ -209,6 +217,8 @@ class _Battle:
             configs_dir=Path(job.realm_root) / "configs",
             curriculum=dict(job.curriculum),
             log=lambda message: self.emit(Log(message, level="warning")),
+            quest_id=job.quest_id,
+            quest_passes=job.quest_passes,
         )
         self.stream = self.mixer.stream
         self.examiner = Examiner(
@@ -219,6 +229,8 @@ class _Battle:
             chat=chat,
             mixer=self.mixer,
             emit=self.emit,
+            interrupted=self._stop_requested,
+            eval_fault=self.fakes.eval_error,
         )
 
     @property
@@ -252,11 +264,26 @@ class _Battle:
 
     # ------------------------------------------------------------ commands
 
+    def _stop_requested(self) -> bool:
+        """Whether a Stop has arrived; between steps (an eval) the control is polled at most
+        every STOP_POLL_S and whatever else came is kept for the next boundary."""
+        if self.stopping:
+            return True
+        now = time.monotonic()
+        if now - self._stop_polled < STOP_POLL_S:
+            return False
+        self._stop_polled = now
+        commands = self.control.poll(0.0)
+        self._deferred += commands
+        self.stopping = any(isinstance(c, Stop) for c in commands)
+        return self.stopping
+
     def _boundary(self) -> None:
         notify = getattr(self.control, "notify_step", None)
         if notify is not None:
             notify(self.step)
-        self._handle(self.control.poll(0.0))
+        deferred, self._deferred = self._deferred, []
+        self._handle(deferred + self.control.poll(0.0))
         while self.paused:
             self._handle(self.control.poll(PAUSE_POLL_S))
 
@@ -269,6 +296,7 @@ class _Battle:
                 self.paused = False
                 self.emit(Log(f"resumed at step {self.step}"))
             elif isinstance(cmd, Stop):
+                self.stopping = True
                 raise _Halt(cmd.reason, cmd.save)
             elif isinstance(cmd, SaveNow):
                 self._checkpoint()
@@ -329,13 +357,38 @@ class _Battle:
                 epoch=self.stream.epoch_float,
                 elapsed_s=time.time() - self.started,
                 metrics=dict(self.school.metrics),
+                quest_progress=self.mixer.quest_progress,
             )
         )
+        quest_just_done = self._check_quest_done()
         self.examiner.after_step(self.step)
         by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
         by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60
         if by_steps or by_time:
             self._checkpoint()
+        if quest_just_done and not self.mixer.has_other_sources:
+            raise _Halt("finished", save=True)  # nothing left to train: the battle ends with its quest
+
+    def _check_quest_done(self) -> bool:
+        """Send QuestFinished once, at the step that trained the quest's last example for its passes,
+        with the steps that drew this quest's examples (over all its battles)."""
+        if self.quest_reported or not self.mixer.quest_done:
+            return False
+        self.quest_reported = True
+        self.emit(QuestFinished(self.job.quest_id, self.mixer.quest_steps, self.last_loss))
+        return True
+
+    def _report_unfinished_quest(self) -> None:
+        """Say how far a quest the battle ended before got: it continues from there next battle."""
+        progress = self.mixer.quest_progress
+        if progress is None or self.quest_reported:
+            return
+        self.emit(
+            Log(
+                f"quest {self.job.quest_id} in progress: {progress:.0%} of its examples trained in "
+                f"{self.mixer.quest_steps} steps; it continues from there in the next battle"
+            )
+        )
 
     def _forward_backward(self, examples: list[Example], target: int) -> tuple[float, float]:
         self.optimizer.zero_grad(set_to_none=True)

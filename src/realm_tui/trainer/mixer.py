@@ -92,10 +92,17 @@ class Mixer:
     draw: int = 0
     """Mixes drawn so far (saved with checkpoints)."""
     log: Callable[[str], None] = lambda message: None
+    quest_id: str = ""
+    quest_passes: float = 1.0
+    """Epochs of the quest's examples after which the quest is trained (then no more are drawn)."""
+    quest_steps: int = 0
+    """Steps that drew examples of this quest, over all its battles (saved with checkpoints)."""
     stream: DataStream = field(init=False)
     modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
     """Module id → its pool, for the modules taking part."""
     _unfit: set[tuple[str, int]] = field(default_factory=set, init=False)
+    _broken: set[tuple[str, int]] = field(default_factory=set, init=False)
+    """(skill, level) whose generator failed: left out of this battle, said once."""
     _fit_checked: set[tuple[str, int]] = field(default_factory=set, init=False)
     _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
     _logged_modules: list[Any] = field(default_factory=list, init=False)
@@ -109,8 +116,31 @@ class Mixer:
 
     # ------------------------------------------------------------ state
 
+    @property
+    def quest_done(self) -> bool:
+        """Whether every quest example was trained for the quest's passes (False with no quest)."""
+        return self.quest is not None and self.stream.epoch_float >= self.quest_passes
+
+    @property
+    def quest_progress(self) -> float | None:
+        """Share of the quest's passes trained so far, 0..1 (None with no quest)."""
+        if self.quest is None:
+            return None
+        return min(1.0, self.stream.epoch_float / self.quest_passes) if self.quest_passes > 0 else 1.0
+
+    @property
+    def has_other_sources(self) -> bool:
+        """Whether the curriculum gives skills or modules to train once the quest is done (not with
+        quest_share 1: such a battle is the quest's alone, e.g. the Judge's preference pairs)."""
+        share = self.curriculum.get("quest_share")
+        if isinstance(share, int | float) and share >= 1.0:
+            return False
+        return bool(skill_slots(self.curriculum) or module_slots(self.curriculum))
+
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"draw": self.draw}
+        if self.quest is not None:
+            state["quest"] = {"id": self.quest_id, "steps": self.quest_steps, "done": self.quest_done}
         if self.modules:
             state["modules"] = {mid: pool.state() for mid, pool in self.modules.items()}
         return state
@@ -120,7 +150,13 @@ class Mixer:
         position and the module stream positions (of modules with the same files)."""
         if state is not None and "draw" in state:
             self.draw = int(state["draw"])
-        self.stream.position = position
+        saved_quest = (state or {}).get("quest")
+        if isinstance(saved_quest, dict) and (saved_quest.get("id") != self.quest_id or saved_quest.get("done")):
+            # Another quest (or this one, already trained and served again): it starts at its beginning.
+            self.stream.position, self.quest_steps = DataPosition(), 0
+        else:  # the same quest in progress (or an older checkpoint): it continues where it stood
+            self.stream.position = position
+            self.quest_steps = int((saved_quest or {}).get("steps", 0))
         self._saved_modules = dict((state or {}).get("modules") or {})
         for mid, pool in self.modules.items():
             if isinstance(self._saved_modules.get(mid), dict):
@@ -249,7 +285,9 @@ class Mixer:
 
     def plan(self, n: int) -> list[Source]:
         rng = random.Random(f"realm-mix:{self.seed}:{self.draw}")
-        return plan_mix(self.curriculum, n, rng, has_quest=self.quest is not None, step=self.draw)
+        # A trained quest gives no more examples: the rest of the battle trains the curriculum.
+        has_quest = self.quest is not None and not self.quest_done
+        return plan_mix(self.curriculum, n, rng, has_quest=has_quest, step=self.draw)
 
     def next_examples(self, n: int) -> list[Example]:
         """The `n` examples of the next step (fewer only when generated ones do not fit max_length)."""
@@ -259,19 +297,33 @@ class Mixer:
         if n_quest:
             assert self.quest is not None
             examples += [self.quest.train[i] for i in self.stream.take(n_quest)]
+            self.quest_steps += 1
         for module_id, count in summarize_modules(sources).items():
             pool = self.modules[module_id]
             examples += [pool.examples[i] for i in pool.stream.take(count)]
             pool.drawn += count
         index = batch_index(self.seed, self.draw)
         for (skill_id, level), count in summarize(sources).items():
-            problems = self.skill(skill_id).training_batch(level, count, index)
+            if (skill_id, level) in self._broken:
+                continue
+            try:
+                problems = self.skill(skill_id).training_batch(level, count, index)
+            except (RealmError, ValueError, KeyError, IndexError) as err:
+                # A generator that cannot make this level (a skill config it cannot satisfy): one
+                # clear line, and the battle goes on with the other sources.
+                self._broken.add((skill_id, level))
+                self.log(
+                    f"{skill_id} level {level}: its generator failed ({type(err).__name__}: {err}); "
+                    f"no {skill_id} level {level} examples in this battle (check configs/skills/{skill_id}.yaml)"
+                )
+                continue
             examples += self._tokenize(problems, skill_id, level)
         self.draw += 1
         if not examples:
             raise RealmError(
-                f"no trainable example in this step: generated problems do not fit max_length {self.max_length}; "
-                "raise training_defaults.max_length or disable those skills in configs/curriculum.yaml"
+                f"no trainable example in this step: generated problems do not fit max_length {self.max_length} "
+                "or their generators failed (see the warnings above); raise training_defaults.max_length or "
+                "disable those skills in configs/curriculum.yaml"
             )
         return examples
 
@@ -283,7 +335,13 @@ class Mixer:
         per_skill = max(1, min(SKILL_VAL_EXAMPLES, limit // max(1, len(slots))))
         for slot in slots:
             skill = self.skill(slot.id)
-            problems = skill.heldout_eval_set(slot.level, per_skill)
+            try:
+                problems = skill.heldout_eval_set(slot.level, per_skill)
+            except (ValueError, KeyError, IndexError) as err:  # its generator failed: said when drawn
+                if (slot.id, slot.level) not in self._broken:
+                    self._broken.add((slot.id, slot.level))
+                    self.log(f"{slot.id} level {slot.level}: no validation problems ({type(err).__name__}: {err})")
+                continue
             # Held-out questions where there are any (a tiny level has none: its whole table is the eval).
             problems = [p for p in problems if skill.held_out(p)] or problems
             for problem in problems:

@@ -169,10 +169,12 @@ def eval_loss(
 class FakeFaults:
     """Fault injection for machines without a GPU (tests, demos). Keys are the step being attempted
     (1-based); values how many attempts at that step fail. Also read from the environment:
-    REALM_FAKE_OOM_AT_STEP="5" or "5:2,9", REALM_FAKE_NONFINITE_AT_STEP="4:3"."""
+    REALM_FAKE_OOM_AT_STEP="5" or "5:2,9", REALM_FAKE_NONFINITE_AT_STEP="4:3",
+    REALM_FAKE_EVAL_ERROR_AT_STEP="2" (an eval run after that step raises)."""
 
     oom_at_step: dict[int, int] = field(default_factory=dict)
     nonfinite_at_step: dict[int, int] = field(default_factory=dict)
+    eval_error_at_step: dict[int, int] = field(default_factory=dict)
 
     @staticmethod
     def _parse(text: str) -> dict[int, int]:
@@ -187,6 +189,7 @@ class FakeFaults:
         return cls(
             cls._parse(os.environ.get("REALM_FAKE_OOM_AT_STEP", "")),
             cls._parse(os.environ.get("REALM_FAKE_NONFINITE_AT_STEP", "")),
+            cls._parse(os.environ.get("REALM_FAKE_EVAL_ERROR_AT_STEP", "")),
         )
 
     @staticmethod
@@ -201,3 +204,6 @@ class FakeFaults:
 
     def nonfinite(self, step: int) -> bool:
         return self._take(self.nonfinite_at_step, step)
+
+    def eval_error(self, step: int) -> bool:
+        return self._take(self.eval_error_at_step, step)

@@ -23,6 +23,7 @@ from realm_tui.battle.protocol import (
     CheckpointSaved,
     Command,
     Error,
+    EvalProgress,
     EvalResult,
     Evaluate,
     Event,
@@ -40,7 +41,6 @@ from realm_tui.battle.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
-from realm_tui.rules.strain import hint_for
 from realm_tui.store import HeroRecord
 from realm_tui.ui.messages import (
     BattleLogged,
@@ -94,6 +94,8 @@ class BattleController:
         self.pending_evals: tuple[PendingEval, ...] = ()
         """`Evaluate` commands sent to the trainer and not answered yet (the worker replaces the
         tuple, the UI reads it for the jobs table)."""
+        self.eval_running: EvalProgress | None = None
+        """The trainer's eval in flight (its latest progress), None when none runs."""
         self._step = 0
         self._posted_at = 0.0
         self._step_waiting = False
@@ -140,6 +142,7 @@ class BattleController:
         self._history.clear()
         self._metrics = {}
         self.pending_evals, self._step = (), 0
+        self.eval_running = None
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         self._set_state(TrainerState.STARTING, "planning the battle")
@@ -190,6 +193,7 @@ class BattleController:
             else:
                 self._set_state(TrainerState.IDLE, f"battle ended: {stopped.reason}")
             self.pending_evals = ()
+            self.eval_running = None
             self._post(QuestBoardChanged("battle ended"))
 
     def _pump(
@@ -274,7 +278,10 @@ class BattleController:
             self._log("checkpoint", f"💾 {event.name} at step {event.step}{val}")
             self._post(CheckpointAdded(event.name, event.step))
             self._post_step(conductor, plan, start_step, force=True)
+        elif isinstance(event, EvalProgress):
+            self.eval_running = None if event.cut_short else event
         elif isinstance(event, EvalResult):
+            self.eval_running = None
             self._answered(event)
             self._log("eval", f"🎯 eval {event.skill.upper()} L{event.level}: {event.accuracy:.0%} of {event.total}")
         elif isinstance(event, QuestStarted):
@@ -325,7 +332,7 @@ class BattleController:
             strain=s.strain.strain,
             zone=s.zone,
             effort=s.strain.effort,
-            hint=hint_for(s.strain).value,
+            hint=s.hint,
             stats=conductor.stats(),
             history=tuple(self._history),
             device=s.device,

@@ -59,7 +59,7 @@ def test_regression_milestone_records_both_accuracies(store: Store) -> None:
 
 def test_record_level_up_writes_the_transition_and_refuses_going_back(store: Store) -> None:
     keeper = keeper_for(store)
-    note = keeper.record_level_up("bin", 2, accuracy=0.85, step=7, effort=1.5)
+    note = keeper.record_level_up("bin", 2, accuracy=0.85, step=7, effort=1.5, loss=0.3)
     assert note.kind is NotificationKind.SKILL_LEVEL_UP
     campaign = store.campaigns.require("c1")
     assert campaign.skill_levels == {"bin": 2} and campaign.peaks["bin_level"] == 2
@@ -70,6 +70,7 @@ def test_record_level_up_writes_the_transition_and_refuses_going_back(store: Sto
         "step": 7,
         "accuracy": 0.85,
         "effort": 1.5,
+        "loss": 0.3,
         "at": 0,
     }
     with pytest.raises(ValueError, match="already mastered level 2"):

@@ -90,6 +90,12 @@ class BattleScreen(RealmScreen):
             rows.append(("trainer", game.trainer_state.value, trainer_detail(plan.quest_id, plan.job.max_steps, eta)))
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
+        running = game.battle.eval_running
+        if running is not None:  # the trainer is answering an eval now (training waits for it)
+            eta = f" · ETA {format_duration(running.eta_s)}" if running.eta_s is not None else ""
+            rows.append(
+                ("eval", "running", f"{running.skill.upper()} L{running.level} {running.done}/{running.total}{eta}")
+            )
         for pending in self._evals_shown:  # re-tests the conductor asked the trainer for
             why = "re-test" if pending.request_id == "retest" else "eval"
             rows.append(("eval", "queued", f"{why} {pending.label} · asked at {pending.step}"))

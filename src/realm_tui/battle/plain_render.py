@@ -1,0 +1,175 @@
+"""Headless output for a pipe or a file (`| tee`, `nohup`, `saves/headless.log`): plain lines only
+(the rich renderer's lines and marks, without markup, terminal codes or a bar).
+
+Rich's progress bar draws nothing when stdout is not a terminal, so a battle there looked dead for
+minutes. This renderer prints every event the rich one prints, as plain text, plus a progress line
+(step, loss, tokens/s, ETA, the current job) on the first step, on the last, at most every
+`PROGRESS_EVERY_S` in between, and — from `tick`, which the headless loop calls while it waits —
+at least every `HEARTBEAT_S` even when no step arrives (an eval or a checkpoint in flight).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from realm_tui.battle.protocol import (
+    CheckpointSaved,
+    Error,
+    EvalProgress,
+    EvalResult,
+    Event,
+    Hello,
+    Log,
+    QuestFinished,
+    QuestStarted,
+    Step,
+    Stopped,
+)
+from realm_tui.battle.school_metrics import format_metrics
+
+PROGRESS_EVERY_S = 5.0
+"""Progress lines while steps arrive: at most this often."""
+HEARTBEAT_S = 8.0
+"""A progress line at least this often, steps or not (the issue asks for one every 10 s)."""
+
+
+def format_eta(seconds: float) -> str:
+    """`1h02m`, `3m05s`, `42s`; `-` when unknown."""
+    if not seconds or seconds != seconds or seconds < 0 or seconds == float("inf"):
+        return "-"
+    s = int(round(seconds))
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class PlainRenderer:
+    """Plain lines, flushed one by one, for output that is not a terminal."""
+
+    def __init__(self, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._out = out or sys.stdout
+        self._clock = clock
+        self._step: Step | None = None
+        self._step_at = clock()
+        self._job = self._job_key = "starting the trainer"
+        self._job_since = clock()
+        self._last_progress = -1e18
+        self._last_line = clock()
+
+    # ------------------------------------------------------------ the current job
+
+    def set_job(self, job: str, key: str | None = None) -> None:
+        """What the trainer is doing now (`training`, `eval bin L1 37/100`); `key` names the job
+        whose text changes as it goes (the time it has taken counts from a new key)."""
+        key = key or job
+        if key != self._job_key:
+            self._job_key, self._job_since = key, self._clock()
+        self._job = job
+
+    # ------------------------------------------------------------ lines
+
+    def _print(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+        self._last_line = self._clock()
+
+    def progress_line(self) -> str:
+        step = self._step
+        since = self._clock() - self._job_since
+        job = f"job: {self._job}" + (f" ({since:.0f} s)" if since >= 2 else "")
+        if step is None:
+            return f"progress: no step yet · {job}"
+        parts = [
+            f"step {step.step}/{step.max_steps}",
+            f"loss {step.loss:.4f}",
+            f"{step.tokens_per_s:,.0f} tok/s",
+            f"ETA {format_eta(step.eta_s)}",
+        ]
+        if step.quest_progress is not None:
+            parts.append(f"quest {step.quest_progress:.0%}")
+        quiet = self._clock() - self._step_at
+        if quiet >= PROGRESS_EVERY_S:
+            parts.append(f"last step {quiet:.0f} s ago")
+        metrics = format_metrics(step.metrics)
+        if metrics:
+            parts.append(metrics)
+        return "progress: " + " · ".join(parts) + f" · {job}"
+
+    def _progress(self) -> None:
+        self._print(self.progress_line())
+        self._last_progress = self._clock()
+
+    def tick(self) -> None:
+        """Called while waiting for events: a progress line when nothing was printed for a while."""
+        if self._clock() - self._last_line >= HEARTBEAT_S:
+            self._progress()
+
+    def show(self, event: Event, notes: list[str]) -> None:
+        if isinstance(event, EvalProgress):
+            self._on_eval_progress(event)
+        elif isinstance(event, Step):
+            first = self._step is None
+            self._step, self._step_at = event, self._clock()
+            self.set_job("training")
+            last = event.step >= event.max_steps
+            if first or last or self._clock() - self._last_progress >= PROGRESS_EVERY_S:
+                self._progress()
+        else:
+            line = self._line(event)
+            if line:
+                self._print(line)
+        for note in notes:
+            self._print(f"✨ {note}")
+
+    def _on_eval_progress(self, event: EvalProgress) -> None:
+        """An eval in flight is the current job (`eval sy L1 37/100 ETA 12s`), shown at most every
+        `PROGRESS_EVERY_S`; one cut short gets a line of its own."""
+        if event.cut_short:
+            self.set_job("training")
+            self._print(f"! eval {event.skill} L{event.level} ended at {event.done}/{event.total} (not counted)")
+            return
+        eta = f" ETA {format_eta(event.eta_s)}" if event.eta_s is not None else ""
+        key = f"eval {event.skill} L{event.level} at {event.step}"
+        self.set_job(f"eval {event.skill} L{event.level} {event.done}/{event.total}{eta}", key)
+        if self._clock() - self._last_progress >= PROGRESS_EVERY_S:
+            self._progress()
+
+    def _line(self, event: Event) -> str | None:
+        if isinstance(event, Hello):
+            self.set_job("loading the hero")
+            return (
+                f"trainer pid {event.pid} · torch {event.torch_version} · {event.device} · "
+                f"{event.precision} · {event.parameters:,} parameters"
+            )
+        if isinstance(event, QuestStarted):
+            return f"⚔  quest {event.quest_id}: {event.examples:,} examples, {event.tokens:,} tokens"
+        if isinstance(event, CheckpointSaved):
+            self.set_job("training")
+            val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
+            train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
+            return f"💾 {event.name} at step {event.step} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)"
+        if isinstance(event, EvalResult):
+            self.set_job("training")
+            retest = " (re-test)" if event.request_id == "retest" else ""
+            return f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}"
+        if isinstance(event, QuestFinished):
+            return f"🏁 quest {event.quest_id} finished after {event.steps} steps"
+        if isinstance(event, Error):
+            return f"{'✖' if event.fatal else '!'} {event.message}"
+        if isinstance(event, Log) and event.level != "debug":
+            return f"warning: {event.message}" if event.level in ("warning", "error") else event.message
+        if isinstance(event, Stopped):
+            self.set_job("stopped")
+            where = f" at step {event.step}" if event.step >= 0 else ""
+            return f"■ battle stopped{where} ({event.reason})"
+        return None
+
+    def message(self, text: str) -> None:
+        self._print(text)
+
+    def close(self) -> None:
+        self._out.flush()

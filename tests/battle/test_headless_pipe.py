@@ -1,0 +1,105 @@
+"""`realm train --no-ui` into a pipe or a file prints plain progress lines (step, loss, tokens/s,
+ETA, current job): `| tee`, `nohup` and the game's `saves/headless.log` show the battle moving."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+
+from battle_kit import child_env, realm_cmd
+
+from realm_tui.battle.plain_render import HEARTBEAT_S, PlainRenderer
+from realm_tui.battle.protocol import CheckpointSaved, EvalProgress, Step
+from realm_tui.paths import RealmPaths
+from realm_tui.ui.game import launch_headless
+
+PROGRESS = re.compile(r"^progress: step (\d+)/(\d+) · loss \d+\.\d{4} · [\d,]+ tok/s · ETA \S+ · .*job: \w+")
+
+
+def _progress_steps(lines: list[str]) -> list[int]:
+    return [int(m.group(1)) for m in map(PROGRESS.match, lines) if m]
+
+
+def test_progress_lines_arrive_through_a_pipe(tiny_realm: RealmPaths) -> None:
+    proc = subprocess.Popen(
+        realm_cmd(tiny_realm, "train", "--no-ui", "--hero", "tiny", "--steps", "12"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_env(),
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    first_progress_at_stop = None
+    for line in proc.stdout:  # read as the lines arrive, not after the end
+        lines.append(line.rstrip("\n"))
+        if line.startswith("progress: step") and first_progress_at_stop is None:
+            first_progress_at_stop = any(x.startswith("■ battle stopped") for x in lines)
+    assert proc.wait(timeout=240) == 0, "\n".join(lines)
+    assert first_progress_at_stop is False  # progress showed while the battle ran
+    steps = _progress_steps(lines)
+    assert steps and steps == sorted(steps) and steps[-1] == 12, "\n".join(lines)
+    assert not any("\x1b[" in x or "━" in x for x in lines)  # no terminal codes, no bar glyphs
+    stop = next(i for i, x in enumerate(lines) if x.startswith("■ battle stopped at step 12 (finished)"))
+    assert max(i for i, x in enumerate(lines) if PROGRESS.match(x)) < stop
+    assert any(x.startswith("💾 checkpoint-") for x in lines)
+
+    # The game's "keep training headless": the same plain lines in saves/headless.log
+    pid = launch_headless(tiny_realm)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    log = (tiny_realm.saves / "headless.log").read_text().splitlines()
+    assert _progress_steps(log)[-1] == 20, "\n".join(log)  # up to the next hero level (10 steps a level)
+    assert any(x.startswith("■ battle stopped at step 20") for x in log)
+
+
+class FakeClock:
+    """Time that moves only when the test says so (a fake for the wall clock)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _step(n: int) -> Step:
+    return Step(step=n, max_steps=100, loss=0.5, lr=1e-3, grad_norm=1.0, tokens_per_s=1234.0, eta_s=90.0, tokens=1)
+
+
+def test_heartbeat_when_no_step_arrives() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    renderer = PlainRenderer(out, clock)
+    renderer.show(_step(1), [])
+    assert out.getvalue().splitlines()[-1].startswith("progress: step 1/100 · loss 0.5000 · 1,234 tok/s · ETA 1m30s")
+    renderer.show(_step(2), [])  # too soon after the last progress line: no new one
+    assert len(out.getvalue().splitlines()) == 1
+    renderer.set_job("eval BIN L1 37/100")
+    renderer.tick()
+    assert len(out.getvalue().splitlines()) == 1
+    clock.now += HEARTBEAT_S
+    renderer.tick()  # nothing printed for a while: a line anyway, naming the job in flight
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("progress: step 2/100") and "last step 8 s ago" in last
+    assert last.endswith("job: eval BIN L1 37/100 (8 s)")
+    renderer.show(CheckpointSaved(2, "/x", "checkpoint-2", 0.5, 0.6, 1e-3, 2**20), [])
+    assert out.getvalue().splitlines()[-1] == "💾 checkpoint-2 at step 2 (loss 0.5000, val 0.6000, 1.0 MiB)"
+
+
+def test_an_eval_in_flight_is_the_job_of_the_progress_lines() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    renderer = PlainRenderer(out, clock)
+    renderer.show(_step(50), [])
+    clock.now += 6
+    renderer.show(EvalProgress("sy", 1, 50, 0, 100, None), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: eval sy L1 0/100")
+    clock.now += 6
+    renderer.show(EvalProgress("sy", 1, 50, 40, 100, 9.0), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: eval sy L1 40/100 ETA 9s (6 s)")
+    renderer.show(EvalProgress("sy", 1, 50, 60, 100, 6.0, cut_short=True), [])
+    assert out.getvalue().splitlines()[-1] == "! eval sy L1 ended at 60/100 (not counted)"
+    clock.now += HEARTBEAT_S
+    renderer.tick()
+    assert "job: training" in out.getvalue().splitlines()[-1]
