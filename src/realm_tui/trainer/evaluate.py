@@ -37,6 +37,8 @@ text before it is the hero's greedy output up to that point."""
 CHECK_EVERY_FROM = 24
 CHECK_EVERY = 8
 """An answer is checked after each of its first CHECK_EVERY_FROM tokens, then every CHECK_EVERY."""
+PROBE_TOKENS = 8
+"""Tokens of each guess the first prefill checks (see `generate_ids`)."""
 TEXT_LIMIT = 400
 """Characters kept of each prompt / expected / generated text in an EvalResult."""
 DEFAULT_CHAT = ChatFormat()
@@ -117,6 +119,7 @@ def generate_ids(
     on_step: Callable[[int], None] | None = None,
     shrink: bool = True,
     hopeless: Callable[[int, list[int]], bool] | None = None,
+    probe: bool = True,
 ) -> list[list[int]]:
     """New token ids per prompt (stop token excluded), decoding all prompts together.
 
@@ -138,6 +141,10 @@ def generate_ids(
 
     `hopeless(row, tokens so far)` (greedy only): True ends that row there, its reply cut short
     (the caller knows it can no longer be right).
+
+    `probe`: the prefill checks only the first PROBE_TOKENS of each guess (a long guess costs a
+    long prefill, wasted on a hero that goes wrong at once); the rows that agree with all of it
+    are answered by a second call that checks their whole guesses.
     """
     if not prompts:
         return []
@@ -154,6 +161,8 @@ def generate_ids(
     # Each guess is checked up to the row's limit and as far as the prefill's logits may reach
     # (LOGITS_BUDGET); a row that agrees with all of a shortened guess simply decodes on.
     window = max(0, LOGITS_BUDGET // (rows * _vocab_size(model)) - 1)
+    if probe:
+        window = min(window, PROBE_TOKENS)
     guess = [list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(rows)]
     ids, mask = _left_pad([list(p) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
     ids, mask = ids.to(device), mask.to(device)
@@ -171,6 +180,10 @@ def generate_ids(
         logits = out.logits[:, -1, :]
         if guesses is not None:
             first, next_pos, dead = _check_guesses(out.logits, guess, mask, positions, produced, done, limits, stop_ids)
+            if probe:
+                _answer_promising(
+                    model, prompts, guesses, guess, produced, done, limits, pad_id, stop_ids, hopeless, on_step
+                )
         in_batch = list(range(rows))
         while True:
             tokens = first if first is not None else _pick(logits, temperature, generator)
@@ -216,6 +229,44 @@ def generate_ids(
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
     return produced
+
+
+def _answer_promising(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    guesses: Sequence[Sequence[int]],
+    checked: list[list[int]],
+    produced: list[list[int]],
+    done: list[bool],
+    limits: list[int],
+    pad_id: int,
+    stop_ids: set[int],
+    hopeless: Callable[[int, list[int]], bool] | None,
+    on_step: Callable[[int], None] | None,
+) -> None:
+    """Rows that agreed with all of a shortened guess: answered by a call that checks their whole
+    guesses (so a right answer still costs no decoding step); they leave this batch as done."""
+    rows = [
+        r
+        for r in range(len(prompts))
+        if not done[r] and len(produced[r]) == len(checked[r]) and len(guesses[r]) > len(checked[r])
+    ]
+    if not rows:
+        return
+    before = sum(done)
+    answers = generate_ids(
+        model,
+        [prompts[r] for r in rows],
+        max_new_tokens=[limits[r] for r in rows],
+        pad_id=pad_id,
+        stop_ids=stop_ids,
+        guesses=[guesses[r] for r in rows],
+        hopeless=None if hopeless is None else (lambda i, ids: hopeless(rows[i], ids)),
+        on_step=None if on_step is None else (lambda n: on_step(before + n)),
+        probe=False,
+    )
+    for r, ids in zip(rows, answers, strict=True):
+        produced[r], done[r] = ids, True
 
 
 def _check_guesses(
