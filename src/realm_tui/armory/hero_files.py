@@ -136,11 +136,15 @@ def _auto_config_source() -> str | None:
     spec = importlib.util.find_spec("transformers")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "auto" / "configuration_auto.py"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
+    auto = Path(next(iter(spec.submodule_search_locations))) / "models" / "auto"
+    # The model-type -> config-class table lives in configuration_auto.py (transformers 4) or
+    # auto_mappings.py (5.x); read whichever are there.
+    texts = [
+        p.read_text(encoding="utf-8")
+        for p in (auto / "configuration_auto.py", auto / "auto_mappings.py")
+        if p.is_file()
+    ]
+    return "\n".join(texts) if texts else None
 
 
 def transformers_knows(model_type: str) -> bool | None:
@@ -264,8 +268,12 @@ def hero_folder_problems(folder: Path) -> list[str]:
     except ValueError as err:
         return [f"{folder / CONFIG_FILE}: {err}"]
     problems: list[str] = []
+    rows = arch.vocab_size
     try:
-        problems += weight_problems(arch, weight_shapes(folder))
+        shapes = weight_shapes(folder)
+        problems += weight_problems(arch, shapes)
+        embeds = [s[0] for n, s in shapes.items() if n.endswith("embed_tokens.weight") and len(s) == 2]
+        rows = min([rows, *embeds])
     except (OSError, ValueError) as err:
         problems.append(str(err))
     try:
@@ -273,9 +281,9 @@ def hero_folder_problems(folder: Path) -> list[str]:
     except (OSError, ValueError, TypeError, KeyError) as err:
         problems.append(f"{folder / TOKENIZER_FILE}: unreadable ({err})")
         n_tokens = None
-    if n_tokens is not None and n_tokens > arch.vocab_size:
+    if n_tokens is not None and n_tokens > rows:
         problems.append(
-            f"the tokenizer has {n_tokens:,} token ids but the embedding has {arch.vocab_size:,} rows "
+            f"the tokenizer has {n_tokens:,} token ids but the embedding has {rows:,} rows "
             "(resize the embedding or use the model's own tokenizer)"
         )
     if n_tokens is None and not any((folder / f).is_file() for f in ("tokenizer.model", "vocab.json")):
