@@ -122,6 +122,7 @@ def make_realm(root: Path, hero_folder: Path, quest: Path, batch: int) -> Path:
     cur = yaml.safe_load((realm.configs / "curriculum.yaml").read_text())
     for skill in cur["skills"].values():
         skill["enabled"] = False  # the quest only, on both sides
+    cur["quest_share"] = 1.0
     (realm.configs / "curriculum.yaml").write_text(yaml.safe_dump(cur))
     full = yaml.safe_load((realm.configs / "memory_profiles" / "cpu_lora.yaml").read_text())
     full.update({"id": "cpu_full_bench", "method": "full"})
@@ -156,7 +157,8 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
     checkpoint and evals are not what is measured)."""
     cmd = [sys.executable, "-m", "realm_tui", "--home", str(realm), "train", "--no-ui", "--json"]
     cmd += ["--hero", f"q06-{method}", "--quest", str(quest), "--steps", str(steps), "--fresh"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    errors = open(realm / "train.err", "w+")  # noqa: SIM115 - read back on failure
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True)
     marks: list[tuple[int, float]] = []
     child, peak = 0, 0
     assert proc.stdout is not None
@@ -180,6 +182,9 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
             peak = max(peak, vm_hwm(child))
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    if len(marks) < 2:
+        errors.seek(0)
+        raise RuntimeError(f"realm train stopped early: {errors.read()[-2000:]}")
     (t0, w0), (t1, w1) = marks[0], marks[-1]
     return {"tokens": t1 - t0, "seconds": w1 - w0, "peak_rss": peak}
 
