@@ -66,8 +66,9 @@ def circled(n: int, width: int) -> str:
 def examples(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """BIN-style problems with 2–24-bit operands, an optional system line: ~25–170 tokens."""
     rng = random.Random(seed)
-    out = []
-    for _ in range(n):
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while len(out) < n:
         w = rng.randint(2, 24)
         a, b = rng.randrange(2**w), rng.randrange(2**w)
         msgs = [
@@ -76,7 +77,10 @@ def examples(n: int, seed: int = 0) -> list[dict[str, Any]]:
         ]
         if rng.random() < 0.5:
             msgs.insert(0, {"role": "system", "content": "You are a careful binary calculator. Answer only."})
-        out.append({"messages": msgs})
+        key = json.dumps(msgs)
+        if key not in seen:  # a quest with duplicate lines is refused
+            seen.add(key)
+            out.append({"messages": msgs})
     return out
 
 
