@@ -290,14 +290,14 @@ def run_hf(folder: Path, quest: Path, method: str, steps: int, batch: int) -> di
 # ---------------------------------------------------------------- the calculator
 
 
-def estimate(realm: Path, method: str, batch: int) -> Any:
+def estimate(realm: Path, method: str, batch: int, seq_len: int) -> Any:
     from realm_tui.armory.vram import estimate_for
     from realm_tui.config.realm_config import load_hero, load_memory_profile
 
     configs = realm / "configs"
     hero = load_hero(configs, f"q06-{method}")
     profile = load_memory_profile(configs, hero.memory_profile)
-    return estimate_for(hero, profile, batch, MAX_LENGTH, precision="amp_bf16", realm_root=realm)
+    return estimate_for(hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm)
 
 
 def main() -> None:
@@ -348,10 +348,13 @@ def main() -> None:
             ours = totals["ours"][0] / totals["ours"][1]
             hf = totals["hf"][0] / totals["hf"][1]
             print(f"{method}: ours {ours:.1f} tok/s | HF Trainer + PEFT {hf:.1f} tok/s | ratio {ours / hf:.2f}x")
-            est = estimate(realm, method, opts.batch)
+            # Activations priced at the tokens a step really trained (ours packs a step into rows of
+            # at most 256 tokens): the profile's batch x max_length would price padding never used.
+            per_step = max(8, round(totals["ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
+            est = estimate(realm, method, 1, per_step)
             parts = est.weights + est.gradients + est.optimizer_state
             print(
-                f"{method}: calculator weights {est.weights / gib:.2f} + gradients {est.gradients / gib:.2f} + "
+                f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + gradients {est.gradients / gib:.2f} + "
                 f"optimizer state {est.optimizer_state / gib:.2f} = {parts / gib:.2f} GiB; with activations "
                 f"{est.activations / gib:.2f} and process {est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
             )
