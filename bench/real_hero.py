@@ -354,7 +354,8 @@ def main() -> None:
             est = estimate(realm, method, 1, per_step)
             parts = est.weights + est.gradients + est.optimizer_state
             print(
-                f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + gradients {est.gradients / gib:.2f} + "
+                f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + "
+                f"gradients {est.gradients / gib:.2f} + "
                 f"optimizer state {est.optimizer_state / gib:.2f} = {parts / gib:.2f} GiB; with activations "
                 f"{est.activations / gib:.2f} and process {est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
             )
