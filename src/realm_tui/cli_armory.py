@@ -149,12 +149,13 @@ def vram_cmd(
         raise InputError(None, f"--precision: choose one of {', '.join(PRECISION_MODES)}, not {precision!r}")
     if optimizer is not None and optimizer not in OPTIMIZERS:
         raise InputError(None, f"--optimizer: choose one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
-    configs = _realm().configs
+    realm = _realm()
+    configs = realm.configs
     h = load_hero(configs, hero)
     p = load_memory_profile(configs, profile or h.memory_profile)
     b = batch or h.training_defaults.batch_size
     s = seq_len or h.training_defaults.max_length
-    est = estimate_for(h, p, b, s, precision=precision, optimizer=optimizer)  # type: ignore[arg-type]
+    est = estimate_for(h, p, b, s, precision=precision, optimizer=optimizer, realm_root=realm.root)  # type: ignore[arg-type]
     opt = optimizer or h.training_defaults.optimizer
     _print_estimate(est, f"{h.id} · {p.id} · {opt} · batch {b} × {s} tokens")
     # Machine-independent knob problems (any machine would refuse): the sum above cannot train as given.

@@ -8,7 +8,8 @@ and, for Qwen3, RMSNorms on the query and key heads; no biases.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class ModelArch:
     """Qwen3 normalises each query and key head (RMSNorm over `head_dim`); Llama does not."""
     approximate: bool = False
     """True when the shape was guessed from a parameter count rather than read from a config."""
+    source: str = field(default="preset", compare=False)
+    """Where the shape came from: `preset`, `nano spec`, `config.json in <folder>`, `guessed from size_b`."""
 
     def __post_init__(self) -> None:
         for field_name in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim"):
@@ -154,6 +157,7 @@ class ModelArch:
                 tie_word_embeddings=tie,
                 qk_norm=True,
                 approximate=True,
+                source="guessed from the parameter count",
             )
 
         # total(h) grows monotonically with h: bisect on multiples of 128 (whole 128-wide heads).
@@ -224,6 +228,7 @@ def nano_arch(spec: NanoSpec | None = None, *, name: str = "dio-nano") -> ModelA
         intermediate_size=spec.intermediate_size,
         vocab_size=NANO_VOCAB_SIZES[spec.vocab],
         tie_word_embeddings=True,  # the nano builder ties the head to the embedding
+        source="nano spec",
     )
 
 
@@ -247,12 +252,22 @@ def preset(name: str) -> ModelArch:
     raise KeyError(f"unknown architecture {name!r}; presets: {', '.join(PRESETS)}")
 
 
-def arch_for_hero(hero: HeroConfig) -> ModelArch:
-    """The hero's architecture: its nano spec, a preset matching `hf_name`, or a guess from `size_b`."""
+def arch_for_hero(hero: HeroConfig, realm_root: Path | None = None) -> ModelArch:
+    """The hero's architecture: its nano spec; else the config.json of its folder on disk (a local
+    path, or the hub cache for a hub id); else a preset matching `hf_name`; else a guess from
+    `size_b` (marked `approximate`). `source` says which."""
     model = hero.model
     if model.builder == "nano":
         return nano_arch(model.nano, name=hero.id)
     if model.hf_name:
+        from realm_tui.armory.hero_files import arch_from_folder, hero_folder
+
+        folder = hero_folder(model.hf_name, realm_root)
+        if folder is not None:
+            try:
+                return arch_from_folder(folder, model.hf_name)
+            except ValueError:
+                pass  # a broken folder is refused before a battle (hero_folder_problems); estimate anyway
         tail = model.hf_name.rstrip("/").split("/")[-1].lower()
         for arch in PRESETS.values():
             if arch.name.split("/")[-1].lower() == tail:

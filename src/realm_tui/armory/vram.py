@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from realm_tui.armory.arch import LINEAR_MODULES, MODULE_PATHS, ModelArch, arch_for_hero
@@ -340,6 +341,10 @@ def estimate_vram(
     notes: list[str] = []
     if arch.approximate:
         notes.append(f"{arch.name}: architecture guessed from the parameter count; figures are approximate")
+    elif arch.source not in ("preset", ""):
+        notes.append(f"architecture from {arch.source}")
+    else:
+        notes.append(f"architecture: the published {arch.name} config (built in)")
 
     adapters = method in ("lora", "qlora")
     shapes = arch.linear_shapes()
@@ -504,14 +509,16 @@ def estimate_for(
     *,
     precision: PrecisionMode | None = None,
     optimizer: str | None = None,
+    realm_root: Path | None = None,
 ) -> VramEstimate:
     """The estimate for a hero trained under a memory profile (batch and length: the hero's defaults).
 
-    The optimizer is the hero's `training_defaults.optimizer` unless given.
+    The optimizer is the hero's `training_defaults.optimizer` unless given. `realm_root` lets a
+    relative `hf_name` folder be found (its config.json gives the exact shape).
     """
     td = hero.training_defaults
     return estimate_with_profile(
-        arch_for_hero(hero),
+        arch_for_hero(hero, realm_root),
         profile,
         optimizer=optimizer or td.optimizer,
         precision=precision or default_precision(hero, profile),

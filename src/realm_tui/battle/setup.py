@@ -96,6 +96,24 @@ def start_campaign(store: Store, hero_id: str) -> CampaignRecord:
     return store.campaigns.add(CampaignRecord(id=campaign_id, hero_id=hero_id, name=f"{hero_id} campaign"))
 
 
+def check_hero_files(hero: HeroConfig, realm_root: Path) -> None:
+    """Refuse a hero whose folder (local, or its hub cache snapshot) cannot load or train: json and
+    safetensors headers only, no torch. A hub id not downloaded yet is left to the trainer."""
+    from realm_tui.armory.hero_files import hero_folder, hero_folder_problems, looks_like_path
+
+    name = hero.model.hf_name
+    if not name:
+        return
+    folder = hero_folder(name, realm_root)
+    if folder is None:
+        if looks_like_path(name):
+            raise InputError(None, f"hero {hero.id}: model.hf_name {name!r} is not a folder (nor a hub id)")
+        return
+    problems = hero_folder_problems(folder)
+    if problems:
+        raise InputError(None, "\n".join(f"hero {hero.id}: {p}" for p in problems))
+
+
 def choose_quest(
     realm: RealmPaths,
     store: Store,
@@ -228,6 +246,7 @@ def plan_battle(
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
+    check_hero_files(hero, realm.root)  # a broken hero folder is refused before any write
     # A listed module that is not installed → InputError, before anything is written.
     modules = installed_modules(realm, configs.curriculum) if configs.curriculum.modules else {}
     if campaign is None:

@@ -98,6 +98,9 @@ def child_main(conn: Connection) -> None:
         control.push(Stop(reason="signal"))
 
     # Installed before torch is imported so an early Ctrl-C is still graceful.
+    from realm_tui.trainer.threads import configure_openmp
+
+    configure_openmp()  # before torch loads libgomp: idle OpenMP threads sleep instead of spinning
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 

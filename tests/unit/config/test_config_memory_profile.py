@@ -103,6 +103,12 @@ def test_nano_on_cpu_is_cpu_tiny() -> None:
     assert suggest_profile(0.003, 0, SHIPPED).id == "cpu_tiny"
 
 
+def test_real_size_hero_on_cpu_gets_cpu_lora() -> None:
+    chosen = suggest_profile(0.6, 0, SHIPPED)
+    assert chosen.id == "cpu_lora" and chosen.attention == "sdpa" and chosen.gradient_checkpointing
+    assert chosen.optimizer in ("adamw", "adamw_8bit") and chosen.is_cpu
+
+
 def test_nano_on_a_gpu_uses_a_gpu_profile() -> None:
     chosen = suggest_profile(0.003, 24, SHIPPED)
     assert chosen.method == "full" and not chosen.is_cpu
@@ -130,7 +136,7 @@ def test_choice_does_not_depend_on_mapping_order() -> None:
     [
         (70.0, 24, "no profile is meant for this size"),
         (8.0, 8, "need more memory: 24gb_qlora, 24gb_qlora_8bit_opt"),
-        (0.6, 0, "on a CPU"),
+        (8.0, 0, "on a CPU"),
     ],
 )
 def test_impossible_requests_say_why(size: float, vram: float, expected: str) -> None:

@@ -107,7 +107,14 @@ def estimate_vram(configs: RealmConfigs, form: ArmoryForm) -> VramEstimate:
     if hero is None:
         raise ValueError("; ".join(problems))
     profile = configs.memory_profiles[form.memory_profile]
-    est = estimate_for(hero, profile, batch_size=form.batch_size, seq_len=form.max_length, optimizer=form.optimizer)
+    est = estimate_for(
+        hero,
+        profile,
+        batch_size=form.batch_size,
+        seq_len=form.max_length,
+        optimizer=form.optimizer,
+        realm_root=configs.configs_dir.parent,
+    )
     parts = [(name, n / GIB) for name, n in est.components()]
     if est.cpu_offload:
         parts.append(("(CPU offload)", est.cpu_offload / GIB))
