@@ -88,19 +88,18 @@ class ThrottledSender:
 
 def child_main(conn: Connection) -> None:
     """Run in the spawned child: wait for Start, train, report, exit."""
-    # Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning. On a busy 2-core
-    # machine spinning threads fight for the cores and a dio-nano step took ~15x longer
+    # Before torch loads libgomp: idle OpenMP threads sleep instead of spinning. On a busy 2-core
+    # machine spinning threads fight for the cores: a dio-nano step took ~15x longer
     # (bench/first_session.py at load 12: 11 steps in 2.8 min spinning, 50 in 1.2 min passive).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from realm_tui.trainer.threads import configure_openmp
+
+    configure_openmp()
     control = PipeControl(conn)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         control.push(Stop(reason="signal"))
 
     # Installed before torch is imported so an early Ctrl-C is still graceful.
-    from realm_tui.trainer.threads import configure_openmp
-
-    configure_openmp()  # before torch loads libgomp: idle OpenMP threads sleep instead of spinning
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
