@@ -32,9 +32,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from realm_tui.confine import confined
 from realm_tui.errors import InputError, StoreError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.files import clean_stale_temps, is_in_progress, move_unique, sha256_file
@@ -355,9 +356,18 @@ class Board:
         return record
 
     def _move(self, record: QuestRecord, folder: Path) -> str:
-        """Move the quest's file into `folder`; the new relative path (unchanged if it is gone)."""
+        """Move the quest's file into `folder`; the new relative path (unchanged if it is gone).
+
+        Only a file the board owns moves: one inside `quests/`. A record's path is stored data (a
+        skills-only battle's record has none, `--quest` names a file of the player's); moving
+        whatever it resolves to once took the whole realm folder into `quests/failed/`."""
+        rel = PurePosixPath(record.path)
+        try:  # the folder holding it must lie inside quests/ (the entry itself may be a link)
+            confined(self.realm.root, rel.parent, within=self.realm.quests, what="quest folder")
+        except InputError:
+            return record.path
         path = self.path_of(record)
-        if not path.exists() and not path.is_symlink():
+        if rel.name in ("", ".", "..") or not (path.is_symlink() or path.is_file()):
             return record.path
         return self.intake.rel(move_unique(path, folder))
 

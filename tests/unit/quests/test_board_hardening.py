@@ -19,7 +19,7 @@ from realm_tui.quests.files import MAX_STEM_BYTES, fit_name, reserve, safe_name
 from realm_tui.quests.sparring import spar
 from realm_tui.quests.validate import require_trainable_quest
 from realm_tui.skills import training_batch
-from realm_tui.store import Store
+from realm_tui.store import QuestRecord, Store
 
 from ._helpers import age, all_files, good_lines, line, write
 
@@ -149,3 +149,20 @@ def test_an_explicit_quest_gets_every_check_with_the_hero(tmp_path: Path) -> Non
     long_answer = line("q", "".join(rng.choice("abcdefgh ") for _ in range(hero.training_defaults.max_length * 3)))
     with pytest.raises(InputError, match="over the limit"):
         require_trainable_quest(write(tmp_path / "long.jsonl", [long_answer]), realm, hero)
+
+
+@pytest.mark.parametrize("stored", [".", "", "quests", "quests/queue", "..", "../victim.jsonl", "/tmp/victim.jsonl"])
+def test_failing_a_quest_never_moves_what_its_record_names_outside_the_board(
+    realm: RealmPaths, store: Store, board: Board, stored: str
+) -> None:
+    # A skills-only battle's record had path "."; failed past its retries, the board moved the
+    # whole realm folder into quests/failed/. A record's path is data: only board files move.
+    before = sorted(p.relative_to(realm.root) for p in realm.root.rglob("*"))
+    store.quests.upsert(QuestRecord(id="skills", path=stored, state="processing", attempts=99))
+    for _ in range(2):
+        board.requeue_interrupted()
+    assert store.quests.get("skills").state == "failed"
+    assert store.quests.get("skills").path == stored
+    assert realm.root.is_dir() and (realm.root / "configs").is_dir() and (realm.root / "saves").is_dir()
+    after = sorted(p.relative_to(realm.root) for p in realm.root.rglob("*"))
+    assert [p for p in before if p not in after] == []
