@@ -35,6 +35,7 @@ SHIPPED_PROFILES = {
     "24gb_qlora_8bit_opt",
     "cpu_tiny",
     "cpu_lora",
+    "cpu_qlora",
 }
 
 

@@ -66,12 +66,15 @@ def refused(realm: RealmPaths) -> str:
 
 @NO_CUDA
 def test_qlora_without_bitsandbytes_cuda(tmp_path: Path) -> None:
+    # A GPU profile's 4-bit base on a machine without CUDA (a CPU profile takes bitsandbytes' CPU
+    # path instead: tests/unit/armory/test_knobs.py::test_cpu_qlora_takes_the_bitsandbytes_cpu_path).
     profile = {
         **PROFILE_BASE,
         "id": "tiny_qlora",
         "method": "qlora",
         "lora": LORA_BLOCK,
         "quantization": {"mode": "4bit"},
+        "vram_gb": 8,
     }
     line = refused(realm_with(tmp_path, profile))
     assert "hero tiny: memory profile tiny_qlora stores QLoRA" in line

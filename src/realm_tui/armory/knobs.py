@@ -11,7 +11,9 @@ Decisions (documented in docs/armory.md):
 * `galore_adamw_8bit` is **refused without CUDA**: galore-torch's `GaLoreAdamW8bit.step` calls
   `torch.cuda.synchronize()` unconditionally. `galore_adamw` runs on a CPU.
 * 4-bit/8-bit base weights (QLoRA, LoRA on an 8-bit base) are **refused without bitsandbytes
-  CUDA**: bitsandbytes' CPU path exists but is a slow fallback nobody should fight a battle with.
+  CUDA** for a GPU profile. A CPU profile (vram_gb 0, e.g. `cpu_qlora`) on a machine without CUDA
+  takes bitsandbytes' CPU path: on a 0.45B hero a step cost about what LoRA on a full-precision
+  base costs (bench/real_hero.py, issue 19), with the base in a quarter of the memory. A note.
 * `flash_attention_2` is **refused without CUDA** (the kernel is CUDA-only); with CUDA but without
   the `flash-attn` package the trainer falls back to `sdpa`: a note, not a refusal.
 * `adamw_torch_fused` without CUDA falls back to the foreach AdamW: a note.
@@ -207,6 +209,8 @@ def assess_knobs(
         what = "QLoRA (a 4-bit base)" if quant == "4bit" else "an 8-bit base"
         if not bnb_installed:
             problems.append(f"{name} stores {what}, which needs bitsandbytes: pip install bitsandbytes")
+        elif not bnb_cuda and profile.is_cpu and not cuda_available:
+            notes.append(f"{name} stores {what} through bitsandbytes' CPU path (no GPU here)")
         elif not bnb_cuda:
             problems.append(
                 f"{name} stores {what}, which needs bitsandbytes with CUDA"

@@ -168,7 +168,8 @@ def suggest_profile(
     """Pick a profile for a model of `model_size_b` billion parameters on `vram_gb` GB of GPU memory.
 
     Candidates are the profiles whose recommended size range covers the model and whose
-    `vram_gb` is at most the memory available (`vram_gb=0` means CPU: only CPU profiles fit).
+    `vram_gb` is at most the memory available (`vram_gb=0` means CPU: only CPU profiles fit; with a GPU,
+    only GPU profiles).
     The choice is deterministic: a candidate using the `prefer`red method first, then by method
     (full, lora, qlora, galore), GPU profiles before CPU ones when there is a GPU, full-precision
     optimizer state before 8-bit, unpaged before paged, then by id.
@@ -179,7 +180,12 @@ def suggest_profile(
         raise InputError(None, f"GPU memory cannot be negative, got {vram_gb} GB")
     if prefer is not None and prefer not in METHOD_PREFERENCE:
         raise InputError(None, f"unknown method {prefer!r}; choose one of {', '.join(METHOD_PREFERENCE)}")
-    fits = [p for p in profiles.values() if p.recommended_model_sizes_b.covers(model_size_b) and p.vram_gb <= vram_gb]
+    # A GPU machine is offered GPU profiles only: a CPU profile would leave the GPU idle.
+    fits = [
+        p
+        for p in profiles.values()
+        if p.recommended_model_sizes_b.covers(model_size_b) and p.vram_gb <= vram_gb and p.is_cpu == (vram_gb == 0)
+    ]
     if not fits:
         where = f"{vram_gb:g} GB of GPU memory" if vram_gb > 0 else "a CPU"
         sized = sorted(p.id for p in profiles.values() if p.recommended_model_sizes_b.covers(model_size_b))

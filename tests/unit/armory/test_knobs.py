@@ -147,3 +147,16 @@ def test_every_problem_names_a_fix(
     assert problems
     for problem in problems:
         assert any(w in problem for w in ("use", "pick", "lower", "set", "pip install", "upgrade", "needs")), problem
+
+
+def test_cpu_qlora_takes_the_bitsandbytes_cpu_path(
+    heroes: dict[str, HeroConfig], profiles: dict[str, MemoryProfile]
+) -> None:
+    # Issue 19: a 4-bit base on a machine without a GPU, through a CPU profile: allowed with a note.
+    report = assess_knobs(heroes["dio"], profiles["cpu_qlora"], **CPU)
+    assert report.problems == [] and any("CPU path" in note for note in report.notes)
+    # The same profile where a GPU is present but bitsandbytes lacks CUDA is still refused.
+    gpu_no_bnb = check_knobs(
+        heroes["dio"], profiles["cpu_qlora"], cuda_available=True, bnb_cuda=False, flash_attn_installed=True
+    )
+    assert "bitsandbytes with CUDA" in one(gpu_no_bnb, "QLoRA")

@@ -64,7 +64,7 @@ def test_cpu_suggestion(profiles: dict[str, MemoryProfile]) -> None:
     assert s.profile.id == "cpu_tiny"
     assert s.fit is None
     with pytest.raises(NoProfileFits):
-        explain_suggestion(8, 0, profiles)
+        explain_suggestion(12, 0, profiles)
 
 
 def test_fit_within(profiles: dict[str, MemoryProfile]) -> None:

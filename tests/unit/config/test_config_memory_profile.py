@@ -136,7 +136,7 @@ def test_choice_does_not_depend_on_mapping_order() -> None:
     [
         (70.0, 24, "no profile is meant for this size"),
         (8.0, 8, "need more memory: 24gb_qlora, 24gb_qlora_8bit_opt"),
-        (8.0, 0, "on a CPU"),
+        (12.0, 0, "on a CPU"),
     ],
 )
 def test_impossible_requests_say_why(size: float, vram: float, expected: str) -> None:
@@ -156,3 +156,9 @@ def test_bad_arguments(size: float, vram: float, prefer: str | None) -> None:
 def test_no_profiles_at_all() -> None:
     with pytest.raises(NoProfileFits):
         suggest_profile(1.0, 24, {})
+
+
+def test_a_large_hero_on_cpu_gets_cpu_qlora() -> None:
+    # cpu_lora covers up to 2B; past it a 4-bit base is what fits in a CPU machine's RAM.
+    chosen = suggest_profile(4.0, 0, SHIPPED)
+    assert chosen.id == "cpu_qlora" and chosen.is_cpu and chosen.quantization.mode == "4bit"
