@@ -33,6 +33,7 @@ from realm_tui.battle.protocol import (
 from realm_tui.battle.protocol import Error as ErrorEvent
 from realm_tui.init_realm import init_realm
 from realm_tui.paths import RealmPaths
+from realm_tui.skills.versions import data_version
 from realm_tui.store import (
     AchievementRecord,
     CampaignRecord,
@@ -194,6 +195,7 @@ def build_fixture_realm(root: Path) -> RealmPaths:
                     total=10,
                     results=results,
                     created_at=T0 + 100 * i,
+                    data_version=data_version(skill),  # graded by today's generators
                 )
             )
         for i, (priority, stem, n) in enumerate(QUEUE):
