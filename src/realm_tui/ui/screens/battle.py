@@ -73,8 +73,9 @@ class BattleScreen(RealmScreen):
         if snapshot is not None and snapshot.history:
             loss, strain = loss_points(snapshot.history), strain_points(snapshot.history)
         else:
-            loss = self._ledger_points()
-            strain = [(x, max(0.0, y)) for x, y in loss]  # the strain floor is 0 for now
+            # Between battles the loss comes from the ledger; strain is measured live against the
+            # level's comfort floor (rules.strain), which saved checkpoints do not record: none shown.
+            loss, strain = self._ledger_points(), []
         self.query_one("#loss-plot", SeriesPlot).show(loss, force=force)
         self.query_one("#strain-plot", StrainPlot).show(strain, force=force)
 
