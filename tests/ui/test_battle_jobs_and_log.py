@@ -134,3 +134,33 @@ async def test_an_eval_in_flight_shows_its_progress_in_the_jobs_table(make_app: 
         await wait_for(pilot, lambda: all(r[1] != "running" for r in _jobs(app) if r[0] == "eval"), what="row gone")
         await pilot.press("x")
         await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")
+
+
+async def test_an_eval_with_nothing_answered_yet_still_moves_on_screen(make_app: Callable[..., RealmApp]) -> None:
+    """An untrained hero's SY answers all run to their budget, so an eval reports 0/N until its
+    end: the row shows the eval's time running instead, so the screen is never still."""
+    made: list[FakeBridge] = []
+
+    def bridge() -> FakeBridge:
+        made.append(FakeBridge())
+        return made[-1]
+
+    app = make_app(bridge_factory=bridge, jobs_interval_s=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        game = app.game
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
+        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 0, 100))
+
+        def running() -> list[str]:
+            return [r[2] for r in _jobs(app) if r[0] == "eval" and r[1] == "running"]
+
+        await wait_for(pilot, lambda: running() != [], what="eval row")
+        first = running()[0]
+        assert first.startswith("SY L1 0/100 · ") and first.endswith(" in"), first
+        await wait_for(pilot, lambda: running() != [first], what="the row to move while nothing is answered")
+        assert running()[0].startswith("SY L1 0/100 · ")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")

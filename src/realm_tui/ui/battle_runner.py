@@ -95,6 +95,9 @@ class BattleController:
         """`Evaluate` commands sent to the trainer and not answered yet (the worker replaces the
         tuple, the UI reads it for the jobs table)."""
         self.eval_running: EvalProgress | None = None
+        self.eval_started_at: float | None = None
+        """When the eval in flight began (its first EvalProgress): an eval whose answers all run to
+        their budget reports 0/N until its end, so the Jobs row shows its time running instead."""
         """The trainer's eval in flight (its latest progress), None when none runs."""
         self._step = 0
         self._posted_at = 0.0
@@ -279,6 +282,13 @@ class BattleController:
             self._post(CheckpointAdded(event.name, event.step))
             self._post_step(conductor, plan, start_step, force=True)
         elif isinstance(event, EvalProgress):
+            same = (
+                self.eval_running is not None
+                and self.eval_running.step == event.step
+                and ((self.eval_running.skill, self.eval_running.level) == (event.skill, event.level))
+            )
+            if not same:
+                self.eval_started_at = event.at
             self.eval_running = None if event.cut_short else event
         elif isinstance(event, EvalResult):
             self.eval_running = None

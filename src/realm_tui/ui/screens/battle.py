@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
@@ -93,7 +95,11 @@ class BattleScreen(RealmScreen):
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
         running = game.battle.eval_running
         if running is not None:  # the trainer is answering an eval now (training waits for it)
-            eta = f" · ETA {format_duration(running.eta_s)}" if running.eta_s is not None else ""
+            if running.eta_s is not None:
+                eta = f" · ETA {format_duration(running.eta_s)}"
+            else:  # nothing answered yet: its time running is what moves
+                began = game.battle.eval_started_at
+                eta = f" · {format_duration(time.time() - began)} in" if began is not None else ""
             rows.append(
                 ("eval", "running", f"{running.skill.upper()} L{running.level} {running.done}/{running.total}{eta}")
             )
