@@ -50,6 +50,7 @@ from realm_tui.trainer.knob_check import check_job_knobs
 from realm_tui.trainer.manifest import cleanup_temp_checkpoints, manifest_size
 from realm_tui.trainer.mixer import Mixer
 from realm_tui.trainer.optim_setup import make_job_optimizer
+from realm_tui.trainer.pace import Pace
 from realm_tui.trainer.runtime import (
     FakeFaults,
     lr_lambda,
@@ -103,6 +104,7 @@ class _Battle:
         self.tokens = 0
         self.steps_done = 0
         self.active_s = 0.0
+        self.pace = Pace()
         self.since_save_s = 0.0
         self.nonfinite_streak = 0
         self.started = time.time()
@@ -344,6 +346,7 @@ class _Battle:
         self.since_save_s += dt
         self.steps_done += 1
         self.tokens += sum(len(e) for e in examples)
+        self.pace.mark(self.step, time.monotonic())
         self.emit(
             Step(
                 step=self.step,
@@ -352,7 +355,7 @@ class _Battle:
                 lr=lr,
                 grad_norm=grad_norm,
                 tokens_per_s=self.tokens / max(self.active_s, 1e-9),
-                eta_s=(job.max_steps - self.step) * self.active_s / self.steps_done,
+                eta_s=self._eta(),
                 tokens=self.tokens,
                 epoch=self.stream.epoch_float,
                 elapsed_s=time.time() - self.started,
@@ -368,6 +371,13 @@ class _Battle:
             self._checkpoint()
         if quest_just_done and not self.mixer.has_other_sources:
             raise _Halt("finished", save=True)  # nothing left to train: the battle ends with its quest
+
+    def _eta(self) -> float:
+        """Time left at the recent wall-clock pace (evals and saves included); the mean training
+        time per step until two steps were timed."""
+        remaining = self.job.max_steps - self.step
+        recent = self.pace.eta(remaining)
+        return recent if recent is not None else remaining * self.active_s / self.steps_done
 
     def _check_quest_done(self) -> bool:
         """Send QuestFinished once, at the step that trained the quest's last example for its passes,
