@@ -3,9 +3,11 @@ evals in flight are listed until answered, and the table fits a 100×30 terminal
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import wait_for
@@ -108,9 +110,14 @@ def test_the_trainer_row_keeps_its_eta_whatever_the_machine_speed(eta: str) -> N
     assert detail.endswith(f"→ 10000 · ETA {eta}")
 
 
-async def test_an_eval_in_flight_shows_its_progress_in_the_jobs_table(make_app: Callable[..., RealmApp]) -> None:
-    """The trainer's `EvalProgress` events: the running eval is a jobs row with n/N and its ETA,
-    gone when the eval is cut short (or answered)."""
+def _running_evals(app: RealmApp) -> list[str]:
+    return [r[2] for r in _jobs(app) if r[0] == "eval" and r[1] == "running"]
+
+
+@asynccontextmanager
+async def _paused_battle(make_app: Callable[..., RealmApp]) -> AsyncIterator[tuple[RealmApp, Pilot[None], FakeBridge]]:
+    """A battle on the Battle screen, paused (the fake trainer answers only what the test queues),
+    stopped on the way out."""
     made: list[FakeBridge] = []
 
     def bridge() -> FakeBridge:
@@ -124,43 +131,29 @@ async def test_an_eval_in_flight_shows_its_progress_in_the_jobs_table(make_app: 
         await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
         await pilot.press("p")
         await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
-        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 37, 100, eta_s=12.0))
-        await wait_for(
-            pilot, lambda: [r for r in _jobs(app) if r[1] == "running" and r[0] == "eval"] != [], what="eval row"
-        )
-        row = next(r for r in _jobs(app) if r[0] == "eval" and r[1] == "running")
-        assert row[2].startswith("SY L1 37/100 · ETA"), row
-        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 40, 100, cut_short=True))
-        await wait_for(pilot, lambda: all(r[1] != "running" for r in _jobs(app) if r[0] == "eval"), what="row gone")
+        yield app, pilot, made[0]
         await pilot.press("x")
         await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")
+
+
+async def test_an_eval_in_flight_shows_its_progress_in_the_jobs_table(make_app: Callable[..., RealmApp]) -> None:
+    """The trainer's `EvalProgress` events: the running eval is a jobs row with n/N and its ETA,
+    gone when the eval is cut short (or answered)."""
+    async with _paused_battle(make_app) as (app, pilot, trainer):
+        trainer.queue.append(EvalProgress("sy", 1, trainer.step, 37, 100, eta_s=12.0))
+        await wait_for(pilot, lambda: _running_evals(app) != [], what="eval row")
+        assert _running_evals(app)[0].startswith("SY L1 37/100 · ETA"), _running_evals(app)
+        trainer.queue.append(EvalProgress("sy", 1, trainer.step, 40, 100, cut_short=True))
+        await wait_for(pilot, lambda: _running_evals(app) == [], what="row gone")
 
 
 async def test_an_eval_with_nothing_answered_yet_still_moves_on_screen(make_app: Callable[..., RealmApp]) -> None:
     """An untrained hero's SY answers all run to their budget, so an eval reports 0/N until its
     end: the row shows the eval's time running instead, so the screen is never still."""
-    made: list[FakeBridge] = []
-
-    def bridge() -> FakeBridge:
-        made.append(FakeBridge())
-        return made[-1]
-
-    app = make_app(bridge_factory=bridge, jobs_interval_s=0.1)
-    async with app.run_test(size=(120, 40)) as pilot:
-        game = app.game
-        await pilot.press("2", "s")
-        await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
-        await pilot.press("p")
-        await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
-        made[0].queue.append(EvalProgress("sy", 1, made[0].step, 0, 100))
-
-        def running() -> list[str]:
-            return [r[2] for r in _jobs(app) if r[0] == "eval" and r[1] == "running"]
-
-        await wait_for(pilot, lambda: running() != [], what="eval row")
-        first = running()[0]
+    async with _paused_battle(make_app) as (app, pilot, trainer):
+        trainer.queue.append(EvalProgress("sy", 1, trainer.step, 0, 100))
+        await wait_for(pilot, lambda: _running_evals(app) != [], what="eval row")
+        first = _running_evals(app)[0]
         assert first.startswith("SY L1 0/100 · ") and first.endswith(" in"), first
-        await wait_for(pilot, lambda: running() != [first], what="the row to move while nothing is answered")
-        assert running()[0].startswith("SY L1 0/100 · ")
-        await pilot.press("x")
-        await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")
+        await wait_for(pilot, lambda: _running_evals(app) != [first], what="the row to move while nothing is answered")
+        assert _running_evals(app)[0].startswith("SY L1 0/100 · ")
