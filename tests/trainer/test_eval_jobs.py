@@ -101,3 +101,23 @@ def test_a_stop_between_steps_saves_without_running_the_evals_first(make_job, ba
     assert {e.step for e in events.of(EvalProgress)} == {2}, "no eval started at step 3"
     assert any("evals at step 3 skipped" in e.message for e in events.of(Log))
     assert events.of(CheckpointSaved)[-1].step == 3
+
+
+def test_a_save_due_by_time_waits_for_the_next_eval_step(make_job, battle) -> None:
+    # Play-test: a time save two steps after the scheduled evals ran the same evals again (26 s).
+    # Every step is past save_minutes here: saves come only at eval steps, each judged once.
+    job = make_job(
+        quest_paths=(),
+        curriculum=bin_only(1),
+        eval_every_steps=3,
+        eval_samples=8,
+        max_steps=7,
+        save_steps=1000,
+        save_minutes=1e-9,
+    )
+    stopped, events = battle(job)
+    assert stopped.reason == "finished"
+    saved = [e.step for e in events.of(CheckpointSaved)]
+    assert saved == [3, 6, 7], saved  # 7: the battle's last step is always saved (and judged)
+    evals = [e.step for e in events.of(EvalResult)]
+    assert evals == [3, 6, 7], evals  # no step evaluated twice, no eval at a step that saved nothing

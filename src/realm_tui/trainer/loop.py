@@ -366,11 +366,18 @@ class _Battle:
         quest_just_done = self._check_quest_done()
         self.examiner.after_step(self.step)
         by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
-        by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60
+        by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60 and not self._waits_for_evals()
         if by_steps or by_time:
             self._checkpoint()
         if quest_just_done and not self.mixer.has_other_sources:
             raise _Halt("finished", save=True)  # nothing left to train: the battle ends with its quest
+
+    def _waits_for_evals(self) -> bool:
+        """A save due by time waits for the next scheduled eval step (fewer than eval_every_steps
+        away), so it is judged by those evals: saving two steps after an eval ran the same evals
+        again (a 26 s stall in play)."""
+        every = self.job.eval_every_steps
+        return every > 0 and self.step % every != 0
 
     def _eta(self) -> float:
         """Time left at the recent wall-clock pace (evals and saves included); the mean training
