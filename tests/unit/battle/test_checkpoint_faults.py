@@ -6,15 +6,13 @@ type it, and `plan_battle` (what `realm train` does before the trainer starts)."
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from cli_kit import realm_cli
 from realm_tui.battle.conductor import Conductor
 from realm_tui.battle.protocol import CheckpointSaved, Error
 from realm_tui.battle.setup import plan_battle
@@ -27,19 +25,6 @@ from realm_tui.trainer.manifest import write_manifest
 from realm_tui.ui.services.vault import Vault, VaultRefusal
 
 CAMPAIGN = "dio-nano-test"
-
-
-def realm_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REALM_HOME"}
-    src = str(Path(__file__).resolve().parents[3] / "src")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return subprocess.run(
-        [sys.executable, "-m", "realm_tui", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

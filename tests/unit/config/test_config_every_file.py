@@ -3,27 +3,14 @@ writes anything (issue 13, defect 6): `realm` as a subprocess on a realm made by
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_kit import realm_cli as realm
 from realm_tui.config.realm_config import load_realm_configs, validate_realm_configs
 from realm_tui.errors import ConfigError
 from realm_tui.init_realm import init_realm
-
-
-def realm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REALM_HOME"}
-    return subprocess.run(
-        [sys.executable, "-m", "realm_tui", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture

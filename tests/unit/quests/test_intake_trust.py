@@ -4,7 +4,6 @@ outside: `realm init`, files dropped into quests/inbox/, `realm quest …` as a 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,20 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cli_kit import realm_cli as realm
 from realm_tui.store import Store
 
 from ._helpers import age, good_lines, line
-
-
-def realm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REALM_HOME"}
-    return subprocess.run(
-        [sys.executable, "-m", "realm_tui", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cli_kit import realm_cli
 from realm_tui.init_realm import init_realm
 from realm_tui.quests.archive import UnsafeArchive, _Budget
 from realm_tui.quests.modules import install_module, validate_module_source
@@ -22,17 +21,6 @@ from realm_tui.quests.policy import ArchiveLimits, QuestPolicy
 from ._modules import info, make_zip, manifest, module_files, module_folder
 
 MIB = 1 << 20
-
-
-def realm_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REALM_HOME"}
-    return subprocess.run(
-        [sys.executable, "-m", "realm_tui", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture
