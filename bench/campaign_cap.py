@@ -34,9 +34,9 @@ import yaml
 
 from realm_tui.battle.progression import review_share_with_maintenance
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.init_realm import init_realm
 from realm_tui.rules import RecoveryEvent, RegressionEvent, StepMix, check_maxed_out, maintenance_over_window
 from realm_tui.rules.progression import transition_from_record
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, Store
 
 HERO = "dio-nano"

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import Store
 
 HERO = "dio-nano"

@@ -48,9 +48,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if TYPE_CHECKING:
-    from realm_tui.battle.protocol import TrainJob
     from realm_tui.config.hero import HeroConfig
     from realm_tui.config.memory_profile import MemoryProfile
+    from realm_tui.contract.protocol import TrainJob
 
 HERO = "dio-nano"
 QUEST_SKILL, QUEST_LEVEL, QUEST_COUNT = "bin", 2, 2000
@@ -88,7 +88,7 @@ def run_one(job: TrainJob) -> dict[str, Any]:
     """One real battle, in a spawned child: the figures from its events."""
     import resource
 
-    from realm_tui.battle.protocol import CheckpointSaved, Error, Hello, Log, Step
+    from realm_tui.contract.protocol import CheckpointSaved, Error, Hello, Log, Step
     from realm_tui.trainer.loop import run_battle
 
     marks: list[tuple[float, float, int, float]] = []  # (wall, CPU seconds at the Step event, step, loss)
@@ -144,9 +144,9 @@ def plan_base_job(root: Path, steps: int) -> tuple[TrainJob, HeroConfig, MemoryP
 
     from realm_tui.battle.setup import plan_battle
     from realm_tui.config.realm_config import load_realm_configs
-    from realm_tui.init_realm import init_realm
     from realm_tui.quests.board import board_for
     from realm_tui.quests.forge import forge_quest
+    from realm_tui.services.init_realm import init_realm
     from realm_tui.store import Store
     from realm_tui.trainer.hero import ensure_nano_base
 

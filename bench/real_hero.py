@@ -120,7 +120,7 @@ def vm_hwm(pid: int) -> int:
 
 
 def make_realm(root: Path, hero_folder: Path, quest: Path, batch: int) -> Path:
-    from realm_tui.init_realm import init_realm
+    from realm_tui.services.init_realm import init_realm
 
     realm, _ = init_realm(root)
     cur = yaml.safe_load((realm.configs / "curriculum.yaml").read_text())

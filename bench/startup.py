@@ -19,7 +19,7 @@ from pathlib import Path
 
 PAINT_PROBE = """
 import asyncio, json, sys, time
-from realm_tui.cli import app as _cli  # the path `realm` takes
+from realm_tui.cli.app import app as _cli  # the path `realm` takes
 from realm_tui.ui.app import create_app
 from realm_tui.ui.game import GameOptions
 

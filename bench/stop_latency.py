@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 
 HERO = "dio-nano"
 

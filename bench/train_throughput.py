@@ -44,7 +44,7 @@ from transformers import (  # noqa: E402
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from realm_tui.battle.protocol import Step, TrainJob  # noqa: E402
+from realm_tui.contract.protocol import Step, TrainJob  # noqa: E402
 from realm_tui.trainer.data import load_quest, pack  # noqa: E402
 from realm_tui.trainer.hero import ensure_nano_base  # noqa: E402
 from realm_tui.trainer.loop import run_battle  # noqa: E402

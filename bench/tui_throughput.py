@@ -41,9 +41,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from realm_tui.battle.bridge import TrainerBridge  # noqa: E402
 from realm_tui.battle.headless import run_headless  # noqa: E402
-from realm_tui.battle.protocol import Event, Step  # noqa: E402
-from realm_tui.init_realm import init_realm  # noqa: E402
+from realm_tui.contract.protocol import Event, Step  # noqa: E402
 from realm_tui.paths import RealmPaths  # noqa: E402
+from realm_tui.services.init_realm import init_realm  # noqa: E402
 
 
 def circled(n: int, width: int) -> str:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from realm_tui.battle.protocol import TrainJob
 from realm_tui.config import (
     DEFAULT_HERO,
     CurriculumConfig,
@@ -19,6 +18,7 @@ from realm_tui.config import (
     load_realm_configs,
     validate_realm_configs,
 )
+from realm_tui.contract.protocol import TrainJob
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 HEROES = sorted((CONFIGS / "heroes").glob("*.yaml"))

@@ -19,7 +19,7 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_help_imports_no_heavy_package() -> None:
     code = (
-        "import sys\nsys.argv = ['realm', '--help']\nfrom realm_tui.cli import app\n"
+        "import sys\nsys.argv = ['realm', '--help']\nfrom realm_tui.cli.app import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
     loaded = _loaded_after(code)
@@ -33,15 +33,15 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.config",
         "realm_tui.config.realm_config",
         "realm_tui.store",
-        "realm_tui.battle.protocol",
+        "realm_tui.contract.protocol",
         "realm_tui.battle.bridge",
         "realm_tui.trainer",
-        "realm_tui.trainer.child",
-        "realm_tui.trainer.manifest",
+        "realm_tui.trainer.entry.battle",
+        "realm_tui.contract.manifest",
         "realm_tui.quests.validate",
         "realm_tui.skills.curriculum",
         "realm_tui.trainer.answer",
-        "realm_tui.cli_skills",
+        "realm_tui.cli.skills",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:

@@ -1,3 +1,3 @@
-from realm_tui.cli import main
+from realm_tui.cli.app import main
 
 main()

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from realm_tui.init_realm import init_realm
 from realm_tui.paths import RealmPaths
+from realm_tui.services.init_realm import init_realm
 
 TINY_NANO = {
     "hidden_size": 64,

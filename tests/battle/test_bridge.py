@@ -13,10 +13,10 @@ from pathlib import Path
 from battle_kit import child_env
 
 from realm_tui.battle.bridge import TrainerBridge
-from realm_tui.battle.protocol import Error, Step, Stopped, TrainJob
 from realm_tui.config.realm_config import load_hero
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import Error, Step, Stopped, TrainJob
 from realm_tui.paths import RealmPaths
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def tiny_job(realm: RealmPaths, **overrides: object) -> TrainJob:
@@ -72,7 +72,7 @@ PARENT = textwrap.dedent(
     import sys
     from battle_kit_parent import job
     from realm_tui.battle.bridge import TrainerBridge
-    from realm_tui.battle.protocol import Step
+    from realm_tui.contract.protocol import Step
     if __name__ == "__main__":  # the spawn start method re-imports this file in the child
         bridge = TrainerBridge()
         bridge.start(job())

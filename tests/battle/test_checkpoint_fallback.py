@@ -10,9 +10,9 @@ import datetime
 import torch
 from battle_kit import run_json
 
+from realm_tui.contract.manifest import write_manifest
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
-from realm_tui.trainer.manifest import write_manifest
 
 
 def messages(events: list[dict]) -> str:

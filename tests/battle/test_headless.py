@@ -10,9 +10,9 @@ import time
 
 from battle_kit import child_env, realm_cmd, run_json
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def kinds(events: list[dict]) -> list[str]:

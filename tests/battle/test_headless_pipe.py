@@ -11,7 +11,7 @@ import subprocess
 from battle_kit import child_env, realm_cmd
 
 from realm_tui.battle.plain_render import HEARTBEAT_S, PlainRenderer
-from realm_tui.battle.protocol import CheckpointSaved, EvalProgress, Step
+from realm_tui.contract.protocol import CheckpointSaved, EvalProgress, Step
 from realm_tui.paths import RealmPaths
 from realm_tui.ui.game import launch_headless
 

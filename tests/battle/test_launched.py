@@ -7,12 +7,12 @@ import sys
 
 from battle_kit import run_json
 
-from realm_tui.battle.event_json import event_to_dict
 from realm_tui.battle.launched import event_from_dict
-from realm_tui.battle.protocol import CheckpointSaved, Error, QuestStarted, Step
+from realm_tui.contract.event_json import event_to_dict
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import CheckpointSaved, Error, QuestStarted, Step
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def test_events_survive_the_json_round_trip() -> None:

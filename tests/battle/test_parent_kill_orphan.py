@@ -14,9 +14,9 @@ from pathlib import Path
 
 from battle_kit import child_env, realm_cmd, run_json
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def alive(pid: int) -> bool:

@@ -96,13 +96,13 @@ def test_a_real_eval_levels_the_skill_up_and_training_moves_on(trained) -> None:
 
 
 def _app() -> Any:
-    """The real `realm` app once cli.py registers the skills commands; until then the same commands
+    """The real `realm` app once cli/app.py registers the skills commands; until then the same commands
     mounted on a small app with the same --home option."""
     import typer
 
-    from realm_tui import cli
-    from realm_tui.cli_quest import quest_app
-    from realm_tui.cli_skills import campaign_app, eval_command, skills_command
+    from realm_tui.cli import app as cli
+    from realm_tui.cli.quest import quest_app
+    from realm_tui.cli.skills import campaign_app, eval_command, skills_command
 
     if any(c.name == "skills" for c in cli.app.registered_commands):
         return cli.app

@@ -45,7 +45,7 @@ def shared_realm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_job(tmp_path: Path, shared_realm: Path, tiny_hero: dict[str, Any], quest_file: Path) -> Callable[..., Any]:
-    from realm_tui.battle.protocol import TrainJob
+    from realm_tui.contract.protocol import TrainJob
 
     base = TrainJob(
         realm_root=str(shared_realm),

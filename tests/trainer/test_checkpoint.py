@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from realm_tui.contract import manifest as mf
 from realm_tui.errors import InputError
-from realm_tui.trainer import manifest as mf
 
 
 def make_folder(root: Path) -> Path:
@@ -62,7 +62,7 @@ def test_temp_folders_are_never_valid_and_get_cleaned(tmp_path: Path) -> None:
 
 
 def test_manifest_and_trainer_package_import_no_torch() -> None:
-    code = "import sys, realm_tui.trainer, realm_tui.trainer.manifest; print('torch' in sys.modules)"
+    code = "import sys, realm_tui.trainer, realm_tui.contract.manifest; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

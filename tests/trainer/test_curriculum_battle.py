@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from realm_tui.battle.protocol import (
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
     EvalResult,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from realm_tui.battle.protocol import CheckpointSaved, Command, Error, Log, Stop
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import CheckpointSaved, Command, Error, Log, Stop
 from realm_tui.trainer.control import ScriptedControl
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 Usage = namedtuple("Usage", "total used free")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.trainer.distributed import job_from_json, job_to_json
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def test_job_json_round_trip(make_job) -> None:

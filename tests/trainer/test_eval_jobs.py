@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from trainer_testkit import Events
 
-from realm_tui.battle.protocol import CheckpointSaved, Command, Error, EvalProgress, EvalResult, Log, Stop
+from realm_tui.contract.protocol import CheckpointSaved, Command, Error, EvalProgress, EvalResult, Log, Stop
 from realm_tui.trainer import examiner, loop
 from realm_tui.trainer.control import ScriptedControl
 from realm_tui.trainer.runtime import FakeFaults

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.errors import InputError
 from realm_tui.trainer import checkpoint as ck
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 WORKER = Path(__file__).with_name("fsdp_resume_worker.py")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from realm_tui.battle.protocol import CheckpointSaved, Error, Log, Step, Stop
+from realm_tui.contract.protocol import CheckpointSaved, Error, Log, Step, Stop
 from realm_tui.trainer.control import ScriptedControl
 
 CPU_OPTIMIZERS = ["adamw", "adamw_torch_fused", "adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit", "muon"]
@@ -138,7 +138,7 @@ def test_method_and_optimizer_mismatch_is_refused(make_job, battle) -> None:
 def test_export_copies_a_full_checkpoint(make_job, battle, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    from realm_tui.trainer.export import export_checkpoint
+    from realm_tui.trainer.entry.export import export_checkpoint
 
     stopped, _ = battle(make_job(max_steps=2))
     out = export_checkpoint(stopped.checkpoint, tmp_path / "export" / "full", merge=True)
@@ -157,7 +157,7 @@ def test_export_merges_a_lora_adapter(make_job, battle, tmp_path: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from realm_tui.trainer.export import adapter_base, export_checkpoint
+    from realm_tui.trainer.entry.export import adapter_base, export_checkpoint
 
     profile = {**LORA, "lora": {"r": 4, "alpha": 8.0, "dropout": 0.0}, "gradient_checkpointing": False}
     stopped, _ = battle(make_job(max_steps=3, memory_profile=profile, learning_rate=2e-2))
@@ -183,9 +183,9 @@ def test_the_child_rechecks_the_knobs_before_loading_weights(make_job, battle) -
     import yaml
     from trainer_testkit import TINY_NANO
 
-    from realm_tui.battle.protocol import Hello
     from realm_tui.config.hero import HeroConfig
     from realm_tui.config.memory_profile import MemoryProfile
+    from realm_tui.contract.protocol import Hello
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     hero = yaml.safe_load((configs / "heroes" / "dio-nano.yaml").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from realm_tui.battle.protocol import CheckpointSaved, Error, EvalResult, Log, Step
+from realm_tui.contract.protocol import CheckpointSaved, Error, EvalResult, Log, Step
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from realm_tui.battle.protocol import (
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
     Hello,
@@ -26,7 +27,6 @@ from realm_tui.battle.protocol import (
     Stopped,
 )
 from realm_tui.trainer.control import ScriptedControl
-from realm_tui.trainer.manifest import is_valid_checkpoint
 from realm_tui.trainer.runtime import FakeFaults
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from realm_tui.battle.protocol import Log, Step, Stop
+from realm_tui.contract.protocol import Log, Step, Stop
 from realm_tui.trainer import nano
 from realm_tui.trainer.control import ScriptedControl
 from realm_tui.trainer.data import ChatFormat, DataPosition

@@ -9,12 +9,12 @@ import json
 import shutil
 from pathlib import Path
 
-from realm_tui.battle.protocol import CheckpointSaved
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.init_realm import init_realm
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import CheckpointSaved
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 
 def test_unlisted_trainer_saves_are_adopted_at_the_next_start(make_job, battle, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from realm_tui.battle.protocol import CheckpointSaved, Log, QuestFinished, QuestStarted, Step, Stop
+from realm_tui.contract.protocol import CheckpointSaved, Log, QuestFinished, QuestStarted, Step, Stop
 from realm_tui.trainer.control import ScriptedControl
 
 

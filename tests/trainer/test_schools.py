@@ -12,7 +12,7 @@ import pytest
 import torch
 from trainer_testkit import circled, write_jsonl
 
-from realm_tui.battle.protocol import Error, Log, Step, Stop
+from realm_tui.contract.protocol import Error, Log, Step, Stop
 from realm_tui.errors import InputError
 from realm_tui.trainer.control import ScriptedControl
 from realm_tui.trainer.data import IGNORE

@@ -9,8 +9,8 @@ import pytest
 import torch
 from trainer_testkit import TINY_NANO
 
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.skills import get_skill
 from realm_tui.trainer import nano
 from realm_tui.trainer.data import PACK_ROW_TOKENS, ChatFormat, make_batch, tokenize_chat

@@ -1,5 +1,5 @@
 """The Vault's merged export of a real tiny LoRA checkpoint, end to end: `e` then `m` on the Vault
-screen runs `realm_tui.trainer.export` in a child process; the merged folder loads with
+screen runs `realm_tui.trainer.entry.export` in a child process; the merged folder loads with
 transformers alone and gives the logits of base + adapter. `realm vault export` (same path)
 writes the same weights."""
 
@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from realm_tui.config.realm_config import DEFAULT_HERO
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 
 LORA = {"method": "lora", "lora": {"r": 4, "alpha": 8.0, "dropout": 0.0}, "gradient_checkpointing": False}
@@ -55,7 +55,7 @@ def test_vault_exports_merged_lora_weights(make_job: Any, battle: Any, tmp_path:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from realm_tui.trainer.export import adapter_base
+    from realm_tui.trainer.entry.export import adapter_base
 
     realm, _ = init_realm(tmp_path / "realm")
     job = make_job(max_steps=3, memory_profile=LORA, learning_rate=2e-2, checkpoints_dir=str(realm.checkpoints))

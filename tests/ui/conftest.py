@@ -19,9 +19,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from ui_testkit import DISK, FakeBridge, build_fixture_realm, copy_realm, fake_oracle_main  # noqa: E402
 
 from realm_tui.paths import RealmPaths  # noqa: E402
+from realm_tui.services.armory import ArmoryForm, VramEstimate  # noqa: E402
 from realm_tui.ui.app import RealmApp, create_app  # noqa: E402
 from realm_tui.ui.game import GameOptions  # noqa: E402
-from realm_tui.ui.services.armory import ArmoryForm, VramEstimate  # noqa: E402
 
 
 def fixed_vram(_configs: object, form: ArmoryForm) -> VramEstimate:

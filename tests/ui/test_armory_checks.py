@@ -13,9 +13,9 @@ from textual.widgets import Input, Select, Static
 from uiwait import wait_for
 
 from realm_tui.armory.knobs import Environment
+from realm_tui.services.armory import estimate_vram
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.screens.armory import ArmoryScreen
-from realm_tui.ui.services.armory import estimate_vram
 
 pytestmark = pytest.mark.anyio
 
@@ -91,7 +91,7 @@ async def test_a_failed_probe_says_so(make_app: Callable[..., RealmApp]) -> None
 
 def test_the_armory_keeps_torch_out_of_the_ui_process() -> None:
     code = (
-        "import json, sys\nimport realm_tui.ui.screens.armory, realm_tui.ui.services.armory, realm_tui.ui.game\n"
+        "import json, sys\nimport realm_tui.ui.screens.armory, realm_tui.services.armory, realm_tui.ui.game\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

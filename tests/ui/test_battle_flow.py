@@ -10,7 +10,7 @@ import pytest
 from ui_testkit import FakeBridge
 from uiwait import Toasts, wait_for
 
-from realm_tui.battle.protocol import Pause, Resume, Stop
+from realm_tui.contract.protocol import Pause, Resume, Stop
 from realm_tui.paths import RealmPaths
 from realm_tui.rules import HeroStats
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import wait_for
 
-from realm_tui.battle.protocol import EvalProgress, Evaluate
+from realm_tui.contract.protocol import EvalProgress, Evaluate
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.messages import NotificationRaised

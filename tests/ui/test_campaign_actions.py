@@ -11,8 +11,8 @@ from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import Toasts, wait_for
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.paths import RealmPaths
-from realm_tui.trainer.manifest import is_valid_checkpoint
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.models import TrainerState
 from realm_tui.ui.screens.guild import GuildScreen

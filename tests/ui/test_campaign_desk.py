@@ -8,10 +8,10 @@ import shutil
 import pytest
 from ui_testkit import CAMPAIGN
 
+from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.paths import RealmPaths
+from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
 from realm_tui.store import Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
-from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
 
 C1000, C2400 = "checkpoint-1000-20260101-0300", "checkpoint-2400-20260101-0600"
 

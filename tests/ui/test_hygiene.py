@@ -19,7 +19,7 @@ PROBE = """
 import asyncio, json, sys
 sys.path.insert(0, {testdir!r})
 from ui_testkit import DISK
-from realm_tui.cli import app as _cli  # the path `realm` takes
+from realm_tui.cli.app import app as _cli  # the path `realm` takes
 from realm_tui.ui.app import create_app
 from realm_tui.ui.game import GameOptions
 
@@ -53,7 +53,7 @@ def test_ui_modules_stay_under_400_lines() -> None:
 
 def test_oracle_worker_module_is_torch_free_at_import() -> None:
     code = (
-        "import json, sys, realm_tui.ui.oracle_worker, realm_tui.ui.services.oracle\n"
+        "import json, sys, realm_tui.trainer.entry.oracle, realm_tui.services.oracle\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

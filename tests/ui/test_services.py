@@ -10,9 +10,7 @@ from realm_tui.config.hero import HeroConfig
 from realm_tui.config.loader import load_model
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.paths import RealmPaths
-from realm_tui.store import EventRecord, Store
-from realm_tui.ui.models import format_bytes, format_duration
-from realm_tui.ui.services.armory import (
+from realm_tui.services.armory import (
     ArmoryForm,
     apply_form,
     edited_text,
@@ -22,7 +20,9 @@ from realm_tui.ui.services.armory import (
     refusals_here,
     validate_form,
 )
-from realm_tui.ui.services.vault import Vault, VaultRefusal
+from realm_tui.services.vault import Vault, VaultRefusal
+from realm_tui.store import EventRecord, Store
+from realm_tui.ui.models import format_bytes, format_duration
 from realm_tui.ui.views import build_guild_view, build_hero_sheet, log_line
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not on PATH")
 

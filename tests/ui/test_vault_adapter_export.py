@@ -16,9 +16,9 @@ from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, T0
 from uiwait import Toasts, wait_for
 
+from realm_tui.contract.manifest import write_manifest
 from realm_tui.paths import RealmPaths
 from realm_tui.store import CheckpointRecord, Store
-from realm_tui.trainer.manifest import write_manifest
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.screens.modals import ExportModal
 from realm_tui.ui.screens.vault import VaultScreen

@@ -14,7 +14,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from realm_tui.battle.protocol import (
+from realm_tui.contract.manifest import write_manifest
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     EvalResult,
@@ -30,9 +31,9 @@ from realm_tui.battle.protocol import (
     Stopped,
     TrainJob,
 )
-from realm_tui.battle.protocol import Error as ErrorEvent
-from realm_tui.init_realm import init_realm
+from realm_tui.contract.protocol import Error as ErrorEvent
 from realm_tui.paths import RealmPaths
+from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.versions import data_version
 from realm_tui.store import (
     AchievementRecord,
@@ -44,7 +45,6 @@ from realm_tui.store import (
     QuestRecord,
     Store,
 )
-from realm_tui.trainer.manifest import write_manifest
 
 T0 = 1_767_225_600.0
 """2026-01-01 00:00:00 UTC: every stored time in the fixture is T0 + a fixed offset."""
@@ -384,7 +384,7 @@ class FakeBridge:
 
 def fake_oracle_main(conn: Connection) -> None:
     """Answers every question with a few words, one chunk each (no torch)."""
-    from realm_tui.ui.oracle_worker import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
+    from realm_tui.trainer.entry.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 
     while True:
         try:

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from realm_tui.battle.setup import choose_campaign
-from realm_tui.cli import app
+from realm_tui.cli.app import app
 from realm_tui.errors import InputError
-from realm_tui.init_realm import init_realm
 from realm_tui.paths import RealmPaths
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, Store
 
 HERO = "dio-nano"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:

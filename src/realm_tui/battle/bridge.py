@@ -11,7 +11,7 @@ import multiprocessing.connection
 import os
 from multiprocessing.process import BaseProcess
 
-from realm_tui.battle.protocol import Command, Error, Event, Start, Stop, Stopped, TrainJob
+from realm_tui.contract.protocol import Command, Error, Event, Start, Stop, Stopped, TrainJob
 
 
 class TrainerBridge:
@@ -26,7 +26,7 @@ class TrainerBridge:
     # ------------------------------------------------------------ lifecycle
 
     def start(self, job: TrainJob) -> None:
-        from realm_tui.trainer.child import child_main  # imports no torch at module level
+        from realm_tui.trainer.entry.battle import child_main  # imports no torch at module level
 
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)

@@ -21,10 +21,10 @@ import shutil
 from pathlib import Path
 
 from realm_tui.confine import checkpoint_folder
+from realm_tui.contract.manifest import TEMP_PREFIX, manifest_size, verify_checkpoint
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.store import CampaignRecord, CheckpointRecord, EventRecord, Store
-from realm_tui.trainer.manifest import TEMP_PREFIX, manifest_size, verify_checkpoint
 
 CHECKPOINT_PREFIX = "checkpoint-"
 """How the trainer names a checkpoint folder (`trainer.checkpoint.checkpoint_name`)."""

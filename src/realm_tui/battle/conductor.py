@@ -14,7 +14,11 @@ from pathlib import Path
 
 from realm_tui.battle.checkpoint_health import damaged_by_error
 from realm_tui.battle.progression import ProgressionKeeper
-from realm_tui.battle.protocol import (
+from realm_tui.battle.retention import Kept, select_for_deletion
+from realm_tui.config.hero import HeroConfig
+from realm_tui.confine import checkpoint_folder
+from realm_tui.contract.manifest import is_valid_checkpoint
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     Error,
@@ -28,9 +32,6 @@ from realm_tui.battle.protocol import (
     Step,
     Stopped,
 )
-from realm_tui.battle.retention import Kept, select_for_deletion
-from realm_tui.config.hero import HeroConfig
-from realm_tui.confine import checkpoint_folder
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
@@ -45,7 +46,6 @@ from realm_tui.rules.notifications import (
 from realm_tui.rules.stats import GOLD_PER_QUEST
 from realm_tui.rules.strain import comfort_floor, gated_hint, skills_ready, update_strain, zone_for
 from realm_tui.store import AchievementRecord, CheckpointRecord, EventRecord, QuestRecord, Store
-from realm_tui.trainer.manifest import is_valid_checkpoint
 
 STEP_FLUSH_S = 30.0
 """Progress (current step) is written to the store at most this often between commits."""

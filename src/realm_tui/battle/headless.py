@@ -12,10 +12,10 @@ from realm_tui.battle.bridge import TrainerBridge
 from realm_tui.battle.conductor import Conductor
 from realm_tui.battle.launched import LaunchedBridge
 from realm_tui.battle.plain_render import PlainRenderer
-from realm_tui.battle.protocol import Stopped
 from realm_tui.battle.render import JsonRenderer, Renderer, RichRenderer
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.protocol import Stopped
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.notifications import Notification
 from realm_tui.store import HeroRecord, Store

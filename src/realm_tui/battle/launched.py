@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from realm_tui.battle.protocol import EVENT_TYPES, Command, Error, Event, Log, Stop, Stopped, TrainJob
+from realm_tui.contract.protocol import EVENT_TYPES, Command, Error, Event, Log, Stop, Stopped, TrainJob
 from realm_tui.errors import InputError
 
 _EVENTS = {cls.__name__: cls for cls in EVENT_TYPES}

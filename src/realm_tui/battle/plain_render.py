@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from realm_tui.battle.protocol import (
+from realm_tui.battle.school_metrics import format_metrics
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
     EvalProgress,
@@ -28,7 +29,6 @@ from realm_tui.battle.protocol import (
     Step,
     Stopped,
 )
-from realm_tui.battle.school_metrics import format_metrics
 
 PROGRESS_EVERY_S = 5.0
 """Progress lines while steps arrive: at most this often."""

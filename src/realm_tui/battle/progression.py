@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules import (
     ChampionCandidate,
     RegressionEvent,

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from realm_tui.battle.event_json import event_to_json
-from realm_tui.battle.protocol import (
+from realm_tui.battle.school_metrics import format_metrics
+from realm_tui.contract.event_json import event_to_json
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
     EvalProgress,
@@ -24,7 +25,6 @@ from realm_tui.battle.protocol import (
     Step,
     Stopped,
 )
-from realm_tui.battle.school_metrics import format_metrics
 
 
 class Renderer(Protocol):

@@ -11,9 +11,9 @@ from typing import Any
 from realm_tui.battle.checkpoint_health import adopt_orphans, resume_point
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
-from realm_tui.battle.protocol import TrainJob
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
+from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for

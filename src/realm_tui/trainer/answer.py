@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from realm_tui.battle.protocol import EvalResult
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.errors import RealmError
 
 DEFAULT_THREADS = 2
@@ -30,7 +30,7 @@ def load_for_inference(
     hero: dict[str, Any], realm_root: Path, checkpoint: Path | None, profile: dict[str, Any] | None = None
 ) -> tuple[Any, Any]:
     """(model, tokenizer) in eval mode: the base hero, with a verified checkpoint's weights if given."""
-    from realm_tui.trainer import manifest
+    from realm_tui.contract import manifest
     from realm_tui.trainer.checkpoint import load_weights_into
     from realm_tui.trainer.hero import load_hero
 

@@ -27,8 +27,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from realm_tui.confine import confined
+from realm_tui.contract import manifest as mf
 from realm_tui.errors import InputError
-from realm_tui.trainer import manifest as mf
 from realm_tui.trainer.data import DataPosition
 
 STATE_FILE = "trainer_state.pt"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from realm_tui.battle.protocol import Command
+from realm_tui.contract.protocol import Command
 
 
 @runtime_checkable

@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from realm_tui.battle.protocol import Command, Error, Event, Stop, TrainJob
+from realm_tui.contract.protocol import Command, Error, Event, Stop, TrainJob
 
 GOOD_ENDINGS = {"finished", "requested", "signal"}
 
@@ -177,7 +177,7 @@ class _Emitter:
         self.out = open(events_path, "a", encoding="utf-8") if events_path and rank == 0 else None  # noqa: SIM115
 
     def __call__(self, event: Event) -> None:
-        from realm_tui.battle.event_json import event_to_json
+        from realm_tui.contract.event_json import event_to_json
 
         if self.rank == 0:
             stream = self.out or sys.stdout

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from realm_tui.battle.protocol import EvalResult
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
 

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from realm_tui.battle.protocol import Error, EvalProgress, Event, Generate, Generated, Log, TrainJob
+from realm_tui.contract.protocol import Error, EvalProgress, Event, Generate, Generated, Log, TrainJob
 from realm_tui.errors import RealmError
 from realm_tui.skills.curriculum import skill_slots
 from realm_tui.trainer.data import ChatFormat, tokenize_chat

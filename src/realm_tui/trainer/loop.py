@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from realm_tui.battle.protocol import (
+from realm_tui.contract.manifest import cleanup_temp_checkpoints, manifest_size
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     Error,
@@ -47,7 +48,6 @@ from realm_tui.trainer.distributed import save_on_main, shard_examples
 from realm_tui.trainer.examiner import Examiner
 from realm_tui.trainer.hero import load_hero
 from realm_tui.trainer.knob_check import check_job_knobs
-from realm_tui.trainer.manifest import cleanup_temp_checkpoints, manifest_size
 from realm_tui.trainer.mixer import Mixer
 from realm_tui.trainer.optim_setup import make_job_optimizer
 from realm_tui.trainer.pace import Pace

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from realm_tui.armory.optimizers import build_optimizer
-from realm_tui.battle.protocol import TrainJob
+from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 from realm_tui.trainer.peft_setup import check_method_optimizer
 

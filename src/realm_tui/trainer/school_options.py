@@ -112,7 +112,7 @@ def hero_teacher_folder(realm_root: Path, store: Store, hero_id: str) -> Path:
     """The checkpoint folder a hero teaches from: the champion of its active (else most recent)
     campaign, else that campaign's latest checkpoint, else its newest checkpoint of any campaign;
     only folders that still verify. One InputError when the hero has none."""
-    from realm_tui.trainer.manifest import is_valid_checkpoint
+    from realm_tui.contract.manifest import is_valid_checkpoint
 
     campaigns = store.campaigns.by_hero(hero_id)
     current = store.campaigns.active(hero_id) or (max(campaigns, key=lambda c: c.updated_at) if campaigns else None)

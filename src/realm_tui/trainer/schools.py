@@ -37,7 +37,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from realm_tui.battle.protocol import TrainJob
+from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, make_batch, split_val
 from realm_tui.trainer.preference_data import read_preferences, tokenize_continuation
@@ -443,7 +443,7 @@ class Whisper(School):
     def start(
         self, accelerator: Any, unwrap: Callable[[], Any], tokenizer: Any, load_base: Callable[[], Any]
     ) -> list[str]:
-        from realm_tui.trainer.export import load_model_folder
+        from realm_tui.trainer.entry.export import load_model_folder
 
         notes = super().start(accelerator, unwrap, tokenizer, load_base)
         teacher, teacher_tokenizer = load_model_folder(self.teacher_path)

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from realm_tui.battle.protocol import Pause, Resume, Stop
+from realm_tui.contract.protocol import Pause, Resume, Stop
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.game import Game, GameOptions

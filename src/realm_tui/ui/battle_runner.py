@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Protocol
 from textual.message import Message
 
 from realm_tui.battle.conductor import Conductor
-from realm_tui.battle.protocol import (
+from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     Error,
@@ -37,8 +38,7 @@ from realm_tui.battle.protocol import (
     Stopped,
     TrainJob,
 )
-from realm_tui.battle.protocol import QuestFinished as QuestFinishedEvent
-from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
 from realm_tui.store import HeroRecord

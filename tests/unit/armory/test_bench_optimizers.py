@@ -9,8 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from realm_tui.battle.protocol import TrainJob
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.protocol import TrainJob
 
 ROOT = Path(__file__).resolve().parents[3]
 

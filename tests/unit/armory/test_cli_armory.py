@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from realm_tui.cli_armory import armory_app
+from realm_tui.cli.armory import armory_app
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -98,7 +98,7 @@ def test_check(app: typer.Typer, realm: Path) -> None:
 
 def test_importing_the_cli_loads_no_torch() -> None:
     code = (
-        "import json, sys\nimport realm_tui.cli_armory, realm_tui.armory, realm_tui.armory.optimizers\n"
+        "import json, sys\nimport realm_tui.cli.armory, realm_tui.armory, realm_tui.armory.optimizers\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,15 +14,15 @@ import pytest
 
 from cli_kit import realm_cli
 from realm_tui.battle.conductor import Conductor
-from realm_tui.battle.protocol import CheckpointSaved, Error
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.confine import confined
+from realm_tui.contract.manifest import write_manifest
+from realm_tui.contract.protocol import CheckpointSaved, Error
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
+from realm_tui.services.vault import Vault, VaultRefusal
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.manifest import write_manifest
-from realm_tui.ui.services.vault import Vault, VaultRefusal
 
 CAMPAIGN = "dio-nano-test"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from realm_tui.battle.conductor import Conductor
-from realm_tui.battle.protocol import Error, QuestFinished, Stopped
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.init_realm import init_realm
+from realm_tui.contract.protocol import Error, QuestFinished, Stopped
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import Board, board_for
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, QuestRecord, Store
 
 

@@ -10,11 +10,11 @@ import pytest
 from progression_kit import keeper_for
 
 from realm_tui.battle.conductor import Conductor
-from realm_tui.battle.protocol import EvalResult, Step
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.init_realm import init_realm
+from realm_tui.contract.protocol import EvalResult, Step
 from realm_tui.paths import RealmPaths
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, Store
 
 

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules.progression import has_joined
 from realm_tui.store import Store
 

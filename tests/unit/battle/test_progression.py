@@ -5,8 +5,8 @@ from __future__ import annotations
 from progression_kit import keeper_for
 
 from realm_tui.battle.progression import ProgressionKeeper
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules.notifications import NotificationKind
 from realm_tui.store import CheckpointRecord, Store
 

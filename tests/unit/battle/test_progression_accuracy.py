@@ -9,8 +9,8 @@ import pytest
 from progression_kit import keeper_for
 
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.store import CheckpointRecord, Store
 
 

@@ -8,8 +8,8 @@ from progression_kit import keeper_for
 from pydantic import ValidationError
 
 from realm_tui.battle.progression import MAX_REVIEW_SHARE, ProgressionKeeper
-from realm_tui.battle.protocol import EvalResult
 from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules.notifications import NotificationKind
 from realm_tui.store import Store
 

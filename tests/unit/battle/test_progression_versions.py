@@ -11,11 +11,11 @@ from pathlib import Path
 from progression_kit import keeper_for
 from typer.testing import CliRunner
 
-from realm_tui.battle.protocol import EvalResult
-from realm_tui.cli import app
+from realm_tui.cli.app import app
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.init_realm import init_realm
+from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules.notifications import NotificationKind
+from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.versions import DATA_VERSIONS, FIRST_VERSION
 from realm_tui.store import CampaignRecord, EvalRecord, Store
 from realm_tui.ui.screens.guild import skill_text

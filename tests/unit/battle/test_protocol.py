@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from realm_tui.battle import protocol as p
+from realm_tui.contract import protocol as p
 
 JOB = p.TrainJob(
     realm_root="/tmp/realm",

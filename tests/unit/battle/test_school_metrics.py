@@ -7,9 +7,9 @@ import json
 
 from rich.console import Console
 
-from realm_tui.battle.protocol import Step
 from realm_tui.battle.render import JsonRenderer, RichRenderer
 from realm_tui.battle.school_metrics import format_metrics
+from realm_tui.contract.protocol import Step
 from realm_tui.rules.notifications import NotificationKind, Severity, battle_refused, trainer_died
 
 

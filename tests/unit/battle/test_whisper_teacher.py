@@ -12,11 +12,11 @@ import pytest
 
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.manifest import write_manifest
 from realm_tui.errors import InputError
-from realm_tui.init_realm import init_realm
 from realm_tui.paths import RealmPaths
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.manifest import write_manifest
 
 
 def checkpoint(realm: RealmPaths, store: Store, campaign: str, name: str, step: int, **extra: object) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from cli_kit import realm_cli as realm
 from realm_tui.config.realm_config import load_realm_configs, validate_realm_configs
 from realm_tui.errors import ConfigError
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from realm_tui.battle.protocol import TrainJob
 from realm_tui.config.hero import HeroConfig, TrainingDefaults
 from realm_tui.config.loader import format_validation_error
+from realm_tui.contract.protocol import TrainJob
 
 
 def hero(**changes: Any) -> dict[str, Any]:

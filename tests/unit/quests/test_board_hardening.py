@@ -12,12 +12,12 @@ import pytest
 
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.errors import InputError
-from realm_tui.init_realm import init_realm
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import Board
 from realm_tui.quests.files import MAX_STEM_BYTES, fit_name, reserve, safe_name
 from realm_tui.quests.sparring import spar
 from realm_tui.quests.validate import require_trainable_quest
+from realm_tui.services.init_realm import init_realm
 from realm_tui.skills import training_batch
 from realm_tui.store import QuestRecord, Store
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from realm_tui import cli
-from realm_tui.cli_module import module_app, parse_levels
-from realm_tui.cli_quest import quest_app
+from realm_tui.cli import app as cli
+from realm_tui.cli.module import module_app, parse_levels
+from realm_tui.cli.quest import quest_app
 from realm_tui.errors import InputError
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 from realm_tui.store import Store
 
 from ._helpers import good_lines, line, write
@@ -129,8 +129,8 @@ def test_parse_levels() -> None:
 
 def test_sub_apps_import_nothing_heavy() -> None:
     probe = (
-        "import sys, json\nimport realm_tui.cli_quest, realm_tui.cli_module\n"
-        "from realm_tui.cli_quest import quest_app\nfrom typer.testing import CliRunner\n"
+        "import sys, json\nimport realm_tui.cli.quest, realm_tui.cli.module\n"
+        "from realm_tui.cli.quest import quest_app\nfrom typer.testing import CliRunner\n"
         "CliRunner().invoke(quest_app, ['--help'])\nprint(json.dumps(sorted(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from cli_kit import realm_cli
-from realm_tui.init_realm import init_realm
 from realm_tui.quests.archive import UnsafeArchive, _Budget
 from realm_tui.quests.modules import install_module, validate_module_source
 from realm_tui.quests.policy import ArchiveLimits, QuestPolicy
+from realm_tui.services.init_realm import init_realm
 
 from ._modules import info, make_zip, manifest, module_files, module_folder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from realm_tui.init_realm import init_realm
+from realm_tui.services.init_realm import init_realm
 from realm_tui.skills import get_skill
 from realm_tui.skills.checks import falling_difficulty, unbuildable_levels
 from realm_tui.skills.registry import build_skill

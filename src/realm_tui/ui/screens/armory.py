@@ -17,9 +17,7 @@ from realm_tui.armory.knobs import Environment
 from realm_tui.config.common import OPTIMIZERS
 from realm_tui.config.hero import HeroConfig
 from realm_tui.errors import RealmError
-from realm_tui.ui.keys import ARMORY_BINDINGS
-from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.services.armory import (
+from realm_tui.services.armory import (
     ArmoryForm,
     apply_form,
     form_for,
@@ -27,6 +25,8 @@ from realm_tui.ui.services.armory import (
     refusals_here,
     validate_form,
 )
+from realm_tui.ui.keys import ARMORY_BINDINGS
+from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.views import current_campaign
 
 NUMBER_FIELDS = (

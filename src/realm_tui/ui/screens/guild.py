@@ -19,12 +19,12 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.errors import RealmError
+from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.services.sparring import SPAR_COUNT, SparOutcome, spar_round
 from realm_tui.ui.keys import GUILD_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, PickModal
-from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
-from realm_tui.ui.services.sparring import SPAR_COUNT, SparOutcome, spar_round
 from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet, current_campaign
 from realm_tui.ui.widgets.text import bar, sparkline, zone_label
 

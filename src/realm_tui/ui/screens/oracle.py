@@ -1,6 +1,6 @@
 """The Oracle: chat with the base hero or any checkpoint, tokens streaming in.
 
-Generation runs in the oracle child process (`ui/oracle_worker.py`), read by a thread worker
+Generation runs in the oracle child process (`trainer/entry/oracle.py`), read by a thread worker
 that posts `OracleReady` / `OracleReply` messages here; the battle is never blocked.
 """
 
@@ -21,12 +21,12 @@ from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO
 from realm_tui.confine import checkpoint_folder
 from realm_tui.errors import InputError
+from realm_tui.services.oracle import OracleDied
 from realm_tui.store import Store
+from realm_tui.trainer.entry.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
-from realm_tui.ui.oracle_worker import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.services.oracle import OracleDied
 from realm_tui.ui.views import current_campaign
 
 BASE = "__base__"

@@ -12,11 +12,11 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import DataTable, Static
 
+from realm_tui.services.quest_board import BoardRefusal, QuestEntry
 from realm_tui.ui.keys import QUEST_BINDINGS
 from realm_tui.ui.messages import QuestBoardChanged, TaskFinished
 from realm_tui.ui.models import format_bytes
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.services.quest_board import BoardRefusal, QuestEntry
 from realm_tui.ui.widgets.forms import AddQuestForm
 
 STATE_MARKS = {

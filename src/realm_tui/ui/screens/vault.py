@@ -10,14 +10,14 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.services.export_child import ExportFailed
+from realm_tui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.keys import VAULT_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished, TaskProgress
 from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, ExportModal
-from realm_tui.ui.services.campaigns import CampaignDesk, CampaignRefusal
-from realm_tui.ui.services.export_child import ExportFailed
-from realm_tui.ui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.views import current_campaign
 
 WIDE = 112

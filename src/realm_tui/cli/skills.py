@@ -1,8 +1,8 @@
 """`realm eval`, `realm skills` and `realm campaign …`: skills, evaluation and campaigns from the CLI.
 
-Registered in cli.py::
+Registered in cli/app.py::
 
-    from realm_tui.cli_skills import campaign_app, eval_command, skills_command
+    from realm_tui.cli.skills import campaign_app, eval_command, skills_command
 
     app.add_typer(campaign_app, name="campaign")
     app.command("eval")(eval_command)
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from realm_tui.cli_quest import current_realm, user_errors
+from realm_tui.cli.quest import current_realm, user_errors
 from realm_tui.errors import InputError
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def choose_hero(
     """`--checkpoint` (with its hero), else the current campaign's latest checkpoint, else the base hero."""
     from realm_tui.config.realm_config import DEFAULT_HERO
     from realm_tui.confine import checkpoint_folder
-    from realm_tui.trainer.manifest import is_valid_checkpoint
+    from realm_tui.contract.manifest import is_valid_checkpoint
 
     campaign = current_campaign(store, hero_id)
     if checkpoint is not None:

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from realm_tui.battle.protocol import Event
+from realm_tui.contract.protocol import Event
 
 
 def _clean(value: Any) -> Any:

@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from realm_tui.contract import manifest as mf
 from realm_tui.errors import InputError
-from realm_tui.trainer import manifest as mf
 
 ADAPTER_CONFIG = "adapter_config.json"
 LEFT_BEHIND = {mf.MANIFEST, "trainer_state.pt"}
@@ -134,7 +134,7 @@ def _say(**fields: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m realm_tui.trainer.export CHECKPOINT OUT [--no-merge] [--base FOLDER]`.
+    """`python -m realm_tui.trainer.entry.export CHECKPOINT OUT [--no-merge] [--base FOLDER]`.
 
     The Vault (screen and `realm vault export`) runs this in a child so torch stays out of the
     caller. Stdout carries one JSON object per line: `{"stage": …}` while working, then
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m realm_tui.trainer.export")
+    parser = argparse.ArgumentParser(prog="python -m realm_tui.trainer.entry.export")
     parser.add_argument("checkpoint")
     parser.add_argument("out")
     parser.add_argument("--no-merge", dest="merge", action="store_false", help="keep an adapter as an adapter")

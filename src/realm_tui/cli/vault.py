@@ -1,8 +1,8 @@
 """`realm vault …`: the Vault's checkpoints from the command line (list, export).
 
-Registered in cli.py with `app.add_typer(vault_app, name="vault")`. Only typer at module level
+Registered in cli/app.py with `app.add_typer(vault_app, name="vault")`. Only typer at module level
 (`realm --help` stays torch-free); `export` goes through the same `Vault.export` as the game's
-Vault screen, so merging a LoRA adapter runs `realm_tui.trainer.export` in a child process. The
+Vault screen, so merging a LoRA adapter runs `realm_tui.trainer.entry.export` in a child process. The
 store is opened read-only: exporting works while the game or a headless battle holds it.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from realm_tui.cli_quest import current_realm, user_errors
+from realm_tui.cli.quest import current_realm, user_errors
 from realm_tui.errors import InputError, RealmError
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ vault_app = typer.Typer(
 @user_errors
 def vault_list() -> None:
     """The current campaign's checkpoints, newest first (★ champion, ◆ latest)."""
+    from realm_tui.services.vault import Vault
     from realm_tui.store import Store
-    from realm_tui.ui.services.vault import Vault
     from realm_tui.ui.views import current_campaign
 
     realm = current_realm()
@@ -65,9 +65,9 @@ def vault_export(
     ] = None,
 ) -> None:
     """Write a checkpoint as a plain Hugging Face folder: config, weights, tokenizer."""
+    from realm_tui.services.export_child import ExportFailed
+    from realm_tui.services.vault import Vault, VaultRefusal
     from realm_tui.store import Store
-    from realm_tui.ui.services.export_child import ExportFailed
-    from realm_tui.ui.services.vault import Vault, VaultRefusal
 
     realm = current_realm()
     with Store.open(realm.store_file, readonly=True) as store:

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 import typer
 
 from realm_tui import __version__
-from realm_tui.cli_armory import armory_app
-from realm_tui.cli_module import module_app
-from realm_tui.cli_quest import quest_app
-from realm_tui.cli_skills import campaign_app, eval_command, skills_command
-from realm_tui.cli_vault import vault_app
+from realm_tui.cli.armory import armory_app
+from realm_tui.cli.module import module_app
+from realm_tui.cli.quest import quest_app
+from realm_tui.cli.skills import campaign_app, eval_command, skills_command
+from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths, resolve_realm
 
@@ -87,7 +87,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing config files.")] = False,
 ) -> None:
     """Create a realm folder: configs/ with the defaults, quests/ and saves/."""
-    from realm_tui.init_realm import init_realm
+    from realm_tui.services.init_realm import init_realm
 
     realm, written = init_realm(directory, force=force)
     typer.echo(f"Realm ready at {realm.root} ({len(written)} config file(s) written).")
@@ -105,8 +105,8 @@ def doctor(
     from rich.console import Console
     from rich.table import Table
 
-    from realm_tui.doctor import run_checks, usable
     from realm_tui.errors import RealmNotFound
+    from realm_tui.services.doctor import run_checks, usable
 
     realm: RealmPaths | None
     try:
@@ -115,7 +115,7 @@ def doctor(
         realm = None
         missing = str(err)
     if repair and realm is not None:
-        from realm_tui.doctor import repair_store_of
+        from realm_tui.services.doctor import repair_store_of
 
         typer.echo(repair_store_of(realm))
     checks = run_checks(realm)

@@ -11,7 +11,7 @@ from realm_tui.paths import QUEST_DIRS, RealmPaths
 
 def default_configs_dir() -> Path:
     """The configs shipped with the package (the repo's own `configs/`)."""
-    return Path(__file__).resolve().parent / "defaults"
+    return Path(__file__).resolve().parents[1] / "defaults"
 
 
 def init_realm(target: Path, *, force: bool = False) -> tuple[RealmPaths, list[Path]]:

@@ -1,4 +1,4 @@
-"""Run `python -m realm_tui.trainer.export` in a child process and follow its JSON lines.
+"""Run `python -m realm_tui.trainer.entry.export` in a child process and follow its JSON lines.
 
 Merging a LoRA adapter loads torch, transformers and peft; the game and `realm vault export`
 never import them, so the merge runs in a child. No textual and no torch here: the Vault screen
@@ -25,7 +25,7 @@ class ExportFailed(Exception):
 
 
 def export_command(checkpoint: Path, out: Path, merge: bool, base: Path | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "realm_tui.trainer.export", str(checkpoint), str(out)]
+    cmd = [sys.executable, "-m", "realm_tui.trainer.entry.export", str(checkpoint), str(out)]
     if not merge:
         cmd.append("--no-merge")
     if base is not None:

@@ -14,7 +14,7 @@ import traceback
 from multiprocessing.connection import Connection
 from types import FrameType
 
-from realm_tui.battle.protocol import Command, Error, Event, Log, Start, Step, Stop, Stopped
+from realm_tui.contract.protocol import Command, Error, Event, Log, Start, Step, Stop, Stopped
 
 
 class PipeControl:

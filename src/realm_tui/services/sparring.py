@@ -49,7 +49,7 @@ def spar_round(
     realm: RealmPaths, configs: RealmConfigs, store: Store, skill: str, *, count: int = SPAR_COUNT
 ) -> SparOutcome:
     """One sparring round at the skill's training level; RealmError (with the reason) if it cannot run."""
-    from realm_tui.cli_skills import choose_hero, spar_with, training_level_of
+    from realm_tui.cli.skills import choose_hero, spar_with, training_level_of
     from realm_tui.quests.board import board_for
     from realm_tui.quests.sparring import queue_sparring, sparring_rounds
     from realm_tui.skills import get_skill

@@ -1,6 +1,6 @@
 """`realm armory …`: memory profiles, the VRAM calculator and the knob check, from the shell.
 
-Registered in `cli.py` as `app.add_typer(armory_app, name="armory")`. Every heavy import (rich,
+Registered in `cli/app.py` as `app.add_typer(armory_app, name="armory")`. Every heavy import (rich,
 the calculator, torch for `check`) happens inside the command that needs it.
 """
 
@@ -24,7 +24,7 @@ armory_app = typer.Typer(
 
 
 def _realm() -> RealmPaths:
-    from realm_tui.cli import OPTIONS
+    from realm_tui.cli.app import OPTIONS
 
     return OPTIONS.realm()
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from realm_tui.confine import checkpoint_folder
+from realm_tui.contract.manifest import TEMP_PREFIX, is_valid_checkpoint
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.campaign import (
@@ -32,7 +33,6 @@ from realm_tui.rules.campaign import (
     resume,
 )
 from realm_tui.store import CampaignRecord, CheckpointRecord, HeroRecord, Store
-from realm_tui.trainer.manifest import TEMP_PREFIX, is_valid_checkpoint
 
 
 class CampaignRefusal(Exception):

@@ -1,6 +1,6 @@
 """`realm module …`: list, inspect, validate, install, export and uninstall quest modules.
 
-Registered in cli.py with `app.add_typer(module_app, name="module")`. Installing never runs code
+Registered in cli/app.py with `app.add_typer(module_app, name="module")`. Installing never runs code
 from a module and never writes outside `quests/modules/`.
 """
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from realm_tui.cli_quest import current_realm, user_errors
+from realm_tui.cli.quest import current_realm, user_errors
 from realm_tui.errors import InputError
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from realm_tui.ui.oracle_worker import (
+from realm_tui.trainer.entry.oracle import (
     OracleAsk,
     OracleCancel,
     OracleChunk,

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from realm_tui.config.hero import Retention
 from realm_tui.confine import checkpoint_folder
+from realm_tui.contract.manifest import MANIFEST, verify_checkpoint
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.notifications import Notification, new_champion
+from realm_tui.services.export_child import run_export_child
 from realm_tui.store import CheckpointRecord, Store
-from realm_tui.trainer.manifest import MANIFEST, verify_checkpoint
-from realm_tui.ui.services.export_child import run_export_child
 
 ADAPTER_CONFIG = "adapter_config.json"
 """What makes a folder an adapter (the name `trainer.export` looks for; that module imports torch)."""
@@ -30,7 +30,7 @@ EXPORT_SKIP = frozenset({"trainer_state.pt", MANIFEST})
 
 def listed_names(folder: Path) -> list[str]:
     """The files a (verified) checkpoint's manifest lists."""
-    from realm_tui.trainer.manifest import read_manifest
+    from realm_tui.contract.manifest import read_manifest
 
     return sorted(read_manifest(folder)["files"])
 

@@ -1,6 +1,6 @@
 """`realm quest …`: the Quest Board from the command line.
 
-Registered in cli.py with `app.add_typer(quest_app, name="quest")`. Heavy imports stay inside the
+Registered in cli/app.py with `app.add_typer(quest_app, name="quest")`. Heavy imports stay inside the
 commands; each command opens the store for writing only while it runs.
 """
 
@@ -61,13 +61,13 @@ STATE_STYLE = {
 
 def current_realm() -> RealmPaths:
     """The realm chosen by `--home` / REALM_HOME / the current folder (read from cli.OPTIONS)."""
-    from realm_tui import cli  # lazy: cli imports this module
+    from realm_tui.cli import app as cli  # lazy: cli imports this module
 
     return cli.OPTIONS.realm()
 
 
 def _debug() -> bool:
-    from realm_tui import cli
+    from realm_tui.cli import app as cli
 
     return cli.OPTIONS.debug
 
@@ -316,7 +316,7 @@ def spar(
 
     With --preferences, each wrong answer also becomes a preference pair for the Judge school (DPO),
     written outside the queue (a chat battle cannot train on it); the command prints its path."""
-    from realm_tui.cli_skills import choose_hero, spar_with, training_level_of
+    from realm_tui.cli.skills import choose_hero, spar_with, training_level_of
     from realm_tui.config.realm_config import load_realm_configs
     from realm_tui.quests.sparring import preference_lines, queue_sparring, sparring_rounds, write_preferences
     from realm_tui.skills import get_skill

@@ -1,0 +1,1 @@
+"""Entry points of the trainer's child processes: battle, oracle, export."""

@@ -1,1 +1,0 @@
-"""Adapters between the screens and the store, folders and child processes (no textual)."""
