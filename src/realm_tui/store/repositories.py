@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tinydb import where
 from tinydb.queries import QueryLike
 
 from realm_tui.store.records import (
@@ -21,6 +20,8 @@ from realm_tui.store.repository_base import (
     KeyedRepository,
     RecordNotFound,
     TableRepository,
+    field_is,
+    field_is_not,
 )
 
 
@@ -36,13 +37,13 @@ class CampaignRepository(KeyedRepository[CampaignRecord]):
 
     def by_hero(self, hero_id: str) -> list[CampaignRecord]:
         """The hero's campaigns, oldest first."""
-        return sorted(self._search(where("hero_id") == hero_id), key=lambda c: c.created_at)
+        return sorted(self._search(field_is("hero_id", hero_id)), key=lambda c: c.created_at)
 
     def active(self, hero_id: str | None = None) -> CampaignRecord | None:
         """The active campaign (of this hero, if given); the most recently updated if several."""
-        cond = where("status") == "active"
+        cond = field_is("status", "active")
         if hero_id is not None:
-            cond = cond & (where("hero_id") == hero_id)
+            cond = cond & field_is("hero_id", hero_id)
         found = self._search(cond)
         return max(found, key=lambda c: c.updated_at) if found else None
 
@@ -56,14 +57,14 @@ class LedgerRepository(KeyedRepository[CheckpointRecord]):
 
     def by_campaign(self, campaign_id: str) -> list[CheckpointRecord]:
         """The campaign's checkpoints by step (then save time)."""
-        found = self._search(where("campaign_id") == campaign_id)
+        found = self._search(field_is("campaign_id", campaign_id))
         return sorted(found, key=lambda c: (c.step, c.created_at))
 
     def latest(self, campaign_id: str | None = None) -> CheckpointRecord | None:
         """The most recently saved checkpoint (of this campaign, if given) not marked damaged: what
         a resume can continue from, what `latest` exports, what retention must keep."""
         with self._reading():
-            found = self.all() if campaign_id is None else self._search(where("campaign_id") == campaign_id)
+            found = self.all() if campaign_id is None else self._search(field_is("campaign_id", campaign_id))
         found = [c for c in found if not c.damaged]
         if not found:
             return None
@@ -72,7 +73,7 @@ class LedgerRepository(KeyedRepository[CheckpointRecord]):
 
     def champion(self, campaign_id: str) -> CheckpointRecord | None:
         """The campaign's champion checkpoint, or None."""
-        found = self._search((where("campaign_id") == campaign_id) & (where("champion") == True))  # noqa: E712
+        found = self._search(field_is("campaign_id", campaign_id) & field_is("champion", True))
         return found[0] if found else None
 
     def set_champion(self, name: str) -> CheckpointRecord:
@@ -87,9 +88,9 @@ class LedgerRepository(KeyedRepository[CheckpointRecord]):
                 [
                     (
                         {"champion": False},
-                        (where("campaign_id") == record.campaign_id) & (where("name") != name),
+                        field_is("campaign_id", record.campaign_id) & field_is_not("name", name),
                     ),
-                    ({"champion": True}, where("name") == name),
+                    ({"champion": True}, field_is("name", name)),
                 ]
             )
             return record.model_copy(update={"champion": True})
@@ -97,7 +98,7 @@ class LedgerRepository(KeyedRepository[CheckpointRecord]):
     def clear_champion(self, campaign_id: str) -> None:
         """The campaign has no champion any more."""
         with self._writing():
-            self._table.update({"champion": False}, where("campaign_id") == campaign_id)
+            self._table.update({"champion": False}, field_is("campaign_id", campaign_id))
 
 
 class EvalRepository(KeyedRepository[EvalRecord]):
@@ -106,18 +107,18 @@ class EvalRepository(KeyedRepository[EvalRecord]):
 
     def for_skill(self, campaign_id: str, skill: str, level: int | None = None) -> list[EvalRecord]:
         """Evals of one skill (at one level, if given), ordered by step."""
-        cond = (where("campaign_id") == campaign_id) & (where("skill") == skill)
+        cond = field_is("campaign_id", campaign_id) & field_is("skill", skill)
         if level is not None:
-            cond = cond & (where("level") == level)
+            cond = cond & field_is("level", level)
         return sorted(self._search(cond), key=lambda e: (e.step, e.created_at))
 
     def for_campaign(self, campaign_id: str) -> list[EvalRecord]:
         """Every eval of the campaign, ordered by step."""
-        found = self._search(where("campaign_id") == campaign_id)
+        found = self._search(field_is("campaign_id", campaign_id))
         return sorted(found, key=lambda e: (e.step, e.created_at))
 
     def for_checkpoint(self, checkpoint: str) -> list[EvalRecord]:
-        return sorted(self._search(where("checkpoint") == checkpoint), key=lambda e: (e.skill, e.level))
+        return sorted(self._search(field_is("checkpoint", checkpoint)), key=lambda e: (e.skill, e.level))
 
 
 _PRIORITY_ORDER = {p: i for i, p in enumerate(QUEST_PRIORITIES)}
@@ -130,9 +131,9 @@ class QuestRepository(KeyedRepository[QuestRecord]):
 
     def by_state(self, state: QuestState, priority: QuestPriority | None = None) -> list[QuestRecord]:
         """Quests in this state in queue order: high, normal, low, then oldest first."""
-        cond = where("state") == state
+        cond = field_is("state", state)
         if priority is not None:
-            cond = cond & (where("priority") == priority)
+            cond = cond & field_is("priority", priority)
         return sorted(self._search(cond), key=lambda q: (_PRIORITY_ORDER[q.priority], q.created_at))
 
 
@@ -144,7 +145,7 @@ class AchievementRepository(TableRepository[AchievementRecord]):
 
     @staticmethod
     def _cond(achievement_id: str, campaign_id: str | None) -> QueryLike:
-        return (where("id") == achievement_id) & (where("campaign_id") == campaign_id)
+        return field_is("id", achievement_id) & field_is("campaign_id", campaign_id)
 
     def get(self, achievement_id: str, campaign_id: str | None = None) -> AchievementRecord | None:
         found = self._search(self._cond(achievement_id, campaign_id))
@@ -164,7 +165,7 @@ class AchievementRepository(TableRepository[AchievementRecord]):
 
     def for_campaign(self, campaign_id: str | None) -> list[AchievementRecord]:
         """The campaign's unlocks (campaign_id None: realm-wide ones), in unlock order."""
-        found = self._search(where("campaign_id") == campaign_id)
+        found = self._search(field_is("campaign_id", campaign_id))
         return sorted(found, key=lambda a: a.unlocked_at)
 
     def remove(self, achievement_id: str, campaign_id: str | None = None) -> bool:

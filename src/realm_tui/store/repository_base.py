@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 from tinydb import TinyDB, where
-from tinydb.queries import QueryLike
+from tinydb.queries import QueryInstance, QueryLike
 from tinydb.table import Table
 
 from realm_tui.errors import StoreError
@@ -20,6 +20,19 @@ from realm_tui.store.records import Record, now
 from realm_tui.store.storage import SafeJSONStorage
 
 R = TypeVar("R", bound=Record)
+
+
+def field_is(field: str, value: object) -> QueryInstance:
+    """The query ``where(field) == value``, typed: tinydb leaves ``Query.__eq__`` unannotated
+    (so mypy sees ``Any``); this one helper holds that gap for every repository."""
+    query: QueryInstance = where(field) == value
+    return query
+
+
+def field_is_not(field: str, value: object) -> QueryInstance:
+    """The query ``where(field) != value`` (false where the field is missing), typed as above."""
+    query: QueryInstance = where(field) != value
+    return query
 
 
 class RecordNotFound(StoreError):
@@ -138,7 +151,7 @@ class KeyedRepository(TableRepository[R]):
         return str(getattr(record, self.key_field))
 
     def _cond(self, key: str) -> QueryLike:
-        return where(self.key_field) == key
+        return field_is(self.key_field, key)
 
     def get(self, key: str) -> R | None:
         """The record with this key, or None."""
