@@ -155,133 +155,213 @@ def assess_knobs(
     memory) the VRAM estimate is checked too.
     """
     td = hero.training_defaults
-    batch = batch_size if batch_size is not None else td.batch_size
-    accum = grad_accum if grad_accum is not None else td.gradient_accumulation
-    length = seq_len if seq_len is not None else td.max_length
-    opt = optimizer or td.optimizer
-    prec = precision or td.precision
-    method = profile.method
-    name = f"memory profile {profile.id}"
-    problems: list[str] = []
-    notes: list[str] = []
+    knobs = _Knobs(
+        batch=batch_size if batch_size is not None else td.batch_size,
+        accum=grad_accum if grad_accum is not None else td.gradient_accumulation,
+        length=seq_len if seq_len is not None else td.max_length,
+        optimizer=optimizer or td.optimizer,
+        precision=precision or td.precision,
+        method=profile.method,
+        name=f"memory profile {profile.id}",
+    )
+    report = KnobReport()
+    _check_method(knobs, report)
+    _check_limits(knobs, profile, report)
+    _check_quantization(
+        knobs, profile, report, cuda_available=cuda_available, bnb_cuda=bnb_cuda, bnb_installed=bnb_installed
+    )
+    _check_optimizer_libraries(
+        knobs,
+        report,
+        cuda_available=cuda_available,
+        bnb_installed=bnb_installed,
+        galore_installed=galore_installed,
+        muon_available=muon_available,
+    )
+    _check_attention(knobs, profile, report, cuda_available=cuda_available, flash_attn_installed=flash_attn_installed)
+    if knobs.precision == "bf16" and cuda_available and not bf16_supported:
+        report.problems.append("precision bf16 needs an Ampere-or-newer GPU; this one lacks bf16: set precision fp32")
+    # Only when nothing else is wrong: a slow CPU run is no news next to a refusal.
+    if profile.vram_gb > 0 and not cuda_available and not report.problems:
+        report.notes.append(f"{knobs.name} is sized for a {profile.vram_gb:g} GB GPU; on a CPU it will be very slow")
+    _check_targets(knobs, profile, report)
+    if vram_bytes is not None and cuda_available and not profile.is_cpu:
+        _check_fit(hero, profile, knobs, vram_bytes, report)
+    return report
 
-    # --- method and optimizer belong together ---
-    galore_opt = opt in GALORE_OPTIMIZERS
-    if galore_opt and method in ("lora", "qlora"):
-        problems.append(
+
+@dataclass(frozen=True)
+class _Knobs:
+    """The knobs the battle will really use: the caller's, else the hero's training defaults."""
+
+    batch: int
+    accum: int
+    length: int
+    optimizer: str
+    precision: str
+    method: str
+    name: str
+    """The profile as messages name it (`memory profile <id>`)."""
+
+    @property
+    def galore_optimizer(self) -> bool:
+        return self.optimizer in GALORE_OPTIMIZERS
+
+
+def _check_method(knobs: _Knobs, report: KnobReport) -> None:
+    """The training method and the optimizer belong together."""
+    opt, method, name = knobs.optimizer, knobs.method, knobs.name
+    if knobs.galore_optimizer and method in ("lora", "qlora"):
+        report.problems.append(
             f"optimizer {opt} projects full weight gradients and cannot train LoRA adapters ({name} uses "
             f"method {method}): pick a GaLore profile (method galore) or an AdamW optimizer such as adamw"
         )
-    elif galore_opt and method == "full":
-        problems.append(
+    elif knobs.galore_optimizer and method == "full":
+        report.problems.append(
             f"optimizer {opt} needs a GaLore profile (method galore with a galore: section); {name} is "
             "method full: use optimizer adamw / adamw_8bit, or a GaLore profile"
         )
-    elif method == "galore" and not galore_opt:
-        problems.append(f"{name} is method galore, which needs optimizer galore_adamw or galore_adamw_8bit, not {opt}")
+    elif method == "galore" and not knobs.galore_optimizer:
+        report.problems.append(
+            f"{name} is method galore, which needs optimizer galore_adamw or galore_adamw_8bit, not {opt}"
+        )
     if opt == "muon" and method != "full":
-        problems.append(
+        report.problems.append(
             f"optimizer muon orthogonalises full 2-D weight updates; it needs method full, not {method} "
             f"({name}): use adamw, or a full-training profile"
         )
 
-    # --- limits of the profile ---
+
+def _check_limits(knobs: _Knobs, profile: MemoryProfile, report: KnobReport) -> None:
+    """Batch size, accumulation and length within the profile's limits (and at least 1)."""
     limits = (
         (
             "batch size",
-            batch,
+            knobs.batch,
             "max_batch_size",
             profile.max_batch_size,
             "lower the batch size and raise gradient accumulation to keep the effective batch",
         ),
-        ("gradient accumulation", accum, "max_grad_accum", profile.max_grad_accum, "lower it"),
-        ("sequence length", length, "max_seq_length", profile.max_seq_length, "lower max_length"),
+        ("gradient accumulation", knobs.accum, "max_grad_accum", profile.max_grad_accum, "lower it"),
+        ("sequence length", knobs.length, "max_seq_length", profile.max_seq_length, "lower max_length"),
     )
     for label, value, key, limit, fix in limits:
         if value > limit:
-            problems.append(f"{label} {value} is above {name}'s {key} {limit}: {fix} (at most {limit})")
-    if batch < 1 or accum < 1 or length < 1:
-        problems.append("batch size, gradient accumulation and sequence length must be at least 1")
+            report.problems.append(f"{label} {value} is above {knobs.name}'s {key} {limit}: {fix} (at most {limit})")
+    if knobs.batch < 1 or knobs.accum < 1 or knobs.length < 1:
+        report.problems.append("batch size, gradient accumulation and sequence length must be at least 1")
 
-    # --- libraries and devices ---
+
+def _check_quantization(
+    knobs: _Knobs,
+    profile: MemoryProfile,
+    report: KnobReport,
+    *,
+    cuda_available: bool,
+    bnb_cuda: bool,
+    bnb_installed: bool,
+) -> None:
+    """A 4-bit or 8-bit base needs bitsandbytes: with CUDA, or its CPU path on a CPU profile."""
     quant = profile.quantization.mode
-    if quant != "none":
-        what = "QLoRA (a 4-bit base)" if quant == "4bit" else "an 8-bit base"
-        if not bnb_installed:
-            problems.append(f"{name} stores {what}, which needs bitsandbytes: pip install bitsandbytes")
-        elif not bnb_cuda and profile.is_cpu and not cuda_available:
-            notes.append(f"{name} stores {what} through bitsandbytes' CPU path (no GPU here)")
-        elif not bnb_cuda:
-            problems.append(
-                f"{name} stores {what}, which needs bitsandbytes with CUDA"
-                + ("" if cuda_available else " and this machine has no CUDA GPU")
-                + ": use a profile without quantization (method lora or full), or train on a CUDA machine"
-            )
+    if quant == "none":
+        return
+    name = knobs.name
+    what = "QLoRA (a 4-bit base)" if quant == "4bit" else "an 8-bit base"
+    if not bnb_installed:
+        report.problems.append(f"{name} stores {what}, which needs bitsandbytes: pip install bitsandbytes")
+    elif not bnb_cuda and profile.is_cpu and not cuda_available:
+        report.notes.append(f"{name} stores {what} through bitsandbytes' CPU path (no GPU here)")
+    elif not bnb_cuda:
+        report.problems.append(
+            f"{name} stores {what}, which needs bitsandbytes with CUDA"
+            + ("" if cuda_available else " and this machine has no CUDA GPU")
+            + ": use a profile without quantization (method lora or full), or train on a CUDA machine"
+        )
+
+
+def _check_optimizer_libraries(
+    knobs: _Knobs,
+    report: KnobReport,
+    *,
+    cuda_available: bool,
+    bnb_installed: bool,
+    galore_installed: bool,
+    muon_available: bool,
+) -> None:
+    """The optimizer's library is installed and runs on this device (or falls back, with a note)."""
+    opt = knobs.optimizer
     if opt in BNB_OPTIMIZERS and not bnb_installed:
-        problems.append(f"optimizer {opt} comes from bitsandbytes, which is not installed: pip install bitsandbytes")
+        report.problems.append(
+            f"optimizer {opt} comes from bitsandbytes, which is not installed: pip install bitsandbytes"
+        )
     elif opt in ("adamw_8bit", "paged_adamw_32bit", "paged_adamw_8bit") and not cuda_available:
         paged = opt.startswith("paged_")
-        notes.append(
+        report.notes.append(
             f"optimizer {opt} steps on CPU tensors here"
             + ("; without a GPU there is nothing to page, its state simply lives in RAM" if paged else "")
         )
-    if galore_opt and not galore_installed:
-        problems.append(f"optimizer {opt} needs galore-torch: pip install galore-torch")
+    if knobs.galore_optimizer and not galore_installed:
+        report.problems.append(f"optimizer {opt} needs galore-torch: pip install galore-torch")
     if opt == "galore_adamw_8bit" and not cuda_available:
-        problems.append(
+        report.problems.append(
             "optimizer galore_adamw_8bit needs CUDA (galore-torch's 8-bit step synchronises the GPU); "
             "on a CPU use galore_adamw"
         )
     if opt == "muon":
         if not muon_available:
-            problems.append("optimizer muon needs torch.optim.Muon (torch 2.9 or newer): upgrade torch or use adamw")
+            report.problems.append(
+                "optimizer muon needs torch.optim.Muon (torch 2.9 or newer): upgrade torch or use adamw"
+            )
         else:
-            notes.append("muon trains the 2-D hidden matrices; embeddings, norms, head and biases go to AdamW")
+            report.notes.append("muon trains the 2-D hidden matrices; embeddings, norms, head and biases go to AdamW")
     if opt == "adamw_torch_fused" and not cuda_available:
-        notes.append("adamw_torch_fused is fused on CUDA only: on this machine it runs as foreach AdamW")
+        report.notes.append("adamw_torch_fused is fused on CUDA only: on this machine it runs as foreach AdamW")
 
-    if profile.attention == "flash_attention_2":
-        if not cuda_available:
-            problems.append(
-                f"{name} uses attention flash_attention_2, which runs on CUDA GPUs only and this machine "
-                "has none: use a profile with attention sdpa (e.g. cpu_tiny)"
-            )
-        elif not flash_attn_installed:
-            notes.append(
-                "flash-attn is not installed: attention falls back to sdpa (pip install flash-attn for the "
-                "flash kernel; sdpa also keeps attention memory linear in length)"
-            )
 
-    if prec == "bf16" and cuda_available and not bf16_supported:
-        problems.append("precision bf16 needs an Ampere-or-newer GPU; this one lacks bf16: set precision fp32")
-    if profile.vram_gb > 0 and not cuda_available and not problems:
-        notes.append(f"{name} is sized for a {profile.vram_gb:g} GB GPU; on a CPU it will be very slow")
+def _check_attention(
+    knobs: _Knobs, profile: MemoryProfile, report: KnobReport, *, cuda_available: bool, flash_attn_installed: bool
+) -> None:
+    """flash_attention_2 needs CUDA; without the flash-attn package it falls back to sdpa."""
+    if profile.attention != "flash_attention_2":
+        return
+    if not cuda_available:
+        report.problems.append(
+            f"{knobs.name} uses attention flash_attention_2, which runs on CUDA GPUs only and this machine "
+            "has none: use a profile with attention sdpa (e.g. cpu_tiny)"
+        )
+    elif not flash_attn_installed:
+        report.notes.append(
+            "flash-attn is not installed: attention falls back to sdpa (pip install flash-attn for the "
+            "flash kernel; sdpa also keeps attention memory linear in length)"
+        )
 
-    # --- module names the profile targets ---
+
+def _check_targets(knobs: _Knobs, profile: MemoryProfile, report: KnobReport) -> None:
+    """The module names the profile's LoRA or GaLore section targets match layers of the model."""
     if profile.lora is not None:
         targets = profile.lora.target_modules
         if not lora_modules(targets):
-            problems.append(
-                f"{name}: lora.target_modules {_names(targets)} match no layer of this model; "
+            report.problems.append(
+                f"{knobs.name}: lora.target_modules {_names(targets)} match no layer of this model; "
                 "use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or all-linear"
             )
     if profile.galore is not None and not galore_modules(profile.galore.target_modules):
-        problems.append(
-            f"{name}: galore.target_modules {_names(profile.galore.target_modules)} match no layer; "
+        report.problems.append(
+            f"{knobs.name}: galore.target_modules {_names(profile.galore.target_modules)} match no layer; "
             "use name fragments such as attn and mlp"
         )
 
-    # --- does it fit? ---
-    if vram_bytes is not None and cuda_available and not profile.is_cpu:
-        mode: PrecisionMode | None = "fp32" if prec == "fp32" else None
-        est = estimate_for(hero, profile, batch, length, precision=mode, optimizer=opt)
-        if est.total > vram_bytes:
-            problems.append(
-                f"the estimate is {est.total / GIB:.1f} GiB but the GPU has {vram_bytes / GIB:.1f} GiB: lower the "
-                f"batch size ({batch}) or sequence length ({length}), or pick a leaner profile "
-                "(realm armory suggest)"
-            )
-    return KnobReport(problems=problems, notes=notes)
+
+def _check_fit(hero: HeroConfig, profile: MemoryProfile, knobs: _Knobs, vram_bytes: int, report: KnobReport) -> None:
+    """The VRAM estimate fits in the GPU's memory."""
+    mode: PrecisionMode | None = "fp32" if knobs.precision == "fp32" else None
+    est = estimate_for(hero, profile, knobs.batch, knobs.length, precision=mode, optimizer=knobs.optimizer)
+    if est.total > vram_bytes:
+        report.problems.append(
+            f"the estimate is {est.total / GIB:.1f} GiB but the GPU has {vram_bytes / GIB:.1f} GiB: lower the "
+            f"batch size ({knobs.batch}) or sequence length ({knobs.length}), or pick a leaner profile "
+            "(realm armory suggest)"
+        )
 
 
 def check_knobs(hero: HeroConfig, profile: MemoryProfile, **machine: Any) -> list[str]:

@@ -308,6 +308,52 @@ def _tensor_sizes(arch: ModelArch) -> list[tuple[str, int, bool]]:
     return sizes
 
 
+Quantization = Literal["none", "4bit", "8bit"]
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The settings of one estimate, checked and normalized (`qlora` implies a 4-bit base)."""
+
+    method: str
+    optimizer: str
+    precision: PrecisionMode
+    batch_size: int
+    seq_len: int
+    gradient_checkpointing: bool
+    attention: Attention
+    lora_r: int
+    lora_targets: Sequence[str]
+    lora_dropout: float
+    quantization: Quantization
+    double_quant: bool
+    galore_rank: int
+    galore_targets: Sequence[str]
+    device: Device
+    context_bytes: int | None
+
+    @property
+    def adapters(self) -> bool:
+        """LoRA or QLoRA: a frozen base with trainable fp32 adapters."""
+        return self.method in ("lora", "qlora")
+
+    @property
+    def widths(self) -> _PrecisionBytes:
+        return _PRECISIONS[self.precision]
+
+
+@dataclass(frozen=True)
+class _Trainable:
+    """The weights and what is trained: bytes of all weights, trainable count and widths."""
+
+    weights: float
+    params: int
+    grad_width: int
+    state_width: int
+    adapted: list[str]
+    """The decoder linears LoRA adapts (empty without adapters)."""
+
+
 def estimate_vram(
     arch: ModelArch,
     *,
@@ -321,7 +367,7 @@ def estimate_vram(
     lora_r: int = 16,
     lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
     lora_dropout: float = 0.05,
-    quantization: Literal["none", "4bit", "8bit"] = "none",
+    quantization: Quantization = "none",
     double_quant: bool = True,
     galore_rank: int = 128,
     galore_targets: Sequence[str] = DEFAULT_GALORE_TARGETS,
@@ -335,71 +381,132 @@ def estimate_vram(
         raise ValueError(f"unknown precision {precision!r}: {', '.join(PRECISION_MODES)}")
     if batch_size < 1 or seq_len < 1:
         raise ValueError("batch_size and seq_len must be positive")
-    if method == "qlora" and quantization == "none":
-        quantization = "4bit"
-    p = _PRECISIONS[precision]
-    notes: list[str] = []
+    setup = _Setup(
+        method=method,
+        optimizer=optimizer,
+        precision=precision,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        gradient_checkpointing=gradient_checkpointing,
+        attention=attention,
+        lora_r=lora_r,
+        lora_targets=lora_targets,
+        lora_dropout=lora_dropout,
+        quantization="4bit" if method == "qlora" and quantization == "none" else quantization,
+        double_quant=double_quant,
+        galore_rank=galore_rank,
+        galore_targets=galore_targets,
+        device=device,
+        context_bytes=context_bytes,
+    )
+    # Each step appends its notes in turn: their order is the order the Armory shows them.
+    notes = [_arch_note(arch)]
+    trainable = _weights(arch, setup, notes)
+    gradients = trainable.params * trainable.grad_width
+    state, cpu_offload = _optimizer_state(arch, setup, trainable, notes)
+    activations = _activations(arch, setup, notes)
+    allocations = trainable.weights + gradients + state + activations
+    overhead = _overhead(arch, setup, allocations, notes)
+    return VramEstimate(
+        weights=int(trainable.weights),
+        gradients=int(gradients),
+        optimizer_state=int(state),
+        activations=int(activations),
+        overhead=int(overhead),
+        cpu_offload=cpu_offload,
+        total_params=arch.total_params,
+        trainable_params=trainable.params,
+        device=device,
+        arch=arch.name,
+        notes=tuple(notes),
+    )
+
+
+def _arch_note(arch: ModelArch) -> str:
+    """Where the architecture's shape came from (and whether it is a guess)."""
     if arch.approximate:
-        notes.append(f"{arch.name}: architecture guessed from the parameter count; figures are approximate")
-    elif arch.source not in ("preset", ""):
-        notes.append(f"architecture from {arch.source}")
-    else:
-        notes.append(f"architecture: the published {arch.name} config (built in)")
+        return f"{arch.name}: architecture guessed from the parameter count; figures are approximate"
+    if arch.source not in ("preset", ""):
+        return f"architecture from {arch.source}"
+    return f"architecture: the published {arch.name} config (built in)"
 
-    adapters = method in ("lora", "qlora")
-    shapes = arch.linear_shapes()
+
+def _weights(arch: ModelArch, setup: _Setup, notes: list[str]) -> _Trainable:
+    """Every weight at its storage width, and which of them train at which width."""
+    p = setup.widths
     n_total = arch.total_params
-
-    # ---- weights ----
-    if adapters:
-        base_width = 4 if precision in ("fp32", "amp_bf16") else 2  # the frozen base's storage
-        if quantization == "4bit":
-            bits = NF4_DOUBLE_QUANT_BITS if double_quant else NF4_BITS
-            linear_bytes = arch.linear_params * bits / 8
-            notes.append(
-                f"4-bit base: {bits:.3f} bits per decoder weight"
-                + (" (double quantization)" if double_quant else "")
-                + "; embeddings, head and norms stay 16-bit"
-            )
-        elif quantization == "8bit":
-            rows = arch.num_layers * sum(o for _, o in shapes.values())
-            linear_bytes = arch.linear_params * 1.0 + 4.0 * rows
-        else:
-            linear_bytes = arch.linear_params * base_width
-        other_width = 2 if quantization != "none" else base_width
-        n_trainable = lora_params(arch, lora_r, lora_targets)
-        weights = linear_bytes + arch.other_params * other_width + n_trainable * 4
-        grad_width = state_width = 4  # adapters are fp32
-        adapted = lora_modules(lora_targets)
+    if not setup.adapters:
+        return _Trainable(n_total * p.weight, n_total, p.grad, p.state, [])
+    base_width = 4 if setup.precision in ("fp32", "amp_bf16") else 2  # the frozen base's storage
+    linear_bytes: float
+    if setup.quantization == "4bit":
+        bits = NF4_DOUBLE_QUANT_BITS if setup.double_quant else NF4_BITS
+        linear_bytes = arch.linear_params * bits / 8
         notes.append(
-            f"LoRA r={lora_r} on {', '.join(adapted) or 'nothing'}: "
-            f"{n_trainable:,} trainable ({100 * n_trainable / n_total:.2f} % of {n_total:,})"
+            f"4-bit base: {bits:.3f} bits per decoder weight"
+            + (" (double quantization)" if setup.double_quant else "")
+            + "; embeddings, head and norms stay 16-bit"
         )
+    elif setup.quantization == "8bit":
+        rows = arch.num_layers * sum(o for _, o in arch.linear_shapes().values())
+        linear_bytes = arch.linear_params * 1.0 + 4.0 * rows
     else:
-        n_trainable = n_total
-        weights = n_total * p.weight
-        grad_width, state_width = p.grad, p.state
-        adapted = []
+        linear_bytes = arch.linear_params * base_width
+    other_width = 2 if setup.quantization != "none" else base_width
+    n_trainable = lora_params(arch, setup.lora_r, setup.lora_targets)
+    weights = linear_bytes + arch.other_params * other_width + n_trainable * 4
+    adapted = lora_modules(setup.lora_targets)
+    notes.append(
+        f"LoRA r={setup.lora_r} on {', '.join(adapted) or 'nothing'}: "
+        f"{n_trainable:,} trainable ({100 * n_trainable / n_total:.2f} % of {n_total:,})"
+    )
+    return _Trainable(weights, n_trainable, 4, 4, adapted)  # adapters are fp32
 
-    # ---- gradients ----
-    gradients = n_trainable * grad_width
 
-    # ---- optimizer state ----
-    state = 0.0
-    if adapters:
+def _optimizer_state(arch: ModelArch, setup: _Setup, trainable: _Trainable, notes: list[str]) -> tuple[float, int]:
+    """`(device bytes, CPU-side bytes)` of the optimizer state (paged state counts as CPU-side)."""
+    optimizer = setup.optimizer
+    projected = set(galore_modules(setup.galore_targets)) if optimizer.startswith("galore") else set()
+    state = _state_bytes(arch, setup, trainable, projected)
+    if projected:
+        notes.append(
+            f"GaLore rank {setup.galore_rank} on {', '.join(sorted(projected))}; other tensors use full AdamW state"
+        )
+    if optimizer == "muon":
+        notes.append("Muon: one momentum buffer per 2-D hidden matrix; AdamW (two moments) for embeddings, head, norms")
+    if setup.widths.master and not setup.adapters:
+        state += trainable.params * setup.widths.master
+        notes.append("bf16 weights with an fp32 master copy (counted as optimizer state)")
+    if setup.precision == "bf16" and not setup.adapters and optimizer in ("adamw", "adamw_torch_fused", "muon"):
+        notes.append("pure bf16: torch keeps the optimizer moments in bf16 too")
+    if not optimizer.startswith("paged_"):
+        return state, 0
+    cpu_offload = int(state)
+    notes.append(
+        f"paged optimizer: {cpu_offload / GIB:.2f} GiB of state can live in CPU memory "
+        "(unified memory pages it back to the GPU when there is room)"
+    )
+    return 0.0, cpu_offload
+
+
+def _state_bytes(arch: ModelArch, setup: _Setup, trainable: _Trainable, projected: set[str]) -> float:
+    """The optimizer's state, tensor by tensor (GaLore-projected matrices at their rank)."""
+    shapes = arch.linear_shapes()
+    optimizer, state_width = setup.optimizer, trainable.state_width
+    if setup.adapters:
         tensor_sizes = [
             (m, r_numel, True)
             for _ in range(arch.num_layers)
-            for m in adapted
-            for r_numel in (lora_r * shapes[m][0], lora_r * shapes[m][1])
+            for m in trainable.adapted
+            for r_numel in (setup.lora_r * shapes[m][0], setup.lora_r * shapes[m][1])
         ]
     else:
         tensor_sizes = _tensor_sizes(arch)
-    projected = set(galore_modules(galore_targets)) if optimizer.startswith("galore") else set()
+    state = 0.0
     for module, numel, hidden in tensor_sizes:
         if module in projected:
             i, o = shapes[module]  # torch stores the weight as (out, in)
-            rank = min(galore_rank, i, o)
+            rank = min(setup.galore_rank, i, o)
             low = rank * max(i, o)
             moments = _bnb_state_bytes(low, 2) if optimizer == "galore_adamw_8bit" else 2 * low * state_width
             state += moments + rank * min(i, o) * state_width
@@ -411,82 +518,57 @@ def estimate_vram(
             state += numel * state_width  # one momentum buffer
         else:
             state += 2 * numel * state_width
-    if projected:
-        notes.append(f"GaLore rank {galore_rank} on {', '.join(sorted(projected))}; other tensors use full AdamW state")
-    if optimizer == "muon":
-        notes.append("Muon: one momentum buffer per 2-D hidden matrix; AdamW (two moments) for embeddings, head, norms")
-    if p.master and not adapters:
-        state += n_trainable * p.master
-        notes.append("bf16 weights with an fp32 master copy (counted as optimizer state)")
-    if precision == "bf16" and not adapters and optimizer in ("adamw", "adamw_torch_fused", "muon"):
-        notes.append("pure bf16: torch keeps the optimizer moments in bf16 too")
-    cpu_offload = 0
-    if optimizer.startswith("paged_"):
-        cpu_offload = int(state)
-        state = 0.0
-        notes.append(
-            f"paged optimizer: {cpu_offload / GIB:.2f} GiB of state can live in CPU memory "
-            "(unified memory pages it back to the GPU when there is room)"
-        )
+    return state
 
-    # ---- activations ----
+
+def _activations(arch: ModelArch, setup: _Setup, notes: list[str]) -> int:
+    """What autograd saves for the backward pass (`activation_breakdown`), with its notes."""
     acts = activation_breakdown(
         arch,
-        precision=precision,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        gradient_checkpointing=gradient_checkpointing,
-        attention=attention,
-        lora_r=lora_r if adapters else 0,
-        lora_targets=lora_targets,
-        lora_dropout=lora_dropout,
-        quantized=quantization != "none",
+        precision=setup.precision,
+        batch_size=setup.batch_size,
+        seq_len=setup.seq_len,
+        gradient_checkpointing=setup.gradient_checkpointing,
+        attention=setup.attention,
+        lora_r=setup.lora_r if setup.adapters else 0,
+        lora_targets=setup.lora_targets,
+        lora_dropout=setup.lora_dropout,
+        quantized=setup.quantization != "none",
     )
     activations = acts.total
-    if not gradient_checkpointing:
+    if not setup.gradient_checkpointing:
         notes.append("gradient checkpointing off: every layer's activations stay until the backward pass")
-    tokens = batch_size * seq_len
+    tokens = setup.batch_size * setup.seq_len
     if acts.head_peak > 0.25 * activations:
         notes.append(
             f"logits and loss: {acts.head_peak / GIB:.2f} GiB "
             f"({arch.vocab_size:,}-token vocabulary × {tokens:,} tokens)"
         )
-    if attention == "eager":
-        score_bytes = _ACTIVATIONS[p.act].score
-        scores = batch_size * arch.num_heads * seq_len * seq_len * score_bytes
-        layers_holding = 1 if gradient_checkpointing else arch.num_layers
+    if setup.attention == "eager":
+        seq_len = setup.seq_len
+        score_bytes = _ACTIVATIONS[setup.widths.act].score
+        scores = setup.batch_size * arch.num_heads * seq_len * seq_len * score_bytes
+        layers_holding = 1 if setup.gradient_checkpointing else arch.num_layers
         notes.append(f"eager attention stores the s×s scores: {layers_holding * scores / GIB:.2f} GiB at s={seq_len}")
+    return activations
 
-    # ---- overhead ----
+
+def _overhead(arch: ModelArch, setup: _Setup, allocations: float, notes: list[str]) -> float:
+    """The CUDA context (or the CPU process), fragmentation and transient buffers."""
+    optimizer = setup.optimizer
     transient = 0.0
-    if quantization == "4bit" or quantization == "8bit":
+    if setup.quantization == "4bit" or setup.quantization == "8bit":
         transient += arch.largest_linear * 2  # one matrix dequantized to bf16 at a time
     if optimizer == "muon":
         # one matrix at a time: its bf16 copy and the next iterate, the Gram matrix and its update
-        transient += max(4 * i * o + 4 * min(i, o) ** 2 for i, o in shapes.values())
+        transient += max(4 * i * o + 4 * min(i, o) ** 2 for i, o in arch.linear_shapes().values())
     if optimizer.startswith("galore"):
         transient += arch.largest_linear * 4 * 2  # SVD of one gradient in fp32 when the projection refreshes
-    allocations = weights + gradients + state + activations
-    if device == "cuda":
-        context = CUDA_CONTEXT_BYTES if context_bytes is None else context_bytes
-        overhead = context + FRAGMENTATION * allocations + transient
-    else:
-        overhead = (CPU_PROCESS_BYTES if context_bytes is None else context_bytes) + transient
-        notes.append("CPU profile: this is process memory (RAM), not VRAM")
-
-    return VramEstimate(
-        weights=int(weights),
-        gradients=int(gradients),
-        optimizer_state=int(state),
-        activations=int(activations),
-        overhead=int(overhead),
-        cpu_offload=cpu_offload,
-        total_params=n_total,
-        trainable_params=n_trainable,
-        device=device,
-        arch=arch.name,
-        notes=tuple(notes),
-    )
+    if setup.device == "cuda":
+        context = CUDA_CONTEXT_BYTES if setup.context_bytes is None else setup.context_bytes
+        return context + FRAGMENTATION * allocations + transient
+    notes.append("CPU profile: this is process memory (RAM), not VRAM")
+    return (CPU_PROCESS_BYTES if setup.context_bytes is None else setup.context_bytes) + transient
 
 
 def default_precision(hero: HeroConfig, profile: MemoryProfile) -> PrecisionMode:
