@@ -140,8 +140,9 @@ def validate(
     quest: Annotated[list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")] = None,
 ) -> None:
     """Validate every config of the realm (and the given quest files); exit 2 on any problem."""
-    from realm_tui.config.realm_config import skill_level_problems, validate_realm_configs
+    from realm_tui.config.realm_config import validate_realm_configs
     from realm_tui.quests.validate import validate_quest_file
+    from realm_tui.skills.config_check import skill_level_problems
 
     realm = OPTIONS.realm()
     problems = [str(p) for p in validate_realm_configs(realm.configs)]

@@ -3,7 +3,7 @@
 `realm validate` promises to check every file under `configs/`; the hero, profile, skill, titles
 and curriculum files are checked in `realm_config`, the others here:
 
-- `quests.yaml` (optional): the Quest Board's policy (`quests.policy.QuestPolicy`, exact types,
+- `quests.yaml` (optional): the Quest Board's policy (`config.quest_policy.QuestPolicy`, exact types,
   unknown keys refused);
 - `accelerate/*.yaml`: launcher configs for `realm train --launch`: plain YAML mappings whose
   common fields have sane values (accelerate reads the rest itself);
@@ -21,9 +21,10 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from realm_tui.config.loader import StrictModel, load_model
+from realm_tui.config.quest_policy import POLICY_FILE, QuestPolicy
 from realm_tui.errors import ConfigError
 
-QUESTS_FILE = "quests.yaml"
+QUESTS_FILE = POLICY_FILE
 ACCELERATE_DIR = "accelerate"
 KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE)
 KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR)
@@ -69,8 +70,6 @@ def check_extra_files(configs_dir: Path) -> list[ConfigError]:
             errors.append(ConfigError(entry, _unknown_entry("file", KNOWN_FILES)))
     quests = configs_dir / QUESTS_FILE
     if quests.exists():
-        from realm_tui.quests.policy import QuestPolicy  # quests imports config, not the other way round
-
         try:
             load_model(quests, QuestPolicy)
         except ConfigError as err:

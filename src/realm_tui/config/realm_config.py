@@ -238,28 +238,6 @@ def validate_realm_configs(configs_dir: Path | str) -> list[ConfigError]:
     return _collect(Path(configs_dir))[1]
 
 
-def skill_level_problems(configs_dir: Path | str) -> list[ConfigError]:
-    """Skill configs that load but cannot serve every level: a level no problem can be built for
-    (an SY level whose dials admit no puzzle with one answer), or a level easier than the one
-    below. Slower than loading (it builds a few problems per level), so `realm validate` runs it
-    and starting a game does not. Empty when the skills did not load (`validate_realm_configs`
-    reports that)."""
-    from realm_tui.skills.checks import skill_problems
-    from realm_tui.skills.registry import build_skill
-
-    folder = Path(configs_dir) / SKILLS_DIR
-    errors: list[ConfigError] = []
-    skills = _load_skills(folder, [])
-    for skill_id, config in (skills or {}).items():
-        try:
-            skill = build_skill(config)
-        except ValueError as err:
-            errors.append(ConfigError(folder / f"{skill_id}.yaml", str(err)))
-            continue
-        errors += [ConfigError(folder / f"{skill_id}.yaml", problem) for problem in skill_problems(skill)]
-    return errors
-
-
 def load_realm_configs(configs_dir: Path | str) -> RealmConfigs:
     """Load and cross-check a realm's `configs/` folder; raises the first `ConfigError`."""
     configs, errors = _collect(Path(configs_dir))
