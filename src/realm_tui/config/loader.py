@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 
 from realm_tui.errors import ConfigError
 
@@ -214,7 +216,9 @@ def _keys_at(model: type[BaseModel], parent: tuple[int | str, ...]) -> list[str]
     return list(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
 
 
-def _did_you_mean(key: str, loc: tuple[int | str, ...], errors: list[Any], model: type[BaseModel] | None) -> str:
+def _did_you_mean(
+    key: str, loc: tuple[int | str, ...], errors: Sequence[ErrorDetails], model: type[BaseModel] | None
+) -> str:
     parent = loc[:-1]
     candidates = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"][:-1]) == parent]
     if model is not None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from realm_tui.config.common import SLUG_PATTERN, optimizer_problem
 from realm_tui.config.curriculum import CurriculumConfig
@@ -23,6 +23,9 @@ from realm_tui.config.loader import load_model
 from realm_tui.config.memory_profile import MemoryProfile
 from realm_tui.config.titles import TitlesConfig
 from realm_tui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from realm_tui.config.skill import SkillConfig
 
 DEFAULT_HERO = "dio-nano"
 """The hero a new realm starts with: built locally, trains on a CPU."""
@@ -48,8 +51,8 @@ class RealmConfigs:
     memory_profiles: dict[str, MemoryProfile]
     titles: TitlesConfig
     curriculum: CurriculumConfig
-    skills: dict[str, Any] = field(default_factory=dict)
-    """Skill configs by id (`SkillConfig` from `realm_tui.config.skill`)."""
+    skills: dict[str, SkillConfig] = field(default_factory=dict)
+    """Skill configs by id."""
     skills_loaded: bool = False
     """False when the skill config module is not available, so skills were not loaded or checked."""
 
@@ -69,7 +72,7 @@ def _id_mismatch(path: Path, found: str) -> ConfigError:
     return ConfigError(path, f"id: {found!r} differs from the file name; both must be {path.stem!r}")
 
 
-def _unknown(kind: str, wanted: str, known: Mapping[str, Any] | list[str]) -> str:
+def _unknown(kind: str, wanted: str, known: Mapping[str, object] | list[str]) -> str:
     names = ", ".join(sorted(known)) or "none"
     return f"unknown {kind} {wanted!r}; available: {names}"
 
@@ -127,7 +130,7 @@ def _load_folder(folder: Path, model: type[C], kind: str, errors: list[ConfigErr
     return loaded, {p.stem for p in files}
 
 
-def _skills_loader() -> Callable[[Path], Mapping[str, Any]] | None:
+def _skills_loader() -> Callable[[Path], Mapping[str, SkillConfig]] | None:
     """`load_skills` from the skill config module, or None while that module does not exist."""
     try:
         module = importlib.import_module(SKILL_MODULE)
@@ -147,7 +150,7 @@ def _load_one(path: Path, model: type[T], errors: list[ConfigError]) -> T | None
         return None
 
 
-def _load_skills(skills_dir: Path, errors: list[ConfigError]) -> dict[str, Any] | None:
+def _load_skills(skills_dir: Path, errors: list[ConfigError]) -> dict[str, SkillConfig] | None:
     """Skill configs by id; None when the skill module is missing or the skills did not load."""
     load_skills = _skills_loader()
     if load_skills is None:
@@ -164,7 +167,7 @@ def _check_heroes(
     heroes: dict[str, HeroConfig],
     profiles: dict[str, MemoryProfile],
     profile_files: set[str],
-    skills: dict[str, Any] | None,
+    skills: dict[str, SkillConfig] | None,
 ) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for hero in heroes.values():
@@ -186,7 +189,7 @@ def _check_skill_names(
     configs_dir: Path,
     titles: TitlesConfig | None,
     curriculum: CurriculumConfig | None,
-    skills: dict[str, Any],
+    skills: dict[str, SkillConfig],
 ) -> list[ConfigError]:
     errors: list[ConfigError] = []
     if curriculum is not None:

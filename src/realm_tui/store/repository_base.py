@@ -186,7 +186,7 @@ class KeyedRepository(TableRepository[R]):
             self._table.insert(doc)
         return record
 
-    def update(self, key: str, **fields: Any) -> R:
+    def update(self, key: str, **fields: object) -> R:
         """Change some fields of one record (validated: unknown fields or bad values raise)."""
         with self._writing():
             current = self.require(key)
