@@ -25,8 +25,8 @@ Pure Python (no torch), so the Armory can show it live and `realm armory vram` a
 
   The method is Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer
   Models", arXiv:2205.05198: s·b·h·(34 + 5·a·s/h) bytes per GPT-3 layer): count every tensor
-  saved for backward. The coefficients (bytes) below were counted the same way for the Hugging
-  Face Qwen3 implementation (transformers 5.23, `torch.autograd.graph.saved_tensors_hooks`,
+  saved for backward. The coefficients (bytes, in `activations.py`) were counted the same way
+  for the Hugging Face Qwen3 implementation (transformers 5.23, `torch.autograd.graph.saved_tensors_hooks`,
   `tests/unit/armory/test_vram_activations.py` re-measures them); they differ from GPT-3's 34·h
   because Qwen3 has a SwiGLU MLP, grouped-query attention and RMSNorms that upcast to fp32.
   `sdpa` and `flash_attention_2` keep O(s) per head (q, k, v, output, log-sum-exp); `eager`
@@ -50,9 +50,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal
 
-from realm_tui.armory.arch import LINEAR_MODULES, MODULE_PATHS, ModelArch, arch_for_hero
+from realm_tui.armory.activations import (
+    PRECISION_MODES,
+    Attention,
+    PrecisionMode,
+    activation_breakdown,
+    eager_scores_bytes,
+)
+from realm_tui.armory.activations import ActivationBreakdown as ActivationBreakdown  # re-exported
+from realm_tui.armory.arch import LINEAR_MODULES, ModelArch, arch_for_hero
+from realm_tui.armory.targets import galore_modules, lora_modules, lora_params
 
 if TYPE_CHECKING:
     from realm_tui.config.hero import HeroConfig
@@ -61,18 +70,6 @@ if TYPE_CHECKING:
 GIB = 1 << 30
 MIB = 1 << 20
 
-PrecisionMode = Literal["fp32", "amp_bf16", "bf16", "bf16_master"]
-"""How trained weights are stored and computed.
-
-* `fp32`: fp32 weights, gradients, optimizer state and activations.
-* `amp_bf16`: fp32 weights/gradients/state, bf16 autocast compute (what `accelerate`'s
-  `mixed_precision="bf16"` does to an fp32 model; the trainer's CPU default).
-* `bf16`: pure bf16 weights and gradients; torch's AdamW then keeps bf16 moments.
-* `bf16_master`: bf16 weights plus an fp32 master copy and fp32 optimizer state.
-"""
-PRECISION_MODES: tuple[str, ...] = get_args(PrecisionMode)
-
-Attention = Literal["sdpa", "flash_attention_2", "eager"]
 Device = Literal["cuda", "cpu"]
 
 CUDA_CONTEXT_BYTES = 768 * MIB
@@ -94,126 +91,18 @@ NF4_DOUBLE_QUANT_BITS = 4 + 8 / 64 + 32 / (64 * 256)
 
 
 @dataclass(frozen=True)
-class _ActCoefficients:
-    """Bytes saved for backward per token of one decoder layer, per unit of each width."""
-
-    hidden: float
-    intermediate: float
-    q: float
-    kv: float
-    q_eager: float
-    kv_eager: float
-    score: float
-    """Bytes per attention score (b·heads·s² of them) with eager attention."""
-    residual: int
-    """Width of the residual stream: what gradient checkpointing keeps per layer."""
-    logits_saved: float
-    """Bytes per logit autograd saves for the loss (the fp32 log-softmax)."""
-    logits_transient: float
-    """Bytes per logit alive besides during the backward pass: the logits the model returns (when
-    not counted as saved) and the fp32 gradients of the log-probabilities and of the logits."""
-    head_hidden: float
-    """Bytes per token per hidden unit around the head (final norm, head input)."""
-
-
-# Measured on HF Qwen3 (transformers 5.23, torch 2.13) by summing the distinct storages that
-# autograd saves (see the module docstring and tests/unit/armory/test_vram_activations.py).
-_ACTIVATIONS: dict[str, _ActCoefficients] = {
-    "fp32": _ActCoefficients(24, 16, 16.25, 16.125, 24.125, 8.125, 4, 4, 4, 4 + 8, 13.2),
-    "amp": _ActCoefficients(26, 8, 10.25, 10.125, 14.125, 6.125, 6, 4, 4, 2 + 8, 11.2),
-    "bf16": _ActCoefficients(16, 8, 10.25, 10.125, 14.125, 6.125, 6, 2, 4, 2 + 8, 8.7),
-}
-
-
-@dataclass(frozen=True)
-class ActivationBreakdown:
-    """The activation memory of one training step, in bytes."""
-
-    per_layer: int
-    """Everything one decoder layer saves for backward (what a checkpointed layer recomputes)."""
-    autocast_per_layer: int
-    """Under autocast: the bf16 copies of one layer's weights, kept for the backward pass."""
-    checkpoint_per_layer: int
-    """What a checkpointed layer keeps instead: its input."""
-    layers: int
-    """All decoder layers together, as stored (checkpointed or not) plus the layer being recomputed."""
-    head_saved: int
-    """What the final norm, LM head and loss save for backward."""
-    head_peak: int
-    """... plus the logits and their gradients alive in the backward pass."""
-
-    @property
-    def total(self) -> int:
-        return self.layers + self.head_peak
-
-
-def activation_breakdown(
-    arch: ModelArch,
-    *,
-    precision: PrecisionMode = "bf16",
-    batch_size: int = 1,
-    seq_len: int = 1024,
-    gradient_checkpointing: bool = True,
-    attention: Attention = "sdpa",
-    lora_r: int = 0,
-    lora_targets: Sequence[str] = (),
-    lora_dropout: float = 0.0,
-    quantized: bool = False,
-) -> ActivationBreakdown:
-    """Activation memory by the formula in the module docstring (`lora_r` 0: no adapters)."""
-    c = _ACTIVATIONS[_PRECISIONS[precision].act]
-    tokens = batch_size * seq_len
-    h, i_size = arch.hidden_size, arch.intermediate_size
-    if attention == "eager":
-        widths = c.hidden * h + c.intermediate * i_size + c.q_eager * arch.q_dim + c.kv_eager * arch.kv_dim
-        per_layer = tokens * widths + batch_size * arch.num_heads * seq_len * seq_len * c.score
-    else:
-        per_layer = tokens * (c.hidden * h + c.intermediate * i_size + c.q * arch.q_dim + c.kv * arch.kv_dim)
-    if lora_r:
-        shapes = arch.linear_shapes()
-        adapted = lora_modules(lora_targets)
-        ins = sum(shapes[m][0] for m in adapted)
-        extra = lora_r * 4 * len(adapted)  # lora_A's output, fp32, saved by lora_B
-        if lora_dropout > 0:
-            extra += 4 * ins  # the dropout output feeding lora_A, fp32
-        if quantized or precision in ("bf16", "bf16_master"):
-            extra += 4 * ins  # the input cast to the adapters' fp32
-        per_layer += tokens * extra
-    autocast = precision == "amp_bf16" and not quantized
-    autocast_copies = 2 * arch.layer_linear_params if autocast else 0
-    kept = tokens * h * c.residual
-    if gradient_checkpointing:
-        layers = arch.num_layers * kept + per_layer + autocast_copies
-    else:
-        layers = arch.num_layers * (per_layer + autocast_copies)
-    head_saved = tokens * (arch.vocab_size * c.logits_saved + h * c.head_hidden)
-    if autocast:
-        head_saved += 2 * arch.vocab_size * h  # the head's bf16 copy
-    head_peak = head_saved + tokens * arch.vocab_size * c.logits_transient
-    return ActivationBreakdown(
-        per_layer=int(per_layer),
-        autocast_per_layer=int(autocast_copies),
-        checkpoint_per_layer=int(kept),
-        layers=int(layers),
-        head_saved=int(head_saved),
-        head_peak=int(head_peak),
-    )
-
-
-@dataclass(frozen=True)
 class _PrecisionBytes:
     weight: int
     grad: int
     state: int
     master: int
-    act: str
 
 
 _PRECISIONS: dict[str, _PrecisionBytes] = {
-    "fp32": _PrecisionBytes(4, 4, 4, 0, "fp32"),
-    "amp_bf16": _PrecisionBytes(4, 4, 4, 0, "amp"),
-    "bf16": _PrecisionBytes(2, 2, 2, 0, "bf16"),
-    "bf16_master": _PrecisionBytes(2, 2, 4, 4, "bf16"),
+    "fp32": _PrecisionBytes(4, 4, 4, 0),
+    "amp_bf16": _PrecisionBytes(4, 4, 4, 0),
+    "bf16": _PrecisionBytes(2, 2, 2, 0),
+    "bf16_master": _PrecisionBytes(2, 2, 4, 4),
 }
 
 DEFAULT_LORA_TARGETS: tuple[str, ...] = LINEAR_MODULES
@@ -258,28 +147,6 @@ class VramEstimate:
     @staticmethod
     def gib(n_bytes: int | float) -> float:
         return n_bytes / GIB
-
-
-def _matches(name: str, targets: Sequence[str]) -> bool:
-    """LoRA target names: `all-linear`, an exact module name (`q_proj`) or a path suffix."""
-    path = MODULE_PATHS[name]
-    return any(t == "all-linear" or t == name or path.endswith(t) for t in targets)
-
-
-def lora_modules(targets: Sequence[str]) -> list[str]:
-    """Which decoder linears a LoRA `target_modules` list adapts (PEFT matches names by suffix)."""
-    return [m for m in LINEAR_MODULES if _matches(m, targets)]
-
-
-def galore_modules(fragments: Sequence[str]) -> list[str]:
-    """Which decoder linears GaLore projects: those whose path contains one of the fragments."""
-    return [m for m in LINEAR_MODULES if any(f in MODULE_PATHS[m] for f in fragments)]
-
-
-def lora_params(arch: ModelArch, r: int, targets: Sequence[str]) -> int:
-    """Trainable LoRA parameters: r·(in + out) per adapted linear, over every decoder layer."""
-    shapes = arch.linear_shapes()
-    return arch.num_layers * sum(r * (shapes[m][0] + shapes[m][1]) for m in lora_modules(targets))
 
 
 def _bnb_state_bytes(numel: int, n_states: int) -> float:
@@ -546,8 +413,7 @@ def _activations(arch: ModelArch, setup: _Setup, notes: list[str]) -> int:
         )
     if setup.attention == "eager":
         seq_len = setup.seq_len
-        score_bytes = _ACTIVATIONS[setup.widths.act].score
-        scores = setup.batch_size * arch.num_heads * seq_len * seq_len * score_bytes
+        scores = eager_scores_bytes(arch, setup.precision, setup.batch_size, seq_len)
         layers_holding = 1 if setup.gradient_checkpointing else arch.num_layers
         notes.append(f"eager attention stores the s×s scores: {layers_holding * scores / GIB:.2f} GiB at s={seq_len}")
     return activations
