@@ -90,3 +90,13 @@ def test_services_import_no_face_library() -> None:
     """Services return data and raise RealmError; typer, rich and textual belong to the faces."""
     faces = ("typer", "rich", "textual", "click")
     assert [(f, m) for f, m in _imports("services") if m.split(".")[0] in faces] == []
+
+
+def test_screens_never_touch_the_store() -> None:
+    """Screens read and write through the services the Game holds (records, campaigns, vault …)."""
+    touches = [(f, m) for f, m in _imports("ui/screens") if m.startswith("realm_tui.store")]
+    for path in sorted((PACKAGE / "ui" / "screens").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        attributes = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute)]
+        touches += [(path.name, ".store") for n in attributes if n.attr == "store"]
+    assert touches == []

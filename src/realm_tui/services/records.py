@@ -68,22 +68,27 @@ class CampaignProgress:
     """The campaign's latest checkpoint (its losses stand in for a battle's between battles)."""
     unlocked: frozenset[str] = frozenset()
     """Ids of the achievements the campaign unlocked."""
+    regressions: tuple[EventRecord, ...] = ()
+    """The campaign's stored regression events, read only when asked (the Guild's level-cap preview)."""
 
 
-def read_progress(store: Store, hero_id: str | None = None) -> CampaignProgress:
-    """The current campaign (of the hero, if given) and its evals, latest checkpoint, achievements."""
-    return progress_of(store, current_campaign(store, hero_id))
+def read_progress(store: Store, hero_id: str | None = None, *, regressions: bool = False) -> CampaignProgress:
+    """The current campaign (of the hero, if given) and its evals, latest checkpoint, achievements
+    (and its regression events, when asked)."""
+    return progress_of(store, current_campaign(store, hero_id), regressions=regressions)
 
 
-def progress_of(store: Store, campaign: CampaignRecord | None) -> CampaignProgress:
-    """The campaign's evals, latest checkpoint and achievements."""
+def progress_of(store: Store, campaign: CampaignRecord | None, *, regressions: bool = False) -> CampaignProgress:
+    """The campaign's evals, latest checkpoint and achievements (and regression events, when asked)."""
     if campaign is None:
         return CampaignProgress(None)
+    events = store.events.recent(REGRESSIONS_READ, campaign_id=campaign.id, kind="regression") if regressions else []
     return CampaignProgress(
         campaign,
         tuple(store.evals.for_campaign(campaign.id)),
         store.ledger.latest(campaign.id),
         frozenset(a.id for a in store.achievements.for_campaign(campaign.id)),
+        tuple(events),
     )
 
 
@@ -151,12 +156,8 @@ class Records:
     def current_campaign(self, hero_id: str | None = None) -> CampaignRecord | None:
         return current_campaign(self._store, hero_id)
 
-    def progress(self, hero_id: str | None = None) -> CampaignProgress:
-        return read_progress(self._store, hero_id)
-
-    def regressions(self, campaign_id: str) -> list[EventRecord]:
-        """The campaign's stored regression events (the Guild's level-cap preview counts them)."""
-        return list(self._store.events.recent(REGRESSIONS_READ, campaign_id=campaign_id, kind="regression"))
+    def progress(self, hero_id: str | None = None, *, regressions: bool = False) -> CampaignProgress:
+        return read_progress(self._store, hero_id, regressions=regressions)
 
     def recent_events(self, n: int = RECENT_EVENTS) -> list[EventRecord]:
         """The current campaign's latest events (every campaign's before the first one)."""
