@@ -48,6 +48,7 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.services.records",
         "realm_tui.services.heroes",
         "realm_tui.services.sparring",
+        "realm_tui.services.standings",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:

@@ -132,19 +132,17 @@ def skills_command(
 def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: list[Any], enabled: list[str]) -> None:
     from rich.table import Table
 
-    from realm_tui.rules import decide_level_up, training_level
-    from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
+    from realm_tui.services.standings import skill_standings
+    from realm_tui.skills.versions import old_version_levels, old_version_note
 
     table = Table(title="Skills")
     for column in ("Skill", "Mastered", "Training", "Last evals", "Mean", "Threshold", "Status"):
         table.add_column(column)
-    for sid, cfg in configs.skills.items():
-        mastered = campaign.skill_levels.get(sid, 0) if campaign else 0
-        level = training_level(mastered, cfg.max_level)
-        # As the keeper judges: only evals graded by today's generator count for a level-up.
-        at_level = [e.accuracy for e in evals if e.skill == sid and e.level == level and is_current(e)]
-        decision = decide_level_up(at_level, threshold=cfg.threshold, min_evals=cfg.min_evals)
-        last = " ".join(f"{a:.0%}" for a in at_level[-cfg.min_evals :]) or "-"
+    for standing in skill_standings(configs, campaign.skill_levels if campaign else {}, evals):
+        sid, cfg, mastered, level, decision = (
+            standing.skill, standing.config, standing.mastered, standing.training_level, standing.decision,
+        )  # fmt: skip
+        last = " ".join(f"{a:.0%}" for a in standing.at_level[-cfg.min_evals :]) or "-"
         mean = f"{decision.mean:.0%}" if decision.mean is not None else "-"
         if mastered >= cfg.max_level:
             status = "[green]complete[/]"

@@ -23,14 +23,14 @@ from realm_tui.rules import (
     best_title,
     check_maxed_out,
     compute_stats,
-    decide_level_up,
     skills_for,
     training_level,
 )
 from realm_tui.rules.primitives import PRIMITIVES
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
 from realm_tui.services.records import CampaignProgress
-from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
+from realm_tui.services.standings import skill_standings
+from realm_tui.skills.versions import old_version_levels, old_version_note
 from realm_tui.store import CampaignRecord, EvalRecord, EventRecord
 from realm_tui.ui.models import BattleSnapshot, LogLine
 
@@ -209,23 +209,18 @@ def build_guild_view(configs: RealmConfigs, progress: CampaignProgress, hero_tit
     levels = dict(campaign.skill_levels) if campaign else {}
     effort = dict(campaign.effort) if campaign else {}
     skills = []
-    for skill_id, cfg in sorted(configs.skills.items()):
-        max_level = int(getattr(cfg, "max_level", 1))
-        mastered = levels.get(skill_id, 0)
-        level = training_level(min(mastered, max_level), max_level)
-        # As the keeper judges: only evals graded by today's generator count for a level-up.
-        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level and is_current(e)]
-        decision = decide_level_up(at_level, float(getattr(cfg, "threshold", 0.8)), int(getattr(cfg, "min_evals", 3)))
+    for standing in sorted(skill_standings(configs, levels, evals), key=lambda s: s.skill):
+        skill_id, cfg = standing.skill, standing.config
         history = tuple(e.accuracy for e in evals if e.skill == skill_id)
         skills.append(
             SkillView(
                 skill=skill_id,
-                name=str(getattr(cfg, "rpg_name", skill_id)),
-                icon=str(getattr(cfg, "icon", "")),
-                mastered=mastered,
-                training_level=level,
-                max_level=max_level,
-                decision=decision,
+                name=cfg.rpg_name,
+                icon=cfg.icon,
+                mastered=standing.mastered,
+                training_level=standing.training_level,
+                max_level=cfg.max_level,
+                decision=standing.decision,
                 history=history,
                 effort=float(effort.get(skill_id, 0.0)),
                 old_version_note=old_version_note(old_version_levels(evals, skill_id), skill_id),
