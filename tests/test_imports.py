@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +44,11 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.skills.curriculum",
         "realm_tui.trainer.answer",
         "realm_tui.cli.skills",
+        "realm_tui.cli.campaign",
+        "realm_tui.services.records",
+        "realm_tui.services.heroes",
+        "realm_tui.services.sparring",
+        "realm_tui.services.standings",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:
@@ -53,3 +60,44 @@ def test_help_runs_as_console_script() -> None:
     out = subprocess.run([sys.executable, "-m", "realm_tui", "--help"], capture_output=True, text=True, check=True)
     for command in ("init", "doctor", "validate", "train"):
         assert command in out.stdout
+
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "realm_tui"
+
+
+def _imports(folder: str) -> list[tuple[str, str]]:
+    """(file, imported module) for every import under src/realm_tui/<folder>, lazy ones included."""
+    found = []
+    for path in sorted((PACKAGE / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found += [(path.name, node.module), *((path.name, f"{node.module}.{a.name}") for a in node.names)]
+            elif isinstance(node, ast.Import):
+                found += [(path.name, a.name) for a in node.names]
+    return found
+
+
+@pytest.mark.parametrize("folder", ["ui", "services"])
+def test_the_ui_and_the_services_never_import_the_cli(folder: str) -> None:
+    assert [(f, m) for f, m in _imports(folder) if m.startswith("realm_tui.cli")] == []
+
+
+def test_only_the_entry_imports_the_cli_app() -> None:
+    """Commands read the global options from typer's context (cli/common.py), not from cli/app.py."""
+    assert [(f, m) for f, m in _imports("cli") if m.startswith("realm_tui.cli.app")] == []
+
+
+def test_services_import_no_face_library() -> None:
+    """Services return data and raise RealmError; typer, rich and textual belong to the faces."""
+    faces = ("typer", "rich", "textual", "click")
+    assert [(f, m) for f, m in _imports("services") if m.split(".")[0] in faces] == []
+
+
+def test_screens_never_touch_the_store() -> None:
+    """Screens read and write through the services the Game holds (records, campaigns, vault …)."""
+    touches = [(f, m) for f, m in _imports("ui/screens") if m.startswith("realm_tui.store")]
+    for path in sorted((PACKAGE / "ui" / "screens").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        attributes = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute)]
+        touches += [(path.name, ".store") for n in attributes if n.attr == "store"]
+    assert touches == []

@@ -96,26 +96,9 @@ def test_a_real_eval_levels_the_skill_up_and_training_moves_on(trained) -> None:
 
 
 def _app() -> Any:
-    """The real `realm` app once cli/app.py registers the skills commands; until then the same commands
-    mounted on a small app with the same --home option."""
-    import typer
+    """The real `realm` app (it registers the skills and campaign commands)."""
+    from realm_tui.cli.app import app
 
-    from realm_tui.cli import app as cli
-    from realm_tui.cli.quest import quest_app
-    from realm_tui.cli.skills import campaign_app, eval_command, skills_command
-
-    if any(c.name == "skills" for c in cli.app.registered_commands):
-        return cli.app
-    app = typer.Typer()
-
-    @app.callback()
-    def root(home: Path = typer.Option(None, "--home")) -> None:  # noqa: B008
-        cli.OPTIONS.home = home
-
-    app.add_typer(campaign_app, name="campaign")
-    app.add_typer(quest_app, name="quest")
-    app.command("eval")(eval_command)
-    app.command("skills")(skills_command)
     return app
 
 

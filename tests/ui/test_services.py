@@ -20,6 +20,7 @@ from realm_tui.services.armory import (
     refusals_here,
     validate_form,
 )
+from realm_tui.services.records import read_progress
 from realm_tui.services.vault import Vault, VaultRefusal
 from realm_tui.store import EventRecord, Store
 from realm_tui.ui.models import format_bytes, format_duration
@@ -29,8 +30,9 @@ from realm_tui.ui.views import build_guild_view, build_hero_sheet, log_line
 def test_hero_sheet_from_the_fixture(realm: RealmPaths) -> None:
     configs = load_realm_configs(realm.configs)
     with Store.open(realm.store_file) as store:
-        sheet = build_hero_sheet(configs, store)
-        guild = build_guild_view(configs, store, hero_title=sheet.title)
+        progress = read_progress(store, regressions=True)
+        sheet = build_hero_sheet(configs, progress)
+        guild = build_guild_view(configs, progress, hero_title=sheet.title)
     st = sheet.stats
     assert (sheet.campaign_id, st.level, st.xp_into_level) == (CAMPAIGN, 2, 400)
     assert st.atk == round(100 / 0.412) and st.defense == round(100 / 0.57)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,12 +13,14 @@ import typer
 
 from realm_tui import __version__
 from realm_tui.cli.armory import armory_app
+from realm_tui.cli.campaign import campaign_app
+from realm_tui.cli.common import GlobalOptions, current_realm, say_error
 from realm_tui.cli.module import module_app
 from realm_tui.cli.quest import quest_app
-from realm_tui.cli.skills import campaign_app, eval_command, skills_command
+from realm_tui.cli.skills import eval_command, skills_command
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
-from realm_tui.paths import RealmPaths, resolve_realm
+from realm_tui.paths import RealmPaths
 
 app = typer.Typer(
     name="realm",
@@ -32,18 +33,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     no_args_is_help=False,
 )
-
-
-@dataclass
-class GlobalOptions:
-    home: Path | None = None
-    debug: bool = False
-
-    def realm(self) -> RealmPaths:
-        return resolve_realm(self.home)
-
-
-OPTIONS = GlobalOptions()
 
 app.add_typer(quest_app, name="quest")
 app.add_typer(module_app, name="module")
@@ -73,12 +62,12 @@ def root(
     ] = False,
 ) -> None:
     """Open the game (the Tavern) when no command is given."""
-    OPTIONS.home = home
-    OPTIONS.debug = debug
+    options = ctx.ensure_object(GlobalOptions)  # `main` hands one in; a test runner does not
+    options.home, options.debug = home, debug
     if ctx.invoked_subcommand is None:
         from realm_tui.ui.launch import run_tui
 
-        run_tui(OPTIONS.realm())
+        run_tui(options.realm())
 
 
 @app.command()
@@ -96,6 +85,7 @@ def init(
 
 @app.command()
 def doctor(
+    ctx: typer.Context,
     repair: Annotated[
         bool,
         typer.Option("--repair", help="Restore the newest good backup of a store file that cannot be used."),
@@ -110,7 +100,7 @@ def doctor(
 
     realm: RealmPaths | None
     try:
-        realm = OPTIONS.realm()
+        realm = current_realm(ctx)
     except RealmNotFound as err:
         realm = None
         missing = str(err)
@@ -137,6 +127,7 @@ def doctor(
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     quest: Annotated[list[Path] | None, typer.Argument(help="Quest JSONL files to check as well (optional).")] = None,
 ) -> None:
     """Validate every config of the realm (and the given quest files); exit 2 on any problem."""
@@ -144,7 +135,7 @@ def validate(
     from realm_tui.quests.validate import validate_quest_file
     from realm_tui.skills.config_check import skill_level_problems
 
-    realm = OPTIONS.realm()
+    realm = current_realm(ctx)
     problems = [str(p) for p in validate_realm_configs(realm.configs)]
     problems += [str(p) for p in skill_level_problems(realm.configs)]
     for path in quest or []:
@@ -160,6 +151,7 @@ def validate(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     no_ui: Annotated[bool, typer.Option("--no-ui", help="Train headless with a progress bar (SSH).")] = False,
     hero: Annotated[str | None, typer.Option("--hero", help="Hero id (default: the hero's campaign).")] = None,
     quest: Annotated[Path | None, typer.Option("--quest", help="Chat JSONL file to train on.")] = None,
@@ -222,7 +214,7 @@ def train(
             )
         from realm_tui.ui.launch import run_tui
 
-        run_tui(OPTIONS.realm())
+        run_tui(current_realm(ctx))
         return
     from realm_tui.battle.headless import run_headless
 
@@ -230,7 +222,7 @@ def train(
     if teacher is not None:
         options["teacher"] = str(teacher)
     code = run_headless(
-        OPTIONS.realm(),
+        current_realm(ctx),
         hero_id=hero,
         quest=quest,
         steps=steps,
@@ -262,10 +254,11 @@ def _key_values(pairs: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     """Console-script entry: user errors become one message and an exit code, no traceback."""
+    options = GlobalOptions()  # the root callback fills it in; commands read it from the context
     try:
-        app()
+        app(obj=options)
     except RealmError as err:
-        if OPTIONS.debug:
+        if options.debug:
             raise
-        typer.secho(f"realm: {err}", fg=typer.colors.RED, err=True)
+        say_error(err)
         sys.exit(err.exit_code)

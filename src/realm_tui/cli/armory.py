@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from realm_tui.cli.common import current_realm
+
 if TYPE_CHECKING:
     from realm_tui.armory.vram import VramEstimate
-    from realm_tui.paths import RealmPaths
 
 armory_app = typer.Typer(
     name="armory",
@@ -21,12 +22,6 @@ armory_app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-
-
-def _realm() -> RealmPaths:
-    from realm_tui.cli.app import OPTIONS
-
-    return OPTIONS.realm()
 
 
 def _print_estimate(estimate: VramEstimate, title: str) -> None:
@@ -55,14 +50,14 @@ def _print_estimate(estimate: VramEstimate, title: str) -> None:
 
 
 @armory_app.command()
-def profiles() -> None:
+def profiles(ctx: typer.Context) -> None:
     """List the realm's memory profiles."""
     from rich.console import Console
     from rich.table import Table
 
     from realm_tui.armory.profiles import load_profiles
 
-    found = load_profiles(_realm().configs)
+    found = load_profiles(current_realm(ctx).configs)
     table = Table(title="Memory profiles")
     for column in ("Profile", "Method", "Base", "Optimizer", "Attention", "Ckpt", "Batch×Len", "Sizes (B)", "GB"):
         table.add_column(column)
@@ -84,6 +79,7 @@ def profiles() -> None:
 
 @armory_app.command()
 def suggest(
+    ctx: typer.Context,
     model_size: Annotated[float, typer.Option("--model-size", help="Model size in billions of parameters.")],
     vram: Annotated[float, typer.Option("--vram", help="GPU memory in GB (0 for a CPU).")],
     prefer: Annotated[
@@ -95,7 +91,7 @@ def suggest(
 
     from realm_tui.armory.profiles import explain_suggestion, load_profiles
 
-    found = load_profiles(_realm().configs)
+    found = load_profiles(current_realm(ctx).configs)
     s = explain_suggestion(model_size, vram, found, prefer)
     console = Console()
     console.print(f"[bold green]{s.profile.id}[/]  {s.profile.description}")
@@ -126,6 +122,7 @@ def suggest(
 
 @armory_app.command("vram")
 def vram_cmd(
+    ctx: typer.Context,
     hero: Annotated[str, typer.Option("--hero", help="Hero id.")],
     profile: Annotated[str | None, typer.Option("--profile", help="Memory profile id (default: the hero's).")] = None,
     batch: Annotated[int | None, typer.Option("--batch", min=1, help="Micro-batch size (default: the hero's).")] = None,
@@ -149,7 +146,7 @@ def vram_cmd(
         raise InputError(None, f"--precision: choose one of {', '.join(PRECISION_MODES)}, not {precision!r}")
     if optimizer is not None and optimizer not in OPTIMIZERS:
         raise InputError(None, f"--optimizer: choose one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
-    realm = _realm()
+    realm = current_realm(ctx)
     configs = realm.configs
     h = load_hero(configs, hero)
     p = load_memory_profile(configs, profile or h.memory_profile)
@@ -168,6 +165,7 @@ def vram_cmd(
 
 @armory_app.command()
 def check(
+    ctx: typer.Context,
     hero: Annotated[str, typer.Option("--hero", help="Hero id.")],
     profile: Annotated[str | None, typer.Option("--profile", help="Memory profile id (default: the hero's).")] = None,
     batch: Annotated[int | None, typer.Option("--batch", min=1, help="Micro-batch size (default: the hero's).")] = None,
@@ -177,7 +175,7 @@ def check(
     from realm_tui.armory.knobs import assess_knobs, detect_environment
     from realm_tui.config.realm_config import load_hero, load_memory_profile
 
-    configs = _realm().configs
+    configs = current_realm(ctx).configs
     h = load_hero(configs, hero)
     p = load_memory_profile(configs, profile or h.memory_profile)
     env = detect_environment()

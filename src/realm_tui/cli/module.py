@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from realm_tui.cli.quest import current_realm, user_errors
+from realm_tui.cli.common import current_realm, user_errors
 from realm_tui.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,30 +42,30 @@ def parse_levels(text: str) -> list[int]:
 
 @module_app.command("list")
 @user_errors
-def list_modules() -> None:
+def list_modules(ctx: typer.Context) -> None:
     """Installed modules, with their versions, skills and status."""
     from realm_tui.quests.cli_render import render_modules
     from realm_tui.quests.modules import list_modules as installed
 
-    render_modules(installed(current_realm()))
+    render_modules(installed(current_realm(ctx)))
 
 
 @module_app.command("info")
 @user_errors
-def info(module_id: Annotated[str, typer.Argument(help="Module id.")]) -> None:
+def info(ctx: typer.Context, module_id: Annotated[str, typer.Argument(help="Module id.")]) -> None:
     """Everything in one module's manifest, and whether its files are still valid."""
     from realm_tui.quests.cli_render import render_module
     from realm_tui.quests.modules import check_module, get_module
     from realm_tui.quests.policy import load_quest_policy
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     module = get_module(realm, module_id)
     render_module(module, check_module(module.root, load_quest_policy(realm)))
 
 
 @module_app.command("validate")
 @user_errors
-def validate(path: Annotated[Path, typer.Argument(help="Module folder or .zip archive.")]) -> None:
+def validate(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="Module folder or .zip archive.")]) -> None:
     """Check a module (with every install check) without installing it; exit 2 if it is refused."""
     from realm_tui.errors import RealmNotFound
     from realm_tui.quests.cli_render import render_check
@@ -73,7 +73,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Module folder or .zip ar
     from realm_tui.quests.policy import QuestPolicy, load_quest_policy
 
     try:
-        policy = load_quest_policy(current_realm())
+        policy = load_quest_policy(current_realm(ctx))
     except RealmNotFound:
         policy = QuestPolicy()
     check = validate_module_source(path, policy)
@@ -85,6 +85,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Module folder or .zip ar
 @module_app.command("install")
 @user_errors
 def install(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Module folder or .zip archive.")],
     force: Annotated[bool, typer.Option("--force", help="Replace an installed copy without asking.")] = False,
 ) -> None:
@@ -96,7 +97,7 @@ def install(
         installed = f"{old.id} {old.version}" if old else "a module with an unreadable manifest"
         return typer.confirm(f"Replace {installed} with {new.id} {new.version}?", default=False)
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     result = install_module(realm, path, force=force, policy=load_quest_policy(realm), confirm=ask)
     m = result.module.manifest
     replaced = f" (replaced {result.replaced.version})" if result.replaced else ""
@@ -109,6 +110,7 @@ def install(
 @module_app.command("export")
 @user_errors
 def export(
+    ctx: typer.Context,
     skill: Annotated[str, typer.Argument(help="Skill id (bin, sy).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Zip file to write.")],
     levels: Annotated[str, typer.Option("--levels", help="Levels, e.g. 1-3 or 1,2,5.")] = "1-3",
@@ -140,13 +142,14 @@ def export(
 @module_app.command("uninstall")
 @user_errors
 def uninstall(
+    ctx: typer.Context,
     module_id: Annotated[str, typer.Argument(help="Module id.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Remove an installed module's folder."""
     from realm_tui.quests.modules import uninstall_module
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     if not yes and not typer.confirm(f"Remove module {module_id} from {realm.quests / 'modules'}?", default=False):
         raise typer.Exit(1)
     removed = uninstall_module(realm, module_id)

@@ -6,17 +6,16 @@ commands; each command opens the store for writing only while it runs.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from realm_tui.errors import InputError, RealmError
+from realm_tui.cli.common import current_realm, user_errors, warn
 
 if TYPE_CHECKING:
     from realm_tui.config.hero import HeroConfig
@@ -30,8 +29,6 @@ quest_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Priority(StrEnum):
@@ -59,64 +56,26 @@ STATE_STYLE = {
 }
 
 
-def current_realm() -> RealmPaths:
-    """The realm chosen by `--home` / REALM_HOME / the current folder (read from cli.OPTIONS)."""
-    from realm_tui.cli import app as cli  # lazy: cli imports this module
-
-    return cli.OPTIONS.realm()
-
-
-def _debug() -> bool:
-    from realm_tui.cli import app as cli
-
-    return cli.OPTIONS.debug
-
-
-def user_errors(fn: F) -> F:
-    """A RealmError becomes one red line on stderr and its exit code (a traceback with --debug)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RealmError as err:
-            if _debug():
-                raise
-            typer.secho(f"realm: {err}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(err.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 def resolve_hero(realm: RealmPaths, store: Store | None, hero_id: str | None) -> HeroConfig | None:
-    """`--hero`, else the active campaign's hero, else the default hero; None if it cannot load.
+    """`--hero`, else the active campaign's hero, else the default hero; None (and a warning) if it
+    cannot load. The hero gives the token limit quests are checked against."""
+    from realm_tui.services.heroes import hero_for_limits
 
-    The hero gives the token limit (`training_defaults.max_length`) quests are checked against.
-    """
-    from realm_tui.config.realm_config import DEFAULT_HERO, load_hero
-    from realm_tui.errors import ConfigError
-
-    if hero_id is not None:
-        return load_hero(realm.configs, hero_id)
-    active = store.campaigns.active() if store is not None else None
-    chosen = active.hero_id if active else DEFAULT_HERO
-    try:
-        return load_hero(realm.configs, chosen)
-    except ConfigError as err:
-        typer.secho(f"realm: warning: token limits not checked: {err}", fg=typer.colors.YELLOW, err=True)
-        return None
+    found = hero_for_limits(realm, store, hero_id)
+    if found.warning:
+        warn(found.warning)
+    return found.hero
 
 
 @contextmanager
-def open_board(hero_id: str | None = None) -> Iterator[Board]:
+def open_board(realm: RealmPaths, hero_id: str | None = None) -> Iterator[Board]:
     """The realm's board over the store, open for writing only inside the `with`."""
     from realm_tui.quests.board import board_for
     from realm_tui.store import Store
 
-    realm = current_realm()
     with Store.open(realm.store_file) as store:
         for warning in store.warnings:
-            typer.secho(f"realm: {warning}", fg=typer.colors.YELLOW, err=True)
+            typer.secho(f"realm: {warning}", fg=typer.colors.YELLOW, err=True)  # not a `warn`: no "warning:"
         yield board_for(realm, store, resolve_hero(realm, store, hero_id))
 
 
@@ -141,12 +100,13 @@ HeroOption = Annotated[str | None, typer.Option("--hero", help="Hero whose max l
 @quest_app.command("add")
 @user_errors
 def add(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Chat JSONL quest file to copy into the queue.")],
     priority: Annotated[Priority, typer.Option("--priority", "-p", help="Queue priority.")] = Priority.normal,
     hero: HeroOption = None,
 ) -> None:
     """Validate FILE and copy its valid lines into the queue (the file itself is left as is)."""
-    with open_board(hero) as board:
+    with open_board(current_realm(ctx), hero) as board:
         record = board.add_file(file, priority.value)
     _say(record, "queued")
     validation = record.report.get("validation", {})
@@ -160,6 +120,7 @@ def add(
 @quest_app.command("list")
 @user_errors
 def list_quests(
+    ctx: typer.Context,
     state: Annotated[StateChoice | None, typer.Option("--state", help="Only quests in this state.")] = None,
     show_all: Annotated[bool, typer.Option("--all", "-a", help="Include done and cancelled quests.")] = False,
     hero: HeroOption = None,
@@ -168,7 +129,7 @@ def list_quests(
     from rich.console import Console
     from rich.table import Table
 
-    with open_board(hero) as board:
+    with open_board(current_realm(ctx), hero) as board:
         scan = board.scan()
         records = board.quests(state.value if state else None)
     if state is None and not show_all:
@@ -193,11 +154,11 @@ def list_quests(
 
 @quest_app.command("show")
 @user_errors
-def show(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
+def show(ctx: typer.Context, quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
     """Everything the board knows about one quest: state, attempts, reasons, validation report."""
     from realm_tui.quests.cli_render import render_quest
 
-    with open_board() as board:
+    with open_board(current_realm(ctx)) as board:
         record = board.find(quest_id)
     render_quest(record)
 
@@ -205,12 +166,13 @@ def show(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique pre
 @quest_app.command("retry")
 @user_errors
 def retry(
+    ctx: typer.Context,
     quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
     priority: Annotated[Priority | None, typer.Option("--priority", "-p", help="Queue priority.")] = None,
     hero: HeroOption = None,
 ) -> None:
     """Queue a failed or cancelled quest again (validated again; attempts start over)."""
-    with open_board(hero) as board:
+    with open_board(current_realm(ctx), hero) as board:
         record = board.retry(quest_id, priority.value if priority else None)
     _say(record, "retried")
     if record.state != "queued":
@@ -219,9 +181,9 @@ def retry(
 
 @quest_app.command("cancel")
 @user_errors
-def cancel(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
+def cancel(ctx: typer.Context, quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
     """Take a queued quest off the queue (its file moves to quests/failed/; retry brings it back)."""
-    with open_board() as board:
+    with open_board(current_realm(ctx)) as board:
         record = board.cancel(quest_id)
     _say(record, "cancelled")
 
@@ -229,11 +191,12 @@ def cancel(quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique p
 @quest_app.command("prioritize")
 @user_errors
 def prioritize(
+    ctx: typer.Context,
     quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
     priority: Annotated[Priority, typer.Argument(help="New priority.")] = Priority.high,
 ) -> None:
     """Move a queued quest to another priority (default: high)."""
-    with open_board() as board:
+    with open_board(current_realm(ctx)) as board:
         record = board.prioritize(quest_id, priority.value)
     _say(record, "moved")
 
@@ -241,6 +204,7 @@ def prioritize(
 @quest_app.command("validate")
 @user_errors
 def validate(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Chat JSONL quest file.")],
     hero: HeroOption = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=8, help="Token limit to check.")] = None,
@@ -254,7 +218,7 @@ def validate(
 
     policy, hero_config = QuestPolicy(), None
     try:
-        realm = current_realm()
+        realm = current_realm(ctx)
         policy = load_quest_policy(realm)
         if max_tokens is None:
             from realm_tui.store import Store
@@ -276,6 +240,7 @@ def validate(
 @quest_app.command("forge")
 @user_errors
 def forge(
+    ctx: typer.Context,
     skill: Annotated[str, typer.Option("--skill", help="Skill id (bin, sy).")],
     level: Annotated[int, typer.Option("--level", min=1, help="Skill level.")],
     count: Annotated[int, typer.Option("--count", min=1, help="Examples to generate.")] = 1000,
@@ -285,7 +250,7 @@ def forge(
     """Generate a training quest from a skill into the queue (never a held-out eval question)."""
     from realm_tui.quests.forge import forge_quest
 
-    with open_board(hero) as board:
+    with open_board(current_realm(ctx), hero) as board:
         record = forge_quest(board, skill=skill, level=level, count=count, priority=priority.value)
     _say(record, "forged")
     if record.state != "queued":
@@ -295,6 +260,7 @@ def forge(
 @quest_app.command("spar")
 @user_errors
 def spar(
+    ctx: typer.Context,
     skill: Annotated[str, typer.Option("--skill", help="Skill id (bin, sy).")],
     level: Annotated[int | None, typer.Option("--level", min=1, help="Skill level (default: training level).")] = None,
     count: Annotated[int, typer.Option("--count", min=1, max=10_000, help="Problems to answer.")] = 100,
@@ -316,38 +282,33 @@ def spar(
 
     With --preferences, each wrong answer also becomes a preference pair for the Judge school (DPO),
     written outside the queue (a chat battle cannot train on it); the command prints its path."""
-    from realm_tui.cli.skills import choose_hero, spar_with, training_level_of
     from realm_tui.config.realm_config import load_realm_configs
-    from realm_tui.quests.sparring import preference_lines, queue_sparring, sparring_rounds, write_preferences
+    from realm_tui.errors import InputError
+    from realm_tui.quests.sparring import preference_lines, sparring_rounds, write_preferences
+    from realm_tui.services.answering import require_skill
+    from realm_tui.services.heroes import choose_hero
+    from realm_tui.services.records import training_level_of
+    from realm_tui.services.sparring import queue_round, spar_with
     from realm_tui.skills import get_skill
     from realm_tui.store import Store
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     configs = load_realm_configs(realm.configs)
-    if skill not in configs.skills:
-        raise InputError(None, f"unknown skill {skill!r} (known: {', '.join(configs.skills)})")
+    cfg = require_skill(configs, skill)
     with Store.open(realm.store_file, readonly=True) as store:
         choice = choose_hero(realm, configs, store, checkpoint, hero)
-        level = level or training_level_of(store, skill, configs.skills[skill].max_level)
+        level = level or training_level_of(store, skill, cfg.max_level)
     generator = get_skill(skill)
     if level > generator.max_level:
         raise InputError(None, f"{skill} has levels 1..{generator.max_level}, not {level}")
     typer.echo(f"{choice.label} spars on {count} {skill} level {level} problems…")
-    with open_board(hero) as board:
+    with open_board(realm, hero) as board:
         index = sparring_rounds(board, skill, level)
     attempts, lines = spar_with(realm, configs, choice, skill, level, count, index)
     wrong = sum(1 for a in attempts if not a.correct)
     typer.echo(f"{len(attempts) - wrong}/{len(attempts)} right ({(len(attempts) - wrong) / len(attempts):.0%})")
-    with open_board(hero) as board:
-        record = queue_sparring(
-            board,
-            skill=skill,
-            level=level,
-            attempts=attempts,
-            lines=lines,
-            source_checkpoint=choice.checkpoint.name if choice.checkpoint else None,
-            index=index,
-        )
+    with open_board(realm, hero) as board:
+        record = queue_round(board, choice, skill, level, attempts, lines, index)
     if record is None:
         typer.echo("no wrong answer: nothing to queue")
         return

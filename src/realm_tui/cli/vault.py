@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from realm_tui.cli.quest import current_realm, user_errors
+from realm_tui.cli.common import current_realm, user_errors
 from realm_tui.errors import InputError, RealmError
 
 if TYPE_CHECKING:
@@ -30,13 +30,13 @@ vault_app = typer.Typer(
 
 @vault_app.command("list")
 @user_errors
-def vault_list() -> None:
+def vault_list(ctx: typer.Context) -> None:
     """The current campaign's checkpoints, newest first (★ champion, ◆ latest)."""
+    from realm_tui.services.records import current_campaign
     from realm_tui.services.vault import Vault
     from realm_tui.store import Store
-    from realm_tui.ui.views import current_campaign
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     with Store.open(realm.store_file, readonly=True) as store:
         campaign = current_campaign(store)
         rows = Vault(realm, store).rows(campaign.id if campaign else None)
@@ -55,6 +55,7 @@ def vault_list() -> None:
 @vault_app.command("export")
 @user_errors
 def vault_export(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Checkpoint name (see `realm vault list`), or champion / latest.")],
     merge: Annotated[
         bool,
@@ -69,7 +70,7 @@ def vault_export(
     from realm_tui.services.vault import Vault, VaultRefusal
     from realm_tui.store import Store
 
-    realm = current_realm()
+    realm = current_realm(ctx)
     with Store.open(realm.store_file, readonly=True) as store:
         name = _resolve(store, name)
         vault = Vault(realm, store)
@@ -91,29 +92,25 @@ def _mark_damaged(store_file: Path, found: dict[str, str]) -> None:
     """Record checkpoints found bad in the ledger (so `vault list` and the next battle know), when
     no other process holds the store for writing; that writer finds them itself otherwise."""
     from realm_tui.errors import StoreError
+    from realm_tui.services.vault import mark_damaged
     from realm_tui.store import Store
 
     if not found:
         return
     try:
         with Store.open(store_file) as store:
-            for name, problem in found.items():
-                if name in store.ledger:
-                    store.ledger.update(name, damaged=problem)
+            mark_damaged(store, found)
     except StoreError:
         pass  # the game or a battle holds it: it verifies before any use all the same
 
 
 def _resolve(store: Store, name: str) -> str:
     """`champion` / `latest` of the current campaign, else the name as given."""
-    from realm_tui.ui.views import current_campaign
+    from realm_tui.services.records import named_checkpoint
 
     if name not in ("champion", "latest"):
         return name
-    campaign = current_campaign(store)
-    found = None
-    if campaign is not None:
-        found = store.ledger.champion(campaign.id) if name == "champion" else store.ledger.latest(campaign.id)
+    found = named_checkpoint(store, name)
     if found is None:
         raise InputError(None, f"the current campaign has no {name} checkpoint")
     return found.name

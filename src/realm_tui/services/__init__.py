@@ -1,3 +1,5 @@
-"""Use-cases both faces (cli/, ui/) call: campaigns, sparring, vault, quests, oracle, doctor.
+"""Use-cases both faces (cli/, ui/) call: records (what the store says), campaigns, heroes,
+standings, answering (eval), sparring, vault, quest board, armory, oracle, doctor.
 
-No textual and no rich here: a service returns data and raises RealmError; the face renders."""
+No typer, no rich and no textual here: a service returns data and raises RealmError; the face
+renders. A screen never touches `store/`: it calls the services its `Game` holds."""

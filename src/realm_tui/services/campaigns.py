@@ -35,8 +35,12 @@ from realm_tui.rules.campaign import (
 from realm_tui.store import CampaignRecord, CheckpointRecord, HeroRecord, Store
 
 
-class CampaignRefusal(Exception):
-    """A campaign move the rules (or the disk) refuse, with the reason for the player."""
+class CampaignRefusal(InputError):
+    """A campaign move the rules (or the disk) refuse, with the reason for the player (the CLI's
+    exit code 2)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(None, problem)
 
 
 def _state(record: CampaignRecord) -> CampaignState:
@@ -105,13 +109,18 @@ class CampaignDesk:
             if other.status == CampaignStatus.ACTIVE and other.id != keep:
                 self._move(other, pause)
 
+    def active_ids(self) -> list[str]:
+        """The active campaign's id (a list: an older realm may hold more than one)."""
+        return [c.id for c in self.store.campaigns.all() if c.status == CampaignStatus.ACTIVE]
+
     def resumable(self) -> list[CampaignRecord]:
         """Campaigns `resume` accepts, most recently updated first."""
         found = [c for c in self.store.campaigns.all() if c.status in RESUMABLE]
         return sorted(found, key=lambda c: c.updated_at, reverse=True)
 
-    def new_campaign(self, hero_id: str, hero_name: str = "") -> CampaignRecord:
-        """A fresh active campaign of `hero_id` (from the base hero); the active campaign pauses."""
+    def new_campaign(self, hero_id: str, hero_name: str = "", name: str | None = None) -> CampaignRecord:
+        """A fresh active campaign of `hero_id` (from the base hero), named `name` (default:
+        `<hero> campaign`); the active campaign pauses."""
         campaign_id = self._new_id(hero_id)
         try:
             state = new_campaign(campaign_id, hero_id)
@@ -119,7 +128,9 @@ class CampaignDesk:
             raise CampaignRefusal(str(err)) from None
         self._pause_active()
         added = self.store.campaigns.add(
-            CampaignRecord(id=campaign_id, hero_id=hero_id, name=f"{hero_id} campaign", milestones=_entries(state))
+            CampaignRecord(
+                id=campaign_id, hero_id=hero_id, name=name or f"{hero_id} campaign", milestones=_entries(state)
+            )
         )
         if hero_id not in self.store.heroes:
             self.store.heroes.add(HeroRecord(id=hero_id, name=hero_name or hero_id))

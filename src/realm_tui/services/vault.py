@@ -242,3 +242,11 @@ class Vault:
     def retention_text(retention: Retention) -> str:
         daily = ", plus the last one of each day" if retention.keep_daily else ""
         return f"keeps the champion and the latest {retention.keep_last}{daily}"
+
+
+def mark_damaged(store: Store, found: dict[str, str]) -> None:
+    """Record checkpoints found bad (name → problem) in a writable store's ledger, so listings and
+    the next battle know; names the ledger no longer holds are skipped."""
+    for name, problem in found.items():
+        if name in store.ledger:
+            store.ledger.update(name, damaged=problem)

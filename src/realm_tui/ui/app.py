@@ -84,7 +84,7 @@ class RealmApp(App[str]):
     # ------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
-        for warning in self.game.store.warnings:
+        for warning in self.game.records.warnings:
             self.notify(warning, title="Store repaired", severity="warning", markup=False)
         if self.game.readonly:
             self.notify(self.game.readonly_reason, title="Read-only", severity="warning", timeout=10, markup=False)

@@ -1,5 +1,6 @@
 """What the App wires together: realm, configs, the store (this process is its one writer),
-the quest board, the vault, the oracle client and the battle controller, plus UI caches.
+the services the screens call over it (records, campaigns, quest board, vault, sparring, oracle
+client), the battle controller, plus UI caches. Screens go through the services, never the store.
 
 `Game.open` runs before the App starts, so a broken config or a locked store ends in the CLI's
 one-line error instead of a half-drawn screen.
@@ -25,14 +26,17 @@ from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs, load_realm
 from realm_tui.errors import StoreError
 from realm_tui.paths import RealmPaths
 from realm_tui.services.armory import ArmoryForm, VramEstimate, estimate_vram
+from realm_tui.services.campaigns import CampaignDesk
 from realm_tui.services.oracle import OracleClient, OracleTarget
 from realm_tui.services.quest_board import QuestBoard
+from realm_tui.services.records import Records
+from realm_tui.services.sparring import Sparring
 from realm_tui.services.vault import DiskUsage, Vault, _disk_usage
 from realm_tui.store import Store, read_holder_pid
 from realm_tui.trainer.entry.oracle import oracle_main
 from realm_tui.ui.battle_runner import BattleController, BridgeLike
 from realm_tui.ui.models import BattleSnapshot, LogLine, TrainerState
-from realm_tui.ui.views import current_campaign, recent_log
+from realm_tui.ui.views import log_line
 
 LOG_KEPT = 500
 
@@ -112,12 +116,15 @@ class Game:
     log: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_KEPT))
 
     def __post_init__(self) -> None:
+        self.records = Records(self.store)
+        self.campaigns = CampaignDesk(self.realm, self.store)
         self.board = QuestBoard(self.realm, self.store, hero=self.current_hero)
         self.vault = Vault(self.realm, self.store, self.options.disk_usage)
+        self.sparring = Sparring(self.realm, self.store)
         self.oracle = OracleClient(self.options.oracle_target)
         self.battle = BattleController(self, lambda _m: None)
         self._closed = False
-        self.log.extend(recent_log(self.store))
+        self.log.extend(log_line(e) for e in self.records.recent_events())
 
     @classmethod
     def open(cls, realm: RealmPaths, options: GameOptions | None = None) -> Game:
@@ -139,7 +146,7 @@ class Game:
 
     def current_hero(self) -> HeroConfig | None:
         """The hero of the current campaign (the default hero before the first battle)."""
-        campaign = current_campaign(self.store)
+        campaign = self.records.current_campaign()
         return self.configs.heroes.get(campaign.hero_id if campaign else DEFAULT_HERO)
 
     @property

@@ -1,6 +1,7 @@
 """Converters from stored records (and the live battle) to what the Tavern and Guild show.
 
-Pure functions over the store and configs (elia's converter layer): no textual, no torch.
+Pure functions over configs and the records `services.records` reads (elia's converter layer):
+no store access, no textual, no torch.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from realm_tui.rules import (
     best_title,
     check_maxed_out,
     compute_stats,
-    decide_level_up,
     skills_for,
     training_level,
 )
 from realm_tui.rules.primitives import PRIMITIVES
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
-from realm_tui.skills.versions import is_current, old_version_levels, old_version_note
-from realm_tui.store import CampaignRecord, EvalRecord, EventRecord, Store
+from realm_tui.services.records import CampaignProgress
+from realm_tui.services.standings import skill_standings
+from realm_tui.skills.versions import old_version_levels, old_version_note
+from realm_tui.store import CampaignRecord, EvalRecord, EventRecord
 from realm_tui.ui.models import BattleSnapshot, LogLine
 
 
@@ -47,15 +49,6 @@ class HeroSheet:
     campaign_id: str | None
     campaign_status: str
     skill_levels: dict[str, int] = field(default_factory=dict)
-
-
-def current_campaign(store: Store, hero_id: str | None = None) -> CampaignRecord | None:
-    """The active campaign (of the hero, if given), else the most recently updated one."""
-    active = store.campaigns.active(hero_id)
-    if active is not None:
-        return active
-    found = store.campaigns.by_hero(hero_id) if hero_id else store.campaigns.all()
-    return max(found, key=lambda c: c.updated_at) if found else None
 
 
 def _max_level(configs: RealmConfigs, skill: str) -> int:
@@ -76,15 +69,15 @@ def latest_accuracy_by_skill(
 
 
 def build_hero_sheet(
-    configs: RealmConfigs, store: Store, live: BattleSnapshot | None = None, hero_id: str | None = None
+    configs: RealmConfigs, progress: CampaignProgress, live: BattleSnapshot | None = None
 ) -> HeroSheet:
-    """The hero card from the store; a running battle's step and loss take precedence."""
-    campaign = current_campaign(store, hero_id)
-    hid = hero_id or (campaign.hero_id if campaign else DEFAULT_HERO)
+    """The hero card from the campaign's records; a running battle's step and loss take precedence."""
+    campaign = progress.campaign
+    hid = campaign.hero_id if campaign else DEFAULT_HERO
     hero = configs.heroes.get(hid) or next(iter(configs.heroes.values()))
     levels = dict(campaign.skill_levels) if campaign else {}
-    evals = store.evals.for_campaign(campaign.id) if campaign else []
-    latest = store.ledger.latest(campaign.id) if campaign else None
+    evals = progress.evals
+    latest = progress.latest
     steps = campaign.current_step if campaign else 0
     loss_ema = latest.train_loss if latest else None
     val_loss = latest.val_loss if latest else None
@@ -101,13 +94,12 @@ def build_hero_sheet(
         skill_levels_gained=sum(levels.values()),
         steps_per_level=hero.steps_per_level,
     )
-    unlocked = {a.id for a in store.achievements.for_campaign(campaign.id)} if campaign else set()
     context = TitleContext(
         level=stats.level,
         steps=stats.xp,
         skill_levels=levels,
         accuracy=stats.acc if evals else None,
-        achievements=unlocked,
+        achievements=set(progress.unlocked),
     )
     title = best_title(configs.titles.titles, context) or "Nameless"
     return HeroSheet(
@@ -188,14 +180,14 @@ def _tagged(evals: Sequence[EvalRecord]) -> list[TaggedResult]:
     return out
 
 
-def _progress_events(campaign: CampaignRecord, store: Store) -> list[ProgressEvent]:
+def _progress_events(campaign: CampaignRecord, regressions: Sequence[EventRecord]) -> list[ProgressEvent]:
     events: list[ProgressEvent] = []
     for t in campaign.transitions:
         try:
             events.append(transition_from_record(t))
         except (KeyError, TypeError, ValueError):
             continue
-    for e in store.events.recent(500, campaign_id=campaign.id, kind="regression"):
+    for e in regressions:
         try:
             events.append(RegressionEvent(int(e.data["step"]), str(e.data["skill"]), int(e.data["level"])))
         except (KeyError, TypeError, ValueError):
@@ -209,29 +201,26 @@ def _progress_events(campaign: CampaignRecord, store: Store) -> list[ProgressEve
     return events
 
 
-def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None = None) -> GuildView:
-    campaign = current_campaign(store)
-    evals = store.evals.for_campaign(campaign.id) if campaign else []
+def build_guild_view(configs: RealmConfigs, progress: CampaignProgress, hero_title: str | None = None) -> GuildView:
+    """The Guild from the campaign's records, read with its regression events
+    (`read_progress(..., regressions=True)`: the level-cap verdict counts them)."""
+    campaign = progress.campaign
+    evals = progress.evals
     levels = dict(campaign.skill_levels) if campaign else {}
     effort = dict(campaign.effort) if campaign else {}
     skills = []
-    for skill_id, cfg in sorted(configs.skills.items()):
-        max_level = int(getattr(cfg, "max_level", 1))
-        mastered = levels.get(skill_id, 0)
-        level = training_level(min(mastered, max_level), max_level)
-        # As the keeper judges: only evals graded by today's generator count for a level-up.
-        at_level = [e.accuracy for e in evals if e.skill == skill_id and e.level == level and is_current(e)]
-        decision = decide_level_up(at_level, float(getattr(cfg, "threshold", 0.8)), int(getattr(cfg, "min_evals", 3)))
+    for standing in sorted(skill_standings(configs, levels, evals), key=lambda s: s.skill):
+        skill_id, cfg = standing.skill, standing.config
         history = tuple(e.accuracy for e in evals if e.skill == skill_id)
         skills.append(
             SkillView(
                 skill=skill_id,
-                name=str(getattr(cfg, "rpg_name", skill_id)),
-                icon=str(getattr(cfg, "icon", "")),
-                mastered=mastered,
-                training_level=level,
-                max_level=max_level,
-                decision=decision,
+                name=cfg.rpg_name,
+                icon=cfg.icon,
+                mastered=standing.mastered,
+                training_level=standing.training_level,
+                max_level=cfg.max_level,
+                decision=standing.decision,
                 history=history,
                 effort=float(effort.get(skill_id, 0.0)),
                 old_version_note=old_version_note(old_version_levels(evals, skill_id), skill_id),
@@ -253,8 +242,9 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
         )
         for p in tracker.weak_primitives()
     )
-    unlocked = {a.id for a in store.achievements.for_campaign(campaign.id)} if campaign else set()
-    achievements = tuple(AchievementView(a.id, a.name, a.description, a.id in unlocked) for a in ACHIEVEMENTS.values())
+    achievements = tuple(
+        AchievementView(a.id, a.name, a.description, a.id in progress.unlocked) for a in ACHIEVEMENTS.values()
+    )
     titles = tuple((t.name, t.description, t.name == hero_title) for t in configs.titles.by_priority())
     if campaign is None:
         verdict, maxed = "No campaign yet: start a battle in the Tavern.", False
@@ -263,7 +253,7 @@ def build_guild_view(configs: RealmConfigs, store: Store, hero_title: str | None
     else:
         cap = configs.curriculum.level_cap  # the Guild previews the streak rule; the keeper owns the window
         v = check_maxed_out(
-            _progress_events(campaign, store),
+            _progress_events(campaign, progress.regressions),
             review_steps=0.0,
             new_level_steps=0.0,
             limit=cap.maintenance_limit,
@@ -316,9 +306,3 @@ def log_line(event: EventRecord) -> LogLine:
         kind = "level" if "level" in event.kind else "note"
         text = f"{d.get('title')}: {d.get('body', '')}"
     return LogLine(kind, text, event.at)
-
-
-def recent_log(store: Store, n: int = 40) -> list[LogLine]:
-    campaign = current_campaign(store)
-    events = store.events.recent(n, campaign_id=campaign.id) if campaign else store.events.recent(n)
-    return [log_line(e) for e in events]

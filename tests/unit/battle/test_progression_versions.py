@@ -16,6 +16,7 @@ from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules.notifications import NotificationKind
 from realm_tui.services.init_realm import init_realm
+from realm_tui.services.records import read_progress
 from realm_tui.skills.versions import DATA_VERSIONS, FIRST_VERSION
 from realm_tui.store import CampaignRecord, EvalRecord, Store
 from realm_tui.ui.screens.guild import skill_text
@@ -58,7 +59,7 @@ def test_guild_and_realm_skills_name_the_old_levels(tmp_path: Path) -> None:
         store.evals.upsert(
             EvalRecord(campaign_id="c1", step=40, skill="bin", level=3, accuracy=0.9, data_version=CURRENT)
         )
-        view = build_guild_view(load_realm_configs(realm.configs), store)
+        view = build_guild_view(load_realm_configs(realm.configs), read_progress(store, regressions=True))
     bin_view = next(s for s in view.skills if s.skill == "bin")
     assert "L1, L3" in bin_view.old_version_note and "older BIN generator" in bin_view.old_version_note
     assert bin_view.decision.count == 1, "only the current-version eval counts toward the level-up"

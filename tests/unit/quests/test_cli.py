@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from realm_tui.cli import app as cli
 from realm_tui.cli.module import module_app, parse_levels
 from realm_tui.cli.quest import quest_app
 from realm_tui.errors import InputError
@@ -26,8 +25,6 @@ runner = CliRunner()
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     realm, _ = init_realm(tmp_path / "realm")
-    monkeypatch.setattr(cli.OPTIONS, "home", None)
-    monkeypatch.setattr(cli.OPTIONS, "debug", False)
     monkeypatch.setenv("REALM_HOME", str(realm.root))
     return realm.root
 

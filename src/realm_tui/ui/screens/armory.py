@@ -27,7 +27,6 @@ from realm_tui.services.armory import (
 )
 from realm_tui.ui.keys import ARMORY_BINDINGS
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.views import current_campaign
 
 NUMBER_FIELDS = (
     ("batch_size", "batch size", "integer"),
@@ -92,7 +91,7 @@ class ArmoryScreen(RealmScreen):
         self.query_one("#armory-profile-info").border_title = "Memory profile"
         self.query_one("#armory-problems").border_title = "Check"
         self._loading = False
-        campaign = current_campaign(self.game.store)
+        campaign = self.game.records.current_campaign()
         hero_id = campaign.hero_id if campaign and campaign.hero_id in self.game.configs.heroes else None
         self._load(hero_id or next(iter(self.game.configs.heroes)))
 

@@ -1,7 +1,8 @@
 """The base of every game screen: navigation bar, body, status bar and footer.
 
-A screen reads the game through `self.game` (handed over by the App), refreshes itself when it
-is shown (`refresh_view`), and receives the App's forwarded messages while it is the active one.
+A screen reads the game through `self.game` (handed over by the App) and its services (never the
+store itself), refreshes itself when it is shown (`refresh_view`), and receives the App's
+forwarded messages while it is the active one.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class RealmScreen(Screen[None]):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        """Re-read what the screen shows (from the store and the App's caches)."""
+        """Re-read what the screen shows (through the Game's services, and the App's caches)."""
 
     def _show_status(self) -> None:
         game = self.game

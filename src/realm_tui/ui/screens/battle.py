@@ -11,7 +11,6 @@ from textual.widgets import DataTable
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
 from realm_tui.ui.models import BattleSnapshot, PendingEval, format_duration
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.views import current_campaign
 from realm_tui.ui.widgets.battle import BattleLog, Readouts, SeriesPlot, StrainPlot, loss_points, strain_points
 
 DETAIL = 28
@@ -62,13 +61,6 @@ class BattleScreen(RealmScreen):
         self.query_one(BattleLog).show_all(list(game.log))
         self._refresh_jobs()
 
-    def _ledger_points(self) -> list[tuple[float, float]]:
-        campaign = current_campaign(self.game.store)
-        if campaign is None:
-            return []
-        records = self.game.store.ledger.by_campaign(campaign.id)
-        return [(r.step, r.train_loss) for r in records if r.train_loss is not None]
-
     def _show_snapshot(self, snapshot: BattleSnapshot | None, force: bool = False) -> None:
         busy = self.game.trainer_state.busy
         self.query_one(Readouts).show(snapshot, busy)
@@ -77,7 +69,7 @@ class BattleScreen(RealmScreen):
         else:
             # Between battles the loss comes from the ledger; strain is measured live against the
             # level's comfort floor (rules.strain), which saved checkpoints do not record: none shown.
-            loss, strain = self._ledger_points(), []
+            loss, strain = self.game.records.loss_points(), []
         self.query_one("#loss-plot", SeriesPlot).show(loss, force=force)
         self.query_one("#strain-plot", StrainPlot).show(strain, force=force)
 

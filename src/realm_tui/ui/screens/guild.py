@@ -19,13 +19,13 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.errors import RealmError
-from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
-from realm_tui.services.sparring import SPAR_COUNT, SparOutcome, spar_round
+from realm_tui.services.campaigns import CampaignRefusal
+from realm_tui.services.sparring import SPAR_COUNT, SparOutcome
 from realm_tui.ui.keys import GUILD_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, PickModal
-from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet, current_campaign
+from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet
 from realm_tui.ui.widgets.text import bar, sparkline, zone_label
 
 PRIMITIVES_SHOWN = 8
@@ -79,9 +79,10 @@ class GuildScreen(RealmScreen):
 
     def refresh_view(self) -> None:
         game = self.game
-        sheet = build_hero_sheet(game.configs, game.store, game.live)
-        view = build_guild_view(game.configs, game.store, hero_title=sheet.title)
-        campaign = current_campaign(game.store)
+        progress = game.records.progress(regressions=True)
+        sheet = build_hero_sheet(game.configs, progress, game.live)
+        view = build_guild_view(game.configs, progress, hero_title=sheet.title)
+        campaign = progress.campaign
         self._show(view, campaign.status.replace("_", " ") if campaign else "")
         self._show_strain()
 
@@ -95,7 +96,7 @@ class GuildScreen(RealmScreen):
         if self.game.trainer_state.busy:
             self.notify_refusal("a battle is running: stop it (x) before archiving its campaign")
             return
-        campaign = current_campaign(self.game.store)
+        campaign = self.game.records.current_campaign()
         if campaign is None:
             self.notify_refusal("there is no campaign to archive yet")
             return
@@ -108,7 +109,7 @@ class GuildScreen(RealmScreen):
             if not confirmed or self.game.trainer_state.busy:
                 return
             try:
-                CampaignDesk(self.game.realm, self.game.store).archive(campaign_id)
+                self.game.campaigns.archive(campaign_id)
             except CampaignRefusal as err:
                 self.notify_refusal(str(err))
                 return
@@ -140,7 +141,7 @@ class GuildScreen(RealmScreen):
         if self.game.trainer_state.busy or self.sparring:
             self.notify_refusal("a battle or a sparring round started meanwhile: nothing changed")
             return
-        desk = CampaignDesk(self.game.realm, self.game.store)
+        desk = self.game.campaigns
         try:
             if move == "new":
                 hero = self.game.configs.heroes.get(target)
@@ -163,7 +164,7 @@ class GuildScreen(RealmScreen):
         if not heroes:
             self.notify_refusal("no hero is configured (configs/heroes/)")
             return
-        campaign = current_campaign(self.game.store)
+        campaign = self.game.records.current_campaign()
         choices = [(hid, f"{hero.name} ({hid})") for hid, hero in heroes.items()]
         note = "The active campaign pauses; resume it later with R."
         modal = PickModal("New campaign: pick its hero", choices, note, campaign.hero_id if campaign else "")
@@ -173,7 +174,7 @@ class GuildScreen(RealmScreen):
         """Pick a paused (or maxed-out) campaign; it becomes the active one (the active one pauses)."""
         if not self._idle("resuming a campaign"):
             return
-        found = CampaignDesk(self.game.realm, self.game.store).resumable()
+        found = self.game.campaigns.resumable()
         if not found:
             self.notify_refusal("there is no paused campaign to resume (N starts a new one)")
             return
@@ -208,7 +209,7 @@ class GuildScreen(RealmScreen):
         game = self.game
         error = ""
         try:
-            outcome: SparOutcome | None = spar_round(game.realm, game.configs, game.store, skill, count=self.spar_count)
+            outcome: SparOutcome | None = game.sparring.round(game.configs, skill, count=self.spar_count)
         except (RealmError, ValueError, OSError) as err:
             outcome, error = None, f"sparring on {skill.upper()} failed: {err}"
         with contextlib.suppress(RuntimeError):  # the player left the game meanwhile: nobody to tell

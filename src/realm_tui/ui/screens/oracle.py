@@ -22,12 +22,10 @@ from realm_tui.config.realm_config import DEFAULT_HERO
 from realm_tui.confine import checkpoint_folder
 from realm_tui.errors import InputError
 from realm_tui.services.oracle import OracleDied
-from realm_tui.store import Store
 from realm_tui.trainer.entry.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.views import current_campaign
 
 BASE = "__base__"
 LOAD_TIMEOUT_S = 300.0
@@ -46,25 +44,6 @@ def template_preview(hero: HeroConfig) -> str:
     return (
         f"{system}{chat.im_start}user\n{{your words}}{chat.im_end}\n{chat.im_start}assistant\n{{the hero}}{chat.im_end}"
     )
-
-
-def checkpoint_options(store: Store) -> list[tuple[str, str]]:
-    """Every ledger checkpoint, newest first: the current campaign's, then each older campaign's
-    (most recently played first), labelled with its campaign so New Game+ keeps the old ones askable."""
-    current = current_campaign(store)
-    campaigns = sorted(store.campaigns.all(), key=lambda c: c.updated_at, reverse=True)
-    names = {c.id: c.name or c.id for c in campaigns}
-    order = {c.id: i for i, c in enumerate(campaigns)}
-    if current is not None:
-        order[current.id] = -1
-    rows = sorted(store.ledger.all(), key=lambda r: (order.get(r.campaign_id, len(order)), -r.step, -r.created_at))
-    options = []
-    for r in rows:
-        star = " ★" if r.champion else ""
-        mine = current is not None and r.campaign_id == current.id
-        where = "" if mine else f"  · {names.get(r.campaign_id, r.campaign_id)}"
-        options.append((f"{r.name}{star}{where}", r.name))
-    return options
 
 
 class ChatBubble(Static):
@@ -103,7 +82,7 @@ class OracleScreen(RealmScreen):
 
     def refresh_view(self) -> None:
         select = self.query_one("#oracle-target", Select)
-        options = checkpoint_options(self.game.store)
+        options = self.game.records.checkpoint_choices()  # the current campaign's first, newest first
         current = select.value
         select.set_options(options)
         if current in {v for _, v in options}:
@@ -116,10 +95,10 @@ class OracleScreen(RealmScreen):
     def _target(self) -> Target:
         game = self.game
         value = self.query_one("#oracle-target", Select).value
-        campaign = current_campaign(game.store)
+        campaign = game.records.current_campaign()
         hero_id = campaign.hero_id if campaign else DEFAULT_HERO
         if isinstance(value, str) and value != BASE:
-            record = game.store.ledger.get(value)
+            record = game.records.checkpoint(value)
             if record is not None:
                 hero = game.configs.heroes.get(record.hero_id) or game.configs.hero(hero_id)
                 try:  # confined to saves/checkpoints/; the worker verifies the folder before loading

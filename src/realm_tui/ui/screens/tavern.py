@@ -34,7 +34,7 @@ class TavernScreen(RealmScreen):
 
     def refresh_view(self) -> None:
         game = self.game
-        self.query_one(HeroCard).show(build_hero_sheet(game.configs, game.store, game.live))
+        self.query_one(HeroCard).show(build_hero_sheet(game.configs, game.records.progress(), game.live))
         self._show_battle()
         self._show_queue()
         self.query_one(BattleLog).show_all(list(game.log)[-50:])

@@ -10,7 +10,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
+from realm_tui.services.campaigns import CampaignRefusal
 from realm_tui.services.export_child import ExportFailed
 from realm_tui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.keys import VAULT_BINDINGS
@@ -18,7 +18,6 @@ from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinis
 from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, ExportModal
-from realm_tui.ui.views import current_campaign
 
 WIDE = 112
 """Screens at least this wide show the skills column and the year of each save."""
@@ -67,7 +66,7 @@ class VaultScreen(RealmScreen):
             self.refresh_view()
 
     def refresh_view(self) -> None:
-        campaign = current_campaign(self.game.store)
+        campaign = self.game.records.current_campaign()
         rows = self.game.vault.rows(campaign.id if campaign else None)
         table = self.query_one("#vault-table", DataTable)
         selected = self._selected()
@@ -119,7 +118,7 @@ class VaultScreen(RealmScreen):
 
     def _show_disk(self) -> None:
         game = self.game
-        campaign = current_campaign(game.store)
+        campaign = game.records.current_campaign()
         report = game.vault.disk(campaign.id if campaign else None)
         hero = game.configs.heroes.get(campaign.hero_id) if campaign else None
         retention = game.vault.retention_text(hero.retention) if hero else "—"
@@ -237,7 +236,7 @@ class VaultScreen(RealmScreen):
     @work(thread=True, exclusive=True, group="campaign", exit_on_error=False, name="new game+")
     def _new_game_plus(self, name: str) -> None:
         try:
-            record = CampaignDesk(self.game.realm, self.game.store).new_game_plus(name)
+            record = self.game.campaigns.new_game_plus(name)
         except CampaignRefusal as err:
             self.post_message(TaskFinished("new game+", "", str(err)))
             return
