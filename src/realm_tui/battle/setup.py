@@ -20,6 +20,7 @@ from realm_tui.quests.board import board_for
 from realm_tui.quests.compose import installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_trainable_quest
+from realm_tui.rules.rewards import hero_level, steps_to_next_level
 from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.preference_data import require_valid_preferences
@@ -174,7 +175,7 @@ def build_job(
     t = hero.training_defaults
     if steps is None:
         # An unbounded idle battle would never end headless: fight up to the next hero level.
-        steps = hero.steps_per_level - (start_step % hero.steps_per_level)
+        steps = steps_to_next_level(start_step, hero.steps_per_level)
     return TrainJob(
         realm_root=str(realm.root),
         hero_id=hero.id,
@@ -257,7 +258,7 @@ def plan_battle(
         curriculum["modules"] = modules_payload(
             configs.curriculum,
             modules,
-            hero_level=campaign.current_step // hero.steps_per_level,
+            hero_level=hero_level(campaign.current_step, hero.steps_per_level),
             skills_payload=curriculum["skills"],
             mastered=campaign.skill_levels,
         )

@@ -423,6 +423,7 @@ def campaign_list(
     """Every campaign: status, step, skill levels, gold."""
     from rich.table import Table
 
+    from realm_tui.rules.rewards import campaign_gold
     from realm_tui.store import Store
 
     realm = current_realm()
@@ -438,7 +439,7 @@ def campaign_list(
         skills = " ".join(f"{s} {lv}" for s, lv in sorted(r.skill_levels.items())) or "-"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.updated_at))
         status = f"[{styles.get(r.status, '')}]{r.status}[/]"
-        table.add_row(r.id, r.hero_id, status, str(r.current_step), skills, str(r.gold), when)
+        table.add_row(r.id, r.hero_id, status, str(r.current_step), skills, str(campaign_gold(r)), when)
     _console().print(table)
 
 
@@ -450,6 +451,7 @@ def campaign_show(
     """One campaign: status (and why it maxed out), peaks, level transitions, milestones."""
     from rich.table import Table
 
+    from realm_tui.rules.rewards import campaign_gold
     from realm_tui.store import Store
 
     realm = current_realm()
@@ -469,7 +471,9 @@ def campaign_show(
             "continue from one of its checkpoints with New Game+ (Vault)."
         )
     start = f"from {record.start_checkpoint}" if record.start_checkpoint else "from the base hero"
-    console.print(f"Step {record.current_step} ({start}); gold {record.gold}; quests done {record.quests_completed}")
+    console.print(
+        f"Step {record.current_step} ({start}); gold {campaign_gold(record)}; quests done {record.quests_completed}"
+    )
     console.print(f"Checkpoints: {len(ledger)}; champion: {champion.name if champion else '-'}")
     levels = ", ".join(f"{s} {lv}" for s, lv in sorted(record.skill_levels.items())) or "none yet"
     console.print(f"Skill levels: {levels}")
