@@ -172,6 +172,8 @@ def build_job(
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
 ) -> TrainJob:
+    """The job for this battle: the hero's `training_defaults` carried whole by `job_kwargs()`
+    (one set of defaults: a setting added there reaches the trainer with no second list here)."""
     t = hero.training_defaults
     if steps is None:
         # An unbounded idle battle would never end headless: fight up to the next hero level.
@@ -185,21 +187,7 @@ def build_job(
         campaign_id=campaign.id,
         quest_id=quest_id,
         max_steps=start_step + steps,
-        batch_size=t.batch_size,
-        grad_accum=t.gradient_accumulation,
-        learning_rate=t.learning_rate,
-        warmup_steps=t.warmup_steps,
-        lr_schedule=t.lr_schedule,
-        weight_decay=t.weight_decay,
-        max_grad_norm=t.max_grad_norm,
-        max_length=t.max_length,
-        packing=t.packing,
-        precision=t.precision,
-        optimizer=t.optimizer,
-        seed=t.seed,
-        save_steps=t.save_steps,
-        save_minutes=t.save_minutes,
-        val_fraction=t.val_fraction,
+        **t.job_kwargs(),
         resume_from=str(resume_from) if resume_from else None,
         curriculum=curriculum,
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
