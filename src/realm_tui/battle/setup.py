@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
-from realm_tui.quests.compose import installed_modules, modules_payload
+from realm_tui.quests.compose import InstalledModule, installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_trainable_quest
 from realm_tui.rules.rewards import hero_level, steps_to_next_level
@@ -199,23 +199,21 @@ def build_job(
     )
 
 
-def plan_battle(
+def check_school_and_quest(
     realm: RealmPaths,
     configs: RealmConfigs,
     store: Store,
     *,
-    hero_id: str | None = None,
-    quest: Path | None = None,
-    steps: int | None = None,
-    resume: bool = True,
-    school: str = "scribe",
-    school_options: dict[str, Any] | None = None,
-    oracle_loss: dict[str, Any] | None = None,
-) -> BattlePlan:
-    """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
-
-    Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
-    school_options = dict(school_options or {})
+    hero_id: str | None,
+    quest: Path | None,
+    resume: bool,
+    school: str,
+    school_options: dict[str, Any],
+    oracle_loss: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The school's options (a whisper teacher resolved to its folder), once the school, the Oracle
+    and an explicit quest file have passed their checks (InputError); reads only, writes nothing."""
+    school_options = dict(school_options)
     settings = school_settings(school, school_options)  # [armory] schools: unknown school/option → InputError
     oracle_settings(oracle_loss)
     if school == "judge" and quest is None:
@@ -232,6 +230,90 @@ def plan_battle(
             # Every check the board makes, for the hero that will train (chosen read-only here);
             # a file with any invalid line is refused (see require_trainable_quest), before any write.
             require_trainable_quest(path, realm, configs.hero(choose_campaign(store, hero_id, fresh=not resume)[0]))
+    return school_options
+
+
+def battle_curriculum(
+    configs: RealmConfigs,
+    keeper: ProgressionKeeper,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    modules: Mapping[str, InstalledModule],
+) -> dict[str, Any]:
+    """The curriculum the job carries: the keeper's skills, plus the chosen module files
+    (`quests.compose`) when curriculum.yaml lists modules."""
+    curriculum = keeper.curriculum_payload()
+    if configs.curriculum.modules:
+        curriculum["modules"] = modules_payload(
+            configs.curriculum,
+            modules,
+            hero_level=hero_level(campaign.current_step, hero.steps_per_level),
+            skills_payload=curriculum["skills"],
+            mastered=campaign.skill_levels,
+        )
+    return curriculum
+
+
+def battle_quest(
+    realm: RealmPaths,
+    configs: RealmConfigs,
+    store: Store,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    quest: Path | None,
+    resumed: CheckpointRecord | None,
+    curriculum: dict[str, Any],
+) -> tuple[Path | None, str, bool]:
+    """`choose_quest` for this battle, or no quest (InputError when there is nothing to train at all).
+
+    quest_share 0 with skills or modules to train: a board quest would be served and marked done
+    without one of its examples trained, so the board keeps its quests for a later battle."""
+    skip_board = (
+        quest is None
+        and configs.curriculum.quest_share == 0
+        and (has_skills(curriculum) or bool(module_slots(curriculum)))
+    )
+    if skip_board:
+        found: tuple[Path | None, str, bool] = (None, SKILLS_QUEST, False)
+    else:
+        trained = set(curriculum["skills"]) or None
+        found = choose_quest(realm, store, hero, campaign, quest, resumed, trained_skills=trained)
+    if found[0] is None and not curriculum["skills"]:
+        raise InputError(
+            None,
+            f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
+            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
+        )
+    return found
+
+
+def plan_battle(
+    realm: RealmPaths,
+    configs: RealmConfigs,
+    store: Store,
+    *,
+    hero_id: str | None = None,
+    quest: Path | None = None,
+    steps: int | None = None,
+    resume: bool = True,
+    school: str = "scribe",
+    school_options: dict[str, Any] | None = None,
+    oracle_loss: dict[str, Any] | None = None,
+) -> BattlePlan:
+    """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
+
+    Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
+    school_options = check_school_and_quest(
+        realm,
+        configs,
+        store,
+        hero_id=hero_id,
+        quest=quest,
+        resume=resume,
+        school=school,
+        school_options=dict(school_options or {}),
+        oracle_loss=oracle_loss,
+    )
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
@@ -241,39 +323,13 @@ def plan_battle(
     if campaign is None:
         campaign = start_campaign(store, hero.id)
     keeper = make_keeper(configs, store, campaign.id)
-    curriculum = keeper.curriculum_payload()
-    if configs.curriculum.modules:  # the chosen module files travel with the job (quests.compose)
-        curriculum["modules"] = modules_payload(
-            configs.curriculum,
-            modules,
-            hero_level=hero_level(campaign.current_step, hero.steps_per_level),
-            skills_payload=curriculum["skills"],
-            mastered=campaign.skill_levels,
-        )
+    curriculum = battle_curriculum(configs, keeper, hero, campaign, modules)
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
     notes = adopt_orphans(store, realm, campaign)
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
-    # quest_share 0 with skills or modules to train: a board quest would be served and marked done
-    # without one of its examples trained, so the board keeps its quests for a later battle.
-    skip_board = (
-        quest is None
-        and configs.curriculum.quest_share == 0
-        and (has_skills(curriculum) or bool(module_slots(curriculum)))
-    )
-    if skip_board:
-        quest_path, quest_id, board_quest = None, SKILLS_QUEST, False
-    else:
-        quest_path, quest_id, board_quest = choose_quest(
-            realm, store, hero, campaign, quest, resumed, trained_skills=set(curriculum["skills"]) or None
-        )
-    if quest_path is None and not curriculum["skills"]:
-        raise InputError(
-            None,
-            f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
-            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
-        )
+    quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)
     start_step = resumed.step if resumed else 0
     eval_samples_by_skill = {sid: cfg.eval_samples_per_level for sid, cfg in configs.skills.items()}
     eval_samples = min(eval_samples_by_skill.values(), default=32)  # for a skill the job does not list
