@@ -46,12 +46,15 @@ def steps_to_next_level(steps: int, steps_per_level: int) -> int:
 
 
 def levels_gained(transitions: Iterable[Mapping[str, Any]]) -> int:
-    """Skill levels gained by a campaign's level transitions (``{"from": mastered, "to": level}``).
-
-    A transition without numbers, or one that goes down, gains nothing."""
+    """Skill levels gained by a campaign's level transitions: the keeper writes ``from``/``to``,
+    records built from `rules.strain.transition_record` say ``from_level``/``to_level`` (both read,
+    as `rules.progression.transition_from_record` does). One without numbers, or one that goes
+    down, gains nothing."""
     total = 0
     for t in transitions:
-        before, after = t.get("from", 0), t.get("to", 0)
+        before = t["from"] if "from" in t else t.get("from_level", 0)
+        after = t["to"] if "to" in t else t.get("to_level", 0)
+        before = 0 if before is None else before  # a first level-up may record "from": None
         if isinstance(before, int) and isinstance(after, int) and after > before:
             total += after - before
     return total

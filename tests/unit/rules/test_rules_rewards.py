@@ -43,6 +43,8 @@ def test_levels_gained_counts_the_campaigns_own_transitions() -> None:
     assert levels_gained([]) == 0
     assert levels_gained([{"skill": "bin", "from": 0, "to": 1}, {"skill": "sy", "from": 1, "to": 2}]) == 2
     assert levels_gained([{"skill": "bin", "from": 2, "to": 4}]) == 2  # a jump gains each level
+    assert levels_gained([{"skill": "sy", "from_level": 0, "to_level": 1}]) == 1  # strain.transition_record's keys
+    assert levels_gained([{"skill": "sy", "from": None, "to": 1}]) == 1
     # nothing for a malformed or backwards transition
     assert levels_gained([{"skill": "bin"}, {"from": 3, "to": 1}, {"from": "0", "to": "1"}]) == 0
 
