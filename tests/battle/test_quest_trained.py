@@ -1,5 +1,6 @@
 """`realm train --no-ui --steps N`: N steps of this battle; a quest finishes (gold, "quest
-finished") only when its examples were trained, with the steps it took; else it stays in progress."""
+finished") only when its examples were trained, with the steps it took; else it stays in progress.
+The gold it paid is the one number the rules, the TUI and the CLI show."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import math
 import yaml
 from battle_kit import run_json
 
+from cli_kit import realm_cli
+from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.paths import RealmPaths
+from realm_tui.rules.rewards import campaign_gold
 from realm_tui.store import Store
+from realm_tui.ui.views import build_hero_sheet
 
 
 def _quest_only(realm: RealmPaths) -> None:
@@ -71,3 +76,8 @@ def test_a_small_quest_finishes_with_the_steps_it_trained(tiny_realm: RealmPaths
         campaign = store.campaigns.active("tiny")
         assert campaign is not None and campaign.gold == 100 and campaign.quests_completed == 1
         assert store.quests.require("small").state == "done"
+        # one gold everywhere: the rule, the TUI's hero sheet, `realm campaign show`
+        assert campaign_gold(campaign) == 100
+        assert build_hero_sheet(load_realm_configs(tiny_realm.configs), store, hero_id="tiny").stats.gold == 100
+    shown = realm_cli(tiny_realm.root, "campaign", "show")
+    assert shown.returncode == 0 and "gold 100;" in shown.stdout, shown.stdout + shown.stderr

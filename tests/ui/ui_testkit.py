@@ -141,7 +141,7 @@ def build_fixture_realm(root: Path) -> RealmPaths:
                     {"skill": "bin", "from_level": 2, "to_level": 3, "step": 1800, "efficiency": 0.052},
                     {"skill": "sy", "from_level": 0, "to_level": 1, "step": 1200, "efficiency": 0.031},
                 ],
-                gold=350,
+                gold=300,  # rules.rewards: 2 quests, 2 levels gained in its transitions
                 quests_completed=2,
             )
         )

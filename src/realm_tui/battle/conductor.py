@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from realm_tui.battle.checkpoint_health import damaged_by_error
-from realm_tui.battle.progression import ProgressionKeeper
+from realm_tui.battle.progression import ProgressionKeeper, with_gold
 from realm_tui.battle.retention import Kept, select_for_deletion
 from realm_tui.config.hero import HeroConfig
 from realm_tui.confine import checkpoint_folder
@@ -43,7 +43,7 @@ from realm_tui.rules.notifications import (
     quest_complete,
     trainer_died,
 )
-from realm_tui.rules.stats import GOLD_PER_QUEST
+from realm_tui.rules.rewards import GOLD_PER_QUEST, hero_level, levels_gained
 from realm_tui.rules.strain import comfort_floor, gated_hint, skills_ready, update_strain, zone_for
 from realm_tui.store import AchievementRecord, CheckpointRecord, EventRecord, QuestRecord, Store
 
@@ -137,7 +137,7 @@ class Conductor:
             val_loss=self.state.val_loss,
             latest_accuracy_by_skill=self.keeper.accuracy_at(self.state.step) if self.keeper else {},
             quests_completed=campaign.quests_completed,
-            skill_levels_gained=sum(campaign.skill_levels.values()),
+            skill_levels_gained=levels_gained(campaign.transitions),
             steps_per_level=self.hero.steps_per_level,
         )
 
@@ -173,7 +173,7 @@ class Conductor:
 
     def _on_step(self, event: Step) -> list[Notification]:
         s = self.state
-        old_level = s.step // self.hero.steps_per_level
+        old_level = self._hero_level()
         if self.keeper is not None and event.step > s.step:
             self.keeper.record_steps(event.step, event.step - s.step)
         s.step, s.max_steps = event.step, event.max_steps
@@ -184,10 +184,10 @@ class Conductor:
         s.strain = update_strain(s.strain, event.loss, s.floor)
         s.hint = gated_hint(s.strain, self._ready).value
         notes: list[Notification] = []
-        note = level_up(old_level, event.step // self.hero.steps_per_level)
+        note = level_up(old_level, self._hero_level())
         if note is not None:
             notes.append(note)
-            self._log_event("level_up", {"level": event.step // self.hero.steps_per_level, "step": event.step})
+            self._log_event("level_up", {"level": self._hero_level(), "step": event.step})
         if note is not None or time.monotonic() - self._last_flush >= STEP_FLUSH_S:
             self._flush_progress()
         notes += self._check_achievements()
@@ -299,9 +299,7 @@ class Conductor:
         campaign = self.store.campaigns.require(self.campaign_id)
         self.store.campaigns.update(
             self.campaign_id,
-            quests_completed=campaign.quests_completed + 1,
-            gold=campaign.gold + GOLD_PER_QUEST,
-            updated_at=time.time(),
+            **with_gold(campaign, quests_completed=campaign.quests_completed + 1, updated_at=time.time()),
         )
         self._log_event("quest_complete", {"quest": event.quest_id, "steps": event.steps})
         return [quest_complete(event.quest_id, GOLD_PER_QUEST), *self._check_achievements()]
@@ -355,7 +353,7 @@ class Conductor:
         campaign = self.store.campaigns.require(self.campaign_id)
         context = AchievementContext(
             steps=self.state.step,
-            hero_level=self.state.step // self.hero.steps_per_level,
+            hero_level=self._hero_level(),
             checkpoints=len(self.store.ledger.by_campaign(self.campaign_id)),
             skill_levels=campaign.skill_levels,
             productive_streak=self.state.strain.productive_streak,
@@ -370,6 +368,9 @@ class Conductor:
             )
             notes.append(achievement_unlocked(achievement))
         return notes
+
+    def _hero_level(self) -> int:
+        return hero_level(self.state.step, self.hero.steps_per_level)
 
     def _log_event(self, kind: str, data: dict[str, object]) -> None:
         self.store.events.add(EventRecord(kind=kind, campaign_id=self.campaign_id, data=dict(data)))

@@ -27,7 +27,7 @@ from realm_tui.rules import (
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, has_joined, transition_from_record
-from realm_tui.rules.stats import GOLD_PER_SKILL_LEVEL
+from realm_tui.rules.rewards import campaign_gold
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
 from realm_tui.skills.versions import data_version, is_current
 from realm_tui.store import CampaignRecord, CheckpointRecord, EvalRecord, Store
@@ -45,6 +45,12 @@ def review_share_with_maintenance(base: float, levels_under_maintenance: int) ->
     if levels_under_maintenance <= 0:
         return base
     return max(base, min(MAX_REVIEW_SHARE, base + REVIEW_BOOST * levels_under_maintenance))
+
+
+def with_gold(campaign: CampaignRecord, **changes: Any) -> dict[str, Any]:
+    """`changes` to a campaign record plus its gold, `rules.rewards.campaign_gold` of the changed
+    record: the one place the stored gold is written (a quest finished, a skill level gained)."""
+    return {**changes, "gold": campaign_gold(campaign.model_copy(update=changes))}
 
 
 @dataclass(frozen=True)
@@ -226,11 +232,13 @@ class ProgressionKeeper:
         peaks[f"{skill}_level"] = max(int(peaks.get(f"{skill}_level", 0)), level)
         self.store.campaigns.update(
             self.campaign_id,
-            skill_levels={**campaign.skill_levels, skill: level},
-            transitions=[*campaign.transitions, transition],
-            peaks=peaks,
-            gold=campaign.gold + GOLD_PER_SKILL_LEVEL,
-            updated_at=time.time(),
+            **with_gold(
+                campaign,
+                skill_levels={**campaign.skill_levels, skill: level},
+                transitions=[*campaign.transitions, transition],
+                peaks=peaks,
+                updated_at=time.time(),
+            ),
         )
         return skill_level_up(skill, level)
 

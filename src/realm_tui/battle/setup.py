@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
-from realm_tui.quests.compose import installed_modules, modules_payload
+from realm_tui.quests.compose import InstalledModule, installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
 from realm_tui.quests.validate import require_trainable_quest
+from realm_tui.rules.rewards import hero_level, steps_to_next_level
 from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
 from realm_tui.trainer.preference_data import require_valid_preferences
@@ -171,10 +172,12 @@ def build_job(
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
 ) -> TrainJob:
+    """The job for this battle: the hero's `training_defaults` carried whole by `job_kwargs()`
+    (one set of defaults: a setting added there reaches the trainer with no second list here)."""
     t = hero.training_defaults
     if steps is None:
         # An unbounded idle battle would never end headless: fight up to the next hero level.
-        steps = hero.steps_per_level - (start_step % hero.steps_per_level)
+        steps = steps_to_next_level(start_step, hero.steps_per_level)
     return TrainJob(
         realm_root=str(realm.root),
         hero_id=hero.id,
@@ -184,21 +187,7 @@ def build_job(
         campaign_id=campaign.id,
         quest_id=quest_id,
         max_steps=start_step + steps,
-        batch_size=t.batch_size,
-        grad_accum=t.gradient_accumulation,
-        learning_rate=t.learning_rate,
-        warmup_steps=t.warmup_steps,
-        lr_schedule=t.lr_schedule,
-        weight_decay=t.weight_decay,
-        max_grad_norm=t.max_grad_norm,
-        max_length=t.max_length,
-        packing=t.packing,
-        precision=t.precision,
-        optimizer=t.optimizer,
-        seed=t.seed,
-        save_steps=t.save_steps,
-        save_minutes=t.save_minutes,
-        val_fraction=t.val_fraction,
+        **t.job_kwargs(),
         resume_from=str(resume_from) if resume_from else None,
         curriculum=curriculum,
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
@@ -208,6 +197,94 @@ def build_job(
         school_options=dict(school_options or {}),
         oracle_loss=dict(oracle_loss) if oracle_loss is not None else None,
     )
+
+
+def check_school_and_quest(
+    realm: RealmPaths,
+    configs: RealmConfigs,
+    store: Store,
+    *,
+    hero_id: str | None,
+    quest: Path | None,
+    resume: bool,
+    school: str,
+    school_options: dict[str, Any],
+    oracle_loss: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The school's options (a whisper teacher resolved to its folder), once the school, the Oracle
+    and an explicit quest file have passed their checks (InputError); reads only, writes nothing."""
+    school_options = dict(school_options)
+    settings = school_settings(school, school_options)  # [armory] schools: unknown school/option → InputError
+    oracle_settings(oracle_loss)
+    if school == "judge" and quest is None:
+        raise InputError(None, "the judge school trains on a preference quest: pass --quest FILE.jsonl")
+    if school == "whisper":  # a folder, or a hero id: that hero's champion (else latest) checkpoint
+        hero_teacher = teacher_hero(settings["teacher"], configs.heroes)
+        teacher = hero_teacher_folder(realm.root, store, hero_teacher) if hero_teacher else settings["teacher"]
+        school_options["teacher"] = str(check_teacher_folder(teacher))  # a model and a tokenizer
+    if quest is not None:
+        path = quest.expanduser().resolve()
+        if school == "judge":
+            require_valid_preferences(path)  # {"prompt", "chosen", "rejected"} lines
+        else:
+            # Every check the board makes, for the hero that will train (chosen read-only here);
+            # a file with any invalid line is refused (see require_trainable_quest), before any write.
+            require_trainable_quest(path, realm, configs.hero(choose_campaign(store, hero_id, fresh=not resume)[0]))
+    return school_options
+
+
+def battle_curriculum(
+    configs: RealmConfigs,
+    keeper: ProgressionKeeper,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    modules: Mapping[str, InstalledModule],
+) -> dict[str, Any]:
+    """The curriculum the job carries: the keeper's skills, plus the chosen module files
+    (`quests.compose`) when curriculum.yaml lists modules."""
+    curriculum = keeper.curriculum_payload()
+    if configs.curriculum.modules:
+        curriculum["modules"] = modules_payload(
+            configs.curriculum,
+            modules,
+            hero_level=hero_level(campaign.current_step, hero.steps_per_level),
+            skills_payload=curriculum["skills"],
+            mastered=campaign.skill_levels,
+        )
+    return curriculum
+
+
+def battle_quest(
+    realm: RealmPaths,
+    configs: RealmConfigs,
+    store: Store,
+    hero: HeroConfig,
+    campaign: CampaignRecord,
+    quest: Path | None,
+    resumed: CheckpointRecord | None,
+    curriculum: dict[str, Any],
+) -> tuple[Path | None, str, bool]:
+    """`choose_quest` for this battle, or no quest (InputError when there is nothing to train at all).
+
+    quest_share 0 with skills or modules to train: a board quest would be served and marked done
+    without one of its examples trained, so the board keeps its quests for a later battle."""
+    skip_board = (
+        quest is None
+        and configs.curriculum.quest_share == 0
+        and (has_skills(curriculum) or bool(module_slots(curriculum)))
+    )
+    if skip_board:
+        found: tuple[Path | None, str, bool] = (None, SKILLS_QUEST, False)
+    else:
+        trained = set(curriculum["skills"]) or None
+        found = choose_quest(realm, store, hero, campaign, quest, resumed, trained_skills=trained)
+    if found[0] is None and not curriculum["skills"]:
+        raise InputError(
+            None,
+            f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
+            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
+        )
+    return found
 
 
 def plan_battle(
@@ -226,23 +303,17 @@ def plan_battle(
     """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
 
     Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
-    school_options = dict(school_options or {})
-    settings = school_settings(school, school_options)  # [armory] schools: unknown school/option → InputError
-    oracle_settings(oracle_loss)
-    if school == "judge" and quest is None:
-        raise InputError(None, "the judge school trains on a preference quest: pass --quest FILE.jsonl")
-    if school == "whisper":  # a folder, or a hero id: that hero's champion (else latest) checkpoint
-        hero_teacher = teacher_hero(settings["teacher"], configs.heroes)
-        teacher = hero_teacher_folder(realm.root, store, hero_teacher) if hero_teacher else settings["teacher"]
-        school_options["teacher"] = str(check_teacher_folder(teacher))  # a model and a tokenizer
-    if quest is not None:
-        path = quest.expanduser().resolve()
-        if school == "judge":
-            require_valid_preferences(path)  # {"prompt", "chosen", "rejected"} lines
-        else:
-            # Every check the board makes, for the hero that will train (chosen read-only here);
-            # a file with any invalid line is refused (see require_trainable_quest), before any write.
-            require_trainable_quest(path, realm, configs.hero(choose_campaign(store, hero_id, fresh=not resume)[0]))
+    school_options = check_school_and_quest(
+        realm,
+        configs,
+        store,
+        hero_id=hero_id,
+        quest=quest,
+        resume=resume,
+        school=school,
+        school_options=dict(school_options or {}),
+        oracle_loss=oracle_loss,
+    )
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
     hero = configs.hero(chosen_hero)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
@@ -252,39 +323,13 @@ def plan_battle(
     if campaign is None:
         campaign = start_campaign(store, hero.id)
     keeper = make_keeper(configs, store, campaign.id)
-    curriculum = keeper.curriculum_payload()
-    if configs.curriculum.modules:  # the chosen module files travel with the job (quests.compose)
-        curriculum["modules"] = modules_payload(
-            configs.curriculum,
-            modules,
-            hero_level=campaign.current_step // hero.steps_per_level,
-            skills_payload=curriculum["skills"],
-            mastered=campaign.skill_levels,
-        )
+    curriculum = battle_curriculum(configs, keeper, hero, campaign, modules)
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
     notes = adopt_orphans(store, realm, campaign)
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
-    # quest_share 0 with skills or modules to train: a board quest would be served and marked done
-    # without one of its examples trained, so the board keeps its quests for a later battle.
-    skip_board = (
-        quest is None
-        and configs.curriculum.quest_share == 0
-        and (has_skills(curriculum) or bool(module_slots(curriculum)))
-    )
-    if skip_board:
-        quest_path, quest_id, board_quest = None, SKILLS_QUEST, False
-    else:
-        quest_path, quest_id, board_quest = choose_quest(
-            realm, store, hero, campaign, quest, resumed, trained_skills=set(curriculum["skills"]) or None
-        )
-    if quest_path is None and not curriculum["skills"]:
-        raise InputError(
-            None,
-            f"no quest to fight: the queue in {realm.quests / 'queue'} is empty and no skill is enabled "
-            "in configs/curriculum.yaml. Pass --quest FILE.jsonl or drop a file into quests/inbox/.",
-        )
+    quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)
     start_step = resumed.step if resumed else 0
     eval_samples_by_skill = {sid: cfg.eval_samples_per_level for sid, cfg in configs.skills.items()}
     eval_samples = min(eval_samples_by_skill.values(), default=32)  # for a skill the job does not list

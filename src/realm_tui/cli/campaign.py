@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from realm_tui.cli.common import console, current_realm, user_errors
+from realm_tui.rules.rewards import campaign_gold
 
 campaign_app = typer.Typer(
     help="Campaigns: start a new one, list them, show one, resume one, archive one.",
@@ -72,7 +73,7 @@ def campaign_list(
         skills = " ".join(f"{s} {lv}" for s, lv in sorted(r.skill_levels.items())) or "-"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.updated_at))
         status = f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]"
-        table.add_row(r.id, r.hero_id, status, str(r.current_step), skills, str(r.gold), when)
+        table.add_row(r.id, r.hero_id, status, str(r.current_step), skills, str(campaign_gold(r)), when)
     console().print(table)
 
 
@@ -102,7 +103,9 @@ def campaign_show(
             "continue from one of its checkpoints with New Game+ (Vault)."
         )
     start = f"from {record.start_checkpoint}" if record.start_checkpoint else "from the base hero"
-    out.print(f"Step {record.current_step} ({start}); gold {record.gold}; quests done {record.quests_completed}")
+    out.print(
+        f"Step {record.current_step} ({start}); gold {campaign_gold(record)}; quests done {record.quests_completed}"
+    )
     out.print(f"Checkpoints: {len(report.checkpoints)}; champion: {champion.name if champion else '-'}")
     levels = ", ".join(f"{s} {lv}" for s, lv in sorted(record.skill_levels.items())) or "none yet"
     out.print(f"Skill levels: {levels}")

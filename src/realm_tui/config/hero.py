@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from realm_tui.config.common import Optimizer, Precision, Slug
 from realm_tui.config.loader import ExactModel
+from realm_tui.contract.protocol import TrainJob
+
+_JOB: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(TrainJob)}
+"""`TrainJob`'s field defaults: the one set of training defaults (`TrainingDefaults` reads them)."""
 
 PORTRAIT_MAX_LINES = 16
 PORTRAIT_MAX_WIDTH = 40
@@ -88,43 +93,47 @@ class ChatSpec(ExactModel):
 
 
 class TrainingDefaults(ExactModel):
-    """How a battle trains unless the player changes it; feeds `battle.protocol.TrainJob`."""
+    """How a battle trains unless the player changes it; `job_kwargs()` fills the `TrainJob`.
 
-    batch_size: int = Field(default=8, ge=1)
+    Every default but `eval_every_steps` (the parent's, 0 in a job: no evals) is `TrainJob`'s own,
+    so the job and the config can never disagree on one."""
+
+    batch_size: int = Field(default=_JOB["batch_size"], ge=1)
     """Examples (or packed rows) per micro-batch."""
-    gradient_accumulation: int = Field(default=1, ge=1)
+    gradient_accumulation: int = Field(default=_JOB["grad_accum"], ge=1)
     """Micro-batches per optimizer step."""
-    learning_rate: float = Field(default=1e-4, gt=0, le=1)
+    learning_rate: float = Field(default=_JOB["learning_rate"], gt=0, le=1)
     """Peak learning rate."""
-    warmup_steps: int = Field(default=10, ge=0)
+    warmup_steps: int = Field(default=_JOB["warmup_steps"], ge=0)
     """Optimizer steps of linear warmup."""
-    lr_schedule: Literal["constant", "cosine"] = "constant"
+    lr_schedule: Literal["constant", "cosine"] = _JOB["lr_schedule"]
     """Schedule after warmup."""
-    weight_decay: float = Field(default=0.0, ge=0, lt=1)
+    weight_decay: float = Field(default=_JOB["weight_decay"], ge=0, lt=1)
     """Decoupled weight decay."""
-    max_grad_norm: float = Field(default=1.0, gt=0)
+    max_grad_norm: float = Field(default=_JOB["max_grad_norm"], gt=0)
     """Gradient clipping norm."""
-    max_length: int = Field(default=512, ge=8)
+    max_length: int = Field(default=_JOB["max_length"], ge=8)
     """Longest training sequence, in tokens; longer examples are truncated."""
-    save_steps: int = Field(default=100, ge=1)
+    save_steps: int = Field(default=_JOB["save_steps"], ge=1)
     """Checkpoint every this many optimizer steps."""
-    save_minutes: float = Field(default=10.0, gt=0)
+    save_minutes: float = Field(default=_JOB["save_minutes"], gt=0)
     """... or every this many minutes, whichever comes first."""
-    optimizer: Optimizer = "adamw"
+    optimizer: Optimizer = _JOB["optimizer"]
     """Optimizer; must suit the memory profile's method."""
-    packing: bool = True
+    packing: bool = _JOB["packing"]
     """Pack several examples per row (each attends only to itself)."""
-    precision: Precision = "auto"
+    precision: Precision = _JOB["precision"]
     """`auto` (bf16 where supported), `bf16` or `fp32`."""
-    seed: int = Field(default=1234, ge=0)
+    seed: int = Field(default=_JOB["seed"], ge=0)
     """Seed for data order, dropout and anything random in training."""
-    val_fraction: float = Field(default=0.05, ge=0, lt=0.5)
+    val_fraction: float = Field(default=_JOB["val_fraction"], ge=0, lt=0.5)
     """Share of quest data held out for validation loss."""
     eval_every_steps: int = Field(default=200, ge=1)
     """Run skill evals every this many optimizer steps."""
 
     def job_kwargs(self) -> dict[str, Any]:
-        """These defaults under `TrainJob`'s field names (`eval_every_steps` stays with the parent)."""
+        """These settings under `TrainJob`'s field names; `battle.setup.build_job` passes them all
+        (`eval_every_steps` stays with the parent, which sends 0 when no skill is trained)."""
         data = self.model_dump(exclude={"eval_every_steps", "gradient_accumulation"})
         data["grad_accum"] = self.gradient_accumulation
         return data

@@ -134,7 +134,7 @@ class SkillConfig(StrictModel):
     xp_multiplier: float = Field(default=1.0, gt=0.0, le=10.0)
     """Reserved, not read yet: meant to weight this skill's steps if XP or effort are ever shared out
     among skills. Today XP is every optimizer step of the campaign (`rules.stats`) and a level-up
-    pays a fixed 50 gold (`battle.progression`), so no rule has a per-skill share to scale."""
+    pays a fixed 50 gold (`rules.rewards`), so no rule has a per-skill share to scale."""
 
     @field_validator("primitives")
     @classmethod

@@ -14,7 +14,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TrainJob:
-    """Everything the trainer child needs to run one battle; built by the parent from configs."""
+    """Everything the trainer child needs to run one battle; built by the parent from configs.
+
+    The training fields' defaults (batch_size … val_fraction) are the one set of training defaults:
+    `config.hero.TrainingDefaults` takes its own from here, and the parent fills them in from the
+    hero's `training_defaults.job_kwargs()`."""
 
     realm_root: str
     hero_id: str
@@ -29,20 +33,20 @@ class TrainJob:
     """Optimizer steps to reach (absolute: a resumed battle continues towards the same number)."""
     batch_size: int = 8
     grad_accum: int = 1
-    learning_rate: float = 1e-3
+    learning_rate: float = 1e-4
     warmup_steps: int = 10
     lr_schedule: str = "constant"
     """`constant` or `cosine` (after warmup)."""
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_length: int = 256
+    max_length: int = 512
     packing: bool = True
     precision: str = "auto"
     """`auto` (bf16 where supported), `bf16` or `fp32`."""
     optimizer: str = "adamw"
     seed: int = 1234
     save_steps: int = 100
-    save_minutes: float = 2.0
+    save_minutes: float = 10.0
     val_fraction: float = 0.05
     quest_passes: float = 1.0
     """Epochs of the quest's examples that finish the quest (QuestFinished); a battle that ends

@@ -1,4 +1,5 @@
-"""Pure game rules: stats, progression, strain, blessings, champion, titles, achievements, campaigns.
+"""Pure game rules: stats, rewards (XP, level, gold), progression, strain, blessings, champion,
+titles, achievements, campaigns.
 
 No I/O, no clock, no torch, no textual, no store: plain values in, plain values out.
 """
@@ -51,6 +52,14 @@ from realm_tui.rules.progression import (
     maintenance_over_window,
     training_level,
 )
+from realm_tui.rules.rewards import (
+    GOLD_PER_QUEST,
+    GOLD_PER_SKILL_LEVEL,
+    campaign_gold,
+    hero_level,
+    levels_gained,
+    steps_to_next_level,
+)
 from realm_tui.rules.stats import HeroStats, compute_stats, ema
 from realm_tui.rules.strain import (
     CurriculumAction,
@@ -83,6 +92,8 @@ __all__ = [
     "CRITICAL_RITUALS",
     "DATA_VALID",
     "EVAL_RAN",
+    "GOLD_PER_QUEST",
+    "GOLD_PER_SKILL_LEVEL",
     "PRIMITIVES",
     "RELOADS",
     "WEIGHTS_FINITE",
@@ -124,6 +135,7 @@ __all__ = [
     "beats",
     "best_title",
     "bless",
+    "campaign_gold",
     "check_maxed_out",
     "choose_champion",
     "compute_stats",
@@ -131,7 +143,9 @@ __all__ = [
     "decide_level_up",
     "detect_regressions",
     "ema",
+    "hero_level",
     "hint_for",
+    "levels_gained",
     "maintenance_multiplier",
     "maintenance_over_window",
     "mark_maxed_out",
@@ -144,6 +158,7 @@ __all__ = [
     "record_step",
     "resume",
     "skills_for",
+    "steps_to_next_level",
     "training_level",
     "transition_record",
     "update_strain",

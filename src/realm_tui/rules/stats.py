@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from realm_tui.rules.rewards import GOLD_PER_QUEST, GOLD_PER_SKILL_LEVEL, gold, hero_level
+
 STAT_SCALE = 100.0
 """ATK and DEF are ``round(STAT_SCALE / loss)``."""
 
@@ -30,7 +32,7 @@ class HeroStats:
     xp: int
     """Optimizer steps trained in the campaign."""
     level: int
-    """``xp // steps_per_level``."""
+    """``rules.rewards.hero_level``: ``xp // steps_per_level``."""
     xp_into_level: int
     """XP gained since the current level began."""
     xp_for_next: int
@@ -42,7 +44,7 @@ class HeroStats:
     acc: float
     """Mean latest eval accuracy over skills at their training level; 0.0 before any eval."""
     gold: int
-    """Quest rewards plus skill-level rewards."""
+    """Quest rewards plus skill-level rewards (`rules.rewards.gold`)."""
 
     @property
     def level_progress(self) -> float:
@@ -90,13 +92,6 @@ def _require_non_negative(name: str, value: int) -> None:
         raise ValueError(f"{name} must be >= 0, got {value}")
 
 
-GOLD_PER_QUEST = 100
-"""Gold paid when a quest is finished (its examples trained for its passes, never for a battle that
-merely ended): the one number the conductor pays and `compute_stats` counts."""
-GOLD_PER_SKILL_LEVEL = 50
-"""Gold paid for each skill level mastered."""
-
-
 def compute_stats(
     steps: int,
     train_loss_ema: float | None,
@@ -108,19 +103,17 @@ def compute_stats(
     gold_per_quest: int = GOLD_PER_QUEST,
     gold_per_skill_level: int = GOLD_PER_SKILL_LEVEL,
 ) -> HeroStats:
-    """Build the hero sheet from campaign totals.
+    """Build the hero sheet from campaign totals; level and gold by `rules.rewards`.
 
-    Raises ValueError only for impossible counts (negative steps or quests, a non-positive
-    ``steps_per_level``); losses and accuracies of any value are accepted.
+    ``skill_levels_gained`` counts the levels gained in this campaign (`rewards.levels_gained` of
+    its transitions), never the levels it started with. Raises ValueError only for impossible
+    counts (negative steps or quests, a non-positive ``steps_per_level``); losses and accuracies of
+    any value are accepted.
     """
-    if steps_per_level <= 0:
-        raise ValueError(f"steps_per_level must be > 0, got {steps_per_level}")
     _require_non_negative("steps", steps)
-    _require_non_negative("quests_completed", quests_completed)
-    _require_non_negative("skill_levels_gained", skill_levels_gained)
-    _require_non_negative("gold_per_quest", gold_per_quest)
-    _require_non_negative("gold_per_skill_level", gold_per_skill_level)
-    level, into = divmod(steps, steps_per_level)
+    level = hero_level(steps, steps_per_level)
+    into = steps - level * steps_per_level
+    paid = gold(quests_completed, skill_levels_gained, per_quest=gold_per_quest, per_skill_level=gold_per_skill_level)
     return HeroStats(
         xp=steps,
         level=level,
@@ -129,5 +122,5 @@ def compute_stats(
         atk=stat_from_loss(train_loss_ema),
         defense=stat_from_loss(val_loss),
         acc=mean_accuracy(latest_accuracy_by_skill),
-        gold=quests_completed * gold_per_quest + skill_levels_gained * gold_per_skill_level,
+        gold=paid,
     )

@@ -28,6 +28,7 @@ from realm_tui.rules import (
 )
 from realm_tui.rules.primitives import PRIMITIVES
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
+from realm_tui.rules.rewards import levels_gained
 from realm_tui.services.records import CampaignProgress
 from realm_tui.services.standings import skill_standings
 from realm_tui.skills.versions import old_version_levels, old_version_note
@@ -91,7 +92,7 @@ def build_hero_sheet(
         val_loss=val_loss,
         latest_accuracy_by_skill=latest_accuracy_by_skill(configs, evals, levels),
         quests_completed=campaign.quests_completed if campaign else 0,
-        skill_levels_gained=sum(levels.values()),
+        skill_levels_gained=levels_gained(campaign.transitions) if campaign else 0,
         steps_per_level=hero.steps_per_level,
     )
     context = TitleContext(

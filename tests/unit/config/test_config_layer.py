@@ -1,4 +1,5 @@
-"""config/ is the domain's floor: it imports only itself, `errors` and `paths` (DESIGN §3).
+"""config/ is the domain's floor: it imports only itself, the contract below it (TrainJob's defaults), `errors`
+and `paths` (DESIGN §3).
 
 quests/ and skills/ sit above it and read its models; a config module that imported them (even
 lazily, inside a function) would close a circle."""
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import realm_tui.config
 
-ALLOWED = ("realm_tui.config", "realm_tui.errors", "realm_tui.paths")
+ALLOWED = ("realm_tui.config", "realm_tui.contract", "realm_tui.errors", "realm_tui.paths")
 
 
 def _realm_imports(path: Path) -> list[str]:
@@ -23,7 +24,7 @@ def _realm_imports(path: Path) -> list[str]:
     return [n for n in names if n == "realm_tui" or n.startswith("realm_tui.")]
 
 
-def test_config_imports_only_config_errors_and_paths() -> None:
+def test_config_imports_only_config_contract_errors_and_paths() -> None:
     folder = Path(realm_tui.config.__file__).parent
     wrong = {
         f"{path.name}: {name}"
