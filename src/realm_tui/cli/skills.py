@@ -188,14 +188,14 @@ def eval_command(
 ) -> None:
     """Evaluate the hero on a skill level's held-out set: accuracy and a few wrong answers."""
     from realm_tui.config.realm_config import load_realm_configs
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm()
     configs = load_realm_configs(realm.configs)
     if skill not in configs.skills:
         raise InputError(None, f"unknown skill {skill!r} (known: {', '.join(configs.skills)})")
     cfg = configs.skills[skill]
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         choice = choose_hero(realm, configs, store, checkpoint, hero)
         level = level or training_level_of(store, skill, cfg.max_level)
     if level > cfg.max_level:
@@ -254,11 +254,11 @@ def skills_command(
 ) -> None:
     """Skill levels, last evals against the level-up threshold, eval history and weak primitives."""
     from realm_tui.config.realm_config import load_realm_configs
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm()
     configs = load_realm_configs(realm.configs)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         campaign = _campaign(store, campaign_id)
         evals = store.evals.for_campaign(campaign.id) if campaign else []
     console = _console()
@@ -423,10 +423,10 @@ def campaign_list(
     """Every campaign: status, step, skill levels, gold."""
     from rich.table import Table
 
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm()
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         records = sorted(store.campaigns.all(), key=lambda c: c.created_at)
     if not show_all:
         records = [r for r in records if r.status != "archived"]
@@ -450,10 +450,10 @@ def campaign_show(
     """One campaign: status (and why it maxed out), peaks, level transitions, milestones."""
     from rich.table import Table
 
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm()
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         record = _campaign(store, campaign_id)
         if record is None:
             raise InputError(None, "no campaign yet: start one with `realm campaign new` (or `realm train --no-ui`)")

@@ -83,7 +83,7 @@ def check_configs(realm: RealmPaths) -> Check:
 
 def check_store(realm: RealmPaths) -> Check:
     from realm_tui.errors import RealmError
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_snapshot
 
     path = realm.store_file
     if not path.exists() and not path.is_symlink():
@@ -94,7 +94,7 @@ def check_store(realm: RealmPaths) -> Check:
             return Check("Store", "warn", f"{path} is missing; `realm doctor --repair` restores {backup}")
         return Check("Store", "ok", f"{path} (new realm: created on first battle)")
     try:
-        with Store.open(path, readonly=True) as store:
+        with open_snapshot(path) as store:  # never refused, while a battle writes it too
             heroes = len(store.heroes.all())
             checkpoints = len(store.ledger.all())
             warnings = list(store.warnings)
