@@ -13,7 +13,7 @@ from battle_kit import make_tiny_realm
 from cli_kit import realm_cli
 from live_battle import LiveBattle
 from realm_tui.paths import RealmPaths
-from realm_tui.store import read_holder_pid
+from realm_tui.store.holder import lock_holder
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # ~40 realm commands on a busy machine
 
@@ -41,11 +41,12 @@ def test_every_read_only_command_works_while_a_battle_runs(
     try:
         quest = battle.wait_for(lambda e: e["event"] == "QuestStarted", "the quest's start")["quest_id"]
         saved = battle.wait_for(lambda e: e["event"] == "CheckpointSaved", "a first checkpoint")
-        assert read_holder_pid(tiny_realm.store_file) == battle.pid  # the battle holds the writer lock
+        holder = lock_holder(tiny_realm.store_file)
+        assert holder is not None and holder.pid == battle.pid and holder.is_battle
         started = len(battle.events)
 
         cheap = {
-            ("quest", "list"): ["Quest Board", "a snapshot of the board"],  # the quest may be done (hidden)
+            ("quest", "list"): ["Quest Board", "A battle is running"],  # the quest may be done (hidden)
             ("quest", "list", "--all"): [quest],
             ("quest", "show", quest): [f"Quest {quest}", "Attempts"],
             ("skills",): ["Campaign", "Skills"],
@@ -57,7 +58,7 @@ def test_every_read_only_command_works_while_a_battle_runs(
         }
         slow = {  # a torch child each (eval) or a torch import (doctor): one round
             ("eval", "--skill", "bin", "--level", "1", "--checkpoint", saved["name"], "--samples", "4"): ["bin L1:"],
-            ("doctor",): ["Store", "Ready to train"],
+            ("doctor",): ["A battle is running", f"pid {battle.pid}", "since", "at step", "once the running"],
         }
         for round_ in range(ROUNDS):
             commands = {**cheap, **(slow if round_ == 0 else {})}

@@ -200,8 +200,10 @@ def list_quests(
     for error in scan.errors:
         console.print(f"[red]{error}[/]")
     if busy is not None:
-        who = f"pid {busy.pid}" if busy.pid is not None else "another realm process"
-        console.print(f"[yellow]{who} writes the store (a battle?): this is a snapshot of the board.[/]")
+        from realm_tui.services.battle_status import battle_elsewhere
+
+        running = battle_elsewhere(current_realm())
+        console.print(f"[yellow]{running.line() if running else busy.pid}.[/]", markup=True, highlight=False)
         console.print("[dim]The inbox is picked up once that process lets go of the store.[/]")
 
 
