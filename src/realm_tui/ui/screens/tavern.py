@@ -15,8 +15,9 @@ from realm_tui.ui.widgets.battle import BattleLog
 from realm_tui.ui.widgets.hero import BattleBox, HeroCard
 
 QUEUE_SHOWN = 4
-ELSEWHERE_POLL_S = 2.0
-"""How often a read-only game asks who holds the store and at which step its battle is."""
+ELSEWHERE_POLL_S = 5.0
+"""How often a read-only game asks who holds the store and at which step its battle is (the
+battle records its step at every checkpoint and at least every 30 s; a poll parses the store)."""
 
 
 class TavernScreen(RealmScreen):
