@@ -5,6 +5,7 @@ queued after it, with no attempt counted; the next battle takes it up again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -23,15 +24,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 @pytest.fixture
 def two_quests(tmp_path: Path) -> RealmPaths:
-    """The tiny realm with its quest dropped at high priority as `first`, and `second` after it."""
+    """The tiny realm with two quests dropped at high priority: `first`, and `second` after it.
+    1,024 distinct examples each (128 steps a quest): the kill always lands while `first` runs."""
     realm = make_tiny_realm(tmp_path / "realm")
-    dropped = realm.quests / "inbox" / "add.jsonl"
+    (realm.quests / "inbox" / "add.jsonl").unlink()
     high = realm.quests / "inbox" / "high"
     high.mkdir(exist_ok=True)
-    lines = dropped.read_text().splitlines(keepends=True)
+    lines = []
+    for a in range(32):
+        for b in range(32):
+            messages = [{"role": "user", "content": f"{a:b}+{b:b}="}, {"role": "assistant", "content": f"{a + b:b}"}]
+            lines.append(json.dumps({"messages": messages}) + "\n")
     (high / "first.jsonl").write_text("".join(lines))
     (high / "second.jsonl").write_text("".join(reversed(lines)))
-    dropped.unlink()
     settled = time.time() - 120
     os.utime(high / "first.jsonl", (settled, settled))
     os.utime(high / "second.jsonl", (settled + 10, settled + 10))  # queued after `first`
