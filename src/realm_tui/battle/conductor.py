@@ -343,8 +343,13 @@ class Conductor:
         elif bad_input is not None:
             # Bad input that is not the quest (a checkpoint, the hero's knobs): the quest waits.
             board.release(self.quest_id)
+        elif reason == "crashed":
+            # The trainer died without a word: killed from outside (a forced stop, `kill -9`, the
+            # OOM killer). Nothing says the quest did it: it keeps its priority and its place.
+            board.release(self.quest_id)
         else:
-            # The board retries it (at low priority) up to its limit; the campaign goes on.
+            # The trainer reported an error of its own while on this quest: the board retries it
+            # (at low priority) up to its limit; the campaign goes on.
             board.mark_failed(self.quest_id, f"the battle ended: {reason}")
 
     # ------------------------------------------------------------ helpers

@@ -96,7 +96,7 @@ def doctor(
     from rich.table import Table
 
     from realm_tui.errors import RealmNotFound
-    from realm_tui.services.doctor import run_checks, usable
+    from realm_tui.services.doctor import battle_running, run_checks, usable
 
     realm: RealmPaths | None
     try:
@@ -121,7 +121,11 @@ def doctor(
     console = Console()
     console.print(table)
     ok = usable(checks) and realm is not None
-    console.print("[green]Ready to train.[/]" if ok else "[red]Something blocks training (see above).[/]")
+    running = battle_running(checks)
+    if ok and running:
+        console.print("[yellow]Ready to train once the running battle ends (see Battle above).[/]")
+    else:
+        console.print("[green]Ready to train.[/]" if ok else "[red]Something blocks training (see above).[/]")
     raise typer.Exit(0 if ok else 1)
 
 

@@ -61,10 +61,10 @@ def campaign_list(
     from rich.table import Table
 
     from realm_tui.services.records import campaigns_by_age
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         records = campaigns_by_age(store, archived=show_all)
     table = Table(title="Campaigns")
     for column in ("ID", "Hero", "Status", "Step", "Skills", "Gold", "Updated"):
@@ -87,10 +87,10 @@ def campaign_show(
     from rich.table import Table
 
     from realm_tui.services.records import campaign_report
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         report = campaign_report(store, campaign_id)
     record, champion = report.campaign, report.champion
     out = console()

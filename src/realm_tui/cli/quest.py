@@ -129,9 +129,20 @@ def list_quests(
     from rich.console import Console
     from rich.table import Table
 
-    with open_board(current_realm(ctx), hero) as board:
-        scan = board.scan()
-        records = board.quests(state.value if state else None)
+    from realm_tui.quests.board import Board, ScanResult
+    from realm_tui.store.lock import StoreBusy
+    from realm_tui.store.snapshot import open_for_reading
+
+    realm = current_realm(ctx)
+    busy = None
+    try:
+        with open_board(realm, hero) as board:
+            scan = board.scan()
+            records = board.quests(state.value if state else None)
+    except StoreBusy as err:  # a battle (or the game) writes the store: list a snapshot of it
+        busy, scan = err, ScanResult()
+        with open_for_reading(realm) as store:
+            records = Board(realm, store).quests(state.value if state else None)
     if state is None and not show_all:
         records = [r for r in records if r.state not in ("done", "cancelled")]
     console = Console()
@@ -150,16 +161,25 @@ def list_quests(
         console.print(f"[yellow]{len(scan.waiting)} file(s) still being written; picked up next time.[/]")
     for error in scan.errors:
         console.print(f"[red]{error}[/]")
+    if busy is not None:
+        from realm_tui.services.battle_status import battle_elsewhere
+
+        running = battle_elsewhere(realm)
+        console.print(f"[yellow]{running.line() if running else busy.pid}.[/]", markup=True, highlight=False)
+        console.print("[dim]The inbox is picked up once that process lets go of the store.[/]")
 
 
 @quest_app.command("show")
 @user_errors
 def show(ctx: typer.Context, quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
     """Everything the board knows about one quest: state, attempts, reasons, validation report."""
+    from realm_tui.quests.board import Board
     from realm_tui.quests.cli_render import render_quest
+    from realm_tui.store.snapshot import open_for_reading
 
-    with open_board(current_realm(ctx)) as board:
-        record = board.find(quest_id)
+    realm = current_realm(ctx)
+    with open_for_reading(realm) as store:  # read-only: works while a battle writes the store
+        record = Board(realm, store).find(quest_id)
     render_quest(record)
 
 
@@ -221,9 +241,9 @@ def validate(
         realm = current_realm(ctx)
         policy = load_quest_policy(realm)
         if max_tokens is None:
-            from realm_tui.store import Store
+            from realm_tui.store.snapshot import open_for_reading
 
-            with Store.open(realm.store_file, readonly=True) as store:  # no lock: a battle may run
+            with open_for_reading(realm) as store:  # no lock: a battle may run
                 hero_config = resolve_hero(realm, store, hero)
     except RealmNotFound:
         if hero is not None:
@@ -290,12 +310,12 @@ def spar(
     from realm_tui.services.records import training_level_of
     from realm_tui.services.sparring import queue_round, spar_with
     from realm_tui.skills import get_skill
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
     configs = load_realm_configs(realm.configs)
     cfg = require_skill(configs, skill)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         choice = choose_hero(realm, configs, store, checkpoint, hero)
         level = level or training_level_of(store, skill, cfg.max_level)
     generator = get_skill(skill)

@@ -49,12 +49,12 @@ def eval_command(
     from realm_tui.config.realm_config import load_realm_configs
     from realm_tui.services.answering import evaluate, level_to_answer, require_skill
     from realm_tui.services.heroes import choose_hero
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
     configs = load_realm_configs(realm.configs)
     cfg = require_skill(configs, skill)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         choice = choose_hero(realm, configs, store, checkpoint, hero)
         level = level_to_answer(store, skill, level, cfg.max_level)
     out = console()
@@ -110,11 +110,11 @@ def skills_command(
     """Skill levels, last evals against the level-up threshold, eval history and weak primitives."""
     from realm_tui.config.realm_config import load_realm_configs
     from realm_tui.services.records import find_campaign, progress_of
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
     configs = load_realm_configs(realm.configs)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         progress = progress_of(store, find_campaign(store, campaign_id))
     campaign, evals = progress.campaign, list(progress.evals)
     out = console()

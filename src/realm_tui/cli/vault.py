@@ -34,10 +34,10 @@ def vault_list(ctx: typer.Context) -> None:
     """The current campaign's checkpoints, newest first (★ champion, ◆ latest)."""
     from realm_tui.services.records import current_campaign
     from realm_tui.services.vault import Vault
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         campaign = current_campaign(store)
         rows = Vault(realm, store).rows(campaign.id if campaign else None)
     if not rows:
@@ -68,10 +68,10 @@ def vault_export(
     """Write a checkpoint as a plain Hugging Face folder: config, weights, tokenizer."""
     from realm_tui.services.export_child import ExportFailed
     from realm_tui.services.vault import Vault, VaultRefusal
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
-    with Store.open(realm.store_file, readonly=True) as store:
+    with open_for_reading(realm) as store:
         name = _resolve(store, name)
         vault = Vault(realm, store)
         dest = output.expanduser().resolve() if output is not None else None

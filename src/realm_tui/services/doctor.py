@@ -83,7 +83,7 @@ def check_configs(realm: RealmPaths) -> Check:
 
 def check_store(realm: RealmPaths) -> Check:
     from realm_tui.errors import RealmError
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_snapshot
 
     path = realm.store_file
     if not path.exists() and not path.is_symlink():
@@ -94,7 +94,7 @@ def check_store(realm: RealmPaths) -> Check:
             return Check("Store", "warn", f"{path} is missing; `realm doctor --repair` restores {backup}")
         return Check("Store", "ok", f"{path} (new realm: created on first battle)")
     try:
-        with Store.open(path, readonly=True) as store:
+        with open_snapshot(path) as store:  # never refused, while a battle writes it too
             heroes = len(store.heroes.all())
             checkpoints = len(store.ledger.all())
             warnings = list(store.warnings)
@@ -104,6 +104,28 @@ def check_store(realm: RealmPaths) -> Check:
     if warnings:
         return Check("Store", "warn", detail + "; " + "; ".join(warnings))
     return Check("Store", "ok", detail)
+
+
+BATTLE_CHECK = "Battle"
+
+
+def check_battle(realm: RealmPaths) -> Check:
+    """Whether another process holds the store (a battle: who, since when, at which step); a lock
+    note left by a writer that died is cleared here, and said."""
+    from realm_tui.services.battle_status import battle_elsewhere, clear_stale
+
+    running = battle_elsewhere(realm)
+    if running is not None:
+        return Check(BATTLE_CHECK, "warn", running.line())
+    cleared = clear_stale(realm)
+    if cleared is not None:
+        return Check(BATTLE_CHECK, "ok", f"none running; {cleared}")
+    return Check(BATTLE_CHECK, "ok", "none running: the store is free")
+
+
+def battle_running(checks: list[Check]) -> str | None:
+    """The doctor's line about a running battle (another process holds the store), or None."""
+    return next((c.detail for c in checks if c.name == BATTLE_CHECK and c.status == "warn"), None)
 
 
 def repair_store_of(realm: RealmPaths) -> str:
@@ -120,7 +142,7 @@ def repair_store_of(realm: RealmPaths) -> str:
 def run_checks(realm: RealmPaths | None) -> list[Check]:
     checks = [check_python(), check_torch(), check_gpu()]
     if realm is not None:
-        checks += [check_disk(realm), check_configs(realm), check_store(realm)]
+        checks += [check_disk(realm), check_configs(realm), check_store(realm), check_battle(realm)]
     return checks
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -11,7 +12,8 @@ from tinydb.storages import Storage
 
 from realm_tui.errors import StoreError
 from realm_tui.paths import RealmPaths
-from realm_tui.store.lock import StoreLock
+from realm_tui.store.holder import pid_alive, stale_lock_message
+from realm_tui.store.lock import StoreLock, read_holder_pid
 from realm_tui.store.repositories import (
     AchievementRepository,
     CampaignRepository,
@@ -72,12 +74,14 @@ class Store:
         """
         path = Path(path)
         lock: StoreLock | None = None
+        previous: int | None = None
         if not readonly:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 raise StoreError(f"cannot create {path.parent}: {err.strerror or err}") from err
             lock = StoreLock(path)
+            previous = read_holder_pid(path)  # a pid still noted when we get the lock: a dead writer
             lock.acquire()
         try:
             try:
@@ -85,6 +89,8 @@ class Store:
             except OSError as err:
                 raise StoreError(f"cannot open {path}: {err.strerror or err}") from err
             store = cls(path, TinyDB(storage=_StorageFactory(storage)), storage, lock, readonly)
+            if previous is not None and previous != os.getpid() and not pid_alive(previous):
+                storage.warnings.append(stale_lock_message(path, previous))
             store._check_schema()
         except BaseException:
             if lock is not None:

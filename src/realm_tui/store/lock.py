@@ -19,6 +19,15 @@ from realm_tui.errors import StoreError
 DEFAULT_TIMEOUT = 0.2
 
 
+class StoreBusy(StoreError):
+    """Another process holds the writer lock (a battle, the game, another command): read a
+    snapshot instead (:func:`realm_tui.store.snapshot.open_snapshot`), or wait for it to end."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
 def lock_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".lock")
 
@@ -62,9 +71,10 @@ class StoreLock:
             if pid == os.getpid():
                 raise StoreError(f"{self.store_path} is already open for writing in this process (pid {pid})") from None
             who = f"pid {pid}" if pid is not None else "pid unknown"
-            raise StoreError(
+            raise StoreBusy(
                 f"{self.store_path} is in use by another realm process ({who}); "
-                "close that one first, or open the store read-only"
+                "close that one first, or open the store read-only",
+                pid,
             ) from None
         except OSError as err:
             raise StoreError(f"cannot lock {self.lock_path}: {err.strerror or err}") from err

@@ -1,6 +1,7 @@
-"""How the conductor settles a board quest when its battle stops: a stop by hand releases it (no
-attempt counted), a battle error retries it at low priority, bad input naming the quest file fails
-it for good. A real realm, store and board; the trainer's events are built by hand (no torch)."""
+"""How the conductor settles a board quest when its battle stops: a stop by hand (or a trainer
+killed from outside) releases it (no attempt counted), an error the trainer reports retries it at
+low priority, bad input naming the quest file fails it for good. A real realm, store and board;
+the trainer's events are built by hand (no torch)."""
 
 from __future__ import annotations
 
@@ -64,10 +65,31 @@ def test_a_stop_by_hand_never_counts_as_an_attempt(world: tuple[RealmPaths, Hero
 def test_a_battle_error_retries_at_low_priority(world: tuple[RealmPaths, HeroConfig, Store, Board]) -> None:
     realm, _, store, board = world
     quest = _queue(realm, board, "flaky.jsonl")
-    _battle(world, quest).apply(Stopped(-1, "crashed"))
+    conductor = _battle(world, quest)  # the trainer raised while on the quest, and said so
+    conductor.apply(Error("trainer crashed: ValueError: boom", fatal=True, kind="crash"))
+    conductor.apply(Stopped(-1, "error"))
     record = store.quests.require(quest.id)
     assert (record.state, record.attempts, record.priority) == ("queued", 1, "low")
-    assert record.reasons == ["attempt 1: the battle ended: crashed"] and record.path.startswith("quests/queue/low/")
+    assert record.reasons == ["attempt 1: the battle ended: error"] and record.path.startswith("quests/queue/low/")
+
+
+def test_a_trainer_killed_from_outside_keeps_the_quests_priority_and_place(
+    world: tuple[RealmPaths, HeroConfig, Store, Board],
+) -> None:
+    # Issue 15: a second Ctrl-C (the parent kills the trainer) or `kill -9` of the trainer is no
+    # fault of the quest. The bridge reports such a death as an Error of kind crash + "crashed".
+    realm, _, store, board = world
+    quest = _queue(realm, board, "innocent.jsonl")
+    later = _queue(realm, board, "later.jsonl")
+    for _ in range(4):  # more kills than the board's retries
+        conductor = _battle(world, quest)
+        conductor.apply(Error("the trainer process died (killed by signal 9)", fatal=True, kind="crash"))
+        conductor.apply(Stopped(-1, "crashed"))
+        record = store.quests.require(quest.id)
+        assert (record.state, record.attempts, record.priority) == ("queued", 0, "high")
+        assert record.path == quest.path and record.reasons == []
+        assert board.next_quest() == record  # still before `later`, queued after it at the same priority
+    assert store.quests.require(later.id).state == "queued"
 
 
 def test_bad_input_naming_the_quest_fails_it_for_good(world: tuple[RealmPaths, HeroConfig, Store, Board]) -> None:

@@ -15,6 +15,9 @@ from realm_tui.ui.widgets.battle import BattleLog
 from realm_tui.ui.widgets.hero import BattleBox, HeroCard
 
 QUEUE_SHOWN = 4
+ELSEWHERE_POLL_S = 5.0
+"""How often a read-only game asks who holds the store and at which step its battle is (the
+battle records its step at every checkpoint and at least every 30 s; a poll parses the store)."""
 
 
 class TavernScreen(RealmScreen):
@@ -24,6 +27,7 @@ class TavernScreen(RealmScreen):
         with Horizontal(id="tavern"):
             yield HeroCard(id="hero-card", classes="panel")
             with Vertical(id="tavern-right"):
+                yield Static("", id="tavern-elsewhere", classes="panel")
                 yield BattleBox(id="battle-box", classes="panel")
                 yield Static("", id="tavern-queue", classes="panel")
                 yield BattleLog(id="tavern-log", classes="panel")
@@ -31,6 +35,23 @@ class TavernScreen(RealmScreen):
     def on_mount(self) -> None:
         self.query_one("#tavern-queue").border_title = "Quest queue"
         self.query_one("#tavern-log").border_title = "Latest news"
+        elsewhere = self.query_one("#tavern-elsewhere", Static)
+        elsewhere.border_title = "Another process holds the realm"
+        elsewhere.styles.padding = (0, 1)
+        elsewhere.display = self.game.readonly
+        if self.game.readonly:  # the battle runs in another process: say who, since when, which step
+            self._show_elsewhere()
+            self.set_interval(ELSEWHERE_POLL_S, self._show_elsewhere)
+
+    def _show_elsewhere(self) -> None:
+        from realm_tui.services.battle_status import battle_elsewhere
+
+        running = battle_elsewhere(self.game.realm)
+        if running is not None:
+            text = escape(running.line())
+        else:
+            text = "[dim]That process has let go of the store: reopen realm to play (this window stays read-only).[/]"
+        self.query_one("#tavern-elsewhere", Static).update(text)
 
     def refresh_view(self) -> None:
         game = self.game
