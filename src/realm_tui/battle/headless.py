@@ -15,12 +15,10 @@ from realm_tui.battle.plain_render import PlainRenderer
 from realm_tui.battle.render import JsonRenderer, Renderer, RichRenderer
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.contract.protocol import Stopped
+from realm_tui.contract.protocol import GOOD_ENDINGS, Stopped, StopReason
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.notifications import Notification
 from realm_tui.store import HeroRecord, Store
-
-GOOD_ENDINGS = {"finished", "requested", "signal", "closing"}
 
 
 def _note_text(note: Notification) -> str:
@@ -91,7 +89,7 @@ def run_headless(
             stop_requests += 1
             if stop_requests == 1:
                 renderer.message("stopping: saving a checkpoint at the next step boundary (Ctrl-C again to force)")
-                bridge.stop("signal")
+                bridge.stop(StopReason.SIGNAL)
             else:
                 bridge.kill()
 
@@ -116,4 +114,4 @@ def run_headless(
                 signal.signal(sig, handler)
             bridge.close(grace=60.0)
             renderer.close()
-    return 0 if stopped.reason in GOOD_ENDINGS else 1
+    return 0 if stopped is not None and stopped.reason in GOOD_ENDINGS else 1

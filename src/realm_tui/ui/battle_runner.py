@@ -21,6 +21,7 @@ from textual.message import Message
 from realm_tui.battle.conductor import Conductor
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.contract.protocol import (
+    GOOD_ENDINGS,
     CheckpointSaved,
     Command,
     Error,
@@ -36,11 +37,12 @@ from realm_tui.contract.protocol import (
     Step,
     Stop,
     Stopped,
+    StopReason,
     TrainJob,
 )
 from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.errors import RealmError
-from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
+from realm_tui.rules.notifications import battle_refused, trainer_died
 from realm_tui.store import HeroRecord
 from realm_tui.ui.messages import (
     BattleLogged,
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
 
 HISTORY = 600
 """Plotted points kept (every Step event the trainer sends, a few per second)."""
-GOOD_ENDINGS = {"finished", "requested", "signal", "closing"}
 
 
 class BridgeLike(Protocol):
@@ -68,7 +69,7 @@ class BridgeLike(Protocol):
     def pid(self) -> int | None: ...
     def start(self, job: TrainJob) -> None: ...
     def send(self, command: Command) -> bool: ...
-    def stop(self, reason: str = "requested") -> bool: ...
+    def stop(self, reason: StopReason = StopReason.REQUESTED) -> bool: ...
     def events(self, timeout: float = 0.1) -> list[Event]: ...
     def close(self, grace: float = 30.0) -> None: ...
     def kill(self) -> None: ...
@@ -207,7 +208,7 @@ class BattleController:
             if self._step_waiting:
                 self._post_step(conductor, plan, start_step)
             if cancelled() and deadline is None:
-                bridge.stop("closing")
+                bridge.stop(StopReason.CLOSING)
                 self._set_state(TrainerState.STOPPING, "leaving the realm")
                 deadline = time.monotonic() + self.game.options.stop_grace_s
             while not self._commands.empty():
@@ -302,8 +303,6 @@ class BattleController:
             self._post(QuestFinished(event.quest_id))
         elif isinstance(event, Error):
             self._log("error", event.message.strip().splitlines()[-1] if event.message.strip() else event.kind)
-            if event.fatal and event.kind != "crash":
-                notes = [*notes, trainer_died_note(event.message)]
         elif isinstance(event, Log) and event.level != "debug":
             self._log("event", event.message)
         elif isinstance(event, Stopped):
@@ -350,8 +349,3 @@ class BattleController:
             last_checkpoint=s.last_checkpoint,
             metrics=dict(self._metrics),
         )
-
-
-def trainer_died_note(message: str) -> Notification:
-    """A trainer-died notification for a battle that ended in an error (first line of it)."""
-    return trainer_died(message.strip().splitlines()[0] if message.strip() else "unknown error")
