@@ -11,7 +11,7 @@ import multiprocessing.connection
 import os
 from multiprocessing.process import BaseProcess
 
-from realm_tui.contract.protocol import Command, Error, Event, Start, Stop, Stopped, TrainJob
+from realm_tui.contract.protocol import Command, Error, ErrorKind, Event, Start, Stop, Stopped, StopReason, TrainJob
 
 
 class TrainerBridge:
@@ -55,7 +55,7 @@ class TrainerBridge:
         except (BrokenPipeError, EOFError, OSError):
             return False
 
-    def stop(self, reason: str = "requested") -> bool:
+    def stop(self, reason: StopReason = StopReason.REQUESTED) -> bool:
         return self.send(Stop(reason=reason))
 
     # ------------------------------------------------------------ events
@@ -91,8 +91,8 @@ class TrainerBridge:
                 self._reap(timeout=1.0)
                 code = self.exitcode
                 how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                out.append(Error(f"the trainer process died ({how})", fatal=True, kind="crash"))
-                out.append(Stopped(step=-1, reason="crashed"))
+                out.append(Error(f"the trainer process died ({how})", fatal=True, kind=ErrorKind.CRASH))
+                out.append(Stopped(step=-1, reason=StopReason.CRASHED))
             else:
                 self._reap(timeout=10.0)
         return out
@@ -117,6 +117,6 @@ class TrainerBridge:
         """Ask for a graceful stop and wait; kill only after `grace` seconds."""
         if self._proc is None or self._finished:
             return
-        self.stop("closing")
+        self.stop(StopReason.CLOSING)
         self._proc.join(grace)
         self._reap(timeout=1.0)

@@ -22,6 +22,7 @@ from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     Error,
+    ErrorKind,
     EvalResult,
     Evaluate,
     Event,
@@ -31,6 +32,7 @@ from realm_tui.contract.protocol import (
     SetCurriculum,
     Step,
     Stopped,
+    StopReason,
 )
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
@@ -161,12 +163,13 @@ class Conductor:
             return self._on_quest_finished(event)
         if isinstance(event, Error):
             self._log_event("error", {"message": event.message, "kind": event.kind, "fatal": event.fatal})
-            if event.fatal and event.kind == "bad_input":
+            if event.fatal and event.kind is ErrorKind.BAD_INPUT:
                 self._bad_input = event.message
                 # A checkpoint the trainer cannot use (e.g. trainer_state.pt refused by weights_only):
                 # marked damaged, so the next battle falls back to the newest good one.
                 damaged_by_error(self.store, self.realm, self.campaign_id, event.message)
-            return [trainer_died(event.message)] if event.kind == "crash" else []
+            died = trainer_died_of(event)
+            return [died] if died is not None else []
         if isinstance(event, Stopped):
             self._on_stopped(event)
         return []
@@ -326,14 +329,14 @@ class Conductor:
             self.quest_id, report={**record.report, "progress": round(progress, 4)}, updated_at=time.time()
         )
 
-    def _settle_board_quest(self, reason: str) -> None:
+    def _settle_board_quest(self, reason: StopReason) -> None:
         """The board quest of a battle that stopped before finishing it (a finished one is done)."""
         board = self.board
         current = board.current() if board is not None else None
         if board is None or current is None or current.id != self.quest_id:
             return
         bad_input = self._bad_input
-        if reason not in ("error", "crashed"):
+        if reason not in (StopReason.ERROR, StopReason.CRASHED):
             # The player stopped the battle (or a signal, a full disk): not the quest's doing, and
             # no attempt is counted; it is served again first at its priority.
             board.release(self.quest_id)
@@ -381,6 +384,16 @@ class Conductor:
         self.store.events.add(EventRecord(kind=kind, campaign_id=self.campaign_id, data=dict(data)))
         if len(self.store.events) > EVENTS_KEPT * 1.2:
             self.store.events.trim(EVENTS_KEPT)
+
+
+def trainer_died_of(event: Error) -> Notification | None:
+    """The one place that decides an `Error` means the trainer died: a crash (its whole message,
+    the child's last words) or any other fatal error (its first line); None for one it survives."""
+    if event.kind is ErrorKind.CRASH:
+        return trainer_died(event.message)
+    if event.fatal:
+        return trainer_died(event.message.strip().splitlines()[0] if event.message.strip() else "unknown error")
+    return None
 
 
 def _names_quest(message: str, path: Path, relative: str) -> bool:

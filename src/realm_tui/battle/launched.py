@@ -28,7 +28,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from realm_tui.contract.protocol import EVENT_TYPES, Command, Error, Event, Log, Stop, Stopped, TrainJob
+from realm_tui.contract.protocol import (
+    EVENT_TYPES,
+    Command,
+    Error,
+    ErrorKind,
+    Event,
+    Log,
+    Stop,
+    Stopped,
+    StopReason,
+    TrainJob,
+)
 from realm_tui.errors import InputError
 
 _EVENTS = {cls.__name__: cls for cls in EVENT_TYPES}
@@ -130,7 +141,7 @@ class LaunchedBridge:
             )
         return False
 
-    def stop(self, reason: str = "requested") -> bool:
+    def stop(self, reason: StopReason = StopReason.REQUESTED) -> bool:
         return self.send(Stop(reason=reason))
 
     def _signal(self, sig: int) -> bool:
@@ -164,8 +175,8 @@ class LaunchedBridge:
         if not any(isinstance(e, Stopped) for e in out):
             code = self.exitcode
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            out.append(Error(f"the launched trainer ended without a report ({how})", fatal=True, kind="crash"))
-            out.append(Stopped(step=-1, reason="crashed"))
+            out.append(Error(f"the launched trainer ended without a report ({how})", fatal=True, kind=ErrorKind.CRASH))
+            out.append(Stopped(step=-1, reason=StopReason.CRASHED))
         return out
 
     def _reap(self, timeout: float) -> None:
@@ -183,7 +194,7 @@ class LaunchedBridge:
     def close(self, grace: float = 30.0) -> None:
         if self._proc is None or self._finished:
             return
-        self.stop("closing")
+        self.stop(StopReason.CLOSING)
         try:
             self._proc.wait(grace)
         except subprocess.TimeoutExpired:

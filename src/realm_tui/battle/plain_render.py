@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from realm_tui.battle.school_metrics import format_metrics
+from realm_tui.battle.session import Applied, Entered, Planned, Said, SessionEvent, Tick
 from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
@@ -36,6 +37,42 @@ HEARTBEAT_S = 8.0
 """A progress line at least this often, steps or not (the issue asks for one every 10 s)."""
 
 
+class LineSink:
+    """A session sink that writes lines (plain, rich or JSON): the session's events become calls
+    of `show` (a trainer event and its notifications), `message` (a line of text) and `tick`."""
+
+    def show(self, event: Event, notes: list[str]) -> None:
+        raise NotImplementedError
+
+    def message(self, text: str) -> None:
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        """Called while waiting for events (a heartbeat line where the renderer wants one)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, Applied):
+            self.show(event.event, [f"{n.title}: {n.body}" for n in event.notes])
+        elif isinstance(event, Tick):
+            self.tick()
+        elif isinstance(event, Said):
+            self.message(event.text)
+        elif isinstance(event, Planned):
+            for note in event.plan.notes:  # orphans adopted/removed, damaged checkpoints passed over
+                self.message(note)
+        elif isinstance(event, Entered):
+            plan, where = event.plan, "from the base hero"
+            if plan.resumed_from is not None:
+                where = f"resuming from {plan.resumed_from.name}"
+            self.message(
+                f"{plan.hero.name} enters battle: campaign {plan.campaign.id}, quest {plan.quest_id}, "
+                f"steps {plan.job.max_steps - event.start_step} ({where})"
+            )
+
+
 def format_eta(seconds: float) -> str:
     """`1h02m`, `3m05s`, `42s`; `-` when unknown."""
     if not seconds or seconds != seconds or seconds < 0 or seconds == float("inf"):
@@ -48,7 +85,7 @@ def format_eta(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-class PlainRenderer:
+class PlainRenderer(LineSink):
     """Plain lines, flushed one by one, for output that is not a terminal."""
 
     def __init__(self, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:

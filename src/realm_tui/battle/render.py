@@ -1,15 +1,17 @@
-"""Headless renderers: a rich progress display for people, JSON lines for scripts."""
+"""Headless session sinks: a rich progress display for people, JSON lines for scripts (plain lines
+for a pipe are `battle.plain_render`)."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol, TextIO
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from realm_tui.battle.plain_render import LineSink
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.contract.event_json import event_to_json
 from realm_tui.contract.protocol import (
@@ -27,13 +29,7 @@ from realm_tui.contract.protocol import (
 )
 
 
-class Renderer(Protocol):
-    def show(self, event: Event, notes: list[str]) -> None: ...
-    def message(self, text: str) -> None: ...
-    def close(self) -> None: ...
-
-
-class JsonRenderer:
+class JsonRenderer(LineSink):
     """One JSON object per line on stdout; notifications as `{"event": "Notification"}` lines."""
 
     def __init__(self, out: TextIO | None = None) -> None:
@@ -61,7 +57,7 @@ PLAIN_EVAL_LINE_S = 5.0
 """Least seconds between two eval-progress lines when the output is not a terminal."""
 
 
-class RichRenderer:
+class RichRenderer(LineSink):
     """A progress bar (step, loss, tokens/s, ETA, the school's metrics when it reports any) with a
     line per checkpoint and notification."""
 

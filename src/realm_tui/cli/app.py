@@ -184,17 +184,7 @@ def train(
     ] = None,
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
-    import os
-
-    world = os.environ.get("WORLD_SIZE", "").strip()
-    if (world.isdigit() and int(world) > 1) or "LOCAL_RANK" in os.environ or "RANK" in os.environ:
-        # Under torchrun/accelerate every rank would run a whole realm parent (store, quests, battle).
-        found = ", ".join(f"{k}={os.environ[k]}" for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK") if k in os.environ)
-        raise InputError(
-            None,
-            f"realm train runs under a launcher here ({found}): realm starts the launcher itself; "
-            'use realm train --no-ui --launch "accelerate launch …" (docs/scaling.md)',
-        )
+    _refuse_under_launcher()
     if not no_ui:
         given = {
             "--hero": hero is not None,
@@ -208,14 +198,7 @@ def train(
             "--oracle": oracle is not None,
             "--launch": launch is not None,
         }
-        if any(given.values()):
-            # The game takes its battle settings from the realm (Armory, Quest Board, campaign), not flags.
-            flags = " ".join(flag for flag, on in given.items() if on)
-            raise InputError(
-                None,
-                f"{flags}: only with --no-ui (headless); the game (realm train without --no-ui) takes its "
-                "settings from the Armory, the Quest Board and the campaign",
-            )
+        _refuse_headless_flags([flag for flag, on in given.items() if on])
         from realm_tui.ui.launch import run_tui
 
         run_tui(current_realm(ctx))
@@ -238,6 +221,30 @@ def train(
         launch=launch,
     )
     raise typer.Exit(code)
+
+
+def _refuse_under_launcher() -> None:
+    """Under torchrun/accelerate every rank would run a whole realm parent (store, quests, battle)."""
+    import os
+
+    world = os.environ.get("WORLD_SIZE", "").strip()
+    if (world.isdigit() and int(world) > 1) or "LOCAL_RANK" in os.environ or "RANK" in os.environ:
+        found = ", ".join(f"{k}={os.environ[k]}" for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK") if k in os.environ)
+        raise InputError(
+            None,
+            f"realm train runs under a launcher here ({found}): realm starts the launcher itself; "
+            'use realm train --no-ui --launch "accelerate launch …" (docs/scaling.md)',
+        )
+
+
+def _refuse_headless_flags(flags: list[str]) -> None:
+    """The game takes its battle settings from the realm (Armory, Quest Board, campaign), not flags."""
+    if flags:
+        raise InputError(
+            None,
+            f"{' '.join(flags)}: only with --no-ui (headless); the game (realm train without --no-ui) takes its "
+            "settings from the Armory, the Quest Board and the campaign",
+        )
 
 
 def _key_values(pairs: list[str]) -> dict[str, Any]:

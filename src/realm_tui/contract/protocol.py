@@ -7,7 +7,64 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+# ---------------------------------------------------------------- reasons and kinds
+
+
+class StopReason(StrEnum):
+    """Why a battle stopped (`Stop.reason` asks for one, `Stopped.reason` reports it).
+
+    A StrEnum: a member equals its string, so the store's event log and the `--json` lines carry
+    the same plain strings as before, and a reason read back from JSON compares equal.
+
+    - `finished`: the battle reached its `max_steps`, or its quest ran out of examples.
+    - `requested`: the player asked (the Battle screen's stop key, a `Stop` command).
+    - `signal`: SIGINT/SIGTERM reached the trainer or the headless parent (Ctrl-C).
+    - `closing`: the parent is going away on purpose (the game quits, the bridge is closed).
+    - `parent_gone`: the trainer lost its parent (the pipe closed without a `Stop`).
+    - `error`: the trainer failed; a fatal `Error` event came just before.
+    - `disk_full`: a stop arrived while the disk was full, so no checkpoint could be saved.
+    - `crashed`: never sent by a trainer: the parent's bridge writes it when the child died
+      without a `Stopped` (killed, segfault), after a fatal `Error` of kind `crash`.
+    """
+
+    FINISHED = "finished"
+    REQUESTED = "requested"
+    SIGNAL = "signal"
+    CLOSING = "closing"
+    PARENT_GONE = "parent_gone"
+    ERROR = "error"
+    DISK_FULL = "disk_full"
+    CRASHED = "crashed"
+
+
+GOOD_ENDINGS: frozenset[StopReason] = frozenset(
+    {StopReason.FINISHED, StopReason.REQUESTED, StopReason.SIGNAL, StopReason.CLOSING}
+)
+"""Stops that are nobody's failure: the headless exit code is 0 and the game shows the trainer idle,
+not dead. Every other reason is a battle that died."""
+
+
+class ErrorKind(StrEnum):
+    """What went wrong in an `Error` event (a StrEnum: equal to its string in JSON and the store).
+
+    - `error`: a failure with no kind of its own (a `RealmError` in the trainer, a bad first command).
+    - `bad_input`: the trainer cannot use what it was given (a quest, a checkpoint, the hero's knobs).
+    - `crash`: an unexpected exception in the trainer, or the child died (written by the bridge).
+    - `nonfinite`: a non-finite loss or gradient (the update is skipped), or weights not saved.
+    - `disk_full`: a checkpoint could not be written for lack of space (the battle waits).
+    - `eval`: one eval failed; the battle goes on.
+    """
+
+    ERROR = "error"
+    BAD_INPUT = "bad_input"
+    CRASH = "crash"
+    NONFINITE = "nonfinite"
+    DISK_FULL = "disk_full"
+    EVAL = "eval"
+
 
 # ---------------------------------------------------------------- the job
 
@@ -109,8 +166,11 @@ class Resume:
 class Stop:
     """Checkpoint at the next step boundary, then exit 0."""
 
-    reason: str = "requested"
+    reason: StopReason = StopReason.REQUESTED
     save: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", StopReason(self.reason))  # a plain string must name a reason
 
 
 @dataclass(frozen=True)
@@ -259,9 +319,11 @@ class Log:
 class Error:
     message: str
     fatal: bool = False
-    kind: str = "error"
-    """`error`, `nonfinite`, `oom`, `disk_full`, `crash`, `bad_input`."""
+    kind: ErrorKind = ErrorKind.ERROR
     at: float = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ErrorKind(self.kind))  # events read back from JSON carry strings
 
 
 @dataclass(frozen=True)
@@ -278,10 +340,12 @@ class Generated:
 @dataclass(frozen=True)
 class Stopped:
     step: int
-    reason: str
-    """`finished`, `requested`, `signal`, `parent_gone`, `error`, `disk_full`."""
+    reason: StopReason
     checkpoint: str | None = None
     at: float = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", StopReason(self.reason))  # events read back from JSON carry strings
 
 
 Event = (

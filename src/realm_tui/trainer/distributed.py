@@ -40,9 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from realm_tui.contract.protocol import Command, Error, Event, Stop, TrainJob
-
-GOOD_ENDINGS = {"finished", "requested", "signal"}
+from realm_tui.contract.protocol import GOOD_ENDINGS, Command, Error, Event, Stop, StopReason, TrainJob
 
 SHARD_LOG: list[dict[str, Any]] = []
 """Per step on this rank: how many examples it trained on and a digest of their token ids."""
@@ -155,7 +153,7 @@ class AgreedControl:
         flag = torch.tensor([1 if any(isinstance(c, Stop) for c in commands) else 0])
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         if int(flag) and not any(isinstance(c, Stop) for c in commands):
-            commands.append(Stop(reason="signal"))
+            commands.append(Stop(reason=StopReason.SIGNAL))
         return commands
 
 
@@ -207,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     control = _SignalControl()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        control.push(Stop(reason="signal"))
+        control.push(Stop(reason=StopReason.SIGNAL))
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from realm_tui.contract.protocol import Error, EvalProgress, Event, Generate, Generated, Log, TrainJob
+from realm_tui.contract.protocol import Error, ErrorKind, EvalProgress, Event, Generate, Generated, Log, TrainJob
 from realm_tui.errors import RealmError
 from realm_tui.skills.curriculum import skill_slots
 from realm_tui.trainer.data import ChatFormat, tokenize_chat
@@ -126,7 +126,7 @@ class Examiner:
             skill = self.mixer.skill(skill_id)
             skill.config.check_level(level)
         except (RealmError, ValueError) as err:
-            self.emit(Error(f"cannot evaluate {skill_id} level {level}: {err}", kind="bad_input"))
+            self.emit(Error(f"cannot evaluate {skill_id} level {level}: {err}", kind=ErrorKind.BAD_INPUT))
             return
         started = time.perf_counter()
         last = [started]
@@ -143,7 +143,10 @@ class Examiner:
         except Exception as err:  # the level's problems cannot be generated: say so, train on
             detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
             self.emit(
-                Error(f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on", kind="eval")
+                Error(
+                    f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on",
+                    kind=ErrorKind.EVAL,
+                )
             )
             return
         self.emit(EvalProgress(skill_id, level, step, 0, total, None, request_id))
@@ -179,7 +182,10 @@ class Examiner:
             self.emit(EvalProgress(skill_id, level, step, 0, total, None, request_id, cut_short=True))
             detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
             self.emit(
-                Error(f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on", kind="eval")
+                Error(
+                    f"eval {skill_id} L{level} at step {step} failed ({detail}); the battle goes on",
+                    kind=ErrorKind.EVAL,
+                )
             )
             return
         self.emit(replace(result, val_loss=val))
@@ -208,7 +214,7 @@ class Examiner:
         try:
             model = self._model_for(cmd.checkpoint)
         except RealmError as err:
-            self.emit(Error(f"cannot load {cmd.checkpoint} to generate: {err}", kind="bad_input"))
+            self.emit(Error(f"cannot load {cmd.checkpoint} to generate: {err}", kind=ErrorKind.BAD_INPUT))
             self.emit(Generated("", cmd.request_id, done=True))
             return
         messages = [{"role": role, "content": content} for role, content in cmd.messages]

@@ -24,6 +24,7 @@ from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
     Error,
+    ErrorKind,
     Evaluate,
     Event,
     Generate,
@@ -38,6 +39,7 @@ from realm_tui.contract.protocol import (
     Step,
     Stop,
     Stopped,
+    StopReason,
     TrainJob,
 )
 from realm_tui.errors import InputError, RealmError
@@ -75,7 +77,7 @@ STOP_POLL_S = 0.2
 class _Halt(Exception):
     """Unwinds the loop to `run` on Stop (or on Stop while the disk is full)."""
 
-    def __init__(self, reason: str, save: bool) -> None:
+    def __init__(self, reason: StopReason, save: bool) -> None:
         super().__init__(reason)
         self.reason, self.save = reason, save
 
@@ -122,7 +124,7 @@ class _Battle:
     def run(self) -> Stopped:
         try:
             self._setup()
-            reason, save = "finished", True
+            reason, save = StopReason.FINISHED, True
             try:
                 self._train()
             except _Halt as halt:
@@ -133,20 +135,20 @@ class _Battle:
                 except _Halt as halt:
                     reason = halt.reason
         except RealmError as err:
-            return self._fail(str(err), "bad_input" if isinstance(err, InputError) else "error")
+            return self._fail(str(err), ErrorKind.BAD_INPUT if isinstance(err, InputError) else ErrorKind.ERROR)
         except Exception:
-            return self._fail(traceback.format_exc(limit=8), "crash")
+            return self._fail(traceback.format_exc(limit=8), ErrorKind.CRASH)
         self._report_unfinished_quest()
         return self._stopped(reason)
 
-    def _stopped(self, reason: str) -> Stopped:
+    def _stopped(self, reason: StopReason) -> Stopped:
         stopped = Stopped(self.step, reason, str(self.last_good) if self.last_good else None)
         self.emit(stopped)
         return stopped
 
-    def _fail(self, message: str, kind: str) -> Stopped:
+    def _fail(self, message: str, kind: ErrorKind) -> Stopped:
         self.emit(Error(message, fatal=True, kind=kind))
-        return self._stopped("error")
+        return self._stopped(StopReason.ERROR)
 
     def _setup(self) -> None:
         job = self.job
@@ -370,7 +372,7 @@ class _Battle:
         if by_steps or by_time:
             self._checkpoint()
         if quest_just_done and not self.mixer.has_other_sources:
-            raise _Halt("finished", save=True)  # nothing left to train: the battle ends with its quest
+            raise _Halt(StopReason.FINISHED, save=True)  # nothing left to train: the battle ends with its quest
 
     def _waits_for_evals(self) -> bool:
         """A save due by time waits for the next scheduled eval step (fewer than eval_every_steps
@@ -449,7 +451,7 @@ class _Battle:
             Error(
                 f"non-finite loss ({loss}) or grad norm ({grad_norm}) at step {target}: update skipped "
                 f"({self.nonfinite_streak} in a row)",
-                kind="nonfinite",
+                kind=ErrorKind.NONFINITE,
             )
         )
         if self.nonfinite_streak >= NONFINITE_LIMIT:
@@ -496,7 +498,7 @@ class _Battle:
             for cmd in commands:
                 if isinstance(cmd, Stop):
                     saved = self._disk_has_room() and self._try_save() is not None
-                    raise _Halt(cmd.reason if saved else "disk_full", save=False)
+                    raise _Halt(cmd.reason if saved else StopReason.DISK_FULL, save=False)
             if any(isinstance(cmd, Resume) for cmd in commands):
                 return
             if time.monotonic() >= next_look:
@@ -524,11 +526,11 @@ class _Battle:
         self._free_at_failure = self._free_mb()
         where = f"not enough disk space to save a checkpoint in {self.ckpt_dir} ({detail})"
         advice = "training is paused: free some space and it resumes by itself (the last checkpoint is kept)"
-        self.emit(Error(f"{where}; {advice}", kind="disk_full"))
+        self.emit(Error(f"{where}; {advice}", kind=ErrorKind.DISK_FULL))
 
     def _try_save(self) -> Path | None:
         if not ck.all_finite(self.model):
-            self.emit(Error(f"weights are not finite at step {self.step}: not saving them", kind="nonfinite"))
+            self.emit(Error(f"weights are not finite at step {self.step}: not saving them", kind=ErrorKind.NONFINITE))
             self._rollback("non-finite weights")
             return None
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from realm_tui.contract.protocol import Pause, Resume, Stop
+from realm_tui.contract.protocol import Pause, Resume, Stop, StopReason
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.game import Game, GameOptions
@@ -96,7 +96,7 @@ class RealmApp(App[str]):
         if not battle.finished.is_set():
             # Leaving some other way than the quit dialog (an error, a signal): still save and
             # record the checkpoint before the store closes.
-            battle.request(Stop(reason="closing"))
+            battle.request(Stop(reason=StopReason.CLOSING))
             battle.finished.wait(self.game.options.stop_grace_s)
         self.workers.cancel_group(self, "battle")
         self.game.close()  # releases the store lock first: the headless battle needs it
@@ -157,7 +157,7 @@ class RealmApp(App[str]):
         self.game.battle.request(Resume())
 
     def action_stop_battle(self) -> None:
-        self.game.battle.request(Stop(reason="requested"))
+        self.game.battle.request(Stop(reason=StopReason.REQUESTED))
 
     def _set_trainer_state(self, state: TrainerState, detail: str = "") -> None:
         self.game.trainer_state, self.game.trainer_detail = state, detail

@@ -14,7 +14,7 @@ import traceback
 from multiprocessing.connection import Connection
 from types import FrameType
 
-from realm_tui.contract.protocol import Command, Error, Event, Log, Start, Step, Stop, Stopped
+from realm_tui.contract.protocol import Command, Error, ErrorKind, Event, Log, Start, Step, Stop, Stopped, StopReason
 
 
 class PipeControl:
@@ -40,7 +40,7 @@ class PipeControl:
         except (EOFError, OSError):
             # The parent died or closed its end: save what we have and leave, no orphan.
             self.parent_gone = True
-            commands.append(Stop(reason="parent_gone"))
+            commands.append(Stop(reason=StopReason.PARENT_GONE))
         return commands
 
 
@@ -97,7 +97,7 @@ def child_main(conn: Connection) -> None:
     control = PipeControl(conn)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        control.push(Stop(reason="signal"))
+        control.push(Stop(reason=StopReason.SIGNAL))
 
     # Installed before torch is imported so an early Ctrl-C is still graceful.
     signal.signal(signal.SIGINT, on_signal)
@@ -108,7 +108,7 @@ def child_main(conn: Connection) -> None:
     except (EOFError, OSError):
         return
     if not isinstance(first, Start):
-        conn.send(Error(f"expected Start, got {type(first).__name__}", fatal=True, kind="error"))
+        conn.send(Error(f"expected Start, got {type(first).__name__}", fatal=True, kind=ErrorKind.ERROR))
         return
     job = first.job
     send = ThrottledSender(conn, job.step_events_per_s)
@@ -118,9 +118,9 @@ def child_main(conn: Connection) -> None:
         run_battle(job, send, control)
     except BaseException as err:  # report any crash to the parent, then exit non-zero
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
-        send(Error(f"trainer crashed: {detail}", fatal=True, kind="crash"))
+        send(Error(f"trainer crashed: {detail}", fatal=True, kind=ErrorKind.CRASH))
         send(Log(traceback.format_exc(), level="debug"))
-        send(Stopped(step=-1, reason="error"))
+        send(Stopped(step=-1, reason=StopReason.ERROR))
         send.flush()
         conn.close()
         os._exit(1)
