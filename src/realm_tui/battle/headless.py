@@ -14,6 +14,7 @@ from realm_tui.battle.launched import LaunchedBridge
 from realm_tui.battle.plain_render import PlainRenderer
 from realm_tui.battle.render import JsonRenderer, Renderer, RichRenderer
 from realm_tui.battle.setup import plan_battle
+from realm_tui.battle.watch import open_watch
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import Stopped
 from realm_tui.paths import RealmPaths
@@ -81,6 +82,7 @@ def run_headless(
         conductor = Conductor(
             store, realm, plan.hero, plan.campaign.id, plan.quest_id, plan.keeper, board_quest=plan.board_quest
         )
+        watch = open_watch(conductor, say=renderer.message, json_out=sys.stdout if json_events else None)
         bridge: TrainerBridge | LaunchedBridge = (
             LaunchedBridge(launch, realm.saves / "jobs") if launch else TrainerBridge()
         )
@@ -105,6 +107,7 @@ def run_headless(
                 for event in bridge.events(timeout=0.25):
                     notes = conductor.apply(event)
                     renderer.show(event, [_note_text(n) for n in notes])
+                    watch.on_event(event)
                     for command in conductor.take_commands():
                         bridge.send(command)
                     if isinstance(event, Stopped):
@@ -115,5 +118,6 @@ def run_headless(
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             bridge.close(grace=60.0)
+            watch.close()
             renderer.close()
     return 0 if stopped.reason in GOOD_ENDINGS else 1

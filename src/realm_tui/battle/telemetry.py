@@ -14,13 +14,14 @@ probed at most once per interval.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 import psutil
 
@@ -28,6 +29,8 @@ NO_GPU = "no GPU"
 MIN_INTERVAL_S = 2.0
 """Least seconds between two real probes (panels and the JSON stream share the cached reading)."""
 GIB = 2**30
+JSON_EVERY_S = 5.0
+"""Seconds between two telemetry lines in the headless JSON stream."""
 
 
 @dataclass(frozen=True)
@@ -268,3 +271,40 @@ def compact_line(report: HardwareReport) -> str:
         f"{gpus} · CPU {report.cpu_pct:.0f}% · RSS {_gib(report.rss_bytes)}G · "
         f"RAM {_gib(report.ram_used_bytes)}/{_gib(report.ram_total_bytes)}G"
     )
+
+
+# ---------------------------------------------------------------- the JSON stream
+
+
+class TelemetryJsonSink:
+    """Adds a `{"event": "Telemetry", ...}` line to the headless JSON stream at most every `every_s`
+    seconds, on the battle's events (a sink: `on_event`, `close`). The trainer sends a few Step or
+    EvalProgress events a second while it works, so the lines come every few seconds; while it
+    loads a model and sends nothing, none come."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        probe: HardwareProbe | None = None,
+        *,
+        every_s: float = JSON_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._out = out
+        self._own_probe = probe is None
+        self.probe = probe or HardwareProbe()
+        self.every_s = every_s
+        self._clock = clock
+        self._at: float | None = None
+
+    def on_event(self, event: object) -> None:
+        now = self._clock()
+        if self._at is not None and now - self._at < self.every_s:
+            return
+        self._at = now
+        line = {"event": "Telemetry", **self.probe.read().to_json()}
+        print(json.dumps(line, ensure_ascii=False), file=self._out, flush=True)
+
+    def close(self) -> None:
+        if self._own_probe:
+            self.probe.close()

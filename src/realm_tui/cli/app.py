@@ -16,6 +16,7 @@ from realm_tui import __version__
 from realm_tui.cli.armory import armory_app
 from realm_tui.cli.module import module_app
 from realm_tui.cli.quest import quest_app
+from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import campaign_app, eval_command, skills_command
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
@@ -52,6 +53,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(vault_app, name="vault")
 app.command("eval")(eval_command)
 app.command("skills")(skills_command)
+app.command("runs")(runs_command)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,7 @@ from textual.message import Message
 
 from realm_tui.battle.conductor import Conductor
 from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.battle.watch import open_watch
 from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
@@ -170,6 +171,7 @@ class BattleController:
             plan.keeper,
             board_quest=plan.board_quest,
         )
+        self._watch = open_watch(conductor, say=lambda text: self._log("error", text))
         for note in plan.notes:  # orphans adopted/removed, damaged checkpoints passed over
             self._log("checkpoint", note)
         start_step = plan.resumed_from.step if plan.resumed_from else 0
@@ -190,6 +192,7 @@ class BattleController:
             bridge.kill()
         finally:
             bridge.close(grace=10.0)
+            self._watch.close()
             if stopped is None or stopped.reason not in GOOD_ENDINGS:
                 reason = stopped.reason if stopped else "lost"
                 self._set_state(TrainerState.DEAD, f"battle ended: {reason}")
@@ -261,6 +264,7 @@ class BattleController:
         except Exception as err:  # a store problem must not kill the battle: report it, keep reading
             self._log("error", f"could not record {type(event).__name__}: {err}")
             notes = []
+        self._watch.on_event(event)
         if isinstance(event, Hello):
             self._log(
                 "event", f"trainer pid {event.pid} · torch {event.torch_version} · {event.device} · {event.precision}"

@@ -1,0 +1,53 @@
+"""The battle's watchers: TensorBoard event files, and telemetry lines in the headless JSON stream.
+
+`open_watch` builds them for one battle; `on_event` fans each event the parent receives to them
+and `close` ends them. A watcher that fails says so once (one line) and is dropped: watching never
+stops a battle. (When `battle.session` fans events to its sinks, these sinks go there instead.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TextIO
+
+from realm_tui.battle.conductor import Conductor
+from realm_tui.battle.telemetry import TelemetryJsonSink
+from realm_tui.battle.tensorboard_sink import TensorBoardSink, run_dir
+from realm_tui.contract.protocol import Event
+
+
+class Sink(Protocol):
+    def on_event(self, event: Event) -> None: ...
+    def close(self) -> None: ...
+
+
+class BattleWatch:
+    def __init__(self, sinks: list[Sink], say: Callable[[str], None]) -> None:
+        self.sinks = sinks
+        self._say = say
+
+    def on_event(self, event: Event) -> None:
+        for sink in list(self.sinks):
+            try:
+                sink.on_event(event)
+            except Exception as err:
+                self.sinks.remove(sink)
+                self._say(f"{type(sink).__name__} stopped: {err}; the battle goes on")
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as err:
+                self._say(f"{type(sink).__name__} did not close cleanly: {err}")
+        self.sinks = []
+
+
+def open_watch(conductor: Conductor, *, say: Callable[[str], None], json_out: TextIO | None = None) -> BattleWatch:
+    """TensorBoard into `saves/runs/<campaign>/` (with the conductor's strain); telemetry lines into
+    `json_out` when given (the headless JSON stream)."""
+    logdir = run_dir(conductor.realm, conductor.campaign_id)
+    sinks: list[Sink] = [TensorBoardSink(logdir, say=say, strain=lambda: conductor.state.strain.strain)]
+    if json_out is not None:
+        sinks.append(TelemetryJsonSink(json_out))
+    return BattleWatch(sinks, say)
