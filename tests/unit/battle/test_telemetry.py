@@ -157,3 +157,21 @@ def test_report_is_plain_json() -> None:
     data = json.loads(json.dumps(report.to_json()))
     assert data["gpus"][0]["utilization_pct"] == 87 and data["gpu_note"] == ""
     assert data["ram_total_bytes"] == report.ram_total_bytes
+
+
+def test_json_lines_come_at_most_every_interval() -> None:
+    import io
+
+    from realm_tui.battle.telemetry import TelemetryJsonSink
+
+    now = [0.0]
+    out = io.StringIO()
+    sink = TelemetryJsonSink(out, HardwareProbe(FakeNvml(), min_interval_s=0), every_s=5.0, clock=lambda: now[0])
+    for t in (0.0, 1.0, 4.9, 5.0, 6.0, 10.5):
+        now[0] = t
+        sink.on_event(object())
+    sink.close()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == 3  # at 0, 5 and 10.5 s
+    assert all(line["event"] == "Telemetry" for line in lines)
+    assert lines[0]["gpus"][0]["name"] == "Fake H200" and lines[0]["cpu_count"] >= 1
