@@ -346,7 +346,7 @@ class Conductor:
         elif bad_input is not None:
             # Bad input that is not the quest (a checkpoint, the hero's knobs): the quest waits.
             board.release(self.quest_id)
-        elif reason == "crashed":
+        elif reason == StopReason.CRASHED:
             # The trainer died without a word: killed from outside (a forced stop, `kill -9`, the
             # OOM killer). Nothing says the quest did it: it keeps its priority and its place.
             board.release(self.quest_id)

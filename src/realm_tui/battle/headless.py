@@ -21,6 +21,7 @@ from realm_tui.battle.plain_render import LineSink, PlainRenderer
 from realm_tui.battle.render import JsonRenderer, RichRenderer
 from realm_tui.battle.session import BattleSession, BridgeLike, SessionTimings, good_ending
 from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.battle.watch import WatchSink
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import Stop, StopReason
 from realm_tui.paths import RealmPaths
@@ -105,8 +106,11 @@ def run_headless(
                 oracle_loss=oracle_loss,
             )
 
+        watch = WatchSink(
+            say=lambda text: session.say(text, kind="error"), json_out=sys.stdout if json_events else None
+        )
         session = BattleSession(
-            store, realm, plan, lambda: bridge, [sink], timings=HEADLESS_TIMINGS, started_note=started_note
+            store, realm, plan, lambda: bridge, [sink, watch], timings=HEADLESS_TIMINGS, started_note=started_note
         )
         with session:
             for warning in store.warnings:

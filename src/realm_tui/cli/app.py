@@ -17,6 +17,7 @@ from realm_tui.cli.campaign import campaign_app
 from realm_tui.cli.common import GlobalOptions, current_realm, say_error
 from realm_tui.cli.module import module_app
 from realm_tui.cli.quest import quest_app
+from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import eval_command, skills_command
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
@@ -41,6 +42,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(vault_app, name="vault")
 app.command("eval")(eval_command)
 app.command("skills")(skills_command)
+app.command("runs")(runs_command)
 
 
 def _version(value: bool) -> None:

@@ -38,6 +38,7 @@ from realm_tui.battle.session import (
     Tick,
 )
 from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.battle.watch import WatchSink
 from realm_tui.contract.protocol import (
     CheckpointSaved,
     Command,
@@ -152,7 +153,7 @@ class BattleController:
             game.realm,
             self._plan,
             game.options.bridge_factory,
-            [self],
+            [self, WatchSink(say=lambda text: self._log("error", text))],
             commands=self._commands,
             timings=timings,
         )

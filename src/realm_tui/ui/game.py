@@ -21,6 +21,7 @@ from textual.message import Message
 from realm_tui.armory.knobs import Environment
 from realm_tui.battle.bridge import TrainerBridge
 from realm_tui.battle.preflight import probe_environment
+from realm_tui.battle.telemetry import HardwareProbe, HardwareReport
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs, load_realm_configs
 from realm_tui.errors import StoreError
@@ -99,6 +100,8 @@ class GameOptions:
     the Armory runs it in a thread when a knob depends on the machine (tests pin a machine)."""
     realm_label: str | None = None
     """How the status bar names the realm (default: its folder, `~`-relative)."""
+    read_hardware: Callable[[], HardwareReport] = field(default_factory=lambda: HardwareProbe().read)
+    """The hardware panels' reading (one cached probe per app; tests pin a machine)."""
 
 
 @dataclass

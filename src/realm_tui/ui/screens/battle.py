@@ -12,6 +12,7 @@ from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, Tra
 from realm_tui.ui.models import BattleSnapshot, PendingEval, format_duration
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.widgets.battle import BattleLog, Readouts, SeriesPlot, StrainPlot, loss_points, strain_points
+from realm_tui.ui.widgets.hardware import HardwarePanel
 
 DETAIL = 28
 """Widest detail cell: the jobs table fits beside the log at 100 columns without scrolling sideways."""
@@ -41,6 +42,7 @@ class BattleScreen(RealmScreen):
                     "strain (zones at 0.1 / 0.3 / 0.5)", interval=interval, id="strain-plot", classes="panel"
                 )
             yield Readouts(id="readouts", classes="panel")
+            yield HardwarePanel(self.game.options.read_hardware, id="hardware", classes="panel")
             with Horizontal(id="battle-bottom"):
                 yield BattleLog(id="battle-log", classes="panel")
                 yield DataTable(id="jobs", classes="panel", cursor_type="none", zebra_stripes=False)

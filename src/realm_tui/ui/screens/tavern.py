@@ -12,6 +12,7 @@ from realm_tui.ui.models import format_bytes
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.views import build_hero_sheet
 from realm_tui.ui.widgets.battle import BattleLog
+from realm_tui.ui.widgets.hardware import HardwarePanel
 from realm_tui.ui.widgets.hero import BattleBox, HeroCard
 
 QUEUE_SHOWN = 4
@@ -29,6 +30,7 @@ class TavernScreen(RealmScreen):
             with Vertical(id="tavern-right"):
                 yield Static("", id="tavern-elsewhere", classes="panel")
                 yield BattleBox(id="battle-box", classes="panel")
+                yield HardwarePanel(self.game.options.read_hardware, compact=True, id="tavern-hardware")
                 yield Static("", id="tavern-queue", classes="panel")
                 yield BattleLog(id="tavern-log", classes="panel")
 

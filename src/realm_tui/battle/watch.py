@@ -1,0 +1,80 @@
+"""The battle's watchers: TensorBoard event files, and telemetry lines in the headless JSON stream.
+
+`open_watch` builds them for one battle; `on_event` fans each event the parent receives to them
+and `close` ends them. A watcher that fails says so once (one line) and is dropped: watching never
+stops a battle. `WatchSink` is the session's sink that holds them: both faces add it to their
+`BattleSession`, so the TUI and `realm train --no-ui` write the same event files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from realm_tui.battle.conductor import Conductor
+from realm_tui.battle.telemetry import TelemetryJsonSink
+from realm_tui.battle.tensorboard_sink import TensorBoardSink, run_dir
+from realm_tui.contract.protocol import Event
+
+if TYPE_CHECKING:
+    from realm_tui.battle.session import SessionEvent
+
+
+class Sink(Protocol):
+    def on_event(self, event: Event) -> None: ...
+    def close(self) -> None: ...
+
+
+class BattleWatch:
+    def __init__(self, sinks: list[Sink], say: Callable[[str], None]) -> None:
+        self.sinks = sinks
+        self._say = say
+
+    def on_event(self, event: Event) -> None:
+        for sink in list(self.sinks):
+            try:
+                sink.on_event(event)
+            except Exception as err:
+                self.sinks.remove(sink)
+                self._say(f"{type(sink).__name__} stopped: {err}; the battle goes on")
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as err:
+                self._say(f"{type(sink).__name__} did not close cleanly: {err}")
+        self.sinks = []
+
+
+def open_watch(conductor: Conductor, *, say: Callable[[str], None], json_out: TextIO | None = None) -> BattleWatch:
+    """TensorBoard into `saves/runs/<campaign>/` (with the conductor's strain); telemetry lines into
+    `json_out` when given (the headless JSON stream)."""
+    logdir = run_dir(conductor.realm, conductor.campaign_id)
+    sinks: list[Sink] = [TensorBoardSink(logdir, say=say, strain=lambda: conductor.state.strain.strain)]
+    if json_out is not None:
+        sinks.append(TelemetryJsonSink(json_out))
+    return BattleWatch(sinks, say)
+
+
+class WatchSink:
+    """The watchers as one `BattleSession` sink: opened when the battle is entered (they need its
+    campaign and its strain), fed every event the conductor applied, closed with the session."""
+
+    def __init__(self, say: Callable[[str], None], json_out: TextIO | None = None) -> None:
+        self._say, self._json_out = say, json_out
+        self.watch: BattleWatch | None = None
+
+    def on_event(self, event: SessionEvent) -> None:
+        from realm_tui.battle.session import Applied, Entered
+
+        if isinstance(event, Entered):
+            self.close()  # one battle per session; a second Entered would start afresh
+            self.watch = open_watch(event.conductor, say=self._say, json_out=self._json_out)
+        elif isinstance(event, Applied) and self.watch is not None:
+            self.watch.on_event(event.event)
+
+    def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+            self.watch = None
