@@ -11,6 +11,7 @@ from tinydb.storages import Storage
 
 from realm_tui.errors import StoreError
 from realm_tui.paths import RealmPaths
+from realm_tui.store.archaeology_cache import ArchaeologyCache
 from realm_tui.store.lock import StoreLock
 from realm_tui.store.repositories import (
     AchievementRepository,
@@ -60,6 +61,7 @@ class Store:
         self.quests = QuestRepository(access)
         self.achievements = AchievementRepository(access)
         self.events = EventRepository(access)
+        self.archaeology = ArchaeologyCache(access)
 
     @classmethod
     def open(cls, path: Path | str, *, readonly: bool = False) -> Store:
