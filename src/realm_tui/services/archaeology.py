@@ -300,6 +300,29 @@ class Archaeology:
             raise InputError(None, str(err)) from None
         return folder, weights_key(read_manifest(folder))
 
+    def cached_drift(self, b: str, a: str | None = None) -> DriftReport | None:
+        """The stored drift of `b` from `a` (default: the previous checkpoint), or None.
+
+        Cheap enough for the UI thread: two manifests are read, nothing is hashed and no child
+        runs (the answer was computed from files whose hashes these manifests record).
+        """
+        from realm_tui.contract.manifest import read_manifest
+
+        a = a if a is not None else self.previous(b) if b in self.store.ledger else None
+        if a is None or a == b:
+            return None
+        keys = []
+        for name in (a, b):
+            record = self.store.ledger.get(name)
+            if record is None:
+                return None
+            try:
+                keys.append(weights_key(read_manifest(self.vault.folder(record))))
+            except (RealmError, VaultRefusal):
+                return None
+        hit = self.store.archaeology.get(f"drift:{keys[0]}:{keys[1]}")
+        return drift_of(a, b, hit.result, cached=True) if hit is not None else None
+
     def drift(
         self,
         b: str,

@@ -10,6 +10,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from realm_tui.services.archaeology import Archaeology
 from realm_tui.services.campaigns import CampaignDesk, CampaignRefusal
 from realm_tui.services.export_child import ExportFailed
 from realm_tui.services.vault import VaultRefusal, VaultRow
@@ -19,6 +20,7 @@ from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, ExportModal
 from realm_tui.ui.views import current_campaign
+from realm_tui.ui.widgets.drift import DriftPanel
 
 WIDE = 112
 """Screens at least this wide show the skills column and the year of each save."""
@@ -36,6 +38,7 @@ class VaultScreen(RealmScreen):
             with Horizontal(id="vault-bottom"):
                 yield Static("", id="vault-detail", classes="panel")
                 yield Static("", id="vault-disk", classes="panel")
+            yield DriftPanel("", id="vault-drift", classes="panel")
 
     def on_mount(self) -> None:
         self.query_one("#vault-table", DataTable).border_title = "Checkpoints (newest first)"
@@ -132,6 +135,22 @@ class VaultScreen(RealmScreen):
     @on(DataTable.RowHighlighted, "#vault-table")
     def _highlighted(self) -> None:
         self._show_detail()
+        self.query_one(DriftPanel).follow(Archaeology(self.game.realm, self.game.store), self._selected())
+
+    def action_drift(self) -> None:
+        """Compute the selected checkpoint's drift from the marked (or previous) one."""
+        name = self._selected()
+        if name is None:
+            self.notify_refusal("select a checkpoint first")
+            return
+        self.query_one(DriftPanel).compute(Archaeology(self.game.realm, self.game.store), name)
+
+    def action_mark_drift(self) -> None:
+        """Mark the selected checkpoint as the one drift is measured from (again: unmark)."""
+        panel, name = self.query_one(DriftPanel), self._selected()
+        panel.marked = None if name == panel.marked else name
+        self.notify(f"drift is measured from {panel.marked or 'the previous checkpoint'}", title="Vault", markup=False)
+        panel.follow(Archaeology(self.game.realm, self.game.store), name)
 
     # ------------------------------------------------------------ actions
 
