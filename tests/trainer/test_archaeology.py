@@ -174,3 +174,32 @@ def test_realm_vault_drift_prints_bars_json_and_caches(realm_pair: tuple[RealmPa
     broken = _realm(realm, "checkpoint-1", "checkpoint-2")
     assert broken.returncode == 2 and "model.safetensors has the wrong size" in broken.stderr
     assert broken.stderr.count("\n") <= 3, broken.stderr
+
+
+LORA = {"method": "lora", "lora": {"r": 4, "alpha": 8.0, "dropout": 0.0}, "gradient_checkpointing": False}
+
+
+@pytest.mark.parametrize("profile", [None, LORA], ids=["full", "lora"])
+def test_checkpoints_of_a_real_battle_drift_where_training_moved_them(
+    make_job: Any, battle: Any, tmp_path: Path, profile: dict[str, Any] | None
+) -> None:
+    """Two checkpoints of one short real battle: every trained layer moved, and nothing else did."""
+    from realm_tui.contract.protocol import CheckpointSaved
+
+    extra = {"memory_profile": profile} if profile else {}
+    job = make_job(max_steps=4, save_steps=2, learning_rate=2e-2, **extra)
+    _stopped, events = battle(job)
+    saved = {e.step: Path(e.path) for e in events.of(CheckpointSaved)}
+    assert {2, 4} <= set(saved), saved
+    result = run_archaeology_child(saved[4], saved[2])
+    rows = {r["layer"]: r for r in result["drift"]["layers"]}
+    stats = {r["layer"]: r for r in result["stats"]["layers"]}
+    assert result["stats"]["adapter"] is (profile is not None)
+    if profile is None:
+        assert set(rows) == {"embed_tokens", "layers.0", "layers.1", "norm"}
+    else:  # only the adapter is saved, only the adapter moved; the frozen base is not in the files
+        assert set(rows) == {"layers.0", "layers.1"}
+        assert all(s["adapter_update_norm"] > 0 for s in stats.values()), stats
+    for layer, row in rows.items():
+        assert row["rel_change"] > 0 and row["cosine"] < 1.0, (layer, row)
+    assert not result["drift"]["only_in_a"] and not result["drift"]["shape_changed"]
