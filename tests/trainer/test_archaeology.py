@@ -168,6 +168,8 @@ def test_realm_vault_drift_prints_bars_json_and_caches(realm_pair: tuple[RealmPa
     moved = {d["layer"]: d["rel_change"] for d in report["layers"]}
     assert moved["layers.1"] > 0 and moved["layers.0"] == 0.0
 
+    unknown = _realm(realm, "checkpoint-9")
+    assert unknown.returncode == 2 and "checkpoint-9 is not in the ledger" in unknown.stderr
     first_one = _realm(realm, "checkpoint-1")
     assert first_one.returncode == 2 and "checkpoint-1 is the first checkpoint" in first_one.stderr
     os.truncate(second / "model.safetensors", 100)

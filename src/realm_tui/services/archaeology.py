@@ -134,6 +134,8 @@ def run_archaeology_child(
     cancelled: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """The child's `result` for `folder` (and the drift from `against`); ArchaeologyFailed if not."""
+    if on_progress is not None:
+        on_progress(Progress("starting the archaeology child (it loads torch)"))
     proc = subprocess.Popen(
         archaeology_command(folder, against),
         stdin=subprocess.DEVNULL,
