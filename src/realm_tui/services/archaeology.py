@@ -11,12 +11,6 @@ CLI (`realm vault drift`) and the Vault screen (from a worker thread) both call 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import queue
-import subprocess
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,24 +19,10 @@ from typing import Any
 from realm_tui.contract.manifest import WEIGHT_SUFFIXES
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths
+from realm_tui.services.archaeology_child import ArchaeologyFailed, Progress, ProgressHook, run_archaeology_child
 from realm_tui.services.vault import Vault, VaultRefusal
 from realm_tui.store import Store
 from realm_tui.store.archaeology_cache import ArchaeologyRecord
-
-ENTRY = "realm_tui.trainer.entry.archaeology"
-POLL_S = 0.2
-"""How often a waiting computation checks whether it was cancelled."""
-
-
-class ArchaeologyFailed(RealmError):
-    """The archaeology child failed or was cancelled; the message is its one-line reason."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    stage: str
-    done: int = 0
-    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,7 +79,6 @@ class DriftReport:
         return asdict(self)
 
 
-ProgressHook = Callable[[Progress], object]
 Keep = Callable[[list[ArchaeologyRecord]], object]
 
 
@@ -110,83 +89,6 @@ def weights_key(manifest: dict[str, Any]) -> str:
         if rel.endswith(WEIGHT_SUFFIXES):
             h.update(f"{rel}\0{entry.get('sha256')}\n".encode())
     return h.hexdigest()
-
-
-# ---------------------------------------------------------------- the child
-
-
-def archaeology_command(folder: Path, against: Path | None) -> list[str]:
-    cmd = [sys.executable, "-m", ENTRY, str(folder)]
-    return [*cmd, "--against", str(against)] if against is not None else cmd
-
-
-def _pump(stream: Any, into: queue.SimpleQueue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
-def run_archaeology_child(
-    folder: Path,
-    against: Path | None = None,
-    *,
-    on_progress: ProgressHook | None = None,
-    cancelled: Callable[[], bool] = lambda: False,
-) -> dict[str, Any]:
-    """The child's `result` for `folder` (and the drift from `against`); ArchaeologyFailed if not."""
-    if on_progress is not None:
-        on_progress(Progress("starting the archaeology child (it loads torch)"))
-    proc = subprocess.Popen(
-        archaeology_command(folder, against),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True, name="archaeology-output").start()
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    other: list[str] = []
-    stage = "starting"
-    while True:
-        if cancelled():
-            proc.kill()
-            proc.wait()
-            raise ArchaeologyFailed("cancelled")
-        try:
-            line = lines.get(timeout=POLL_S)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        said = _json_object(line)
-        if said is None:
-            if line.strip():
-                other.append(line.rstrip())
-            continue
-        if "stage" in said:
-            stage = str(said["stage"])
-            if on_progress is not None:
-                on_progress(Progress(stage))
-        if "progress" in said and on_progress is not None:
-            on_progress(Progress(stage, int(said["progress"]), int(said.get("total", 0))))
-        if isinstance(said.get("result"), dict):
-            result = said["result"]
-        error = str(said["error"]) if "error" in said else error
-    code = proc.wait()
-    if code == 0 and result is not None:
-        return result
-    raise ArchaeologyFailed(error or (other[-1] if other else f"the archaeology child exited with code {code}"))
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    try:
-        said = json.loads(line)
-    except ValueError:
-        return None
-    return said if isinstance(said, dict) else None
 
 
 # ---------------------------------------------------------------- results
