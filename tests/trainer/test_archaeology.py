@@ -205,3 +205,14 @@ def test_checkpoints_of_a_real_battle_drift_where_training_moved_them(
     for layer, row in rows.items():
         assert row["rel_change"] > 0 and row["cosine"] < 1.0, (layer, row)
     assert not result["drift"]["only_in_a"] and not result["drift"]["shape_changed"]
+
+
+def test_realm_vault_drift_works_while_another_process_holds_the_store(
+    realm_pair: tuple[RealmPaths, Path, Path],
+) -> None:
+    realm, _first, _second = realm_pair
+    with Store.open(realm.store_file) as held:  # as a running battle or the game would
+        done = _realm(realm, "checkpoint-2", "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["cached"] is False
+        assert len(held.archaeology) == 0  # only a cache: skipped, the holder's store untouched
