@@ -89,3 +89,36 @@ def test_vault_drift_panel(tmp_path: Path) -> None:
     assert "█" in rows["layers.1"] and "█" not in rows["layers.0"] and "█" not in rows["embed_tokens"], rows
     assert seen["cached_title"] == "Drift checkpoint-1 → checkpoint-3"
     assert "cached" in str(seen["cached"])
+
+
+async def _drift_of_a_truncated_checkpoint(realm: RealmPaths) -> tuple[str, str]:
+    from realm_tui.ui.app import create_app
+    from realm_tui.ui.game import GameOptions
+    from realm_tui.ui.widgets.drift import DriftPanel
+
+    app = create_app(realm.root, GameOptions(inbox_poll_s=0, realm_label="test"))
+    async with app.run_test(size=(120, 44)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        panel = app.screen.query_one(DriftPanel)
+        await pilot.press("f")
+        deadline = time.monotonic() + 120
+        while "✖" not in _text(panel):
+            assert time.monotonic() < deadline, _text(panel)
+            await pilot.pause(0.1)
+        error = _text(panel)
+        await pilot.press("down")  # the screen still answers: the other checkpoint is shown
+        await pilot.pause()
+        detail = str(app.screen.query_one("#vault-detail").render())  # type: ignore[attr-defined]
+    return error, detail
+
+
+def test_vault_drift_of_a_truncated_checkpoint_names_the_file(tmp_path: Path) -> None:
+    import os
+
+    realm, _first, second = two_checkpoints(tmp_path / "realm")
+    weights = second / "model.safetensors"
+    os.truncate(weights, weights.stat().st_size - 1000)
+    error, detail = asyncio.run(_drift_of_a_truncated_checkpoint(realm))
+    assert "checkpoint-2" in error and "model.safetensors has the wrong size" in error, error
+    assert detail.startswith("checkpoint-1"), detail
