@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from realm_tui.cli.common import current_realm, user_errors
+from realm_tui.cli.vault_drift import vault_drift
 from realm_tui.errors import InputError, RealmError
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ vault_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+vault_app.command("drift")(vault_drift)
 
 
 @vault_app.command("list")

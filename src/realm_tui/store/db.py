@@ -12,6 +12,7 @@ from tinydb.storages import Storage
 
 from realm_tui.errors import StoreError
 from realm_tui.paths import RealmPaths
+from realm_tui.store.archaeology_cache import ArchaeologyCache
 from realm_tui.store.holder import pid_alive, stale_lock_message
 from realm_tui.store.lock import StoreLock, read_holder_pid
 from realm_tui.store.repositories import (
@@ -62,6 +63,7 @@ class Store:
         self.quests = QuestRepository(access)
         self.achievements = AchievementRepository(access)
         self.events = EventRepository(access)
+        self.archaeology = ArchaeologyCache(access)
 
     @classmethod
     def open(cls, path: Path | str, *, readonly: bool = False) -> Store:

@@ -26,6 +26,7 @@ from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs, load_realm_configs
 from realm_tui.errors import StoreError
 from realm_tui.paths import RealmPaths
+from realm_tui.services.archaeology import Archaeology
 from realm_tui.services.armory import ArmoryForm, VramEstimate, estimate_vram
 from realm_tui.services.campaigns import CampaignDesk
 from realm_tui.services.oracle import OracleClient, OracleTarget
@@ -124,6 +125,7 @@ class Game:
         self.board = QuestBoard(self.realm, self.store, hero=self.current_hero)
         self.vault = Vault(self.realm, self.store, self.options.disk_usage)
         self.sparring = Sparring(self.realm, self.store)
+        self.archaeology = Archaeology(self.realm, self.store)
         self.oracle = OracleClient(self.options.oracle_target)
         self.battle = BattleController(self, lambda _m: None)
         self._closed = False

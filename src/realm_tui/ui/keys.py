@@ -116,6 +116,10 @@ VAULT_BINDINGS: list[BindingType] = [
         tooltip="Start a new campaign from this checkpoint (asks first)",
     ),
     Binding("u", "disk_usage", "Disk", id="vault.disk", tooltip="Measure disk usage again"),
+    Binding(
+        "f", "drift", "Drift", id="vault.drift", tooltip="How far each layer moved since the marked or previous save"
+    ),
+    Binding("m", "mark_drift", "Mark", id="vault.mark", tooltip="Measure drift from this checkpoint (again: unmark)"),
 ]
 
 GUILD_BINDINGS: list[BindingType] = [

@@ -18,6 +18,7 @@ from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinis
 from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, ExportModal
+from realm_tui.ui.widgets.drift import DriftPanel
 
 WIDE = 112
 """Screens at least this wide show the skills column and the year of each save."""
@@ -35,6 +36,7 @@ class VaultScreen(RealmScreen):
             with Horizontal(id="vault-bottom"):
                 yield Static("", id="vault-detail", classes="panel")
                 yield Static("", id="vault-disk", classes="panel")
+            yield DriftPanel("", id="vault-drift", classes="panel")
 
     def on_mount(self) -> None:
         self.query_one("#vault-table", DataTable).border_title = "Checkpoints (newest first)"
@@ -131,6 +133,22 @@ class VaultScreen(RealmScreen):
     @on(DataTable.RowHighlighted, "#vault-table")
     def _highlighted(self) -> None:
         self._show_detail()
+        self.query_one(DriftPanel).follow(self.game.archaeology, self._selected())
+
+    def action_drift(self) -> None:
+        """Compute the selected checkpoint's drift from the marked (or previous) one."""
+        name = self._selected()
+        if name is None:
+            self.notify_refusal("select a checkpoint first")
+            return
+        self.query_one(DriftPanel).compute(self.game.archaeology, name)
+
+    def action_mark_drift(self) -> None:
+        """Mark the selected checkpoint as the one drift is measured from (again: unmark)."""
+        panel, name = self.query_one(DriftPanel), self._selected()
+        panel.marked = None if name == panel.marked else name
+        self.notify(f"drift is measured from {panel.marked or 'the previous checkpoint'}", title="Vault", markup=False)
+        panel.follow(self.game.archaeology, name)
 
     # ------------------------------------------------------------ actions
 
