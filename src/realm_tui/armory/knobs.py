@@ -290,3 +290,9 @@ def check_knobs(hero: HeroConfig, profile: MemoryProfile, **machine: Any) -> lis
     Same keyword arguments as `assess_knobs`; use that to get the notes (fall-backs) as well.
     """
     return assess_knobs(hero, profile, **machine).problems
+
+
+def knob_message(hero_id: str, problems: list[str]) -> str:
+    """One line per problem, each naming the hero (the problem names the profile and what to change);
+    the parent's preflight and the trainer's own check refuse with the same text."""
+    return "\n".join(f"hero {hero_id}: {p}" for p in problems)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
-from realm_tui.armory.knobs import BNB_OPTIMIZERS, GALORE_OPTIMIZERS, Environment, assess_knobs
+from realm_tui.armory.knobs import BNB_OPTIMIZERS, GALORE_OPTIMIZERS, Environment, assess_knobs, knob_message
 from realm_tui.errors import InputError
 
 if TYPE_CHECKING:
@@ -82,11 +82,6 @@ def probe_environment() -> Environment | None:
             known = {f.name for f in dataclasses.fields(Environment)}
             return Environment(**{k: v for k, v in data.items() if k in known})
     return None
-
-
-def knob_message(hero_id: str, problems: list[str]) -> str:
-    """One line per problem, each naming the hero (the problem names the profile and what to change)."""
-    return "\n".join(f"hero {hero_id}: {p}" for p in problems)
 
 
 def check_battle_knobs(

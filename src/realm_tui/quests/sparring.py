@@ -196,7 +196,7 @@ def write_preferences(quests: Path, *, skill: str, level: int, lines: Sequence[s
     import time
 
     from realm_tui.quests.files import install_unique, temp_path
-    from realm_tui.trainer.preference_data import require_valid_preferences
+    from realm_tui.quests.preference_data import require_valid_preferences
 
     folder = quests / PREFERENCES_FOLDER
     name = f"prefs_{skill}_level{level}_{len(lines)}_{time.strftime('%Y%m%d-%H%M%S')}.jsonl"

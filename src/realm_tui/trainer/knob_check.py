@@ -13,8 +13,7 @@ import json
 
 from pydantic import ValidationError
 
-from realm_tui.armory.knobs import assess_knobs, detect_environment
-from realm_tui.battle.preflight import knob_message
+from realm_tui.armory.knobs import assess_knobs, detect_environment, knob_message
 from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
 
