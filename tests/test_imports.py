@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +44,17 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.skills.curriculum",
         "realm_tui.trainer.answer",
         "realm_tui.cli.skills",
+        "realm_tui.armory",
+        "realm_tui.armory.optimizers",
+        "realm_tui.contract",
+        "realm_tui.contract.spawn",
+        "realm_tui.contract.oracle",
+        "realm_tui.contract.answer",
+        "realm_tui.contract.job_json",
+        "realm_tui.battle.launched",
+        "realm_tui.battle.preflight",
+        "realm_tui.services.oracle",
+        "realm_tui.services.answerer",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:
@@ -53,3 +66,48 @@ def test_help_runs_as_console_script() -> None:
     out = subprocess.run([sys.executable, "-m", "realm_tui", "--help"], capture_output=True, text=True, check=True)
     for command in ("init", "doctor", "validate", "train"):
         assert command in out.stdout
+
+
+# ---------------------------------------------------------------- the child stands alone
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "realm_tui"
+PARENT_SIDE = ("battle", "quests", "store", "ui", "cli", "services")
+LIBRARIES_OF_THE_CHILD = ("torch", "transformers", "peft", "bitsandbytes", "accelerate")
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a file, at module level or inside a function."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(node.lineno, node.module)]
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _package_of(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0]
+
+
+def test_the_trainer_imports_nothing_of_the_parent() -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line}: {module}"
+        for path in sorted((PACKAGE / "trainer").rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[:2] in (["realm_tui", side] for side in PARENT_SIDE)
+    ]
+    assert not wrong, wrong
+
+
+def test_the_parent_imports_nothing_of_the_trainer() -> None:
+    """The parent names child entry points by string (`contract.spawn.run_entry`, `-m` modules)."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line}: {module}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if _package_of(path) != "trainer"
+        for line, module in _imports(path)
+        if module.startswith("realm_tui.trainer") or module == "realm_tui.trainer"
+    ]
+    assert not wrong, wrong

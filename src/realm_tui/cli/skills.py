@@ -9,8 +9,9 @@ Registered in cli/app.py::
     app.command("skills")(skills_command)
 
 Only typer is imported at module level (`realm --help` stays torch-free); `realm eval` runs the
-hero in a spawned child process (`realm_tui.trainer.answer`), so even it keeps torch out of
-this process. Read-only commands open the store read-only (a battle may hold the writer lock).
+hero in a spawned child process (`realm_tui.services.answerer` starts `realm_tui.trainer.entry.answer`),
+so even it keeps torch out of this process. Read-only commands open the store read-only (a battle
+may hold the writer lock).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def choose_hero(
 
 def answerer_for(realm: RealmPaths, configs: RealmConfigs, choice: HeroChoice, max_new_tokens: int = 128) -> Any:
     """A `HeroAnswerer` (not started) for the chosen hero/checkpoint."""
-    from realm_tui.trainer.answer import AnswerSetup, HeroAnswerer
+    from realm_tui.services.answerer import AnswerSetup, HeroAnswerer
 
     setup = AnswerSetup(
         hero=choice.hero.model_dump(mode="json"),

@@ -6,7 +6,7 @@
 
 The transformation is pure (`sparring_examples`, `sparring_lines`). `spar` runs a whole round
 given a `generate` callable (prompts → answers): `realm quest spar` passes the hero answering in a
-child process (`realm_tui.trainer.answer.HeroAnswerer.answer`), and `queue_sparring` puts the
+child process (`realm_tui.services.answerer.HeroAnswerer.answer`), and `queue_sparring` puts the
 examples on the board at high priority, recording the checkpoint that answered. For the Judge
 school, `preference_lines` turns the same wrong answers into `{"prompt", "chosen", "rejected"}`
 pairs (chosen = gold, rejected = the hero's answer) and `write_preferences` puts them in

@@ -2,7 +2,7 @@
 
 The hero (the active campaign's latest valid checkpoint, else the base hero: `choose_hero`)
 answers fresh problems of the skill's training level in a spawned child
-(`trainer.answer.HeroAnswerer`, the CLI's `answerer_for`); each wrong answer becomes examples
+(`services.answerer.HeroAnswerer`, the CLI's `answerer_for`); each wrong answer becomes examples
 that `quests.sparring.queue_sparring` puts on the board at high priority. No textual and no
 torch here: the Guild calls `spar_round` from a worker thread over the game's own store (this
 process is its writer, so a `realm quest spar` child could not open it).
