@@ -111,3 +111,16 @@ def test_the_parent_imports_nothing_of_the_trainer() -> None:
         if module.startswith("realm_tui.trainer") or module == "realm_tui.trainer"
     ]
     assert not wrong, wrong
+
+
+def test_torch_and_its_kin_are_imported_only_by_the_trainer() -> None:
+    """Everywhere else they would load in the parent; `services/doctor.py` probes them inside a
+    function (its guarded environment report)."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line}: {module}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if _package_of(path) != "trainer" and path != PACKAGE / "services" / "doctor.py"
+        for line, module in _imports(path)
+        if module.split(".")[0] in LIBRARIES_OF_THE_CHILD
+    ]
+    assert not wrong, wrong
