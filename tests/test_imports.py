@@ -49,6 +49,17 @@ def test_help_imports_no_heavy_package() -> None:
         "realm_tui.services.heroes",
         "realm_tui.services.sparring",
         "realm_tui.services.standings",
+        "realm_tui.armory",
+        "realm_tui.armory.optimizers",
+        "realm_tui.contract",
+        "realm_tui.contract.spawn",
+        "realm_tui.contract.oracle",
+        "realm_tui.contract.answer",
+        "realm_tui.contract.job_json",
+        "realm_tui.battle.launched",
+        "realm_tui.battle.preflight",
+        "realm_tui.services.oracle",
+        "realm_tui.services.answerer",
     ],
 )
 def test_headless_modules_import_no_torch_or_textual(module: str) -> None:

@@ -10,8 +10,8 @@ from battle_kit import make_tiny_realm
 
 from realm_tui.battle.setup import plan_battle
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.job_json import job_from_json, job_to_json
 from realm_tui.store import Store
-from realm_tui.trainer.distributed import job_from_json, job_to_json
 
 
 def test_the_job_carries_each_skills_eval_sample_count(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from realm_tui.trainer import checkpoint as ck
 from realm_tui.trainer.data import DataPosition, Example, make_batch
 from realm_tui.trainer.distributed import save_on_main
 from realm_tui.trainer.nano import NanoSpec, build_model, build_tokenizer
-from realm_tui.trainer.runtime import loss_sum, lr_lambda, make_optimizer
+from realm_tui.trainer.optimizers import build_optimizer
+from realm_tui.trainer.runtime import loss_sum, lr_lambda
 
 SPEC = NanoSpec(hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=1, head_dim=32, intermediate_size=128, seed=7)
 STEPS, SAVE_AT, PER_RANK = 4, 2, 4
@@ -65,7 +66,7 @@ def _hero(tokenizer: Any) -> tuple[Any, Any, Any]:
     for layer in model.model.layers:
         fully_shard(layer)
     fully_shard(model)
-    optimizer = make_optimizer("adamw", model, LR, 0.1)
+    optimizer = build_optimizer("adamw", model, LR, 0.1, fused=True)
     scheduler = LambdaLR(optimizer, lr_lambda(WARMUP, STEPS, "cosine"))
     return model, optimizer, scheduler
 
@@ -162,7 +163,7 @@ def main(out: Path) -> None:
         report["resumed_vs_saved"] = _same_state(resumed_state or {}, saved_state)
         report["state_keys_are_numbers"] = all(isinstance(k, int) for k in on_disk["state"])
         # The same file resumes one unsharded process: torch's own format, same parameter numbering.
-        plain = make_optimizer("adamw", build_model(SPEC, tokenizer), LR, 0.1)
+        plain = build_optimizer("adamw", build_model(SPEC, tokenizer), LR, 0.1, fused=True)
         plain.load_state_dict(on_disk)
         report["plain_groups_match"] = [sorted(g) for g in plain.state_dict()["param_groups"]] == [
             sorted(g) for g in on_disk["param_groups"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from realm_tui.contract.job_json import job_from_json, job_to_json
 from realm_tui.contract.manifest import is_valid_checkpoint
-from realm_tui.trainer.distributed import job_from_json, job_to_json
 
 
 def test_job_json_round_trip(make_job) -> None:
@@ -31,7 +31,7 @@ def test_two_ranks_shard_the_data_and_only_rank_0_saves(make_job, tmp_path: Path
     job_file.write_text(job_to_json(job))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    cmd += ["-m", "realm_tui.trainer.distributed", "--job", str(job_file)]
+    cmd += ["-m", "realm_tui.trainer.entry.distributed", "--job", str(job_file)]
     cmd += ["--events", str(tmp_path / "events.jsonl"), "--rank-report", str(tmp_path / "ranks")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]

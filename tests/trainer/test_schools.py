@@ -14,9 +14,10 @@ from trainer_testkit import circled, write_jsonl
 
 from realm_tui.contract.protocol import Error, Log, Step, Stop
 from realm_tui.errors import InputError
+from realm_tui.quests.preference_data import require_valid_preferences, validate_preference_file
 from realm_tui.trainer.control import ScriptedControl
 from realm_tui.trainer.data import IGNORE
-from realm_tui.trainer.preference_data import require_valid_preferences, validate_preference_file
+from realm_tui.trainer.preference_data import read_preference_rows
 from realm_tui.trainer.schools import Oracle
 
 LORA = {"method": "lora", "lora": {"r": 4, "alpha": 8.0, "dropout": 0.0}}
@@ -129,6 +130,19 @@ def test_preference_validation_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         require_valid_preferences(path)
     assert f"{path}:2:" in str(err.value) and f"{path}:6: bad JSON" in str(err.value)
+
+
+def test_the_child_reads_the_pairs_and_refuses_a_line_that_changed(tmp_path: Path) -> None:
+    good = preference_rows(2)
+    path = tmp_path / "prefs.jsonl"
+    path.write_text(json.dumps(good[0]) + "\n\n" + json.dumps(good[1]) + "\n")
+    rows = read_preference_rows(path)
+    assert [raw for raw, _ in rows] == [json.dumps(good[0]), json.dumps(good[1])]
+    assert rows[0][1].chosen[-1]["role"] == "assistant"
+    path.write_text(json.dumps(good[0]) + "\n" + json.dumps({"prompt": "q", "chosen": "a", "rejected": "a"}) + "\n")
+    with pytest.raises(InputError) as err:
+        read_preference_rows(path)
+    assert f"{path}: line 2:" in str(err.value) and "same answer" in str(err.value)
 
 
 def test_judge_learns_to_prefer_the_chosen_answer(make_job, battle, preference_file: Path) -> None:

@@ -11,10 +11,10 @@ from textual.widgets import DataTable, Select
 from ui_testkit import CAMPAIGN, fake_oracle_main
 
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.contract.oracle import OracleLoad, OracleLoaded
 from realm_tui.paths import RealmPaths
 from realm_tui.services.oracle import OracleClient
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.entry.oracle import OracleLoad, OracleLoaded
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.screens.modals import HelpModal, help_rows
 from realm_tui.ui.screens.oracle import OracleScreen

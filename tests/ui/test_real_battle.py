@@ -12,7 +12,7 @@ from uiwait import Toasts, wait_for
 
 from realm_tui.battle.bridge import TrainerBridge
 from realm_tui.paths import RealmPaths
-from realm_tui.trainer.entry.oracle import oracle_main
+from realm_tui.services.oracle import oracle_main
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.models import TrainerState
 from realm_tui.ui.screens.oracle import ChatBubble

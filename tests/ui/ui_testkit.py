@@ -384,7 +384,7 @@ class FakeBridge:
 
 def fake_oracle_main(conn: Connection) -> None:
     """Answers every question with a few words, one chunk each (no torch)."""
-    from realm_tui.trainer.entry.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
+    from realm_tui.contract.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 
     while True:
         try:

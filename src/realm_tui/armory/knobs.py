@@ -1,7 +1,8 @@
 """Knob validation: refuse, before the battle, every combination of knobs that cannot work.
 
 `check_knobs` is pure: it takes what the machine can do as booleans, so it is tested without a
-GPU. `detect_environment` is the only function here that touches torch (lazily) to find them out.
+GPU. The trainer side finds them out (`realm_tui.trainer.environment.detect_environment`, which
+imports torch); the parent runs that probe in a subprocess (`realm_tui.battle.preflight`).
 
 Decisions (documented in docs/armory.md):
 
@@ -23,7 +24,6 @@ Decisions (documented in docs/armory.md):
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ GALORE_OPTIMIZERS = frozenset({"galore_adamw", "galore_adamw_8bit"})
 
 @dataclass(frozen=True)
 class Environment:
-    """What this machine can do for training; `detect_environment()` fills it in."""
+    """What this machine can do for training; `trainer.environment.detect_environment()` fills it in."""
 
     cuda_available: bool = False
     bnb_installed: bool = False
@@ -68,50 +68,6 @@ class Environment:
             "bf16_supported": self.bf16_supported,
             "vram_bytes": self.vram_bytes,
         }
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def detect_environment(*, probe_bnb: bool = True) -> Environment:
-    """Find out what this machine offers. Imports torch (and bitsandbytes when `probe_bnb` and CUDA)."""
-    import torch
-
-    cuda = bool(torch.cuda.is_available())
-    bnb_installed = _installed("bitsandbytes")
-    bnb_cuda = False
-    if cuda and bnb_installed and probe_bnb:
-        try:
-            from bitsandbytes import cextension
-
-            bnb_cuda = getattr(cextension, "BNB_BACKEND", "") in ("CUDA", "ROCm") or isinstance(
-                cextension.lib, getattr(cextension, "CudaBNBNativeLibrary", ())
-            )
-        except Exception:  # a broken bitsandbytes install is the same as none for our purposes
-            bnb_cuda = False
-    vram = None
-    name = "cpu"
-    bf16 = True
-    if cuda:
-        props = torch.cuda.get_device_properties(0)
-        vram = int(props.total_memory)
-        name = str(props.name)
-        bf16 = bool(torch.cuda.is_bf16_supported())
-    return Environment(
-        cuda_available=cuda,
-        bnb_installed=bnb_installed,
-        bnb_cuda=bnb_cuda,
-        flash_attn_installed=_installed("flash_attn"),
-        galore_installed=_installed("galore_torch"),
-        muon_available=hasattr(torch.optim, "Muon"),
-        bf16_supported=bf16,
-        vram_bytes=vram,
-        device_name=name,
-    )
 
 
 @dataclass(frozen=True)
@@ -370,3 +326,9 @@ def check_knobs(hero: HeroConfig, profile: MemoryProfile, **machine: Any) -> lis
     Same keyword arguments as `assess_knobs`; use that to get the notes (fall-backs) as well.
     """
     return assess_knobs(hero, profile, **machine).problems
+
+
+def knob_message(hero_id: str, problems: list[str]) -> str:
+    """One line per problem, each naming the hero (the problem names the profile and what to change);
+    the parent's preflight and the trainer's own check refuse with the same text."""
+    return "\n".join(f"hero {hero_id}: {p}" for p in problems)

@@ -12,6 +12,10 @@ import os
 from multiprocessing.process import BaseProcess
 
 from realm_tui.contract.protocol import Command, Error, ErrorKind, Event, Start, Stop, Stopped, StopReason, TrainJob
+from realm_tui.contract.spawn import run_entry
+
+TRAINER_ENTRY = "realm_tui.trainer.entry.battle"
+"""The trainer child's entry module (`child_main(conn)`), imported in the child only."""
 
 
 class TrainerBridge:
@@ -26,11 +30,12 @@ class TrainerBridge:
     # ------------------------------------------------------------ lifecycle
 
     def start(self, job: TrainJob) -> None:
-        from realm_tui.trainer.entry.battle import child_main  # imports no torch at module level
-
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=child_main, args=(child_conn,), name="realm-trainer", daemon=False)
+        # The child imports its entry by name: nothing of trainer/ is imported in this process.
+        proc = ctx.Process(
+            target=run_entry, args=(TRAINER_ENTRY, "child_main", child_conn), name="realm-trainer", daemon=False
+        )
         proc.start()
         # Close our copy of the child's end, so the child's death shows up as EOF here.
         child_conn.close()

@@ -1,7 +1,7 @@
 """Checkpoints at battle start: verify before resuming, mark bad ones damaged, adopt or clean orphans.
 
 * The resume point is the newest ledger checkpoint of the campaign that verifies (manifest,
-  hashes, no planted files: `trainer.manifest.verify_checkpoint`). Each newer one that does not
+  hashes, no planted files: `contract.manifest.verify_checkpoint`). Each newer one that does not
   is marked `damaged` in the ledger (the Vault shows it) and never tried again; the battle says
   which one it falls back to.
 * A checkpoint folder (`checkpoint-…` or `.tmp-…` in saves/checkpoints/) the ledger does not list

@@ -2,7 +2,7 @@
 
 `LaunchedBridge` has `TrainerBridge`'s interface. Instead of one spawned child it runs
 
-    CMD -m realm_tui.trainer.distributed --job saves/jobs/<campaign>-<step>.json
+    CMD -m realm_tui.trainer.entry.distributed --job saves/jobs/<campaign>-<step>.json
 
 where CMD is a launcher such as `accelerate launch --config_file configs/accelerate/ddp.yaml` or
 `torchrun --nproc_per_node 8`. Rank 0 prints the battle's events as JSON lines on its stdout;
@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from realm_tui.contract.job_json import job_to_json
 from realm_tui.contract.protocol import (
     EVENT_TYPES,
     Command,
@@ -43,6 +44,8 @@ from realm_tui.contract.protocol import (
 from realm_tui.errors import InputError
 
 _EVENTS = {cls.__name__: cls for cls in EVENT_TYPES}
+DISTRIBUTED_ENTRY = "realm_tui.trainer.entry.distributed"
+"""The module every rank runs (`-m`), named by string: the parent never imports it."""
 
 
 def event_from_dict(data: dict[str, Any]) -> Event | None:
@@ -69,8 +72,6 @@ def event_from_dict(data: dict[str, Any]) -> Event | None:
 
 
 def write_job(job: TrainJob, folder: Path) -> Path:
-    from realm_tui.trainer.distributed import job_to_json  # torch-free at import
-
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{job.campaign_id or job.hero_id}-{job.max_steps}.json"
     path = folder / name
@@ -97,7 +98,7 @@ class LaunchedBridge:
 
     def start(self, job: TrainJob) -> None:
         path = self.job_path = write_job(job, self.jobs_dir)
-        cmd = [*self.argv, "-m", "realm_tui.trainer.distributed", "--job", str(path)]
+        cmd = [*self.argv, "-m", DISTRIBUTED_ENTRY, "--job", str(path)]
         try:
             self._proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=None, text=True, bufsize=1, start_new_session=True

@@ -2,7 +2,8 @@
 
 Parent side, torch-free. `assess_knobs` (realm_tui.armory.knobs) is pure; what the machine can do
 (CUDA, bitsandbytes' CUDA library, flash-attn, the GPU's memory) is probed once per process by
-running `detect_environment()` in a short subprocess, so the parent never imports torch. The
+running the trainer's `detect_environment()` (`realm_tui.trainer.environment`) in a short
+subprocess, so the parent never imports torch nor trainer/. The
 probe only runs when a knob depends on the machine (quantization, flash attention, a
 bitsandbytes/GaLore/Muon optimizer, bf16, a GPU profile); `cpu_tiny` with AdamW needs none.
 The trainer child re-checks with the real environment before it loads any weights
@@ -19,7 +20,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
-from realm_tui.armory.knobs import BNB_OPTIMIZERS, GALORE_OPTIMIZERS, Environment, assess_knobs
+from realm_tui.armory.knobs import BNB_OPTIMIZERS, GALORE_OPTIMIZERS, Environment, assess_knobs, knob_message
 from realm_tui.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT_S = 120.0
 _PROBE = (
     "import dataclasses, json\n"
-    "from realm_tui.armory.knobs import detect_environment\n"
+    "from realm_tui.trainer.environment import detect_environment\n"
     "print('REALM-ENV ' + json.dumps(dataclasses.asdict(detect_environment())))\n"
 )
 OPTIMISTIC = Environment(
@@ -84,9 +85,16 @@ def probe_environment() -> Environment | None:
     return None
 
 
-def knob_message(hero_id: str, problems: list[str]) -> str:
-    """One line per problem, each naming the hero (the problem names the profile and what to change)."""
-    return "\n".join(f"hero {hero_id}: {p}" for p in problems)
+def environment_here() -> Environment:
+    """`probe_environment()`, or one `InputError` when the probe could not run (`realm armory check`)."""
+    env = probe_environment()
+    if env is None:
+        raise InputError(
+            None,
+            "could not find out what this machine offers (the probe of torch, CUDA and bitsandbytes "
+            f"failed or took over {PROBE_TIMEOUT_S:.0f} s): run `realm doctor`",
+        )
+    return env
 
 
 def check_battle_knobs(

@@ -11,26 +11,21 @@ from typing import Any
 from realm_tui.battle.checkpoint_health import adopt_orphans, resume_point
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
+from realm_tui.battle.school_options import check_teacher_folder, hero_teacher_folder, teacher_hero
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.contract.protocol import TrainJob
+from realm_tui.contract.school_options import oracle_settings, school_settings
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
 from realm_tui.quests.compose import InstalledModule, installed_modules, modules_payload
 from realm_tui.quests.forge import forge_for_idle
+from realm_tui.quests.preference_data import require_valid_preferences
 from realm_tui.quests.validate import require_trainable_quest
 from realm_tui.rules.rewards import hero_level, steps_to_next_level
 from realm_tui.skills.curriculum import has_skills, module_slots
 from realm_tui.store import CampaignRecord, CheckpointRecord, Store
-from realm_tui.trainer.preference_data import require_valid_preferences
-from realm_tui.trainer.school_options import (
-    check_teacher_folder,
-    hero_teacher_folder,
-    oracle_settings,
-    school_settings,
-    teacher_hero,
-)
 
 SKILLS_QUEST = "skills"
 """Quest id of a battle fought on generated skill data only."""

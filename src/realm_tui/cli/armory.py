@@ -172,13 +172,14 @@ def check(
     seq_len: Annotated[int | None, typer.Option("--seq-len", min=8, help="Sequence length.")] = None,
 ) -> None:
     """Check the hero's knobs against this machine; exit 2 if the battle would be refused."""
-    from realm_tui.armory.knobs import assess_knobs, detect_environment
+    from realm_tui.armory.knobs import assess_knobs
+    from realm_tui.battle.preflight import environment_here
     from realm_tui.config.realm_config import load_hero, load_memory_profile
 
     configs = current_realm(ctx).configs
     h = load_hero(configs, hero)
     p = load_memory_profile(configs, profile or h.memory_profile)
-    env = detect_environment()
+    env = environment_here()  # probed in a subprocess: torch stays out of this process
     report = assess_knobs(h, p, batch_size=batch, seq_len=seq_len, **env.as_kwargs())  # type: ignore[arg-type]
     typer.echo(f"{h.id} under {p.id} on {env.device_name}:")
     for note in report.notes:

@@ -6,7 +6,7 @@
 
 The transformation is pure (`sparring_examples`, `sparring_lines`). `spar` runs a whole round
 given a `generate` callable (prompts → answers): `realm quest spar` passes the hero answering in a
-child process (`realm_tui.trainer.answer.HeroAnswerer.answer`), and `queue_sparring` puts the
+child process (`realm_tui.services.answerer.HeroAnswerer.answer`), and `queue_sparring` puts the
 examples on the board at high priority, recording the checkpoint that answered. For the Judge
 school, `preference_lines` turns the same wrong answers into `{"prompt", "chosen", "rejected"}`
 pairs (chosen = gold, rejected = the hero's answer) and `write_preferences` puts them in
@@ -196,7 +196,7 @@ def write_preferences(quests: Path, *, skill: str, level: int, lines: Sequence[s
     import time
 
     from realm_tui.quests.files import install_unique, temp_path
-    from realm_tui.trainer.preference_data import require_valid_preferences
+    from realm_tui.quests.preference_data import require_valid_preferences
 
     folder = quests / PREFERENCES_FOLDER
     name = f"prefs_{skill}_level{level}_{len(lines)}_{time.strftime('%Y%m%d-%H%M%S')}.jsonl"

@@ -1,5 +1,6 @@
-"""The hero answers in a spawned child (`trainer.answer.HeroAnswerer`): evaluation on a held-out set
-(`realm eval`) and the answerer sparring uses. This process never imports torch: the child does.
+"""The hero answers in a spawned child (`services.answerer.HeroAnswerer` starts
+`trainer.entry.answer`): evaluation on a held-out set (`realm eval`) and the answerer sparring
+uses. This process never imports torch: the child does.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from realm_tui.services.records import training_level_of
 from realm_tui.store import Store
 
 if TYPE_CHECKING:
-    from realm_tui.trainer.answer import HeroAnswerer
+    from realm_tui.services.answerer import HeroAnswerer
 
 
 def answerer_for(
     realm: RealmPaths, configs: RealmConfigs, choice: HeroChoice, max_new_tokens: int = 128
 ) -> HeroAnswerer:
     """A `HeroAnswerer` (not started) for the chosen hero/checkpoint."""
-    from realm_tui.trainer.answer import AnswerSetup, HeroAnswerer
+    from realm_tui.services.answerer import AnswerSetup, HeroAnswerer
 
     setup = AnswerSetup(
         hero=choice.hero.model_dump(mode="json"),

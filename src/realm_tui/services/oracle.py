@@ -13,7 +13,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from realm_tui.trainer.entry.oracle import (
+from realm_tui.contract.oracle import (
     OracleAsk,
     OracleCancel,
     OracleChunk,
@@ -21,11 +21,15 @@ from realm_tui.trainer.entry.oracle import (
     OracleEvent,
     OracleLoad,
     OracleLoaded,
-    oracle_main,
 )
+from realm_tui.contract.spawn import entry_point
 
 OracleTarget = Callable[[Any], None]
 """The child's entry point (`oracle_main`; tests pass a fake one)."""
+
+oracle_main: OracleTarget = entry_point("realm_tui.trainer.entry.oracle", "oracle_main")
+"""The real Oracle child, `realm_tui.trainer.entry.oracle.oracle_main`, named by string: the
+module is imported in the spawned child only."""
 
 
 class OracleDied(Exception):

@@ -13,10 +13,10 @@ import json
 
 from pydantic import ValidationError
 
-from realm_tui.armory.knobs import assess_knobs, detect_environment
-from realm_tui.battle.preflight import knob_message
+from realm_tui.armory.knobs import assess_knobs, knob_message
 from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
+from realm_tui.trainer.environment import detect_environment
 
 
 def check_job_knobs(job: TrainJob) -> list[str]:

@@ -1,4 +1,4 @@
-"""The battle's optimizer: `realm_tui.armory.optimizers.build_optimizer` with the job's arguments.
+"""The battle's optimizer: `realm_tui.trainer.optimizers.build_optimizer` with the job's arguments.
 
 Arguments, later ones winning: the memory profile's `optimizer_args` (only when the job's
 optimizer is the profile's own: a profile's AdamW betas mean nothing to Muon), the profile's
@@ -11,9 +11,10 @@ from typing import Any
 
 import torch
 
-from realm_tui.armory.optimizers import build_optimizer
+from realm_tui.armory.optimizers import GALORE_KEYS
 from realm_tui.contract.protocol import TrainJob
 from realm_tui.errors import InputError
+from realm_tui.trainer.optimizers import build_optimizer
 from realm_tui.trainer.peft_setup import check_method_optimizer
 
 
@@ -24,7 +25,7 @@ def job_optimizer_kwargs(job: TrainJob) -> dict[str, Any]:
         kwargs.update(profile.get("optimizer_args") or {})
     galore = profile.get("galore")
     if job.optimizer.startswith("galore_") and galore:
-        for key in ("rank", "update_proj_gap", "scale", "proj_type", "target_modules"):
+        for key in GALORE_KEYS:
             if key in galore:
                 kwargs[key] = galore[key]
     kwargs.update(job.optimizer_args or {})

@@ -3,7 +3,7 @@
 Read from the memory profile dict (`TrainJob.memory_profile`, a `MemoryProfile` dump):
 
 * `method`: `full` and `galore` train every weight (GaLore is the full method with a GaLore
-  optimizer, see `realm_tui.armory.optimizers`); `lora` adds PEFT adapters to a frozen base;
+  optimizer, see `realm_tui.trainer.optimizers`); `lora` adds PEFT adapters to a frozen base;
   `qlora` loads the base in 4-bit NF4 through bitsandbytes (`BitsAndBytesConfig`), runs peft's
   `prepare_model_for_kbit_training`, then adds adapters. `lora` on an 8-bit base
   (`quantization.mode: 8bit`) works the same way with LLM.int8 weights.
@@ -23,11 +23,11 @@ from typing import Any
 
 import torch
 
+from realm_tui.armory.knobs import GALORE_OPTIMIZERS
 from realm_tui.errors import InputError
 
 METHODS = ("full", "lora", "qlora", "galore")
 ADAPTER_METHODS = ("lora", "qlora")
-GALORE_OPTIMIZERS = ("galore_adamw", "galore_adamw_8bit")
 _COMPUTE_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 

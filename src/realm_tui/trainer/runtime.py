@@ -1,4 +1,5 @@
-"""Small pure-ish helpers for the loop: precision, accelerator, seeds, optimizer, schedule, loss."""
+"""Small pure-ish helpers for the loop: precision, accelerator, seeds, schedule, loss (the optimizer
+is built by `trainer.optimizers`, the one factory)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from accelerate.state import AcceleratorState
 from realm_tui.errors import InputError
 from realm_tui.trainer.data import IGNORE, Example, batch_labels, make_batch
 
-OPTIMIZERS = ("adamw", "adamw_torch", "adamw_torch_fused")
 SCHEDULES = ("constant", "cosine")
 COSINE_FLOOR = 0.1
 """Cosine decays to this share of the peak learning rate (nanoGPT's min_lr = lr / 10)."""
@@ -63,21 +63,6 @@ def make_accelerator(precision: str) -> Accelerator:
             raise
         AcceleratorState._reset_state(True)
         return Accelerator(mixed_precision=mixed, cpu=not torch.cuda.is_available())
-
-
-def make_optimizer(name: str, model: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    if name not in OPTIMIZERS:
-        raise InputError(None, f"optimizer {name!r} is not available yet; use one of {', '.join(OPTIMIZERS)}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    # Decay matrices only; norms and biases (1-D) are left alone, as in nanoGPT.
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
-    groups = [g for g in groups if g["params"]]
-    # The fused kernel runs on CPU and CUDA and is ~4x faster than the per-tensor loop here.
-    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.AdamW(groups, lr=lr, fused=fused or None)
 
 
 def lr_factor(step: int, *, warmup_steps: int, max_steps: int, schedule: str) -> float:

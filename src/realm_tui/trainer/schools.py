@@ -38,11 +38,11 @@ import torch
 import torch.nn.functional as F
 
 from realm_tui.contract.protocol import TrainJob
+from realm_tui.contract.school_options import SCHOOLS, oracle_settings, school_settings
 from realm_tui.errors import InputError
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, make_batch, split_val
-from realm_tui.trainer.preference_data import read_preferences, tokenize_continuation
+from realm_tui.trainer.preference_data import read_preference_rows, tokenize_continuation
 from realm_tui.trainer.runtime import accumulate_gradients, eval_loss
-from realm_tui.trainer.school_options import SCHOOLS, oracle_settings, school_settings
 
 __all__ = ["SCHOOLS", "Judge", "Oracle", "PreferencePair", "School", "Whisper", "make_school", "quest_loader"]
 
@@ -85,10 +85,7 @@ def load_preference_quest(
     pairs: list[tuple[str, Example]] = []
     dropped = 0
     for path in paths:
-        rows, report = read_preferences(Path(path))
-        if not report.ok:
-            raise InputError(None, "preference quest rejected:\n" + report.summary())
-        for raw, pref in rows:
+        for raw, pref in read_preference_rows(Path(path)):
             chosen = tokenize_continuation(pref.prompt, pref.chosen, tokenizer, max_length, chat)
             rejected = tokenize_continuation(pref.prompt, pref.rejected, tokenizer, max_length, chat)
             if chosen.n_labels == 0 or rejected.n_labels == 0:

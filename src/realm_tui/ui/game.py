@@ -29,13 +29,12 @@ from realm_tui.paths import RealmPaths
 from realm_tui.services.archaeology import Archaeology
 from realm_tui.services.armory import ArmoryForm, VramEstimate, estimate_vram
 from realm_tui.services.campaigns import CampaignDesk
-from realm_tui.services.oracle import OracleClient, OracleTarget
+from realm_tui.services.oracle import OracleClient, OracleTarget, oracle_main
 from realm_tui.services.quest_board import QuestBoard
 from realm_tui.services.records import Records
 from realm_tui.services.sparring import Sparring
 from realm_tui.services.vault import DiskUsage, Vault, _disk_usage
 from realm_tui.store import Store, read_holder_pid
-from realm_tui.trainer.entry.oracle import oracle_main
 from realm_tui.ui.battle_runner import BattleController, BridgeLike
 from realm_tui.ui.models import BattleSnapshot, LogLine, TrainerState
 from realm_tui.ui.views import log_line

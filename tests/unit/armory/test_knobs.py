@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from realm_tui.armory.knobs import Environment, assess_knobs, check_knobs, detect_environment
+from realm_tui.armory.knobs import Environment, assess_knobs, check_knobs
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.memory_profile import MemoryProfile
+from realm_tui.trainer.environment import detect_environment
 
 GPU = {"cuda_available": True, "bnb_cuda": True, "flash_attn_installed": True}
 CPU = {"cuda_available": False, "bnb_cuda": False, "flash_attn_installed": False}

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from realm_tui.armory.optimizers import build_optimizer, optimizer_kwargs, optimizer_state_bytes
+from realm_tui.armory.optimizers import optimizer_kwargs
 from realm_tui.config.common import OPTIMIZERS
 from realm_tui.config.memory_profile import MemoryProfile
 from realm_tui.errors import InputError
+from realm_tui.trainer.optimizers import build_optimizer, optimizer_state_bytes
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -144,7 +145,7 @@ def test_eight_bit_state_is_smaller() -> None:
 
 
 def test_muon_splits_parameters_and_follows_the_scheduler() -> None:
-    from realm_tui.armory.optimizers import MuonWithAdamW
+    from realm_tui.trainer.optimizers import MuonWithAdamW
 
     model = tiny_model()
     notes: list[str] = []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+from realm_tui.contract.preference import parse_preference
 from realm_tui.paths import RealmPaths
+from realm_tui.quests.preference_data import require_valid_preferences
 from realm_tui.quests.sparring import Attempt, preference_lines, spar, write_preferences
 from realm_tui.quests.validate import validate_quest_file
-from realm_tui.trainer.preference_data import parse_preference, require_valid_preferences
 
 
 def test_each_wrong_answer_becomes_one_pair_in_the_judges_format() -> None:

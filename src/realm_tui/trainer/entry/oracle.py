@@ -1,8 +1,9 @@
 """The Oracle's child process: loads a hero (or a checkpoint) and streams generated tokens.
 
-Spawned by `ui.services.oracle.OracleClient` with the spawn context, so the UI process never
-imports torch: this module imports nothing heavy at module level (torch and the trainer's loaders
-are imported inside `_load`, in the child). Messages are frozen dataclasses over a Pipe.
+Spawned by `services.oracle.OracleClient` with the spawn context (by name, through
+`contract.spawn.run_entry`), so the UI process never imports torch nor this module: torch and the
+trainer's loaders are imported inside `_load`, in the child. The messages over the pipe are
+`realm_tui.contract.oracle`.
 """
 
 from __future__ import annotations
@@ -11,61 +12,17 @@ import os
 import signal
 import time
 import traceback
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-# ---------------------------------------------------------------- protocol
-
-
-@dataclass(frozen=True)
-class OracleLoad:
-    hero: dict[str, Any]
-    """The validated hero config (`HeroConfig.model_dump(mode="json")`)."""
-    realm_root: str
-    checkpoint: str | None
-    """A checkpoint folder, or None for the base hero."""
-    label: str
-    threads: int = 1
-    """Torch threads: one, so a running battle keeps the cores."""
-
-
-@dataclass(frozen=True)
-class OracleAsk:
-    request_id: str
-    messages: tuple[tuple[str, str], ...]
-    """(role, content) pairs, oldest first."""
-    max_new_tokens: int = 96
-    temperature: float = 0.0
-    """0 is greedy."""
-
-
-@dataclass(frozen=True)
-class OracleCancel:
-    pass
-
-
-@dataclass(frozen=True)
-class OracleLoaded:
-    label: str
-    chat_template: str
-    parameters: int
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class OracleChunk:
-    request_id: str
-    text: str
-    """New text since the previous chunk."""
-    done: bool = False
-    error: str = ""
-    tokens: int = 0
-    seconds: float = 0.0
-
-
-OracleCommand = OracleLoad | OracleAsk | OracleCancel
-OracleEvent = OracleLoaded | OracleChunk
+from realm_tui.contract.oracle import (
+    OracleAsk,
+    OracleCancel,
+    OracleChunk,
+    OracleCommand,
+    OracleLoad,
+    OracleLoaded,
+)
 
 # ---------------------------------------------------------------- child
 

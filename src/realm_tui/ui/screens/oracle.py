@@ -20,9 +20,9 @@ from textual.worker import get_current_worker
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO
 from realm_tui.confine import checkpoint_folder
+from realm_tui.contract.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 from realm_tui.errors import InputError
 from realm_tui.services.oracle import OracleDied
-from realm_tui.trainer.entry.oracle import OracleAsk, OracleChunk, OracleLoad, OracleLoaded
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
 from realm_tui.ui.screens.base import RealmScreen

@@ -1,18 +1,76 @@
-"""Torch side of the optimizer factory (imported lazily by `realm_tui.armory.optimizers`)."""
+"""The optimizer factory, the only one: every optimizer the Armory offers, built for a model.
+
+Trainer side (imports torch); bitsandbytes and galore-torch are imported only for the optimizer
+asked for. The names, where each comes from and a profile's arguments are pure
+(`realm_tui.armory.optimizers`); the battle builds its optimizer through `trainer.optim_setup`.
+
+    optimizer = build_optimizer(name, model, lr, weight_decay, **optimizer_kwargs(profile))
+
+| name                | from                      | state per trainable parameter                    |
+|---------------------|---------------------------|--------------------------------------------------|
+| `adamw`             | `torch.optim.AdamW`       | 2 moments, parameter dtype                       |
+| `adamw_torch_fused` | `torch.optim.AdamW(fused)`| same; fused kernel on CUDA, foreach on a CPU     |
+| `adamw_8bit`        | `bitsandbytes.optim.AdamW8bit` | 2 × 8-bit (+ fp32 absmax per 256)           |
+| `paged_adamw_32bit` | `bitsandbytes.optim.PagedAdamW32bit` | 2 × fp32 in pageable unified memory   |
+| `paged_adamw_8bit`  | `bitsandbytes.optim.PagedAdamW8bit`  | 2 × 8-bit, pageable                   |
+| `galore_adamw`      | `galore_torch.GaLoreAdamW`     | 2 moments of the rank-r projected gradient  |
+| `galore_adamw_8bit` | `galore_torch.GaLoreAdamW8bit` | same in 8 bits (CUDA only)                  |
+| `muon`              | `torch.optim.Muon` + `AdamW`   | 1 momentum (2-D hidden matrices) / 2 moments|
+
+Parameter groups: weight decay goes to matrices only (norm weights and biases get none), as in
+the trainer. GaLore projects the 2-D weights whose module name contains a target fragment
+(`attn`, `mlp`); Muon takes the 2-D weights of the hidden layers and leaves embeddings, the LM head,
+norms and biases to AdamW, inside one `MuonWithAdamW` optimizer that LR schedulers, `accelerate`
+and checkpoints (`state_dict` / `load_state_dict`, `torch.load(weights_only=True)`) handle like
+any other.
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
+from realm_tui.armory.optimizers import GALORE_DEFAULT_TARGETS
+from realm_tui.config.common import OPTIMIZERS
 from realm_tui.errors import InputError
+
+log = logging.getLogger(__name__)
 
 BNB_CLASSES = {"adamw_8bit": "AdamW8bit", "paged_adamw_32bit": "PagedAdamW32bit", "paged_adamw_8bit": "PagedAdamW8bit"}
 EMBEDDING_NAME_HINTS = ("embed", "lm_head", "wte", "wpe", "output_layer")
+
+
+def build_optimizer(
+    name: str,
+    model: Any,
+    lr: float,
+    weight_decay: float = 0.0,
+    *,
+    notes: list[str] | None = None,
+    **kwargs: Any,
+) -> torch.optim.Optimizer:
+    """Build optimizer `name` over `model`'s trainable parameters.
+
+    `kwargs` go to the optimizer (`betas`, `eps`, ...); GaLore takes `rank`, `update_proj_gap`,
+    `scale`, `proj_type`, `target_modules`; Muon takes `momentum`, `nesterov`, `ns_steps`,
+    `ns_coefficients`, `adjust_lr_fn` (default `match_rms_adamw`, so one lr suits both halves),
+    `adamw_betas`, `adamw_eps`. Fall-backs (fused AdamW on a CPU) are logged and appended to
+    `notes` when given. Raises `InputError` for an unknown name or a missing library.
+    """
+    if name not in OPTIMIZERS:
+        raise InputError(None, f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if lr <= 0:
+        raise InputError(None, f"learning rate must be positive, got {lr}")
+    said: list[str] = [] if notes is None else notes
+    optimizer = _build(name, model, lr, weight_decay, said, dict(kwargs))
+    for note in said:
+        log.info("optimizer %s: %s", name, note)
+    return optimizer
 
 
 def _trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -41,7 +99,7 @@ def _betas(kwargs: dict[str, Any], key: str = "betas") -> None:
         kwargs[key] = tuple(float(b) for b in kwargs[key])
 
 
-def build(
+def _build(
     name: str, model: nn.Module, lr: float, weight_decay: float, notes: list[str], kwargs: dict[str, Any]
 ) -> torch.optim.Optimizer:
     named = _trainable(model)
@@ -150,7 +208,7 @@ def _build_galore(
     gap = int(kwargs.pop("update_proj_gap", 200))
     scale = float(kwargs.pop("scale", 0.25))
     proj_type = str(kwargs.pop("proj_type", "std"))
-    targets = list(kwargs.pop("target_modules", ["attn", "mlp"]))
+    targets = list(kwargs.pop("target_modules", GALORE_DEFAULT_TARGETS))
     projected = [(n, p) for n, p in named if p.ndim == 2 and any(t in n for t in targets)]
     if not projected:
         raise InputError(
@@ -334,7 +392,8 @@ def _tensor_bytes(value: Any, seen: set[int]) -> int:
     return 0
 
 
-def state_bytes(optimizer: Any) -> int:
+def optimizer_state_bytes(optimizer: Any) -> int:
+    """Bytes held in the optimizer's state tensors (moments, projections, quantization maps)."""
     inner = getattr(optimizer, "optimizer", None)  # accelerate's AcceleratedOptimizer
     if isinstance(inner, torch.optim.Optimizer):
         optimizer = inner
