@@ -198,7 +198,7 @@ def refusal(hero: HeroConfig, profile: MemoryProfile, job: TrainJob, optimizer: 
 def calculator_state_mib(
     hero: HeroConfig, profile: MemoryProfile, job: TrainJob, optimizer: str, precision: str
 ) -> float:
-    from realm_tui.armory.arch import arch_for_hero
+    from realm_tui.armory.hero_arch import arch_for_hero
     from realm_tui.armory.vram import estimate_with_profile
 
     mode = "fp32" if precision == "fp32" else ("amp_bf16" if profile.is_cpu else "bf16")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from battle_kit import TINY_NANO, child_env, make_tiny_realm, realm_cmd
 
-from realm_tui.armory.arch import arch_for_hero
+from realm_tui.armory.hero_arch import arch_for_hero
 from realm_tui.armory.hero_files import hero_folder_problems
 from realm_tui.config.hero import HeroConfig
 from realm_tui.paths import RealmPaths

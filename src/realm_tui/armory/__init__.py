@@ -6,7 +6,8 @@ a profile's optimizer arguments). What needs torch lives in the trainer: the opt
 (`realm_tui.trainer.environment.detect_environment`).
 """
 
-from realm_tui.armory.arch import PRESETS, QWEN3_0_6B, QWEN3_4B, QWEN3_8B, ModelArch, arch_for_hero, nano_arch
+from realm_tui.armory.arch import PRESETS, QWEN3_0_6B, QWEN3_4B, QWEN3_8B, ModelArch, nano_arch
+from realm_tui.armory.hero_arch import arch_for_hero
 from realm_tui.armory.knobs import Environment, KnobReport, assess_knobs, check_knobs
 from realm_tui.armory.optimizers import optimizer_kwargs
 from realm_tui.armory.vram import (

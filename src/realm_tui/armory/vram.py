@@ -60,7 +60,8 @@ from realm_tui.armory.activations import (
     eager_scores_bytes,
 )
 from realm_tui.armory.activations import ActivationBreakdown as ActivationBreakdown  # re-exported
-from realm_tui.armory.arch import LINEAR_MODULES, ModelArch, arch_for_hero
+from realm_tui.armory.arch import LINEAR_MODULES, ModelArch
+from realm_tui.armory.hero_arch import arch_for_hero
 from realm_tui.armory.targets import galore_modules, lora_modules, lora_params
 
 if TYPE_CHECKING:

@@ -44,7 +44,7 @@ def parse_levels(text: str) -> list[int]:
 @user_errors
 def list_modules(ctx: typer.Context) -> None:
     """Installed modules, with their versions, skills and status."""
-    from realm_tui.quests.cli_render import render_modules
+    from realm_tui.cli.quest_render import render_modules
     from realm_tui.quests.modules import list_modules as installed
 
     render_modules(installed(current_realm(ctx)))
@@ -54,7 +54,7 @@ def list_modules(ctx: typer.Context) -> None:
 @user_errors
 def info(ctx: typer.Context, module_id: Annotated[str, typer.Argument(help="Module id.")]) -> None:
     """Everything in one module's manifest, and whether its files are still valid."""
-    from realm_tui.quests.cli_render import render_module
+    from realm_tui.cli.quest_render import render_module
     from realm_tui.quests.modules import check_module, get_module
     from realm_tui.quests.policy import load_quest_policy
 
@@ -67,8 +67,8 @@ def info(ctx: typer.Context, module_id: Annotated[str, typer.Argument(help="Modu
 @user_errors
 def validate(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="Module folder or .zip archive.")]) -> None:
     """Check a module (with every install check) without installing it; exit 2 if it is refused."""
+    from realm_tui.cli.quest_render import render_check
     from realm_tui.errors import RealmNotFound
-    from realm_tui.quests.cli_render import render_check
     from realm_tui.quests.modules import validate_module_source
     from realm_tui.quests.policy import QuestPolicy, load_quest_policy
 

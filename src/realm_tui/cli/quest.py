@@ -173,8 +173,8 @@ def list_quests(
 @user_errors
 def show(ctx: typer.Context, quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
     """Everything the board knows about one quest: state, attempts, reasons, validation report."""
+    from realm_tui.cli.quest_render import render_quest
     from realm_tui.quests.board import Board
-    from realm_tui.quests.cli_render import render_quest
     from realm_tui.store.snapshot import open_for_reading
 
     realm = current_realm(ctx)
@@ -230,8 +230,8 @@ def validate(
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=8, help="Token limit to check.")] = None,
 ) -> None:
     """Check FILE at every level (schema, content, tokens) without queueing it; exit 2 on problems."""
+    from realm_tui.cli.quest_render import render_report
     from realm_tui.errors import RealmNotFound
-    from realm_tui.quests.cli_render import render_report
     from realm_tui.quests.policy import QuestPolicy, load_quest_policy
     from realm_tui.quests.tokens import counter_for
     from realm_tui.quests.validate import LEVELS, validate_quest_file

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 
@@ -68,7 +68,37 @@ from realm_tui.ui.messages import (
 from realm_tui.ui.models import BattleSnapshot, LogLine, PendingEval, StepPoint, TrainerState
 
 if TYPE_CHECKING:
-    from realm_tui.ui.game import Game
+    from realm_tui.config.realm_config import RealmConfigs
+    from realm_tui.paths import RealmPaths
+    from realm_tui.store import Store
+
+
+class BattleOptions(Protocol):
+    """The game's settings a battle reads (`ui.game.GameOptions` has them)."""
+
+    @property
+    def battle_steps(self) -> int | None: ...
+    @property
+    def stop_grace_s(self) -> float: ...
+    @property
+    def bridge_factory(self) -> Callable[[], BridgeLike]: ...
+    @property
+    def ui_step_interval_s(self) -> float: ...
+
+
+class BattleHost(Protocol):
+    """What the controller needs of the game (`ui.game.Game`), named here so this module does not
+    import the game that owns it."""
+
+    @property
+    def realm(self) -> RealmPaths: ...
+    @property
+    def configs(self) -> RealmConfigs: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def options(self) -> BattleOptions: ...
+
 
 HISTORY = 600
 """Plotted points kept (every Step event the trainer sends, a few per second)."""
@@ -82,7 +112,7 @@ class BattleController:
     The controller is the session's sink in the game: it keeps what the screens read (`state`,
     `plan`, the evals in flight, the plotted history) and posts the rest as messages."""
 
-    def __init__(self, game: Game, post: Callable[[Message], object]) -> None:
+    def __init__(self, game: BattleHost, post: Callable[[Message], object]) -> None:
         self.game = game
         self._post = post
         self._commands: CommandQueue = queue.SimpleQueue()

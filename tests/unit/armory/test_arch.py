@@ -10,10 +10,10 @@ from realm_tui.armory.arch import (
     QWEN3_4B,
     QWEN3_8B,
     ModelArch,
-    arch_for_hero,
     nano_arch,
     preset,
 )
+from realm_tui.armory.hero_arch import arch_for_hero
 from realm_tui.config.hero import HeroConfig
 
 

@@ -63,7 +63,7 @@ def test_the_games_knob_check_decides_what_is_skipped(setup) -> None:
 
 
 def test_calculator_column_is_two_fp32_moments_for_adamw(setup) -> None:
-    from realm_tui.armory.arch import arch_for_hero
+    from realm_tui.armory.hero_arch import arch_for_hero
 
     bench, hero, base, job = setup
     params = arch_for_hero(hero).total_params
