@@ -12,6 +12,7 @@ Used by the battle loop (evals between steps, `Generate`), `realm eval` and spar
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -463,16 +464,62 @@ def _vocab_size(model: Any) -> int:
 
 
 _CHARS_PER_TOKEN: dict[int, int] = {}
+CONCATENATING_DECODERS = frozenset({"ByteFallback", "Fuse", "ByteLevel"})
+"""tokenizers decoders under which a token adds exactly the text it decodes to alone (at most: a
+lone byte of a multi-byte character decodes to one U+FFFD, the whole character is one too)."""
+
+
+def _decoder_concatenates(tokenizer: Any) -> bool:
+    """Whether `tokenizer.decode` is the tokens' own texts joined (no word-start space or "##"
+    rule that makes a token's text depend on its place): its decoder is made of
+    CONCATENATING_DECODERS only."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    decoder = getattr(backend, "decoder", None)
+    if decoder is None:
+        return False  # no decoder: tokenizers joins tokens with spaces
+    kinds = re.findall(r"(\w+)\(", str(decoder))
+    return bool(kinds) and set(kinds) <= CONCATENATING_DECODERS | {"Sequence"}
+
+
+_BYTE_TOKENS: dict[int, frozenset[int]] = {}
+BYTE_TOKEN = re.compile(r"<0x[0-9A-Fa-f]{2}>")
+
+
+def byte_token_ids(tokenizer: Any) -> frozenset[int]:
+    """Ids of byte-fallback tokens (`<0xE2>`): a run of them decodes as one group, and a group
+    that is not valid UTF-8 becomes one U+FFFD per token, an ASCII byte included (kept per
+    tokenizer)."""
+    key = id(tokenizer)
+    if key not in _BYTE_TOKENS:
+        tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        _BYTE_TOKENS[key] = frozenset(i for i, t in enumerate(tokens) if isinstance(t, str) and BYTE_TOKEN.fullmatch(t))
+    return _BYTE_TOKENS[key]
+
+
+def settled_text(tokenizer: Any, ids: list[int], left: int, chars_per_token: int) -> tuple[str, int]:
+    """(text, more): the start of the decoded reply `ids` that no later token can change, and the
+    most characters the whole reply can have after it with `left` more tokens. A trailing run of
+    byte-fallback tokens may still decode differently (so it counts as tokens to come, at most one
+    character each), and so may a trailing unfinished character (U+FFFD)."""
+    end = len(ids)
+    byte_ids = byte_token_ids(tokenizer)
+    while end > 0 and ids[end - 1] in byte_ids:
+        end -= 1
+    text = tokenizer.decode(ids[:end], skip_special_tokens=True)
+    stable = text.rstrip("\ufffd")
+    return stable, (left + len(ids) - end) * max(1, chars_per_token) + len(text) - len(stable)
 
 
 def max_chars_per_token(tokenizer: Any) -> int:
     """Most characters one token adds to a decoded reply: its longest token's text, plus one
-    for a word-start space that a leading token drops (kept per tokenizer)."""
+    for a word-start space that a leading token drops, unless the decoder just concatenates the
+    tokens' texts (kept per tokenizer)."""
     key = id(tokenizer)
     if key not in _CHARS_PER_TOKEN:
         size = len(tokenizer)
         texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=True)
-        _CHARS_PER_TOKEN[key] = max((len(t) for t in texts), default=1) + 1
+        longest = max((len(t) for t in texts), default=1)
+        _CHARS_PER_TOKEN[key] = longest if _decoder_concatenates(tokenizer) else longest + 1
     return _CHARS_PER_TOKEN[key]
 
 
@@ -576,9 +623,7 @@ class _EvalRun:
         left = self.budgets[i] - len(ids)
         if len(ids) > CHECK_EVERY_FROM and len(ids) % CHECK_EVERY and left > 2 * CHECK_EVERY:
             return False  # a long answer is checked every few tokens (cheaper, stops a bit later)
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        stable = text.rstrip("\ufffd")  # an unfinished multi-byte character may still change
-        more = left * self.chars_per_token + len(text) - len(stable)
+        stable, more = settled_text(self.tokenizer, ids, left, self.chars_per_token)
         if self.skill.can_still_score(self.problems[i], stable, more):
             return False
         self.gave_up.add(i)
