@@ -24,7 +24,6 @@ AFTER = 12
 """Strain points to see after the level-up."""
 
 
-@pytest.mark.slow
 async def test_the_strain_plot_moves_after_the_first_level_up_of_a_real_battle(tmp_path: Path) -> None:
     realm, _ = init_realm(tmp_path / "realm")
     options = GameOptions(
