@@ -1,11 +1,14 @@
-"""Eval throughput: the eval path (`score_problems`: guesses checked in the prefill, finished and
-hopeless rows leave the batch) batched and one problem at a time, against plain greedy decoding
-(the eval path before issue 11: every row decoded to its stop token or budget, batched).
+"""Eval throughput: the eval path (`score_problems`: a shared prefix cache, guesses checked in the
+prefill, finished and hopeless rows leave the batch, an in-place KV cache) batched and one problem
+at a time, against plain greedy decoding as evals did it before issue 11 (`plain`: a copy of that
+loop, kept here so today's changes to `generate_ids` do not speed it up: every row decoded to its
+stop token or budget, batched, transformers' default cache).
 
 Same hero, same held-out problems, same token budgets (the eval's own: expected answer length +
-margin). Prints problems/s per side, the ratios, and whether the verdicts are identical. The
-machine is shared, so the sides are interleaved over a few rounds and each side's figure is its
-problems over its summed time.
+margin). Prints problems/s per side (wall clock, and CPU seconds of this process), the ratios, and
+whether the verdicts are identical. The machine is shared, so the sides are interleaved over a
+few rounds and each side's figure is its problems over its summed time; the CPU-time ratio is
+the steadier one on a busy machine.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/eval_throughput.py [--skill bin --level 3 --samples 100]
         [--checkpoint FOLDER] [--batch 128] [--rounds 2] [--threads 2] [--sides eval,single,plain]
@@ -23,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -37,13 +41,54 @@ from realm_tui.trainer.data import ChatFormat  # noqa: E402
 from realm_tui.trainer.evaluate import (  # noqa: E402
     EVAL_BATCH,
     answer_budget,
-    generate_ids,
+    inference_mode,
     prompt_ids,
     score_problems,
     stop_token_ids,
 )
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def plain_greedy(
+    model: Any, prompts: list[list[int]], limits: list[int], pad_id: int, stops: set[int]
+) -> list[list[int]]:
+    """`generate_ids` as it was before issue 11 (commit 0386bb9): left-padded prefill of whole
+    prompts, transformers' default KV cache, every row decoded until all are done."""
+    rows, width = len(prompts), max(len(p) for p in prompts)
+    ids = torch.full((rows, width), pad_id, dtype=torch.long)
+    mask = torch.zeros((rows, width), dtype=torch.long)
+    for r, p in enumerate(prompts):
+        ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        mask[r, width - len(p) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    produced: list[list[int]] = [[] for _ in range(rows)]
+    done = [limit <= 0 for limit in limits]
+    with inference_mode(model):
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+        next_pos = positions[:, -1:] + 1
+        while True:
+            tokens = out.logits[:, -1, :].argmax(dim=-1)
+            for r, tok in enumerate(tokens.tolist()):
+                if done[r]:
+                    continue
+                if tok in stops:
+                    done[r] = True
+                else:
+                    produced[r].append(tok)
+                    done[r] = len(produced[r]) >= limits[r]
+            if all(done):
+                return produced
+            mask = torch.cat([mask, mask.new_ones((rows, 1))], dim=1)
+            out = model(
+                input_ids=tokens.unsqueeze(-1),
+                attention_mask=mask,
+                position_ids=next_pos,
+                past_key_values=out.past_key_values,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            next_pos = next_pos + 1
 
 
 def main() -> None:
@@ -81,13 +126,12 @@ def main() -> None:
         verdicts = [False] * len(problems)
         for start in range(0, len(order), args.batch):
             rows = order[start : start + args.batch]
-            new = generate_ids(
+            new = plain_greedy(
                 model,
                 [prompt_ids(problems[i].messages()[:-1], tokenizer, chat) for i in rows],
-                max_new_tokens=[budgets[i] for i in rows],
-                pad_id=int(tokenizer.pad_token_id),
-                stop_ids=stops,
-                shrink=False,
+                [budgets[i] for i in rows],
+                int(tokenizer.pad_token_id),
+                stops,
             )
             for i, ids in zip(rows, new, strict=True):
                 verdicts[i] = skill.score(problems[i], tokenizer.decode(ids, skip_special_tokens=True))
@@ -104,21 +148,29 @@ def main() -> None:
     chosen = [s.strip() for s in args.sides.split(",") if s.strip()]
     evals(args.batch)()  # warm-up (allocator, kernels)
     totals = dict.fromkeys(chosen, 0.0)
+    cpu = dict.fromkeys(chosen, 0.0)
     verdicts: dict[str, list[bool]] = {}
     for r in range(args.rounds):
         for side in chosen:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             verdicts[side] = sides[side]()
-            seconds = time.perf_counter() - started
+            seconds, cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
             totals[side] += seconds
-            print(f"  round {r + 1}: {side:>6}: {len(problems) / seconds:8.1f} problems/s ({seconds:.1f} s)")
+            cpu[side] += cpu_s
+            print(
+                f"  round {r + 1}: {side:>6}: {len(problems) / seconds:8.1f} problems/s "
+                f"({seconds:.1f} s, {cpu_s:.1f} CPU-s)"
+            )
     rate = {side: len(problems) * args.rounds / totals[side] for side in chosen}
+    per_cpu = {side: len(problems) * args.rounds / cpu[side] for side in chosen}
     for side in chosen:
-        print(f"{side:>6}: {rate[side]:8.1f} problems/s")
-    if "eval" in rate and "single" in rate:
-        print(f"eval batched / one at a time: {rate['eval'] / rate['single']:.1f}x")
-    if "eval" in rate and "plain" in rate:
-        print(f"eval batched / plain greedy (before): {rate['eval'] / rate['plain']:.1f}x")
+        print(f"{side:>6}: {rate[side]:8.1f} problems/s, {per_cpu[side]:8.1f} problems per CPU-s")
+    for a, b, label in (
+        ("eval", "single", "eval batched / one at a time"),
+        ("eval", "plain", "eval batched / plain greedy (before)"),
+    ):
+        if a in rate and b in rate:
+            print(f"{label}: {rate[a] / rate[b]:.1f}x wall clock, {per_cpu[a] / per_cpu[b]:.1f}x CPU time")
     first = verdicts[chosen[0]]
     print(f"identical verdicts: {all(v == first for v in verdicts.values())}; right {sum(first)}/{len(problems)}")
 

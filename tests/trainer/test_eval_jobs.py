@@ -121,3 +121,25 @@ def test_a_save_due_by_time_waits_for_the_next_eval_step(make_job, battle) -> No
     assert saved == [3, 6, 7], saved  # 7: the battle's last step is always saved (and judged)
     evals = [e.step for e in events.of(EvalResult)]
     assert evals == [3, 6, 7], evals  # no step evaluated twice, no eval at a step that saved nothing
+
+
+def test_the_val_loss_of_an_eval_is_measured_on_its_first_problems(make_job, battle, monkeypatch) -> None:
+    """The accuracy is over every problem of the eval; its val_loss (a mean over thousands of
+    answer tokens) over the first VAL_LOSS_PROBLEMS, a third of the cost it had."""
+    from realm_tui.trainer import schools
+
+    sizes: list[int] = []
+    real = schools.eval_loss
+
+    def measured(model, examples, *args, **kwargs):  # the real loss, its input size noted
+        sizes.append(len(examples))
+        return real(model, examples, *args, **kwargs)
+
+    monkeypatch.setattr(schools, "eval_loss", measured)
+    job = make_job(quest_paths=(), curriculum=bin_only(6), eval_every_steps=2, eval_samples=64, max_steps=2)
+    stopped, events = battle(job)
+    assert stopped.reason == "finished"
+    result = next(e for e in events.of(EvalResult) if e.step == 2)
+    assert result.total == len(result.results) == 64 and result.val_loss is not None
+    # The eval's loss, then the checkpoint's (its own validation examples, 64 here).
+    assert examiner.VAL_LOSS_PROBLEMS < 64 and sizes == [examiner.VAL_LOSS_PROBLEMS, 64]

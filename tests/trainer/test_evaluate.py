@@ -140,3 +140,28 @@ def test_inference_mode_restores_eval_mode_too(noisy_model) -> None:
         assert not torch.is_grad_enabled()
     assert not model.training
     model.train()
+
+
+def test_no_reply_outgrows_the_bound_a_hopeless_row_is_judged_by() -> None:
+    """What `score_problems` assumes when it gives up on a row: the reply so far, less a trailing
+    unfinished character (U+FFFD), stays the start of the whole reply, and each further token adds
+    at most `max_chars_per_token` characters (`settled_text`). Random replies, byte-fallback
+    tokens (a run of them that is not valid UTF-8 turns even an ASCII byte into U+FFFD) and
+    multi-byte characters included."""
+    import random
+
+    from realm_tui.trainer.evaluate import max_chars_per_token, settled_text
+
+    tokenizer = nano.build_tokenizer()
+    bound = max_chars_per_token(tokenizer)
+    assert bound == 1, "the nano tokenizer's decoder only concatenates single characters"
+    rng = random.Random(0)
+    text = 'Binary: ①⓪ = 🦊 {"words":["MUSIC"]} é ß'
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"]) + list(range(len(tokenizer)))
+    for _ in range(200):
+        reply = [rng.choice(ids) for _ in range(rng.randint(1, 30))]
+        whole = tokenizer.decode(reply, skip_special_tokens=True)
+        for k in range(len(reply)):
+            stable, more = settled_text(tokenizer, reply[:k], len(reply) - k, bound)
+            assert whole.startswith(stable), (reply, k, stable, whole)
+            assert len(whole) - len(stable) <= more, (reply, k, stable, whole)

@@ -12,10 +12,11 @@ Used by the battle loop (evals between steps, `Generate`), `realm eval` and spar
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ import torch
 from realm_tui.contract.protocol import EvalResult
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
+from realm_tui.trainer.kv_cache import roomy_cache
 
 EVAL_BATCH = 128
 """Problems per generation batch."""
@@ -128,6 +130,9 @@ def generate_ids(
     `temperature` is 0. `on_token(produced)` is called after every decoding step, and
     `on_step(rows done)` too (it may raise to abandon the batch).
 
+    The prompts' common first tokens (a skill's instructions, the chat header) go through the
+    model once and their cache is shared by every row (see `_prefill`).
+
     `guesses` (greedy only): one guessed reply per prompt, say the expected answer of an eval
     problem. They are checked in the prefill, one forward pass over prompt + guess: a row whose
     greedy choice equals the guess at every position and then picks a stop token is done
@@ -154,81 +159,162 @@ def generate_ids(
         raise ValueError("guesses and hopeless rows are for greedy decoding only")
     if guesses is not None and len(guesses) != len(prompts):
         raise ValueError(f"{len(guesses)} guesses for {len(prompts)} prompts")
-    device = next(model.parameters()).device
-    rows = len(prompts)
-    produced: list[list[int]] = [[] for _ in range(rows)]
-    done = [limit <= 0 for limit in limits]
+    rows = _Rows(limits, stop_ids, hopeless if greedy else None)
     # Each guess is checked up to the row's limit and as far as the prefill's logits may reach
     # (LOGITS_BUDGET); a row that agrees with all of a shortened guess simply decodes on.
-    window = max(0, LOGITS_BUDGET // (rows * _vocab_size(model)) - 1)
+    window = max(0, LOGITS_BUDGET // (len(prompts) * _vocab_size(model)) - 1)
     if probe:
         window = min(window, PROBE_TOKENS)
-    guess = [list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(rows)]
-    ids, mask = _left_pad([list(p) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
-    ids, mask = ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    keep_logits = 1 + max(len(g) for g in guess)
+    guess = [
+        list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(len(prompts))
+    ]
     with inference_mode(model):
-        # Only the last positions' logits are needed: skipping the head over the prompt saves a lot.
+        feed = _prefill(model, prompts, guess, pad_id, max(limits))
+        if guesses is not None:
+            feed.first, feed.next_pos, feed.dead = _check_guesses(
+                feed.logits_all, guess, feed.mask, feed.positions, rows.produced, rows.done, limits, stop_ids
+            )
+            if probe:
+                _answer_promising(model, prompts, guesses, guess, rows, pad_id, on_step)
+        _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
+    return rows.produced
+
+
+class _Rows:
+    """What each row of a batch has produced so far, and whether it is done."""
+
+    def __init__(self, limits: list[int], stop_ids: set[int], hopeless: Callable[[int, list[int]], bool] | None):
+        self.limits, self.stop_ids, self.hopeless = limits, stop_ids, hopeless
+        self.produced: list[list[int]] = [[] for _ in limits]
+        self.done = [limit <= 0 for limit in limits]
+
+    def take(self, in_batch: list[int], tokens: list[int]) -> None:
+        """Each row in the batch takes its next token (a stop token, its limit or a hopeless
+        verdict ends it)."""
+        for r, tok in zip(in_batch, tokens, strict=True):
+            if self.done[r]:
+                continue
+            if tok in self.stop_ids:
+                self.done[r] = True
+                continue
+            self.produced[r].append(tok)
+            self.done[r] = len(self.produced[r]) >= self.limits[r]
+            if not self.done[r] and self.hopeless is not None:
+                self.done[r] = self.hopeless(r, self.produced[r])
+
+
+@dataclass
+class _Feed:
+    """The prefill's outcome, then what each decoding step feeds the model."""
+
+    past: Any
+    mask: torch.Tensor
+    """2-D attention mask over every cache column (shared prefix, padding, prompt, guess)."""
+    positions: torch.Tensor
+    """Position ids of the prefill's own columns."""
+    logits_all: torch.Tensor
+    """The prefill's logits at its last kept positions."""
+    next_pos: torch.Tensor
+    first: torch.Tensor | None = None
+    """The first token per row when the guesses chose it (else picked from the logits)."""
+    dead: list[int] = field(default_factory=list)
+    """Trailing cache columns each row hides (the rest of its guess)."""
+
+
+MIN_SHARED_PREFIX = 4
+"""Fewest common first tokens worth a forward pass of their own (see `_prefill`)."""
+
+
+def _shared_prefix(rows: Sequence[Sequence[int]]) -> int:
+    """Tokens every row starts with, leaving each row at least one token of its own."""
+    if len(rows) < 2:
+        return 0
+    shortest = min(len(r) for r in rows) - 1
+    first = rows[0]
+    n = 0
+    while n < shortest and all(r[n] == first[n] for r in rows):
+        n += 1
+    return n if n >= MIN_SHARED_PREFIX else 0
+
+
+def _prefill(model: Any, prompts: Sequence[Sequence[int]], guess: list[list[int]], pad_id: int, most_new: int) -> _Feed:
+    """One forward pass over every prompt (+ its guess), left-padded so each row's last token sits
+    in the last column. The prompts' common first tokens go through the model once, as one row,
+    and every row shares their cache: a row is then [shared prefix][padding][own tokens], its
+    position ids run on from the prefix, and the padding is masked, so each row sees exactly the
+    columns and positions it would see alone. Only the last positions' logits are computed."""
+    device = next(model.parameters()).device
+    rows = len(prompts)
+    shared = _shared_prefix(prompts)
+    ids, mask = _left_pad([list(p[shared:]) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
+    ids, mask = ids.to(device), mask.to(device)
+    past = roomy_cache(model, shared + ids.shape[1] + most_new + 1)
+    if shared:
+        head = torch.tensor([list(prompts[0][:shared])], dtype=torch.long, device=device)
+        at = torch.arange(shared, device=device)[None]
+        model(input_ids=head, position_ids=at, past_key_values=past, use_cache=True, logits_to_keep=1)
+        past.batch_repeat_interleave(rows)
+        mask = torch.cat([mask.new_ones((rows, shared)), mask], dim=1)
+    positions = (mask[:, shared:].cumsum(-1) - 1).clamp(min=0) + shared
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=positions,
+        past_key_values=past,
+        use_cache=True,
+        logits_to_keep=1 + max(len(g) for g in guess),
+    )
+    return _Feed(out.past_key_values, mask, positions, out.logits, positions[:, -1:] + 1, dead=[0] * rows)
+
+
+def _decode(
+    model: Any,
+    rows: _Rows,
+    feed: _Feed,
+    temperature: float,
+    generator: torch.Generator | None,
+    on_token: Callable[[list[list[int]]], None] | None,
+    on_step: Callable[[int], None] | None,
+    *,
+    shrink: bool,
+) -> None:
+    """Decode from the prefill until every row is done, one token per row per step. With `shrink`
+    (greedy only: sampling keeps every row so the random stream does not depend on who ended),
+    finished rows leave the batch and its cache."""
+    past, mask, next_pos, dead = feed.past, feed.mask, feed.next_pos, feed.dead
+    tokens = feed.first if feed.first is not None else _pick(feed.logits_all[:, -1, :], temperature, generator)
+    in_batch = list(range(len(rows.done)))
+    while True:
+        rows.take(in_batch, tokens.tolist())
+        if on_token is not None:
+            on_token(rows.produced)
+        if on_step is not None:
+            on_step(sum(rows.done))
+        if all(rows.done):
+            return
+        keep = [i for i, r in enumerate(in_batch) if not rows.done[r]]
+        if shrink and len(keep) < len(in_batch):
+            index = torch.tensor(keep, dtype=torch.long, device=mask.device)
+            past.batch_select_indices(index)
+            mask, next_pos, tokens = mask[index], next_pos[index], tokens[index]
+            in_batch = [in_batch[i] for i in keep]
+        tail = min(dead[r] for r in in_batch)
+        if tail > 0:  # columns every remaining row hides: drop them (an untrained hero hides all)
+            past.crop(-tail)
+            mask = mask[:, :-tail]
+        dead = [0] * len(dead)  # only before the first new column are the hidden ones the last ones
+        mask = torch.cat([mask, mask.new_ones((len(in_batch), 1))], dim=1)
         out = model(
-            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=keep_logits
+            input_ids=tokens.unsqueeze(-1),
+            attention_mask=mask,
+            position_ids=next_pos,
+            past_key_values=past,
+            use_cache=True,
+            logits_to_keep=1,
         )
         past = out.past_key_values
-        first: torch.Tensor | None = None
-        dead = [0] * rows  # trailing cache columns a row hides (the rest of its guess)
-        next_pos = positions[:, -1:] + 1
-        logits = out.logits[:, -1, :]
-        if guesses is not None:
-            first, next_pos, dead = _check_guesses(out.logits, guess, mask, positions, produced, done, limits, stop_ids)
-            if probe:
-                _answer_promising(
-                    model, prompts, guesses, guess, produced, done, limits, pad_id, stop_ids, hopeless, on_step
-                )
-        in_batch = list(range(rows))
-        while True:
-            tokens = first if first is not None else _pick(logits, temperature, generator)
-            first = None
-            for r, tok in zip(in_batch, tokens.tolist(), strict=True):
-                if done[r]:
-                    continue
-                if tok in stop_ids:
-                    done[r] = True
-                else:
-                    produced[r].append(tok)
-                    done[r] = len(produced[r]) >= limits[r]
-                    if not done[r] and hopeless is not None and greedy:
-                        done[r] = hopeless(r, produced[r])
-            if on_token is not None:
-                on_token(produced)
-            if on_step is not None:
-                on_step(sum(done))
-            if all(done):
-                break
-            if greedy and shrink:  # sampling keeps every row so the random stream does not depend on who ended
-                keep = [i for i, r in enumerate(in_batch) if not done[r]]
-                if len(keep) < len(in_batch):
-                    index = torch.tensor(keep, dtype=torch.long, device=device)
-                    past.batch_select_indices(index)
-                    mask, next_pos, tokens = mask[index], next_pos[index], tokens[index]
-                    in_batch = [in_batch[i] for i in keep]
-            tail = min(dead[r] for r in in_batch)
-            if tail > 0:  # columns every remaining row hides: drop them (an untrained hero hides all)
-                past.crop(-tail)
-                mask = mask[:, :-tail]
-            dead = [0] * rows  # only before the first new column are the hidden ones the last ones
-            mask = torch.cat([mask, mask.new_ones((len(in_batch), 1))], dim=1)
-            out = model(
-                input_ids=tokens.unsqueeze(-1),
-                attention_mask=mask,
-                position_ids=next_pos,
-                past_key_values=past,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            past = out.past_key_values
-            logits = out.logits[:, -1, :]
-            next_pos = next_pos + 1
-    return produced
+        tokens = _pick(out.logits[:, -1, :], temperature, generator)
+        next_pos = next_pos + 1
 
 
 def _answer_promising(
@@ -236,37 +322,34 @@ def _answer_promising(
     prompts: Sequence[Sequence[int]],
     guesses: Sequence[Sequence[int]],
     checked: list[list[int]],
-    produced: list[list[int]],
-    done: list[bool],
-    limits: list[int],
+    rows: _Rows,
     pad_id: int,
-    stop_ids: set[int],
-    hopeless: Callable[[int, list[int]], bool] | None,
     on_step: Callable[[int], None] | None,
 ) -> None:
     """Rows that agreed with all of a shortened guess: answered by a call that checks their whole
     guesses (so a right answer still costs no decoding step); they leave this batch as done."""
-    rows = [
+    picked = [
         r
         for r in range(len(prompts))
-        if not done[r] and len(produced[r]) == len(checked[r]) and len(guesses[r]) > len(checked[r])
+        if not rows.done[r] and len(rows.produced[r]) == len(checked[r]) and len(guesses[r]) > len(checked[r])
     ]
-    if not rows:
+    if not picked:
         return
-    before = sum(done)
+    before = sum(rows.done)
+    hopeless = rows.hopeless
     answers = generate_ids(
         model,
-        [prompts[r] for r in rows],
-        max_new_tokens=[limits[r] for r in rows],
+        [prompts[r] for r in picked],
+        max_new_tokens=[rows.limits[r] for r in picked],
         pad_id=pad_id,
-        stop_ids=stop_ids,
-        guesses=[guesses[r] for r in rows],
-        hopeless=None if hopeless is None else (lambda i, ids: hopeless(rows[i], ids)),
+        stop_ids=rows.stop_ids,
+        guesses=[guesses[r] for r in picked],
+        hopeless=None if hopeless is None else (lambda i, ids: hopeless(picked[i], ids)),
         on_step=None if on_step is None else (lambda n: on_step(before + n)),
         probe=False,
     )
-    for r, ids in zip(rows, answers, strict=True):
-        produced[r], done[r] = ids, True
+    for r, ids in zip(picked, answers, strict=True):
+        rows.produced[r], rows.done[r] = ids, True
 
 
 def _check_guesses(
@@ -381,16 +464,62 @@ def _vocab_size(model: Any) -> int:
 
 
 _CHARS_PER_TOKEN: dict[int, int] = {}
+CONCATENATING_DECODERS = frozenset({"ByteFallback", "Fuse", "ByteLevel"})
+"""tokenizers decoders under which a token adds exactly the text it decodes to alone (at most: a
+lone byte of a multi-byte character decodes to one U+FFFD, the whole character is one too)."""
+
+
+def _decoder_concatenates(tokenizer: Any) -> bool:
+    """Whether `tokenizer.decode` is the tokens' own texts joined (no word-start space or "##"
+    rule that makes a token's text depend on its place): its decoder is made of
+    CONCATENATING_DECODERS only."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    decoder = getattr(backend, "decoder", None)
+    if decoder is None:
+        return False  # no decoder: tokenizers joins tokens with spaces
+    kinds = re.findall(r"(\w+)\(", str(decoder))
+    return bool(kinds) and set(kinds) <= CONCATENATING_DECODERS | {"Sequence"}
+
+
+_BYTE_TOKENS: dict[int, frozenset[int]] = {}
+BYTE_TOKEN = re.compile(r"<0x[0-9A-Fa-f]{2}>")
+
+
+def byte_token_ids(tokenizer: Any) -> frozenset[int]:
+    """Ids of byte-fallback tokens (`<0xE2>`): a run of them decodes as one group, and a group
+    that is not valid UTF-8 becomes one U+FFFD per token, an ASCII byte included (kept per
+    tokenizer)."""
+    key = id(tokenizer)
+    if key not in _BYTE_TOKENS:
+        tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        _BYTE_TOKENS[key] = frozenset(i for i, t in enumerate(tokens) if isinstance(t, str) and BYTE_TOKEN.fullmatch(t))
+    return _BYTE_TOKENS[key]
+
+
+def settled_text(tokenizer: Any, ids: list[int], left: int, chars_per_token: int) -> tuple[str, int]:
+    """(text, more): the start of the decoded reply `ids` that no later token can change, and the
+    most characters the whole reply can have after it with `left` more tokens. A trailing run of
+    byte-fallback tokens may still decode differently (so it counts as tokens to come, at most one
+    character each), and so may a trailing unfinished character (U+FFFD)."""
+    end = len(ids)
+    byte_ids = byte_token_ids(tokenizer)
+    while end > 0 and ids[end - 1] in byte_ids:
+        end -= 1
+    text = tokenizer.decode(ids[:end], skip_special_tokens=True)
+    stable = text.rstrip("\ufffd")
+    return stable, (left + len(ids) - end) * max(1, chars_per_token) + len(text) - len(stable)
 
 
 def max_chars_per_token(tokenizer: Any) -> int:
     """Most characters one token adds to a decoded reply: its longest token's text, plus one
-    for a word-start space that a leading token drops (kept per tokenizer)."""
+    for a word-start space that a leading token drops, unless the decoder just concatenates the
+    tokens' texts (kept per tokenizer)."""
     key = id(tokenizer)
     if key not in _CHARS_PER_TOKEN:
         size = len(tokenizer)
         texts = tokenizer.batch_decode([[i] for i in range(size)], skip_special_tokens=True)
-        _CHARS_PER_TOKEN[key] = max((len(t) for t in texts), default=1) + 1
+        longest = max((len(t) for t in texts), default=1)
+        _CHARS_PER_TOKEN[key] = longest if _decoder_concatenates(tokenizer) else longest + 1
     return _CHARS_PER_TOKEN[key]
 
 
@@ -416,83 +545,110 @@ def score_problems(
     `stop()` is asked before every decoding step: True cuts the eval short (`complete=False`,
     results for the problems finished so far)."""
     started = time.perf_counter()
-    stops = stop_token_ids(tokenizer, chat)
-    pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(stops), 0))
-    budgets = [answer_budget(p, tokenizer) for p in problems]
-    # Similar answer lengths share a batch, so short answers do not wait for long ones.
-    order = sorted(range(len(problems)), key=lambda i: budgets[i])
-    guesses = [list(tokenizer(problems[i].expected, add_special_tokens=False)["input_ids"]) for i in order]
-    answers: dict[int, str] = {}
-    total = len(problems)
+    run = _EvalRun(model, tokenizer, skill, problems, chat, guess=guess, progress=progress, stop=stop)
+    size = max(1, batch_size)
     complete = True
-    reached = [0]
-    gave_up: set[int] = set()
-    # Giving up on a row needs the decoded prefix to stay a prefix of the whole reply.
-    early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
-    chars_per_token = max_chars_per_token(tokenizer) if early_stop else 0
     try:
-        for start in range(0, len(order), max(1, batch_size)):
-            chunk = range(start, min(len(order), start + max(1, batch_size)))
+        for start in range(0, len(problems), size):
             if stop is not None and stop():
                 raise EvalInterrupted
-            rows = [order[j] for j in chunk]
-            base = len(answers)
-
-            def on_step(finished: int, base: int = base) -> None:
-                reached[0] = base + finished
-                if progress is not None:
-                    progress(base + finished, total)
-                if stop is not None and stop():
-                    raise EvalInterrupted
-
-            def hopeless(row: int, ids: list[int], rows: list[int] = rows) -> bool:
-                i = rows[row]
-                left = budgets[i] - len(ids)
-                if len(ids) > CHECK_EVERY_FROM and len(ids) % CHECK_EVERY and left > 2 * CHECK_EVERY:
-                    return False  # a long answer is checked every few tokens (cheaper, stops a bit later)
-                text = tokenizer.decode(ids, skip_special_tokens=True)
-                stable = text.rstrip("\ufffd")  # an unfinished multi-byte character may still change
-                more = left * chars_per_token + len(text) - len(stable)
-                if skill.can_still_score(problems[i], stable, more):
-                    return False
-                gave_up.add(i)
-                return True
-
-            new = generate_ids(
-                model,
-                [prompt_ids(problems[i].messages()[:-1], tokenizer, chat) for i in rows],
-                max_new_tokens=[budgets[i] for i in rows],
-                pad_id=pad_id,
-                stop_ids=stops,
-                guesses=[guesses[j] for j in chunk] if guess else None,
-                on_step=on_step,
-                hopeless=hopeless if early_stop else None,
-            )
-            for i, ids in zip(rows, new, strict=True):
-                answers[i] = tokenizer.decode(ids, skip_special_tokens=True)
+            run.answer(range(start, min(len(problems), start + size)))
     except EvalInterrupted:
         complete = False
-    results = []
-    for i, problem in enumerate(problems):
-        if i not in answers:
-            continue
-        answer = answers[i]
-        cut = i in gave_up
-        results.append(
-            {
-                "prompt": _clip(problem.prompt),
-                "expected": _clip(problem.expected),
-                "got": _clip(answer)[: TEXT_LIMIT - len(GAVE_UP)] + GAVE_UP if cut else _clip(answer),
-                "correct": False if cut else bool(skill.score(problem, answer)),
-                "primitives": list(problem.primitives),
-                "tier": problem.tier,
-                "held_out": skill.held_out(problem),
-            }
-        )
+    results = run.results()
     correct = sum(1 for r in results if r["correct"])
-    seconds = time.perf_counter() - started
     accuracy = correct / len(results) if results else 0.0
-    return Scored(accuracy, tuple(results), seconds, complete, max(reached[0], len(results)))
+    seconds = time.perf_counter() - started
+    return Scored(accuracy, tuple(results), seconds, complete, max(run.reached, len(results)))
+
+
+class _EvalRun:
+    """One `score_problems` call: its problems in answer-length order, answered a batch at a time."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        skill: SkillBase,
+        problems: Sequence[Problem],
+        chat: ChatFormat,
+        *,
+        guess: bool,
+        progress: Callable[[int, int], None] | None,
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        self.model, self.tokenizer, self.skill, self.problems, self.chat = model, tokenizer, skill, problems, chat
+        self.guess, self.progress, self.stop = guess, progress, stop
+        self.stops = stop_token_ids(tokenizer, chat)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(self.stops), 0))
+        expected = [list(tokenizer(p.expected, add_special_tokens=False)["input_ids"]) for p in problems]
+        self.budgets = [len(ids) + ANSWER_MARGIN for ids in expected]  # as `answer_budget`
+        # Similar answer lengths share a batch, so short answers do not wait for long ones.
+        self.order = sorted(range(len(problems)), key=lambda i: self.budgets[i])
+        self.guesses = [expected[i] for i in self.order]
+        self.answers: dict[int, str] = {}
+        self.gave_up: set[int] = set()
+        self.reached = 0
+        # Giving up on a row needs the decoded prefix to stay a prefix of the whole reply.
+        self.early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
+        self.chars_per_token = max_chars_per_token(tokenizer) if self.early_stop else 0
+
+    def answer(self, chunk: range) -> None:
+        """Answer the problems at `chunk` of the answer-length order, as one batch."""
+        rows = [self.order[j] for j in chunk]
+        base = len(self.answers)
+
+        def on_step(finished: int) -> None:
+            self.reached = base + finished
+            if self.progress is not None:
+                self.progress(base + finished, len(self.problems))
+            if self.stop is not None and self.stop():
+                raise EvalInterrupted
+
+        new = generate_ids(
+            self.model,
+            [prompt_ids(self.problems[i].messages()[:-1], self.tokenizer, self.chat) for i in rows],
+            max_new_tokens=[self.budgets[i] for i in rows],
+            pad_id=self.pad_id,
+            stop_ids=self.stops,
+            guesses=[self.guesses[j] for j in chunk] if self.guess else None,
+            on_step=on_step,
+            hopeless=(lambda row, ids: self._hopeless(rows[row], ids)) if self.early_stop else None,
+        )
+        for i, ids in zip(rows, new, strict=True):
+            self.answers[i] = self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _hopeless(self, i: int, ids: list[int]) -> bool:
+        """Whether problem `i`'s reply so far (`ids`) can no longer score (its skill's proof)."""
+        left = self.budgets[i] - len(ids)
+        if len(ids) > CHECK_EVERY_FROM and len(ids) % CHECK_EVERY and left > 2 * CHECK_EVERY:
+            return False  # a long answer is checked every few tokens (cheaper, stops a bit later)
+        stable, more = settled_text(self.tokenizer, ids, left, self.chars_per_token)
+        if self.skill.can_still_score(self.problems[i], stable, more):
+            return False
+        self.gave_up.add(i)
+        return True
+
+    def results(self) -> list[dict[str, Any]]:
+        """Per-problem results of the problems answered, in the problems' order."""
+        out = []
+        for i, problem in enumerate(self.problems):
+            if i not in self.answers:
+                continue
+            answer = self.answers[i]
+            cut = i in self.gave_up
+            out.append(
+                {
+                    "prompt": _clip(problem.prompt),
+                    "expected": _clip(problem.expected),
+                    "got": _clip(answer)[: TEXT_LIMIT - len(GAVE_UP)] + GAVE_UP if cut else _clip(answer),
+                    "correct": False if cut else bool(self.skill.score(problem, answer)),
+                    "primitives": list(problem.primitives),
+                    "tier": problem.tier,
+                    "held_out": self.skill.held_out(problem),
+                }
+            )
+        return out
 
 
 class EvalCutShort(Exception):
