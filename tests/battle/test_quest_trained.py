@@ -14,6 +14,7 @@ from cli_kit import realm_cli
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.paths import RealmPaths
 from realm_tui.rules.rewards import campaign_gold
+from realm_tui.services.records import read_progress
 from realm_tui.store import Store
 from realm_tui.ui.views import build_hero_sheet
 
@@ -78,6 +79,6 @@ def test_a_small_quest_finishes_with_the_steps_it_trained(tiny_realm: RealmPaths
         assert store.quests.require("small").state == "done"
         # one gold everywhere: the rule, the TUI's hero sheet, `realm campaign show`
         assert campaign_gold(campaign) == 100
-        assert build_hero_sheet(load_realm_configs(tiny_realm.configs), store, hero_id="tiny").stats.gold == 100
+        assert build_hero_sheet(load_realm_configs(tiny_realm.configs), read_progress(store, "tiny")).stats.gold == 100
     shown = realm_cli(tiny_realm.root, "campaign", "show")
     assert shown.returncode == 0 and "gold 100;" in shown.stdout, shown.stdout + shown.stderr
