@@ -73,6 +73,9 @@ class BattleState:
     """The comfort loss strain is measured from: the loss EMA at the latest level-up (`comfort_floor`)."""
     quest_progress: float | None = None
     """Share of the quest's passes trained (None: no quest); the quest is done only at 1."""
+    quest_id: str | None = None
+    """The quest being fought now: the plan's, then each `QuestStarted`; None once it finished and
+    the battle goes on with the skills alone."""
     hint: str = "continue"
     """The curriculum hint (`rules.strain.gated_hint`): never *level up* below the skills' thresholds."""
     last_checkpoint: str | None = None
@@ -108,7 +111,7 @@ class Conductor:
         self.quest_id = quest_id
         self.board = board_for(realm, store, hero) if board_quest else None
         """The quest board, when the quest came from it (it then owns the quest's state)."""
-        self.state = BattleState()
+        self.state = BattleState(quest_id=quest_id)
         campaign = store.campaigns.require(campaign_id)
         self.state.step = campaign.current_step
         self._last_flush = time.monotonic()
@@ -157,9 +160,12 @@ class Conductor:
         if isinstance(event, EvalResult):
             return self._on_eval(event)
         if isinstance(event, QuestStarted):
+            self.state.quest_id = event.quest_id
             self._on_quest_started(event)
             return []
         if isinstance(event, QuestFinished):
+            if self.state.quest_id == event.quest_id:
+                self.state.quest_id = None
             return self._on_quest_finished(event)
         if isinstance(event, Error):
             self._log_event("error", {"message": event.message, "kind": event.kind, "fatal": event.fatal})

@@ -100,6 +100,9 @@ class BattleHost(Protocol):
     def options(self) -> BattleOptions: ...
 
 
+QUEST_DONE = "skills only (quest done)"
+"""Shown for the quest once the battle's quest finished and it trains on the skills alone."""
+
 HISTORY = 600
 """Plotted points kept (every Step event the trainer sends, a few per second)."""
 
@@ -324,7 +327,7 @@ class BattleController:
         return BattleSnapshot(
             hero_id=plan.hero.id,
             campaign_id=plan.campaign.id,
-            quest_id=plan.quest_id,
+            quest_id=s.quest_id or QUEST_DONE,
             step=s.step,
             max_steps=s.max_steps or plan.job.max_steps,
             start_step=start_step,

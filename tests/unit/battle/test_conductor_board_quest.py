@@ -16,7 +16,7 @@ import pytest
 from realm_tui.battle.conductor import Conductor
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.contract.protocol import Error, QuestFinished, Stopped
+from realm_tui.contract.protocol import Error, QuestFinished, QuestStarted, Stopped
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import Board, board_for
 from realm_tui.services.init_realm import init_realm
@@ -122,3 +122,18 @@ def test_a_finished_quest_stays_done(world: tuple[RealmPaths, HeroConfig, Store,
     conductor.apply(Stopped(10, "finished"))
     record = store.quests.require(quest.id)
     assert (record.state, record.attempts) == ("done", 1)
+
+
+def test_the_quest_shown_is_the_one_being_fought(world: tuple[RealmPaths, HeroConfig, Store, Board]) -> None:
+    """Play-test: a 16-example quest finished at step 1 and the game kept naming it as the quest
+    of the 400 steps that followed on the skills alone."""
+    realm, _, _, board = world
+    quest = _queue(realm, board, "tiny.jsonl")
+    conductor = _battle(world, quest)
+    assert conductor.state.quest_id == quest.id
+    conductor.apply(QuestStarted(quest.id, (quest.path,), 5, 40))
+    assert conductor.state.quest_id == quest.id
+    conductor.apply(QuestFinished(quest.id, 1, 0.5))
+    assert conductor.state.quest_id is None  # the battle goes on with the skills alone
+    conductor.apply(QuestStarted("next-one", ("quests/queue/normal/next.jsonl",), 9, 80))
+    assert conductor.state.quest_id == "next-one"

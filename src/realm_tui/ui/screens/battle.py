@@ -84,7 +84,8 @@ class BattleScreen(RealmScreen):
         rows: list[tuple[str, str, str]] = []
         if game.trainer_state.busy and plan is not None:
             eta = format_duration(live.eta_s) if live is not None else "—"
-            rows.append(("trainer", game.trainer_state.value, trainer_detail(plan.quest_id, plan.job.max_steps, eta)))
+            quest = live.quest_id if live is not None else plan.quest_id
+            rows.append(("trainer", game.trainer_state.value, trainer_detail(quest, plan.job.max_steps, eta)))
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
         running = game.battle.eval_running
