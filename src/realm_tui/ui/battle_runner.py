@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from textual.message import Message
 
 from realm_tui.battle.conductor import Conductor
+from realm_tui.battle.event_log import EventLogSink
 from realm_tui.battle.session import (
     Applied,
     BattleSession,
@@ -139,6 +140,9 @@ class BattleController:
         """Set while no battle worker runs (the App waits on it before closing the store)."""
         self.finished.set()
 
+    following = False
+    """True for `ui.battle_follow.FollowedBattle`: the battle runs in another process."""
+
     # ------------------------------------------------------------ UI thread
 
     @property
@@ -183,7 +187,11 @@ class BattleController:
             game.realm,
             self._plan,
             game.options.bridge_factory,
-            [self, WatchSink(say=lambda text: self._log("error", text))],
+            [
+                self,
+                WatchSink(say=lambda text: self._log("error", text)),
+                EventLogSink(game.realm, say=lambda text: self._log("error", text)),  # another window follows it
+            ],
             commands=self._commands,
             timings=timings,
         )
