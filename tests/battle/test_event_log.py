@@ -143,6 +143,16 @@ def test_a_writer_gone_without_an_end_is_said(tiny_realm: RealmPaths) -> None:
     assert follower.poll() == []  # said once; the dead battle's log is not replayed
 
 
+def test_the_log_of_a_battle_killed_long_ago_is_not_replayed(tiny_realm: RealmPaths) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    file = _pointed_log(tiny_realm)
+    pointer_path(tiny_realm).write_text(json.dumps({"file": file.name, "pid": dead.pid}))
+    file.write_text(json.dumps({"kind": "entered", "pid": dead.pid, "campaign_id": "c"}) + "\n")
+    follower = BattleFollower(tiny_realm)
+    assert follower.poll() == [] and follower.poll() == []
+
+
 def test_the_pointer_names_a_file_in_its_folder_only(tiny_realm: RealmPaths) -> None:
     battles_dir(tiny_realm).mkdir(parents=True)
     for bad in ("../../configs/realm.jsonl", "x.yaml", "{broken"):

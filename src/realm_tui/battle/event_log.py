@@ -78,6 +78,15 @@ def read_pointer(realm: RealmPaths) -> Path | None:
     return battles_dir(realm) / name
 
 
+def pointer_writer(realm: RealmPaths) -> int | None:
+    """The process that wrote the pointer (None when it does not say)."""
+    try:
+        pid = json.loads(pointer_path(realm).read_text(encoding="utf-8")).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) else None
+
+
 def _write_pointer(realm: RealmPaths, file: Path) -> None:
     tmp = pointer_path(realm).with_suffix(".tmp")
     tmp.write_text(json.dumps({"file": file.name, "pid": os.getpid(), "at": time.time()}), encoding="utf-8")

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from realm_tui.battle.event_log import Record, complete_lines, read_pointer
+from realm_tui.battle.event_log import Record, complete_lines, pointer_writer, read_pointer
 from realm_tui.errors import RealmError
 from realm_tui.paths import RealmPaths
 
@@ -73,6 +73,10 @@ class BattleFollower:
         if self.file is None:
             pointed = read_pointer(self.realm)
             if pointed is None or pointed in self._done:
+                return []
+            writer = pointer_writer(self.realm)
+            if writer is not None and not pid_alive(writer):
+                self._done.add(pointed)  # left by a battle killed long ago: nothing to follow
                 return []
             self._switch(pointed)
         records = self._read()
