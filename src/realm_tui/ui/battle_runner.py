@@ -113,6 +113,9 @@ class BattleController:
     The controller is the session's sink in the game: it keeps what the screens read (`state`,
     `plan`, the evals in flight, the plotted history) and posts the rest as messages."""
 
+    following = False
+    """True for `ui.battle_follow.FollowedBattle`: the battle runs in another process."""
+
     def __init__(self, game: BattleHost, post: Callable[[Message], object]) -> None:
         self.game = game
         self._post = post
@@ -139,9 +142,6 @@ class BattleController:
         self.finished = threading.Event()
         """Set while no battle worker runs (the App waits on it before closing the store)."""
         self.finished.set()
-
-    following = False
-    """True for `ui.battle_follow.FollowedBattle`: the battle runs in another process."""
 
     # ------------------------------------------------------------ UI thread
 
