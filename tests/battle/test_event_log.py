@@ -178,3 +178,48 @@ def test_trainer_events_come_back_from_their_json() -> None:
             assert back == event
     assert event_from_dict({"event": "FromTheFuture"}) is None
     assert event_from_dict({"event": "Step", "step": 1}) is None  # fields missing: skipped, not raised
+
+
+def test_the_followed_game_shows_what_the_log_carries(tiny_realm: RealmPaths) -> None:
+    """The read side in the game, without a terminal: the records of a real (scripted) battle go
+    through `FollowedBattle`, which posts what the game's own battles post."""
+    from realm_tui.ui.battle_follow import FollowedBattle
+    from realm_tui.ui.game import Game
+    from realm_tui.ui.messages import NotificationRaised, StepUpdate, TrainerStateChanged
+    from realm_tui.ui.models import TrainerState
+
+    log = EventLogSink(tiny_realm)
+    along = FollowAlong(tiny_realm)
+    script = [[Hello(1, "fake", "cpu", "fp32")], [_step(1)], [_step(2), Stopped(2, StopReason.FINISHED)]]
+    _fight(tiny_realm, script, log, along)
+
+    posted: list[object] = []
+    game = Game.open(tiny_realm)
+    try:
+        followed = FollowedBattle(game, posted.append)
+        for record in along.records:
+            followed._apply(record)  # what the follow thread does with each record
+    finally:
+        game.close()
+    steps = [m.snapshot for m in posted if isinstance(m, StepUpdate)]
+    assert steps and steps[-1].step == 2 and steps[-1].hero_id == "tiny" and steps[-1].stats.xp == 2
+    assert [p.step for p in steps[-1].history] == [1, 2] and steps[-1].loss_ema is not None
+    states = [m.state for m in posted if isinstance(m, TrainerStateChanged)]
+    assert TrainerState.TRAINING in states and states[-1] is TrainerState.IDLE
+    (ended,) = [m for m in posted if isinstance(m, NotificationRaised) and m.notification.title == "Battle over"]
+    assert "ended at step 2 (finished)" in ended.notification.body
+    assert followed.state is TrainerState.IDLE and followed.finished.is_set()  # never waited on to stop
+
+
+def test_steering_without_a_request_path_says_so(tiny_realm: RealmPaths) -> None:
+    import importlib.util
+
+    import pytest
+
+    from realm_tui.errors import RealmError
+    from realm_tui.services.battle_follow import NOT_YET, steer
+
+    if importlib.util.find_spec("realm_tui.services.requests") is not None:
+        pytest.skip("the request path exists: tests/ui/test_follow_battle.py pauses through it")
+    with pytest.raises(RealmError, match=NOT_YET):
+        steer(tiny_realm, "battle.pause")
