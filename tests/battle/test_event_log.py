@@ -223,3 +223,33 @@ def test_steering_without_a_request_path_says_so(tiny_realm: RealmPaths) -> None
         pytest.skip("the request path exists: tests/ui/test_follow_battle.py pauses through it")
     with pytest.raises(RealmError, match=NOT_YET):
         steer(tiny_realm, "battle.pause")
+
+
+def test_a_damaged_line_is_skipped_and_the_following_goes_on(tiny_realm: RealmPaths) -> None:
+    import threading
+
+    from realm_tui.ui.battle_follow import FollowedBattle
+    from realm_tui.ui.game import Game
+    from realm_tui.ui.messages import BattleLogged, NotificationRaised
+
+    file = _pointed_log(tiny_realm)
+    lines = [{"kind": "entered", "campaign_id": "c", "quest_id": "q"}, {"kind": "sent"}, {"kind": "ended", "step": 3}]
+    file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    posted: list[object] = []
+    over = threading.Event()
+
+    def post(message: object) -> None:
+        posted.append(message)
+        if isinstance(message, NotificationRaised) and message.notification.title == "Battle over":
+            over.set()
+
+    game = Game.open(tiny_realm)
+    followed = FollowedBattle(game, post)  # type: ignore[arg-type]
+    try:
+        followed.start()
+        assert over.wait(120), posted
+    finally:
+        followed.stop_following()
+        game.close()
+    said = [m.line.text for m in posted if isinstance(m, BattleLogged)]
+    assert any(text.startswith("battle log line skipped (KeyError") for text in said), said

@@ -77,9 +77,10 @@ class FollowedBattle(BattleController):
     def _steer(self, verb: str) -> None:
         try:
             answer = steer(self.game.realm, verb)
-        except RealmError as err:
-            self._log("error", str(err))
-            self._post(NotificationRaised(_notice("Battle in another window", str(err), Severity.WARNING)))
+        except Exception as err:  # the request path's own failures too: a notice, never a dead thread
+            text = str(err) if isinstance(err, RealmError) else f"{verb} failed: {type(err).__name__}: {err}"
+            self._log("error", text)
+            self._post(NotificationRaised(_notice("Battle in another window", text, Severity.WARNING)))
             return
         self._log("event", answer)
 
@@ -93,7 +94,10 @@ class FollowedBattle(BattleController):
                 self._log("error", f"following the battle log failed: {err}")
                 records = []
             for record in records:
-                self._apply(record)
+                try:
+                    self._apply(record)
+                except (KeyError, ValueError, TypeError) as err:  # a damaged line: skipped, said
+                    self._log("error", f"battle log line skipped ({type(err).__name__}: {err})")
             if self._step_waiting:
                 self._post_step()
             if not records:
