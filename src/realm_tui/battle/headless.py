@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from realm_tui.battle.bridge import TrainerBridge
+from realm_tui.battle.event_log import EventLogSink
 from realm_tui.battle.launched import LaunchedBridge
 from realm_tui.battle.plain_render import LineSink, PlainRenderer
 from realm_tui.battle.render import JsonRenderer, RichRenderer
@@ -110,7 +111,13 @@ def run_headless(
             say=lambda text: session.say(text, kind="error"), json_out=sys.stdout if json_events else None
         )
         session = BattleSession(
-            store, realm, plan, lambda: bridge, [sink, watch], timings=HEADLESS_TIMINGS, started_note=started_note
+            store,
+            realm,
+            plan,
+            lambda: bridge,
+            [sink, watch, EventLogSink(realm, say=lambda text: session.say(text, kind="error"))],
+            timings=HEADLESS_TIMINGS,
+            started_note=started_note,
         )
         with session:
             for warning in store.warnings:

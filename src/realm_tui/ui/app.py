@@ -88,6 +88,7 @@ class RealmApp(App[str]):
             self.notify(warning, title="Store repaired", severity="warning", markup=False)
         if self.game.readonly:
             self.notify(self.game.readonly_reason, title="Read-only", severity="warning", timeout=10, markup=False)
+            self.game.follow()  # the battle the other process runs, live on the Tavern and Battle screens
         if self.game.options.inbox_poll_s > 0:
             self.set_interval(self.game.options.inbox_poll_s, self.action_scan_inbox)
 
@@ -240,7 +241,7 @@ class RealmApp(App[str]):
 
     async def action_quit(self) -> None:
         state = self.game.trainer_state
-        if not state.busy:
+        if not state.busy or self.game.battle.following:  # a followed battle goes on without this window
             self.exit("")
             return
         if isinstance(self.screen, QuitModal):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from textual.message import Message
 
 from realm_tui.battle.conductor import Conductor
+from realm_tui.battle.event_log import EventLogSink
 from realm_tui.battle.session import (
     Applied,
     BattleSession,
@@ -115,6 +116,9 @@ class BattleController:
     The controller is the session's sink in the game: it keeps what the screens read (`state`,
     `plan`, the evals in flight, the plotted history) and posts the rest as messages."""
 
+    following = False
+    """True for `ui.battle_follow.FollowedBattle`: the battle runs in another process."""
+
     def __init__(self, game: BattleHost, post: Callable[[Message], object]) -> None:
         self.game = game
         self._post = post
@@ -186,7 +190,11 @@ class BattleController:
             game.realm,
             self._plan,
             game.options.bridge_factory,
-            [self, WatchSink(say=lambda text: self._log("error", text))],
+            [
+                self,
+                WatchSink(say=lambda text: self._log("error", text)),
+                EventLogSink(game.realm, say=lambda text: self._log("error", text)),  # another window follows it
+            ],
             commands=self._commands,
             timings=timings,
         )

@@ -35,6 +35,7 @@ from realm_tui.services.records import Records
 from realm_tui.services.sparring import Sparring
 from realm_tui.services.vault import DiskUsage, Vault, _disk_usage
 from realm_tui.store import Store, read_holder_pid
+from realm_tui.ui.battle_follow import FollowedBattle
 from realm_tui.ui.battle_runner import BattleController, BridgeLike
 from realm_tui.ui.models import BattleSnapshot, LogLine, TrainerState
 from realm_tui.ui.views import log_line
@@ -145,8 +146,13 @@ class Game:
         return cls(realm, configs, store, options or GameOptions(), readonly_reason=reason)
 
     def connect(self, post: Callable[[Message], object]) -> None:
-        """Route the battle worker's messages to the App."""
-        self.battle = BattleController(self, post)
+        """Route the battle worker's messages to the App (read-only: the followed battle's)."""
+        self.battle = FollowedBattle(self, post) if self.readonly else BattleController(self, post)
+
+    def follow(self) -> None:
+        """Read-only: start following the battle another process runs (call once the App runs)."""
+        if isinstance(self.battle, FollowedBattle):
+            self.battle.start()
 
     def current_hero(self) -> HeroConfig | None:
         """The hero of the current campaign (the default hero before the first battle)."""
@@ -166,6 +172,8 @@ class Game:
         if self._closed:
             return
         self._closed = True
+        if isinstance(self.battle, FollowedBattle):
+            self.battle.stop_following()
         self.oracle.close()
         self.store.close()
 

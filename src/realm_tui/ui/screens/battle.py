@@ -86,6 +86,9 @@ class BattleScreen(RealmScreen):
             eta = format_duration(live.eta_s) if live is not None else "—"
             quest = live.quest_id if live is not None else plan.quest_id
             rows.append(("trainer", game.trainer_state.value, trainer_detail(quest, plan.job.max_steps, eta)))
+        elif game.trainer_state.busy and live is not None:  # followed: the battle runs in another window
+            detail = trainer_detail(live.quest_id, live.max_steps, format_duration(live.eta_s))
+            rows.append(("trainer", game.trainer_state.value, detail))
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
         running = game.battle.eval_running
