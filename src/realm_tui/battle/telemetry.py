@@ -25,6 +25,8 @@ from typing import Any, TextIO
 
 import psutil
 
+from realm_tui.contract.protocol import Stopped
+
 NO_GPU = "no GPU"
 MIN_INTERVAL_S = 2.0
 """Least seconds between two real probes (panels and the JSON stream share the cached reading)."""
@@ -298,6 +300,8 @@ class TelemetryJsonSink:
         self._at: float | None = None
 
     def on_event(self, event: object) -> None:
+        if isinstance(event, Stopped):
+            return  # `Stopped` stays the stream's last line: scripts read the ending there
         now = self._clock()
         if self._at is not None and now - self._at < self.every_s:
             return

@@ -175,3 +175,20 @@ def test_json_lines_come_at_most_every_interval() -> None:
     assert len(lines) == 3  # at 0, 5 and 10.5 s
     assert all(line["event"] == "Telemetry" for line in lines)
     assert lines[0]["gpus"][0]["name"] == "Fake H200" and lines[0]["cpu_count"] >= 1
+
+
+def test_no_line_follows_the_battles_end() -> None:
+    """`Stopped` is the JSON stream's last line (a full-suite run caught a Telemetry line after it)."""
+    import io
+
+    from realm_tui.battle.telemetry import TelemetryJsonSink
+    from realm_tui.contract.protocol import Stopped
+
+    now = [0.0]
+    out = io.StringIO()
+    sink = TelemetryJsonSink(out, HardwareProbe(FakeNvml(), min_interval_s=0), every_s=5.0, clock=lambda: now[0])
+    sink.on_event(object())
+    now[0] = 60.0
+    sink.on_event(Stopped(3, "crashed", None))
+    sink.close()
+    assert len(out.getvalue().splitlines()) == 1
