@@ -43,6 +43,11 @@ class RealmPaths:
         return self.saves / "realm.json"
 
     @property
+    def requests(self) -> Path:
+        """Write requests for the store's one writer (a running battle): one JSON file each."""
+        return self.saves / "requests"
+
+    @property
     def checkpoints(self) -> Path:
         return self.saves / "checkpoints"
 

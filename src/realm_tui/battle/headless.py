@@ -20,7 +20,7 @@ from realm_tui.battle.event_log import EventLogSink
 from realm_tui.battle.launched import LaunchedBridge
 from realm_tui.battle.plain_render import LineSink, PlainRenderer
 from realm_tui.battle.render import JsonRenderer, RichRenderer
-from realm_tui.battle.session import BattleSession, BridgeLike, SessionTimings, good_ending
+from realm_tui.battle.session import BattleSession, BridgeLike, RequestHook, SessionTimings, good_ending
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.battle.watch import WatchSink
 from realm_tui.config.realm_config import load_realm_configs
@@ -83,6 +83,7 @@ def run_headless(
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
     launch: str | None = None,
+    requests: RequestHook | None = None,
 ) -> int:
     """Run one battle to its end; returns the process exit code (0 on a graceful end).
 
@@ -118,6 +119,7 @@ def run_headless(
             [sink, watch, EventLogSink(realm, say=lambda text: session.say(text, kind="error"))],
             timings=HEADLESS_TIMINGS,
             started_note=started_note,
+            requests=requests,
         )
         with session:
             for warning in store.warnings:

@@ -165,6 +165,10 @@ class Kill:
 
 CommandQueue = queue.SimpleQueue[Command | Kill]
 
+RequestHook = Callable[["BattleSession"], None]
+"""Called every turn of the loop in the session's thread (`services.requests.BattleRequests`: the
+player's write requests from other processes, applied by this battle, the store's one writer)."""
+
 
 @dataclass(frozen=True)
 class SessionTimings:
@@ -205,6 +209,7 @@ class BattleSession:
         commands: CommandQueue | None = None,
         timings: SessionTimings | None = None,
         started_note: Callable[[], str] | None = None,
+        requests: RequestHook | None = None,
     ) -> None:
         self.store, self.realm = store, realm
         self._make_plan, self._make_bridge = plan, bridge
@@ -213,6 +218,7 @@ class BattleSession:
         self.timings = timings or SessionTimings()
         self._started_note = started_note
         """A line to say once the trainer started (headless `--launch`: the launcher and its job file)."""
+        self._requests = requests
         self.phase = Phase.IDLE
         self.plan: BattlePlan | None = None
         self.conductor: Conductor | None = None
@@ -254,6 +260,8 @@ class BattleSession:
     def prepare(self) -> Conductor:
         """Plan the battle, give the hero a record, build the conductor."""
         self._set_phase(Phase.STARTING, "planning the battle")
+        if self._requests is not None:
+            self._requests(self)  # requests left while no battle ran go first (a quest moved up)
         try:
             plan = self._make_plan()
         except RealmError as err:
@@ -312,6 +320,8 @@ class BattleSession:
         deadline: float | None = None
         while True:
             self.emit(TICK)
+            if self._requests is not None:
+                self._requests(self)  # may queue a pause/resume/stop: handled just below
             if cancelled() and deadline is None:
                 bridge.stop(StopReason.CLOSING)
                 self._set_phase(Phase.STOPPING, "leaving the realm")

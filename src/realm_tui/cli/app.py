@@ -13,6 +13,7 @@ import typer
 
 from realm_tui import __version__
 from realm_tui.cli.armory import armory_app
+from realm_tui.cli.battle import battle_app
 from realm_tui.cli.campaign import campaign_app
 from realm_tui.cli.common import GlobalOptions, current_realm, say_error
 from realm_tui.cli.module import module_app
@@ -40,6 +41,7 @@ app.add_typer(module_app, name="module")
 app.add_typer(armory_app, name="armory")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(vault_app, name="vault")
+app.add_typer(battle_app, name="battle")
 app.command("eval")(eval_command)
 app.command("skills")(skills_command)
 app.command("runs")(runs_command)
@@ -206,12 +208,14 @@ def train(
         run_tui(current_realm(ctx))
         return
     from realm_tui.battle.headless import run_headless
+    from realm_tui.services.requests import BattleRequests
 
     options = _key_values(school_option or [])
     if teacher is not None:
         options["teacher"] = str(teacher)
+    realm = current_realm(ctx)
     code = run_headless(
-        current_realm(ctx),
+        realm,
         hero_id=hero,
         quest=quest,
         steps=steps,
@@ -221,6 +225,7 @@ def train(
         school_options=options,
         oracle_loss={"signal": oracle} if oracle else None,
         launch=launch,
+        requests=BattleRequests(realm),  # `realm quest add …` from another terminal: this battle applies it
     )
     raise typer.Exit(code)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from realm_tui.cli.common import console, current_realm, user_errors
+from realm_tui.cli.writes import NoWaitOption, WaitOption, run_write
 from realm_tui.rules.rewards import campaign_gold
 
 campaign_app = typer.Typer(
@@ -143,19 +144,18 @@ def campaign_archive(
     ctx: typer.Context,
     campaign_id: Annotated[str, typer.Argument(help="Campaign id or prefix.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
 ) -> None:
     """Close a campaign for good (its record and checkpoints stay readable)."""
-    from realm_tui.services.campaigns import CampaignDesk
     from realm_tui.services.records import require_campaign
-    from realm_tui.store import Store
+    from realm_tui.store.snapshot import open_for_reading
 
-    realm = current_realm(ctx)
-    with Store.open(realm.store_file) as store:
+    with open_for_reading(current_realm(ctx)) as store:  # which campaign: asked before any lock
         record = require_campaign(store, campaign_id)
-        if not yes and not typer.confirm(f"Archive {record.id} for good?"):
-            raise typer.Exit(1)
-        record = CampaignDesk(realm, store).archive(record.id)
-    typer.echo(f"archived {record.id}")
+    if not yes and not typer.confirm(f"Archive {record.id} for good?"):
+        raise typer.Exit(1)
+    run_write(ctx, "campaign.archive", {"campaign": record.id}, no_wait=no_wait, wait_s=wait)
 
 
 @campaign_app.command("resume")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from realm_tui.cli.common import current_realm, user_errors, warn
+from realm_tui.cli.writes import NoWaitOption, WaitOption, run_write
 
 if TYPE_CHECKING:
     from realm_tui.config.hero import HeroConfig
@@ -104,17 +105,14 @@ def add(
     file: Annotated[Path, typer.Argument(help="Chat JSONL quest file to copy into the queue.")],
     priority: Annotated[Priority, typer.Option("--priority", "-p", help="Queue priority.")] = Priority.normal,
     hero: HeroOption = None,
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
 ) -> None:
-    """Validate FILE and copy its valid lines into the queue (the file itself is left as is)."""
-    with open_board(current_realm(ctx), hero) as board:
-        record = board.add_file(file, priority.value)
-    _say(record, "queued")
-    validation = record.report.get("validation", {})
-    if validation.get("invalid"):
-        typer.secho(
-            f"  {validation['invalid']} invalid line(s) left out; see: realm quest show {record.id}",
-            fg=typer.colors.YELLOW,
-        )
+    """Validate FILE and copy its valid lines into the queue (the file itself is left as is).
+
+    While a battle holds the store, the battle applies it (a request; see `realm battle`)."""
+    args = {"file": str(file.expanduser().absolute()), "priority": priority.value, "hero": hero}
+    run_write(ctx, "quest.add", args, no_wait=no_wait, wait_s=wait)
 
 
 @quest_app.command("list")
@@ -190,22 +188,24 @@ def retry(
     quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
     priority: Annotated[Priority | None, typer.Option("--priority", "-p", help="Queue priority.")] = None,
     hero: HeroOption = None,
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
 ) -> None:
     """Queue a failed or cancelled quest again (validated again; attempts start over)."""
-    with open_board(current_realm(ctx), hero) as board:
-        record = board.retry(quest_id, priority.value if priority else None)
-    _say(record, "retried")
-    if record.state != "queued":
-        raise typer.Exit(2)
+    args = {"quest": quest_id, "priority": priority.value if priority else None, "hero": hero}
+    run_write(ctx, "quest.retry", args, no_wait=no_wait, wait_s=wait)
 
 
 @quest_app.command("cancel")
 @user_errors
-def cancel(ctx: typer.Context, quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")]) -> None:
+def cancel(
+    ctx: typer.Context,
+    quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
+) -> None:
     """Take a queued quest off the queue (its file moves to quests/failed/; retry brings it back)."""
-    with open_board(current_realm(ctx)) as board:
-        record = board.cancel(quest_id)
-    _say(record, "cancelled")
+    run_write(ctx, "quest.cancel", {"quest": quest_id}, no_wait=no_wait, wait_s=wait)
 
 
 @quest_app.command("prioritize")
@@ -214,11 +214,11 @@ def prioritize(
     ctx: typer.Context,
     quest_id: Annotated[str, typer.Argument(help="Quest id (or a unique prefix).")],
     priority: Annotated[Priority, typer.Argument(help="New priority.")] = Priority.high,
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
 ) -> None:
     """Move a queued quest to another priority (default: high)."""
-    with open_board(current_realm(ctx)) as board:
-        record = board.prioritize(quest_id, priority.value)
-    _say(record, "moved")
+    run_write(ctx, "quest.prioritize", {"quest": quest_id, "priority": priority.value}, no_wait=no_wait, wait_s=wait)
 
 
 @quest_app.command("validate")
@@ -266,15 +266,12 @@ def forge(
     count: Annotated[int, typer.Option("--count", min=1, help="Examples to generate.")] = 1000,
     priority: Annotated[Priority, typer.Option("--priority", "-p", help="Queue priority.")] = Priority.normal,
     hero: HeroOption = None,
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
 ) -> None:
     """Generate a training quest from a skill into the queue (never a held-out eval question)."""
-    from realm_tui.quests.forge import forge_quest
-
-    with open_board(current_realm(ctx), hero) as board:
-        record = forge_quest(board, skill=skill, level=level, count=count, priority=priority.value)
-    _say(record, "forged")
-    if record.state != "queued":
-        raise typer.Exit(2)
+    args = {"skill": skill, "level": level, "count": count, "priority": priority.value, "hero": hero}
+    run_write(ctx, "quest.forge", args, no_wait=no_wait, wait_s=wait)
 
 
 @quest_app.command("spar")

@@ -16,13 +16,14 @@ import typer
 
 from realm_tui.cli.common import current_realm, user_errors
 from realm_tui.cli.vault_drift import vault_drift
+from realm_tui.cli.writes import NoWaitOption, WaitOption, run_write
 from realm_tui.errors import InputError, RealmError
 
 if TYPE_CHECKING:
     from realm_tui.store import Store
 
 vault_app = typer.Typer(
-    help="The Vault: list checkpoints, export one as a Hugging Face folder (LoRA adapters merged).",
+    help="The Vault: list, crown and delete checkpoints, export one as a Hugging Face folder (LoRA merged).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,6 +54,30 @@ def vault_list(ctx: typer.Context) -> None:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
         damaged = f"  DAMAGED: {r.damaged}" if r.damaged else ""
         typer.echo(f"{mark} {r.name}  step {r.step}  loss {loss}  {kind}  {r.blessing or 'unjudged'}  {when}{damaged}")
+
+
+@vault_app.command("crown")
+@user_errors
+def vault_crown(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A blessed checkpoint (see `realm vault list`).")],
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
+) -> None:
+    """Make a blessed checkpoint its campaign's champion (as the game's Vault does)."""
+    run_write(ctx, "vault.crown", {"name": name}, no_wait=no_wait, wait_s=wait)
+
+
+@vault_app.command("delete")
+@user_errors
+def vault_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Checkpoint name (not the champion, not the latest).")],
+    no_wait: NoWaitOption = False,
+    wait: WaitOption = 10.0,
+) -> None:
+    """Delete a checkpoint: its ledger record and its folder."""
+    run_write(ctx, "vault.delete", {"name": name}, no_wait=no_wait, wait_s=wait)
 
 
 @vault_app.command("export")
