@@ -98,3 +98,28 @@ def test_write_commands_and_steering_go_through_a_running_battle(tmp_path: Path)
         assert not [p for p in realm.requests.iterdir() if p.suffix == ".json"]  # nothing left waiting
     finally:
         battle.kill()
+
+
+def test_requests_left_while_no_battle_ran_are_applied_when_the_next_battle_starts(tmp_path: Path) -> None:
+    from realm_tui.services import request_files as files
+
+    realm = make_tiny_realm(tmp_path / "realm")
+    staged = files.staged_dir(realm) / "left" / "more.jsonl"
+    staged.parent.mkdir(parents=True)
+    staged.write_text(quest_file(tmp_path).read_text())
+    left = files.write_request(realm, "quest.add", {"file": "saves/requests/files/left/more.jsonl", "priority": "low"})
+    stale = files.write_request(realm, "battle.stop", {})  # for a battle long gone: must not stop this one
+    battle = LiveBattle(realm, tmp_path / "battle.err", "--steps", "100000").start()
+    try:
+        added = battle.wait_for(lambda e: f"request quest.add ({left.id})" in str(e.get("text")), "the left request")
+        assert "queued" in added["text"] and "refused" not in added["text"], added
+        refused = battle.wait_for(lambda e: f"({stale.id})" in str(e.get("text")), "the stale stop answered")
+        assert "refused: written before this battle started" in refused["text"], refused
+        steps = len(battle.events)
+        battle.wait_for(lambda e: e["event"] == "Step", "a step after the stale stop", steps)
+        assert battle.running
+        assert "stopping" in run(realm, battle, "battle", "stop", *WAIT)
+        assert battle.wait_end() == 0, battle.tail()
+        assert not staged.parent.exists()  # the request's copy is gone once applied
+    finally:
+        battle.kill()
