@@ -128,8 +128,9 @@ def test_a_waiting_command_applies_its_request_itself_once_the_holder_is_gone(
 
 
 def test_no_answer_in_time_is_a_clear_queued_message(realm: RealmPaths, holder: Holder) -> None:
-    with pytest.raises(RealmError, match="is queued; the battle will apply it"):
+    with pytest.raises(RealmError, match=r"\(quest.cancel\) is queued; it is applied once a battle runs") as err:
         submit(realm, "quest.cancel", {"quest": "nope"}, wait_s=0.2)
+    assert f"pid {holder.proc.pid}" in str(err.value)  # the holder here is no battle: who it is
     assert len(files.pending(realm)) == 1  # still there for the battle (or the next writer)
 
 
@@ -182,3 +183,14 @@ def test_hostile_request_files_are_refused_and_moved_aside(realm: RealmPaths, qu
     assert "is absolute" in why["absolute.json"] and "not a plain file" in why["link.json"]
     assert "takes no argument 'rm'" in why["extra.json"] and "not a request file name" in why["bad name!.json"]
     assert outside.exists() and quests_of(realm) == []
+
+
+def test_answers_nobody_came_for_are_pruned_by_a_later_writer(realm: RealmPaths) -> None:
+    old = files.Result("old-1", "battle.stop", True)
+    fresh = files.Result("fresh-1", "battle.stop", True)
+    for result in (old, fresh):
+        files.write_atomic(files.done_dir(realm) / f"{result.id}.json", json.dumps(files.asdict(result)))
+    stamp = files.time.time() - files.ANSWER_KEPT_S - 60
+    os.utime(files.done_dir(realm) / "old-1.json", (stamp, stamp))
+    write(realm, "battle.pause", {})
+    assert [p.name for p in files.done_dir(realm).iterdir()] == ["fresh-1.json"]

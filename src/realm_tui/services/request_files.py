@@ -28,6 +28,8 @@ from realm_tui.paths import RealmPaths
 MAX_BYTES = 64 * 1024
 """A request is a few hundred bytes; anything over this is refused unread."""
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.json$")
+ANSWER_KEPT_S = 24 * 3600.0
+"""An answer nobody came for (`--no-wait`) is removed after this long."""
 MAX_TEXT = 500
 """The longest string argument a request may carry."""
 
@@ -204,3 +206,13 @@ def was_rejected(realm: RealmPaths, request_id: str) -> str | None:
         return why.read_text(encoding="utf-8").strip()
     except OSError:
         return None
+
+
+def prune_answers(realm: RealmPaths, older_than_s: float = ANSWER_KEPT_S) -> None:
+    """Remove answers nobody read (a `--no-wait` request's); one listing, never raises."""
+    limit = time.time() - older_than_s
+    with contextlib.suppress(OSError), os.scandir(done_dir(realm)) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < limit:
+                    os.unlink(entry.path)

@@ -313,6 +313,7 @@ class Answer:
 
 def _direct(realm: RealmPaths, store: Store, verb: str, args: dict[str, Any]) -> Answer:
     notes = [str(w) for w in store.warnings]
+    files.prune_answers(realm)
     earlier = apply_pending(realm, store)  # what a battle left unapplied goes first, in order
     notes += [f"applied an earlier {r.summary()}" for r in earlier]
     request = Request("direct", verb, args, time.time(), os.getpid())
@@ -381,13 +382,21 @@ def submit(
             raise InputError(None, f"the writer refused request {request.id}: {why}")
         if time.monotonic() >= deadline:
             raise RealmError(
-                f"request {request.id} ({verb}) is queued; the battle will apply it "
-                f"(no answer within {wait_s:g} s; see the battle's log)"
+                f"request {request.id} ({verb}) is queued; {_who_applies(realm)} (no answer within {wait_s:g} s)"
             )
         if time.monotonic() >= next_check:
             next_check = time.monotonic() + CHECK_EVERY_S
             _apply_if_free(realm)
         time.sleep(poll_s)
+
+
+def _who_applies(realm: RealmPaths) -> str:
+    from realm_tui.services.battle_status import battle_elsewhere
+
+    running = battle_elsewhere(realm)
+    if running is None or running.is_battle:
+        return "the battle will apply it (see its log), or the next command that writes the store"
+    return f"it is applied once a battle runs or the store is free; {running.line()}"
 
 
 def _apply_if_free(realm: RealmPaths) -> None:
