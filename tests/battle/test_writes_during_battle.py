@@ -60,7 +60,12 @@ def test_write_commands_and_steering_go_through_a_running_battle(tmp_path: Path)
         assert "the running battle fights for" in said
         said = run(realm, battle, "vault", "crown", "no-such-checkpoint", *WAIT, code=2)
         assert "no-such-checkpoint is not in the ledger" in said
-        for verb in ("quest.add", "quest.prioritize", "quest.cancel", "quest.retry", "campaign.archive", "vault.crown"):
+        said = run(realm, battle, "quest", "forge", "--skill", "bin", "--level", "1", "--count", "20", *WAIT)
+        assert re.search(r"forged \S+: queued \(normal\)", said), said
+        said = run(realm, battle, "vault", "delete", "no-such-checkpoint", *WAIT, code=2)
+        assert "no-such-checkpoint is not in the ledger" in said
+        verbs = ("quest.add", "quest.prioritize", "quest.cancel", "quest.retry", "quest.forge", "campaign.archive")
+        for verb in (*verbs, "vault.crown", "vault.delete"):
             battle.wait_for(
                 lambda e, v=verb: e["event"] == "Message" and f"request {v} (" in e["text"], f"{verb} logged"
             )
