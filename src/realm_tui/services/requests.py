@@ -225,9 +225,12 @@ def apply_pending(
     *,
     battle: BattleContext | None = None,
     say: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Result]:
     """Apply every waiting request (oldest first) as the writer of ``store``; answer each, move
-    refused files aside, tell ``say`` one line per request. Never raises for a request's sake."""
+    refused files aside, tell ``say`` one line per request (``warn``, default ``say``: one per
+    refusal). Never raises for a request's sake."""
+    warn = warn or say
     results: list[Result] = []
     for name in files.pending(realm):
         try:
@@ -236,8 +239,8 @@ def apply_pending(
             continue  # answered by another writer a moment ago
         except (InputError, OSError) as err:
             files.reject(realm, name, str(err))
-            if say is not None:
-                say(f"request refused and moved to {files.rejected_dir(realm).name}/: {err}")
+            if warn is not None:
+                warn(f"request refused and moved to {files.rejected_dir(realm).name}/: {err}")
             continue
         try:
             result = _answer(realm, store, request, battle)
@@ -248,8 +251,9 @@ def apply_pending(
         except OSError as err:
             files.reject(realm, name, f"the answer could not be written: {err}")
         results.append(result)
-        if say is not None:
-            say(result.summary())
+        tell = say if result.ok else warn
+        if tell is not None:
+            tell(result.summary())
     return results
 
 
@@ -272,7 +276,13 @@ class BattleRequests:
         plan = session.plan
         context = BattleContext(self.started, plan.campaign.id if plan else None, lambda v: _steer(session, v))
         try:
-            apply_pending(self.realm, session.store, battle=context, say=lambda text: session.say(text))
+            apply_pending(
+                self.realm,
+                session.store,
+                battle=context,
+                say=lambda text: session.say(text),
+                warn=lambda text: session.say(text, kind="error"),  # red in the game's battle log
+            )
         except Exception as err:  # never stop a battle for a request
             session.say(f"requests could not be applied: {err}", kind="error")
 
