@@ -157,6 +157,8 @@ HOSTILE = {
     "list.json": b"[1, 2, 3]",
     "extra.json": json.dumps({"verb": "quest.cancel", "args": {"quest": "q", "rm": "-rf"}}).encode(),
     "bad name!.json": json.dumps({"verb": "battle.stop", "args": {}}).encode(),
+    "priority.json": json.dumps({"verb": "quest.prioritize", "args": {"quest": "q", "priority": "../../x"}}).encode(),
+    "id.json": json.dumps({"verb": "vault.delete", "args": {"name": "../checkpoints"}}).encode(),
 }
 
 
@@ -182,6 +184,8 @@ def test_hostile_request_files_are_refused_and_moved_aside(realm: RealmPaths, qu
     assert "unknown verb 'realm.destroy'" in why["unknown.json"] and "climbs out" in why["climb.json"]
     assert "is absolute" in why["absolute.json"] and "not a plain file" in why["link.json"]
     assert "takes no argument 'rm'" in why["extra.json"] and "not a request file name" in why["bad name!.json"]
+    assert "priority must be one of high, low, normal" in why["priority.json"]
+    assert "'../checkpoints' is not an id" in why["id.json"]
     assert outside.exists() and quests_of(realm) == []
 
 

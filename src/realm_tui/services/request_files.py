@@ -32,6 +32,16 @@ ANSWER_KEPT_S = 24 * 3600.0
 """An answer nobody came for (`--no-wait`) is removed after this long."""
 MAX_TEXT = 500
 """The longest string argument a request may carry."""
+ID_TEXT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+@-]{0,199}$")
+"""A quest, checkpoint, campaign, hero or skill id: no slash, no leading dot (never a path)."""
+
+
+class Id(str):
+    """Marks an id argument in a verb's spec (checked against :data:`ID_TEXT`)."""
+
+
+Spec = dict[str, type | frozenset[str]]
+"""A verb's arguments: a type (`str`, `int`, `Id`, `Path`: a realm path) or the allowed values."""
 
 
 def done_dir(realm: RealmPaths) -> Path:
@@ -110,7 +120,7 @@ def has_pending(realm: RealmPaths) -> bool:
     return bool(pending(realm))
 
 
-def read_request(realm: RealmPaths, name: str, verbs: dict[str, dict[str, type]]) -> Request:
+def read_request(realm: RealmPaths, name: str, verbs: dict[str, Spec]) -> Request:
     """Parse and check one request file; an :class:`InputError` names the file and the problem."""
     path = realm.requests / name
     if not NAME.match(name):
@@ -142,14 +152,20 @@ def read_request(realm: RealmPaths, name: str, verbs: dict[str, dict[str, type]]
     )
 
 
-def _check_args(realm: RealmPaths, path: Path, verb: str, args: dict[str, Any], spec: dict[str, type]) -> None:
+def _check_args(realm: RealmPaths, path: Path, verb: str, args: dict[str, Any], spec: Spec) -> None:
     for key, value in args.items():
         if key not in spec:
             raise InputError(path, f"{verb} takes no argument {str(key)[:40]!r}")
         kind = spec[key]
         if value is None:
             continue
-        if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+        if isinstance(kind, frozenset):
+            if value not in kind:
+                raise InputError(path, f"{verb}: {key} must be one of {', '.join(sorted(kind))}")
+        elif kind is Id:
+            if not isinstance(value, str) or not ID_TEXT.match(value):
+                raise InputError(path, f"{verb}: {key} {str(value)[:40]!r} is not an id (letters, digits, _.:+@-)")
+        elif kind is int and (not isinstance(value, int) or isinstance(value, bool)):
             raise InputError(path, f"{verb}: {key} must be a whole number")
         if kind in (str, Path):
             if not isinstance(value, str) or len(value) > MAX_TEXT:

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from realm_tui.errors import InputError, RealmError, StoreError
 from realm_tui.paths import RealmPaths
 from realm_tui.services import request_files as files
-from realm_tui.services.request_files import Request, Result
-from realm_tui.store import Store
+from realm_tui.services.request_files import Id, Request, Result, Spec
+from realm_tui.store import QUEST_PRIORITIES, Store
 from realm_tui.store.holder import lock_is_held
 from realm_tui.store.lock import StoreBusy
 
@@ -174,15 +174,16 @@ def _battle_verb(verb: str) -> Handler:
     return handler
 
 
-VERBS: dict[str, tuple[dict[str, type], Handler]] = {
-    "quest.add": ({"file": Path, "priority": str, "hero": str}, quest_add),
-    "quest.cancel": ({"quest": str}, quest_cancel),
-    "quest.prioritize": ({"quest": str, "priority": str}, quest_prioritize),
-    "quest.retry": ({"quest": str, "priority": str, "hero": str}, quest_retry),
-    "quest.forge": ({"skill": str, "level": int, "count": int, "priority": str, "hero": str}, quest_forge),
-    "vault.delete": ({"name": str}, vault_delete),
-    "vault.crown": ({"name": str}, vault_crown),
-    "campaign.archive": ({"campaign": str}, campaign_archive),
+PRIORITY = frozenset(QUEST_PRIORITIES)
+VERBS: dict[str, tuple[Spec, Handler]] = {
+    "quest.add": ({"file": Path, "priority": PRIORITY, "hero": Id}, quest_add),
+    "quest.cancel": ({"quest": Id}, quest_cancel),
+    "quest.prioritize": ({"quest": Id, "priority": PRIORITY}, quest_prioritize),
+    "quest.retry": ({"quest": Id, "priority": PRIORITY, "hero": Id}, quest_retry),
+    "quest.forge": ({"skill": Id, "level": int, "count": int, "priority": PRIORITY, "hero": Id}, quest_forge),
+    "vault.delete": ({"name": Id}, vault_delete),
+    "vault.crown": ({"name": Id}, vault_crown),
+    "campaign.archive": ({"campaign": Id}, campaign_archive),
     **{f"battle.{v}": ({}, _battle_verb(f"battle.{v}")) for v in ("pause", "resume", "stop")},
 }
 SPECS = {verb: spec for verb, (spec, _) in VERBS.items()}
