@@ -133,4 +133,6 @@ def steer(realm: RealmPaths, verb: str, wait_s: float = STEER_WAIT_S) -> str:
     except ImportError as err:
         raise RealmError(NOT_YET) from err
     result = requests.submit(realm, verb, {}, wait_s=wait_s)
-    return str(result) if result is not None else f"{verb} sent"
+    if not result.ok:  # refused by the battle (not paused, already stopping …): say why
+        raise RealmError(f"{verb}: {result.error or 'refused'}")
+    return next((text for kind, text in result.lines if kind == "out"), f"{verb} sent")
