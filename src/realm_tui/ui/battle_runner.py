@@ -57,6 +57,7 @@ from realm_tui.contract.protocol import (
 from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
+from realm_tui.services.requests import BattleRequests
 from realm_tui.ui.messages import (
     BattleLogged,
     CheckpointAdded,
@@ -196,6 +197,7 @@ class BattleController:
                 EventLogSink(game.realm, say=lambda text: self._log("error", text)),  # another window follows it
             ],
             commands=self._commands,
+            requests=BattleRequests(game.realm),  # writes from other terminals (`realm quest add` …)
             timings=timings,
         )
         with session:
