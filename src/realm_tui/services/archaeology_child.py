@@ -7,22 +7,16 @@ lines are followed here (as `export_child` follows the export). No textual and n
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from realm_tui.errors import RealmError
+from realm_tui.services.child_lines import ChildCancelled, follow_child
 
 ENTRY = "realm_tui.trainer.entry.archaeology"
-POLL_S = 0.2
-"""How often a waiting computation checks whether it was cancelled."""
 
 
 class ArchaeologyFailed(RealmError):
@@ -44,12 +38,6 @@ def archaeology_command(folder: Path, against: Path | None) -> list[str]:
     return [*cmd, "--against", str(against)] if against is not None else cmd
 
 
-def _pump(stream: Any, into: queue.SimpleQueue[str | None]) -> None:
-    for line in stream:
-        into.put(line)
-    into.put(None)
-
-
 def run_archaeology_child(
     folder: Path,
     against: Path | None = None,
@@ -60,54 +48,25 @@ def run_archaeology_child(
     """The child's `result` for `folder` (and the drift from `against`); ArchaeologyFailed if not."""
     if on_progress is not None:
         on_progress(Progress("starting the archaeology child (it loads torch)"))
-    proc = subprocess.Popen(
-        archaeology_command(folder, against),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True, name="archaeology-output").start()
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    other: list[str] = []
-    stage = "starting"
-    while True:
-        if cancelled():
-            proc.kill()
-            proc.wait()
-            raise ArchaeologyFailed("cancelled")
-        try:
-            line = lines.get(timeout=POLL_S)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        said = _json_object(line)
-        if said is None:
-            if line.strip():
-                other.append(line.rstrip())
-            continue
+    heard: dict[str, Any] = {"stage": "starting"}
+
+    def hear(said: dict[str, Any]) -> None:
         if "stage" in said:
-            stage = str(said["stage"])
+            heard["stage"] = str(said["stage"])
             if on_progress is not None:
-                on_progress(Progress(stage))
+                on_progress(Progress(heard["stage"]))
         if "progress" in said and on_progress is not None:
-            on_progress(Progress(stage, int(said["progress"]), int(said.get("total", 0))))
+            on_progress(Progress(heard["stage"], int(said["progress"]), int(said.get("total", 0))))
         if isinstance(said.get("result"), dict):
-            result = said["result"]
-        error = str(said["error"]) if "error" in said else error
-    code = proc.wait()
-    if code == 0 and result is not None:
-        return result
-    raise ArchaeologyFailed(error or (other[-1] if other else f"the archaeology child exited with code {code}"))
+            heard["result"] = said["result"]
+        if "error" in said:
+            heard["error"] = str(said["error"])
 
-
-def _json_object(line: str) -> dict[str, Any] | None:
     try:
-        said = json.loads(line)
-    except ValueError:
-        return None
-    return said if isinstance(said, dict) else None
+        end = follow_child(archaeology_command(folder, against), hear, cancelled=cancelled, name="archaeology-output")
+    except ChildCancelled:
+        raise ArchaeologyFailed("cancelled") from None
+    result = heard.get("result")
+    if end.code == 0 and isinstance(result, dict):
+        return result
+    raise ArchaeologyFailed(end.reason(heard.get("error"), "archaeology"))

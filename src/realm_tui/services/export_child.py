@@ -7,17 +7,12 @@ calls this from a worker thread, the CLI calls it directly.
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-POLL_S = 0.2
-"""How often a waiting export checks whether it was cancelled."""
+from realm_tui.services.child_lines import ChildCancelled, follow_child
 
 
 class ExportFailed(Exception):
@@ -31,12 +26,6 @@ def export_command(checkpoint: Path, out: Path, merge: bool, base: Path | None =
     if base is not None:
         cmd += ["--base", str(base)]
     return cmd
-
-
-def _pump(stream: object, into: queue.SimpleQueue[str | None]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        into.put(line)
-    into.put(None)
 
 
 def run_export_child(
@@ -54,44 +43,19 @@ def run_export_child(
     `on_stage` hears each stage the child announces; `cancelled()` true kills the child (its
     temporary folder is the only thing left, under the `.tmp-` prefix that nothing reads).
     """
-    proc = subprocess.Popen(
-        export_command(checkpoint, out, merge, base),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=str(cwd) if cwd else None,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True, name="export-output").start()
-    done: str | None = None
-    error: str | None = None
-    other: list[str] = []
-    while True:
-        if cancelled():
-            proc.kill()
-            proc.wait()
-            raise ExportFailed("export cancelled")
-        try:
-            line = lines.get(timeout=POLL_S)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        try:
-            said = json.loads(line)
-        except ValueError:
-            said = None
-        if not isinstance(said, dict):
-            if line.strip():
-                other.append(line.rstrip())
-            continue
-        if "stage" in said and on_stage is not None:
-            on_stage(str(said["stage"]))
-        done = str(said["done"]) if "done" in said else done
-        error = str(said["error"]) if "error" in said else error
-    code = proc.wait()
-    if code == 0 and done is not None:
-        return Path(done)
-    raise ExportFailed(error or (other[-1] if other else f"the export child exited with code {code}"))
+    said: dict[str, str] = {}
+
+    def hear(line: dict[str, Any]) -> None:
+        if "stage" in line and on_stage is not None:
+            on_stage(str(line["stage"]))
+        said.update({key: str(line[key]) for key in ("done", "error") if key in line})
+
+    try:
+        end = follow_child(
+            export_command(checkpoint, out, merge, base), hear, cancelled=cancelled, cwd=cwd, name="export-output"
+        )
+    except ChildCancelled:
+        raise ExportFailed("export cancelled") from None
+    if end.code == 0 and "done" in said:
+        return Path(said["done"])
+    raise ExportFailed(end.reason(said.get("error"), "export"))
