@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Select
 from ui_testkit import CAMPAIGN, fake_oracle_main
 
 from realm_tui.config.realm_config import load_realm_configs
@@ -93,19 +93,3 @@ def test_a_battle_starting_between_questions_does_not_reload(realm: RealmPaths) 
         assert client.load(OracleLoad(**{**load.__dict__, "label": "other", "checkpoint": "x"})) is True
     finally:
         client.close()
-
-
-async def test_what_the_player_types_on_the_oracle_goes_into_the_prompt(make_app: Callable[..., RealmApp]) -> None:
-    """Play-test: the hero picker had the focus, so typing opened it and the question was lost."""
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("6")
-        await pilot.pause()
-        assert isinstance(app.screen, OracleScreen)
-        await pilot.press("w", "h", "o", "space", "a", "r", "e", "space", "y", "o", "u", "1")
-        await pilot.pause()
-        assert app.screen.query_one("#prompt", Input).value == "who are you1"
-        assert not app.screen.query_one("#oracle-target", Select).expanded
-        await pilot.press("escape", "7")  # Esc leaves the prompt: number keys switch screens again
-        await pilot.pause()
-        assert not isinstance(app.screen, OracleScreen)

@@ -159,10 +159,7 @@ GUILD_BINDINGS: list[BindingType] = [
 
 ORACLE_BINDINGS: list[BindingType] = [
     Binding("ctrl+l", "clear_chat", "Clear", id="oracle.clear", tooltip="Start a new conversation"),
-    # priority: the prompt (an Input, focused on arrival) would take ctrl+k as "delete to the end".
-    Binding(
-        "ctrl+k", "cancel_answer", "Hush", id="oracle.cancel", tooltip="Stop the answer being generated", priority=True
-    ),
+    Binding("ctrl+k", "cancel_answer", "Hush", id="oracle.cancel", tooltip="Stop the answer being generated"),
     Binding("ctrl+t", "toggle_template", "Template", id="oracle.template", tooltip="Show or hide the chat template"),
     Binding(
         "escape",

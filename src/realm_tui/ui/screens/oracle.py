@@ -58,9 +58,6 @@ class ChatBubble(Static):
 class OracleScreen(RealmScreen):
     MODE = "oracle"
     BINDINGS = ORACLE_BINDINGS
-    AUTO_FOCUS = "#prompt"
-    """One comes here to ask: the first key typed belongs in the prompt (play-test: with the hero
-    picker focused, "who are you" opened the picker and was lost). Esc leaves the prompt."""
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="oracle"):
