@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,19 @@ def test_help_runs_as_console_script() -> None:
     out = subprocess.run([sys.executable, "-m", "realm_tui", "--help"], capture_output=True, text=True, check=True)
     for command in ("init", "doctor", "validate", "train"):
         assert command in out.stdout
+
+
+def test_flags_show_no_value_type_in_help() -> None:
+    """A flag takes no value: `--no-ui` shows no `<bool>` beside it, `--steps` still shows `<int…>`."""
+    out = subprocess.run(
+        [sys.executable, "-m", "realm_tui", "train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert "--no-ui" in out.stdout and "<int" in out.stdout
+    assert "<bool>" not in out.stdout
 
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "realm_tui"

@@ -38,6 +38,7 @@ async def test_the_tavern_names_the_battle_another_process_runs(
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.game.readonly
+            assert not app.check_action("start_battle", ()), "a read-only game offers no Start"
             line = _elsewhere(app)
             assert f"A battle is running: pid {battle.pid} (realm train --no-ui" in line, line
             assert re.search(r"since \d\d:\d\d:\d\d", line) and "campaign tiny-campaign at step" in line, line
@@ -63,4 +64,5 @@ async def test_no_line_when_the_game_holds_the_store_itself(make_app: Callable[.
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert not app.game.readonly
+        assert app.check_action("start_battle", ())
         assert not app.screen.query_one("#tavern-elsewhere", Static).display

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from realm_tui import __version__
 from realm_tui.cli.armory import armory_app
@@ -23,6 +24,16 @@ from realm_tui.cli.skills import eval_command, skills_command
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths
+
+_typed_display = typer.core.TyperOption.display_type_rich
+
+
+def _flag_shows_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    # typer 0.29 labels every flag `<bool>` in --help, though a flag takes no value
+    return None if self.is_flag else _typed_display(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_shows_no_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="realm",
