@@ -127,3 +127,31 @@ async def test_oracle_streams_an_answer(make_app: Callable[..., RealmApp]) -> No
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert not list(screen.query(ChatBubble))
+
+
+async def test_oracle_keys_arrive_type_leave(make_app: Callable[..., RealmApp]) -> None:
+    """Arriving focuses the conversation: a letter opens no hero picker and a digit still switches
+    screens; Enter moves to the prompt, where letters and digits are typed and Ctrl+K (nothing to
+    hush) deletes to the end of the line; Esc leaves it and digits switch screens again."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OracleScreen)
+        assert app.focused is screen.query_one("#chat")
+        await pilot.press("h")
+        await pilot.pause()
+        assert not screen.query_one("#oracle-target", Select).expanded
+        await pilot.press("enter")
+        await pilot.pause()
+        prompt = screen.query_one("#prompt", Input)
+        assert app.focused is prompt
+        assert not screen.check_action("focus_prompt", ())  # no "⏎ Type" offered in the prompt
+        await pilot.press("h", "i", "2", "3")
+        assert prompt.value == "hi23"
+        await pilot.press("home", "right", "right", "ctrl+k")
+        assert prompt.value == "hi"
+        await pilot.press("escape", "1")
+        await pilot.pause()
+        assert app.current_mode == "tavern"

@@ -159,8 +159,16 @@ GUILD_BINDINGS: list[BindingType] = [
 
 ORACLE_BINDINGS: list[BindingType] = [
     Binding("ctrl+l", "clear_chat", "Clear", id="oracle.clear", tooltip="Start a new conversation"),
-    Binding("ctrl+k", "cancel_answer", "Hush", id="oracle.cancel", tooltip="Stop the answer being generated"),
+    Binding(  # priority: the prompt's own Ctrl+K (delete to the end) would take it first
+        "ctrl+k",
+        "cancel_answer",
+        "Hush",
+        id="oracle.cancel",
+        priority=True,
+        tooltip="Stop the answer being generated",
+    ),
     Binding("ctrl+t", "toggle_template", "Template", id="oracle.template", tooltip="Show or hide the chat template"),
+    Binding("enter", "focus_prompt", "Type", id="oracle.type", tooltip="Move to the prompt to ask a question"),
     Binding(
         "escape",
         "leave_input",

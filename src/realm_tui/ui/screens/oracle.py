@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
@@ -58,6 +59,9 @@ class ChatBubble(Static):
 class OracleScreen(RealmScreen):
     MODE = "oracle"
     BINDINGS = ORACLE_BINDINGS
+    # Arrive on the conversation, not the hero picker (letters would open it) nor the prompt
+    # (number keys would be typed instead of switching screens): Enter moves to the prompt.
+    AUTO_FOCUS = "#chat"
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="oracle"):
@@ -213,14 +217,23 @@ class OracleScreen(RealmScreen):
     # ------------------------------------------------------------ actions
 
     def action_clear_chat(self) -> None:
-        self.action_cancel_answer()
+        self._cancel.set()
         self._history.clear()
         self.query_one("#chat", VerticalScroll).remove_children()
         self._request, self._bubble = None, None
 
     def action_cancel_answer(self) -> None:
-        if self._request is not None:
-            self._cancel.set()
+        if self._request is None:
+            raise SkipAction()  # nothing to hush: Ctrl+K goes on to the prompt (delete to the end)
+        self._cancel.set()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_prompt":  # offered only away from the prompt (there Enter sends)
+            return self.focused is None or self.focused.id != "prompt"
+        return True
+
+    def action_focus_prompt(self) -> None:
+        self.query_one("#prompt", Input).focus()
 
     def action_toggle_template(self) -> None:
         box = self.query_one("#template-box")
