@@ -46,7 +46,14 @@ from realm_tui.rules.notifications import (
     trainer_died,
 )
 from realm_tui.rules.rewards import GOLD_PER_QUEST, hero_level, levels_gained
-from realm_tui.rules.strain import comfort_floor, gated_hint, skills_ready, update_strain, zone_for
+from realm_tui.rules.strain import (
+    comfort_floor,
+    gated_hint,
+    skills_ready,
+    split_effort,
+    update_strain,
+    zone_for,
+)
 from realm_tui.store import AchievementRecord, CheckpointRecord, EventRecord, QuestRecord, Store
 
 STEP_FLUSH_S = 30.0
@@ -119,6 +126,8 @@ class Conductor:
         latest = store.ledger.latest(campaign_id)
         self.state.val_loss = latest.val_loss if latest else None
         self._effort_at_checkpoint = 0.0
+        self._skill_effort: dict[str, float] = {}
+        """Effort per skill (`rules.strain.split_effort`) not yet written to the campaign."""
         self._ready = False
         """Whether every trained skill's latest accuracy reached its threshold (gates the hint)."""
         if keeper is not None:
@@ -190,7 +199,11 @@ class Conductor:
         s.tokens_per_s, s.eta_s = event.tokens_per_s, event.eta_s
         s.quest_progress = event.quest_progress
         s.loss_ema = ema(s.loss_ema, event.loss, LOSS_EMA_ALPHA)
+        before = s.strain.effort
         s.strain = update_strain(s.strain, event.loss, s.floor)
+        skills = {source for source in event.mix if source != "quest" and not source.startswith("module:")}
+        for skill, effort in split_effort(s.strain.effort - before, event.mix, skills).items():
+            self._skill_effort[skill] = self._skill_effort.get(skill, 0.0) + effort
         s.hint = gated_hint(s.strain, self._ready).value
         notes: list[Notification] = []
         note = level_up(old_level, self._hero_level())
@@ -203,7 +216,14 @@ class Conductor:
         return notes
 
     def _flush_progress(self) -> None:
-        self.store.campaigns.update(self.campaign_id, current_step=self.state.step, updated_at=time.time())
+        campaign = self.store.campaigns.require(self.campaign_id)
+        effort = dict(campaign.effort)  # the campaign's effort per skill, this battle's added since the last flush
+        for skill, added in self._skill_effort.items():
+            effort[skill] = effort.get(skill, 0.0) + added
+        self._skill_effort = {}
+        self.store.campaigns.update(
+            self.campaign_id, current_step=self.state.step, effort=effort, updated_at=time.time()
+        )
         self._last_flush = time.monotonic()
 
     def _on_checkpoint(self, event: CheckpointSaved) -> list[Notification]:

@@ -239,6 +239,8 @@ class Step:
     `oracle_weight` (mean token weight), ... Empty for plain Scribe."""
     quest_progress: float | None = None
     """Share of the quest's passes trained so far, 0..1 (None: no quest in this battle)."""
+    mix: dict[str, int] = field(default_factory=dict)
+    """Examples this step drew from each source: skill ids, `quest`, `module:<id>`."""
     at: float = field(default_factory=_now)
 
 

@@ -10,7 +10,7 @@ effort spent and the loss gained since the level began give its learning efficie
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -263,3 +263,13 @@ def transition_record(
         plastic_gain=gain,
         efficiency=efficiency(gain, effort_spent),
     )
+
+
+def split_effort(strain: float, mix: Mapping[str, int], skills: Collection[str]) -> dict[str, float]:
+    """The effort one step adds to each skill: its strain shared out by the skill's share of the
+    step's examples (`mix`: examples per source, skill ids and others such as the quest). Sources
+    that are not skills take their share with them; non-finite or negative strain adds nothing."""
+    total = sum(n for n in mix.values() if n > 0)
+    if total <= 0 or not math.isfinite(strain) or strain <= 0.0:
+        return {}
+    return {source: strain * n / total for source, n in mix.items() if source in skills and n > 0}

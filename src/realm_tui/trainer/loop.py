@@ -363,6 +363,7 @@ class _Battle:
                 elapsed_s=time.time() - self.started,
                 metrics=dict(self.school.metrics),
                 quest_progress=self.mixer.quest_progress,
+                mix=dict(self.mixer.last_mix),
             )
         )
         quest_just_done = self._check_quest_done()

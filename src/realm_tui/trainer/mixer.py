@@ -104,6 +104,8 @@ class Mixer:
     _broken: set[tuple[str, int]] = field(default_factory=set, init=False)
     """(skill, level) whose generator failed: left out of this battle, said once."""
     _fit_checked: set[tuple[str, int]] = field(default_factory=set, init=False)
+    last_mix: dict[str, int] = field(default_factory=dict, init=False)
+    """Examples the latest step drew per source (skill id, `quest`, `module:<id>`): effort per skill."""
     _saved_modules: dict[str, Any] = field(default_factory=dict, init=False)
     _logged_modules: list[Any] = field(default_factory=list, init=False)
 
@@ -293,15 +295,18 @@ class Mixer:
         """The `n` examples of the next step (fewer only when generated ones do not fit max_length)."""
         sources = self.plan(n)
         examples: list[Example] = []
+        mix: dict[str, int] = {}
         n_quest = sum(1 for s in sources if s.is_quest)
         if n_quest:
             assert self.quest is not None
             examples += [self.quest.train[i] for i in self.stream.take(n_quest)]
             self.quest_steps += 1
+            mix["quest"] = n_quest
         for module_id, count in summarize_modules(sources).items():
             pool = self.modules[module_id]
             examples += [pool.examples[i] for i in pool.stream.take(count)]
             pool.drawn += count
+            mix[f"module:{module_id}"] = count
         index = batch_index(self.seed, self.draw)
         for (skill_id, level), count in summarize(sources).items():
             if (skill_id, level) in self._broken:
@@ -317,8 +322,11 @@ class Mixer:
                     f"no {skill_id} level {level} examples in this battle (check configs/skills/{skill_id}.yaml)"
                 )
                 continue
-            examples += self._tokenize(problems, skill_id, level)
+            tokenized = self._tokenize(problems, skill_id, level)
+            examples += tokenized
+            mix[skill_id] = mix.get(skill_id, 0) + len(tokenized)
         self.draw += 1
+        self.last_mix = mix
         if not examples:
             raise RealmError(
                 f"no trainable example in this step: generated problems do not fit max_length {self.max_length} "
