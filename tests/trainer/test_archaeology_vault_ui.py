@@ -52,6 +52,9 @@ async def _drift_in_the_vault(realm: RealmPaths) -> dict[str, object]:
         await pilot.pause()
         seen["first"] = _text(panel)
         await pilot.press("m")
+        await pilot.pause()
+        seen["marked_cell"] = str(table.get_row("checkpoint-1")[0])
+        seen["marked_detail"] = str(app.screen.query_one("#vault-detail").render())  # type: ignore[attr-defined]
         await pilot.press("up", "up")  # back to checkpoint-3: compared with the marked checkpoint-1
         await pilot.pause()
         assert table.cursor_row == 0
@@ -84,6 +87,8 @@ def test_vault_drift_panel(tmp_path: Path) -> None:
     report = str(seen["report"])
     assert "layers.1" in report and "█" not in report and "cosine 1.000000" in report, report
     assert "first checkpoint" in str(seen["first"])
+    assert seen["marked_cell"] == "⚑", "the marked checkpoint shows its mark in the table"
+    assert "⚑ drift measured from here" in str(seen["marked_detail"]), seen["marked_detail"]
     assert "from checkpoint-1 (marked) to checkpoint-3" in str(seen["marked_hint"])
     rows = {line.split()[0]: line for line in str(seen["marked_report"]).splitlines() if line.strip()}
     assert "█" in rows["layers.1"] and "█" not in rows["layers.0"] and "█" not in rows["embed_tokens"], rows

@@ -77,7 +77,7 @@ class VaultScreen(RealmScreen):
         self._rows = {r.name: r for r in rows}
         for r in rows:
             skills = " ".join(f"{k.upper()}{v}" for k, v in sorted(r.skill_levels.items())) or "—"
-            mark = "★" if r.champion else ("◆" if r.latest else "")
+            mark = "★" if r.champion else ("◆" if r.latest else ("⚑" if r.name == self._drift_base() else ""))
             name = r.name if r.on_disk else f"{r.name} (missing)"
             name = f"{name} (damaged)" if r.damaged else name
             date = format_date(r.created_at)
@@ -107,7 +107,14 @@ class VaultScreen(RealmScreen):
             detail.update("[dim]No checkpoints yet: a battle saves them every save_steps steps.[/]")
             return
         marks = [
-            m for m, on_ in (("★ champion", row.champion), ("◆ latest", row.latest), ("adapter", row.adapter)) if on_
+            m
+            for m, on_ in (
+                ("★ champion", row.champion),
+                ("◆ latest", row.latest),
+                ("adapter", row.adapter),
+                ("⚑ drift measured from here (m)", row.name == self._drift_base()),
+            )
+            if on_
         ]
         skills = " ".join(f"{k.upper()} {v}" for k, v in sorted(row.skill_levels.items())) or "no skill levels"
         detail.update(
@@ -117,6 +124,10 @@ class VaultScreen(RealmScreen):
             f"{BLESSING_MARKS.get(row.blessing, row.blessing or '')}\n"
             "[dim]c crown · d delete · e export (saves/exports/) · n New Game+ from here[/]"
         )
+
+    def _drift_base(self) -> str | None:
+        """The checkpoint marked with `m` as the one drift is measured from."""
+        return self.query_one(DriftPanel).marked
 
     def _show_disk(self) -> None:
         game = self.game
@@ -148,6 +159,7 @@ class VaultScreen(RealmScreen):
         panel, name = self.query_one(DriftPanel), self._selected()
         panel.marked = None if name == panel.marked else name
         self.notify(f"drift is measured from {panel.marked or 'the previous checkpoint'}", title="Vault", markup=False)
+        self.refresh_view()  # the ⚑ moves to the marked row
         panel.follow(self.game.archaeology, name)
 
     # ------------------------------------------------------------ actions
