@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from realm_tui.battle.answer_lines import answer_lines
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.session import Applied, Entered, Planned, Said, SessionEvent, Tick
 from realm_tui.contract.protocol import (
@@ -159,6 +160,9 @@ class PlainRenderer(LineSink):
             line = self._line(event)
             if line:
                 self._print(line)
+            if isinstance(event, EvalResult):
+                for answer in answer_lines(event):  # the hero's own answers, wrong ones first
+                    self._print(answer)
         for note in notes:
             self._print(f"✨ {note}")
 

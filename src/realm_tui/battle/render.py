@@ -3,6 +3,7 @@ for a pipe are `battle.plain_render`)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import TextIO
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from realm_tui.battle.answer_lines import answer_records, judged_lines
 from realm_tui.battle.plain_render import LineSink
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.contract.event_json import event_to_json
@@ -37,6 +39,9 @@ class JsonRenderer(LineSink):
 
     def show(self, event: Event, notes: list[str]) -> None:
         print(event_to_json(event), file=self._out, flush=True)
+        if isinstance(event, EvalResult):  # the hero's own answers, one line each, wrong ones first
+            for record in answer_records(event):
+                print(_dumps(record), file=self._out, flush=True)
         for note in notes:
             print(f'{{"event": "Notification", "text": {_quote(note)}}}', file=self._out, flush=True)
 
@@ -48,9 +53,11 @@ class JsonRenderer(LineSink):
 
 
 def _quote(text: str) -> str:
-    import json
-
     return json.dumps(text, ensure_ascii=False)
+
+
+def _dumps(record: dict[str, object]) -> str:
+    return json.dumps(record, ensure_ascii=False)
 
 
 PLAIN_EVAL_LINE_S = 5.0
@@ -115,6 +122,8 @@ class RichRenderer(LineSink):
             self._eval_progress(None)
             retest = " (re-test)" if event.request_id == "retest" else ""
             print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}")
+            for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
+                print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
         elif isinstance(event, QuestFinished):
             print_line(f"🏁 quest {event.quest_id} finished after {event.steps} steps")
         elif isinstance(event, Error):
