@@ -23,9 +23,11 @@ pytestmark = pytest.mark.slow
 
 
 def _answers_after(events: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
-    """The `Answer` lines right after the event at `i`."""
+    """The `Answer` lines right after the event at `i` (and the notifications it raised)."""
     out = []
     for e in events[i + 1 :]:
+        if e["event"] == "Notification" and not out:
+            continue
         if e["event"] != "Answer":
             break
         out.append(e)
@@ -100,6 +102,8 @@ def test_plain_pipe_lines_show_the_answers_after_each_eval(tiny_realm: RealmPath
         assert lines[i].startswith(f"🎯 eval {skill} L{level}: ")
         shown = []
         for line in lines[i + 1 :]:
+            if line.startswith("✨ ") and not shown:
+                continue  # what the eval raised (a level-up) comes first
             if not line.startswith("   ↳ "):
                 break
             shown.append(line)

@@ -160,11 +160,11 @@ class PlainRenderer(LineSink):
             line = self._line(event)
             if line:
                 self._print(line)
-            if isinstance(event, EvalResult):
-                for answer in answer_lines(event):  # the hero's own answers, wrong ones first
-                    self._print(answer)
         for note in notes:
             self._print(f"✨ {note}")
+        if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
+            for answer in answer_lines(event):  # the hero's own answers, wrong ones first
+                self._print(answer)
 
     def _on_eval_progress(self, event: EvalProgress) -> None:
         """An eval in flight is the current job (`eval sy L1 37/100 ETA 12s`), shown at most every

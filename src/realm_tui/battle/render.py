@@ -39,11 +39,11 @@ class JsonRenderer(LineSink):
 
     def show(self, event: Event, notes: list[str]) -> None:
         print(event_to_json(event), file=self._out, flush=True)
+        for note in notes:
+            print(f'{{"event": "Notification", "text": {_quote(note)}}}', file=self._out, flush=True)
         if isinstance(event, EvalResult):  # the hero's own answers, one line each, wrong ones first
             for record in answer_records(event):
                 print(_dumps(record), file=self._out, flush=True)
-        for note in notes:
-            print(f'{{"event": "Notification", "text": {_quote(note)}}}', file=self._out, flush=True)
 
     def message(self, text: str) -> None:
         print(f'{{"event": "Message", "text": {_quote(text)}}}', file=self._out, flush=True)
@@ -122,8 +122,6 @@ class RichRenderer(LineSink):
             self._eval_progress(None)
             retest = " (re-test)" if event.request_id == "retest" else ""
             print_line(f"🎯 eval {event.skill} L{event.level}: {event.accuracy:.0%} of {event.total}{retest}")
-            for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
-                print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
         elif isinstance(event, QuestFinished):
             print_line(f"🏁 quest {event.quest_id} finished after {event.steps} steps")
         elif isinstance(event, Error):
@@ -137,6 +135,9 @@ class RichRenderer(LineSink):
             print_line(f"■ battle stopped{where} ({event.reason})")
         for note in notes:
             print_line(f"✨ [bold magenta]{note}[/]")
+        if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
+            for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
+                print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
 
     def _eval_progress(self, event: EvalProgress | None) -> None:
         """An eval in flight names itself in the bar (`eval SY L1 37/100 ~12 s`); the bar says

@@ -75,8 +75,8 @@ class BattleScreen(RealmScreen):
         self.query_one(Readouts).show(snapshot, busy)
         if snapshot is not None and snapshot.history:
             loss, strain = loss_points(snapshot.history), strain_points(snapshot.history)
-            val, evals = snapshot.evals.val, snapshot.evals
-            accuracy, answers = list(evals.accuracy), list(evals.answers)
+            evals = snapshot.evals  # this battle's validations and evals
+            val, accuracy, answers = evals.val, list(evals.accuracy), list(evals.answers)
         else:
             # Between battles the losses come from the ledger and the evals from the store; strain is
             # measured live against the level's comfort floor (rules.strain), which saved checkpoints
