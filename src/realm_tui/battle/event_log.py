@@ -42,6 +42,7 @@ from realm_tui.contract.protocol import (
     Stopped,
 )
 from realm_tui.paths import RealmPaths
+from realm_tui.rules.answers import SHOWN_PER_EVAL, pick_results
 
 if TYPE_CHECKING:
     from realm_tui.battle.conductor import Conductor
@@ -229,7 +230,8 @@ class EventLogSink:
     def _applied(self, event: Event, notes: tuple[Any, ...]) -> None:
         data = event_to_dict(event)
         if isinstance(event, EvalResult):
-            data["results"] = []  # every answer of the eval: the store has them, the log need not
+            # Every answer of the eval: the store has them, the log keeps only the few a follower shows.
+            data["results"] = [dict(r) for r in pick_results(event.results, SHOWN_PER_EVAL)]
         record: Record = {"kind": "event", "event": data}
         if isinstance(event, Step | CheckpointSaved | Stopped) and self._conductor is not None:
             record["state"] = self._state(force=not isinstance(event, Step))

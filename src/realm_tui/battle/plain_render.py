@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from realm_tui.battle.answer_lines import answer_lines
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.session import Applied, Entered, Planned, Said, SessionEvent, Tick
 from realm_tui.contract.protocol import (
@@ -161,6 +162,9 @@ class PlainRenderer(LineSink):
                 self._print(line)
         for note in notes:
             self._print(f"✨ {note}")
+        if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
+            for answer in answer_lines(event):  # the hero's own answers, wrong ones first
+                self._print(answer)
 
     def _on_eval_progress(self, event: EvalProgress) -> None:
         """An eval in flight is the current job (`eval sy L1 37/100 ETA 12s`), shown at most every

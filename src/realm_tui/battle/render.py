@@ -3,6 +3,7 @@ for a pipe are `battle.plain_render`)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import TextIO
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from realm_tui.battle.answer_lines import answer_records, judged_lines
 from realm_tui.battle.plain_render import LineSink
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.contract.event_json import event_to_json
@@ -39,6 +41,9 @@ class JsonRenderer(LineSink):
         print(event_to_json(event), file=self._out, flush=True)
         for note in notes:
             print(f'{{"event": "Notification", "text": {_quote(note)}}}', file=self._out, flush=True)
+        if isinstance(event, EvalResult):  # the hero's own answers, one line each, wrong ones first
+            for record in answer_records(event):
+                print(_dumps(record), file=self._out, flush=True)
 
     def message(self, text: str) -> None:
         print(f'{{"event": "Message", "text": {_quote(text)}}}', file=self._out, flush=True)
@@ -48,9 +53,11 @@ class JsonRenderer(LineSink):
 
 
 def _quote(text: str) -> str:
-    import json
-
     return json.dumps(text, ensure_ascii=False)
+
+
+def _dumps(record: dict[str, object]) -> str:
+    return json.dumps(record, ensure_ascii=False)
 
 
 PLAIN_EVAL_LINE_S = 5.0
@@ -128,6 +135,9 @@ class RichRenderer(LineSink):
             print_line(f"■ battle stopped{where} ({event.reason})")
         for note in notes:
             print_line(f"✨ [bold magenta]{note}[/]")
+        if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
+            for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
+                print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
 
     def _eval_progress(self, event: EvalProgress | None) -> None:
         """An eval in flight names itself in the bar (`eval SY L1 37/100 ~12 s`); the bar says

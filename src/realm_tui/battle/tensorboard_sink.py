@@ -29,6 +29,7 @@ from typing import Any
 
 from realm_tui.contract.protocol import CheckpointSaved, EvalResult, Event, Step, Stopped
 from realm_tui.paths import RealmPaths
+from realm_tui.rules.answers import pick_results
 
 FLUSH_S = 5.0
 """Least seconds between two flushes to disk (also flushed after each eval, checkpoint and the end)."""
@@ -72,7 +73,7 @@ def _cell(value: object) -> str:
 
 def samples_markdown(event: EvalResult, shown: int = SAMPLES_SHOWN) -> str:
     """A few of the eval's answers beside the expected ones, marked right/wrong; wrong ones first."""
-    results = sorted(event.results, key=lambda r: bool(r.get("correct")))[:shown]
+    results = pick_results(event.results, shown)  # the rule every face shows its samples by
     lines = [
         f"**{event.skill.upper()} L{event.level}** at step {event.step}: {event.accuracy:.0%} of {event.total}",
         "",

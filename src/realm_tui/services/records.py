@@ -174,6 +174,14 @@ class Records:
         records = self._store.ledger.by_campaign(campaign.id)
         return [(r.step, r.train_loss) for r in records if r.train_loss is not None]
 
+    def val_loss_points(self) -> list[tuple[float, float]]:
+        """(step, validation loss) of the current campaign's checkpoints (beside `loss_points`)."""
+        campaign = current_campaign(self._store)
+        if campaign is None:
+            return []
+        records = self._store.ledger.by_campaign(campaign.id)
+        return [(r.step, r.val_loss) for r in records if r.val_loss is not None]
+
     def checkpoint(self, name: str) -> CheckpointRecord | None:
         return self._store.ledger.get(name)
 

@@ -125,6 +125,7 @@ class FollowedBattle(BattleController):
         if record.get("part", 0):
             return  # the log rolled over to its next part: the same battle goes on
         self._history.clear()
+        self._evals.clear()
         self._state, self._metrics, self._stats = {}, {}, NO_STATS
         self.pending_evals, self.eval_running, self._step = (), None, int(record.get("start_step", 0))
         quest, steps = record.get("quest_id"), f"steps {record.get('start_step')}→{record.get('max_steps')}"
@@ -217,4 +218,5 @@ class FollowedBattle(BattleController):
             trainer_pid=s.get("trainer_pid"),
             last_checkpoint=s.get("last_checkpoint"),
             metrics=dict(self._metrics),
+            evals=self._evals.view(),
         )

@@ -58,6 +58,7 @@ from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.errors import RealmError
 from realm_tui.rules.notifications import Notification, battle_refused, trainer_died
 from realm_tui.services.requests import BattleRequests
+from realm_tui.ui.eval_watch import EvalWatch
 from realm_tui.ui.messages import (
     BattleLogged,
     CheckpointAdded,
@@ -132,6 +133,8 @@ class BattleController:
         self._history: deque[StepPoint] = deque(maxlen=HISTORY)
         self._metrics: dict[str, float] = {}
         """The latest Step's school metrics (the conductor does not keep them)."""
+        self._evals = EvalWatch()
+        """Validation losses, accuracies and sample answers of this battle's evals (the plots)."""
         self.pending_evals: tuple[PendingEval, ...] = ()
         """`Evaluate` commands sent to the trainer and not answered yet (the worker replaces the
         tuple, the UI reads it for the jobs table)."""
@@ -179,6 +182,7 @@ class BattleController:
 
     def _run(self, cancelled: Callable[[], bool]) -> None:
         self._history.clear()
+        self._evals.clear()
         self._metrics = {}
         self.pending_evals, self._step = (), 0
         self.eval_running = None
@@ -266,6 +270,7 @@ class BattleController:
                 return
 
     def _show(self, event: Event, notes: list[Notification]) -> None:
+        plotted = self._evals.on_event(event)  # a validation loss, an accuracy, the hero's answers
         if isinstance(event, Hello):
             self._log(
                 "event", f"trainer pid {event.pid} · torch {event.torch_version} · {event.device} · {event.precision}"
@@ -283,6 +288,8 @@ class BattleController:
             self.eval_running = None
             self._answered(event)
             self._log("eval", f"🎯 eval {event.skill.upper()} L{event.level}: {event.accuracy:.0%} of {event.total}")
+            if plotted:
+                self._post_step(force=True)  # the plots and the hero's answers show it now
         elif isinstance(event, QuestStarted):
             self._log("event", f"⚔ quest {event.quest_id}: {event.examples:,} examples, {event.tokens:,} tokens")
             self._post(QuestBoardChanged(f"{event.quest_id} started"))
@@ -358,4 +365,5 @@ class BattleController:
             trainer_pid=s.trainer_pid,
             last_checkpoint=s.last_checkpoint,
             metrics=dict(self._metrics),
+            evals=self._evals.view(),
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from realm_tui.rules import HeroStats
+from realm_tui.rules.answers import EvalAnswers
 
 
 class TrainerState(StrEnum):
@@ -36,6 +37,22 @@ class StepPoint:
     step: int
     loss: float
     strain: float
+
+
+Points = tuple[tuple[float, float], ...]
+"""(step, value) points of one plotted series."""
+
+
+@dataclass(frozen=True)
+class EvalCurves:
+    """What the battle's evals and validations showed so far (`ui.eval_watch.EvalWatch` keeps it)."""
+
+    val: Points = ()
+    """Validation loss by step (at the evals' and checkpoints' cadence; empty before the first)."""
+    accuracy: tuple[tuple[str, Points], ...] = ()
+    """(skill, accuracy by step) per skill, at its training level (re-tests of older levels left out)."""
+    answers: tuple[EvalAnswers, ...] = ()
+    """The latest eval's sample answers of each skill (wrong ones first), in the order skills came."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,8 @@ class BattleSnapshot:
     last_checkpoint: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     """The school's numbers of the latest step (`Step.metrics`: DPO margin, KL …); empty for Scribe."""
+    evals: EvalCurves = EvalCurves()
+    """Validation losses, accuracies and the hero's sample answers of the battle's evals."""
 
     @property
     def progress(self) -> float:

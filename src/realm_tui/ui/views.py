@@ -26,9 +26,11 @@ from realm_tui.rules import (
     skills_for,
     training_level,
 )
+from realm_tui.rules.answers import EvalAnswers
 from realm_tui.rules.primitives import PRIMITIVES
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, transition_from_record
 from realm_tui.rules.rewards import levels_gained
+from realm_tui.services.hero_answers import answers_by_level
 from realm_tui.services.records import CampaignProgress
 from realm_tui.services.standings import skill_standings
 from realm_tui.skills.versions import old_version_levels, old_version_note
@@ -169,6 +171,8 @@ class GuildView:
     verdict: str
     maxed_out: bool
     transitions: tuple[str, ...]
+    answers: tuple[EvalAnswers, ...] = ()
+    """The last answers of each skill level (its newest eval, wrong ones first)."""
 
 
 def _tagged(evals: Sequence[EvalRecord]) -> list[TaggedResult]:
@@ -274,6 +278,7 @@ def build_guild_view(configs: RealmConfigs, progress: CampaignProgress, hero_tit
         verdict=verdict,
         maxed_out=maxed,
         transitions=transitions,
+        answers=tuple(answers_by_level(evals)),
     )
 
 

@@ -1,4 +1,5 @@
-"""The Battle screen: live loss and strain plots, readouts, the battle log and jobs in flight."""
+"""The Battle screen: live loss (train and validation), accuracy and strain plots, readouts, the
+hero's latest answers, the battle log and jobs in flight."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
+from realm_tui.services.hero_answers import accuracy_points, latest_answers
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
 from realm_tui.ui.models import BattleSnapshot, PendingEval, format_duration
 from realm_tui.ui.screens.base import RealmScreen
-from realm_tui.ui.widgets.battle import BattleLog, Readouts, SeriesPlot, StrainPlot, loss_points, strain_points
+from realm_tui.ui.widgets.answers import AnswersPanel
+from realm_tui.ui.widgets.battle import BattleLog, Readouts, StrainPlot, loss_points, strain_points
+from realm_tui.ui.widgets.eval_plots import AccuracyPlot, LossPlot
 from realm_tui.ui.widgets.hardware import HardwarePanel
 
 DETAIL = 28
@@ -37,12 +41,14 @@ class BattleScreen(RealmScreen):
         interval = self.game.options.plot_interval_s
         with Vertical(id="battle"):
             with Horizontal(id="plots"):
-                yield SeriesPlot("loss", interval=interval, id="loss-plot", classes="panel")
+                yield LossPlot("loss (train, val)", interval=interval, id="loss-plot", classes="panel")
+                yield AccuracyPlot("accuracy per skill", interval=interval, id="accuracy-plot", classes="panel")
                 yield StrainPlot(
                     "strain (zones at 0.1 / 0.3 / 0.5)", interval=interval, id="strain-plot", classes="panel"
                 )
             yield Readouts(id="readouts", classes="panel")
             yield HardwarePanel(self.game.options.read_hardware, id="hardware", classes="panel")
+            yield AnswersPanel(id="answers", classes="panel")
             with Horizontal(id="battle-bottom"):
                 yield BattleLog(id="battle-log", classes="panel")
                 yield DataTable(id="jobs", classes="panel", cursor_type="none", zebra_stripes=False)
@@ -50,6 +56,7 @@ class BattleScreen(RealmScreen):
     def on_mount(self) -> None:
         self.query_one("#battle-log").border_title = "Battle log"
         self.query_one("#readouts").border_title = "Readouts"
+        self.query_one("#answers").border_title = "The hero's answers (wrong first)"
         jobs = self.query_one("#jobs", DataTable)
         jobs.border_title = "Jobs in flight"
         jobs.add_columns("job", "state", "detail")
@@ -68,12 +75,20 @@ class BattleScreen(RealmScreen):
         self.query_one(Readouts).show(snapshot, busy)
         if snapshot is not None and snapshot.history:
             loss, strain = loss_points(snapshot.history), strain_points(snapshot.history)
+            evals = snapshot.evals  # this battle's validations and evals
+            val, accuracy, answers = evals.val, list(evals.accuracy), list(evals.answers)
         else:
-            # Between battles the loss comes from the ledger; strain is measured live against the
-            # level's comfort floor (rules.strain), which saved checkpoints do not record: none shown.
-            loss, strain = self.game.records.loss_points(), []
-        self.query_one("#loss-plot", SeriesPlot).show(loss, force=force)
+            # Between battles the losses come from the ledger and the evals from the store; strain is
+            # measured live against the level's comfort floor (rules.strain), which saved checkpoints
+            # do not record: none shown.
+            records = self.game.records
+            loss, val, strain = records.loss_points(), tuple(records.val_loss_points()), []
+            stored = records.progress().evals
+            accuracy, answers = accuracy_points(stored), latest_answers(stored)
+        self.query_one("#loss-plot", LossPlot).show([("train", loss), ("val", val)], force=force)
+        self.query_one("#accuracy-plot", AccuracyPlot).show(accuracy, force=force)
         self.query_one("#strain-plot", StrainPlot).show(strain, force=force)
+        self.query_one(AnswersPanel).show(answers)
 
     def _refresh_jobs(self) -> None:
         if not self.is_current:

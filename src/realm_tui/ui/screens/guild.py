@@ -26,9 +26,11 @@ from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoar
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, PickModal
 from realm_tui.ui.views import GuildView, SkillView, build_guild_view, build_hero_sheet
+from realm_tui.ui.widgets.answers import answers_markup
 from realm_tui.ui.widgets.text import bar, sparkline, zone_label
 
 PRIMITIVES_SHOWN = 8
+NO_ANSWERS = "[dim]No eval yet: each eval keeps the hero's answers here, a few per level.[/]"
 
 
 def skill_text(s: SkillView) -> str:
@@ -62,6 +64,7 @@ class GuildScreen(RealmScreen):
                 yield Static("", id="guild-skills", classes="panel")
                 yield Static("", id="guild-strain", classes="panel")
                 yield Static("", id="guild-campaign", classes="panel")
+                yield Static("", id="guild-answers", classes="panel")
             with Vertical(id="guild-right"):
                 yield Static("", id="guild-primitives", classes="panel")
                 yield VerticalScroll(Static("", id="guild-honours"), id="guild-honours-box", classes="panel")
@@ -71,6 +74,7 @@ class GuildScreen(RealmScreen):
             "#guild-skills": "Skills",
             "#guild-strain": "Strain & curriculum",
             "#guild-campaign": "Campaign",
+            "#guild-answers": "The hero's last answers per level (wrong first)",
             "#guild-primitives": "Primitives",
             "#guild-honours-box": "Titles & achievements",
         }
@@ -242,6 +246,7 @@ class GuildScreen(RealmScreen):
         self.query_one("#guild-campaign", Static).update("\n".join(campaign))
         self._show_primitives(view)
         self._show_honours(view)
+        self.query_one("#guild-answers", Static).update(answers_markup(view.answers, NO_ANSWERS))
 
     def _show_primitives(self, view: GuildView) -> None:
         if not view.primitives:
