@@ -26,8 +26,8 @@ from realm_tui.errors import ConfigError
 
 QUESTS_FILE = POLICY_FILE
 ACCELERATE_DIR = "accelerate"
-KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE)
-KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR)
+KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE, "paths.yaml")
+KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR, "domains", "physics", "techniques")
 LEFTOVER_SUFFIXES = ("~", ".swp", ".swo", ".bak", ".orig")
 
 
