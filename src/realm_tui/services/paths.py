@@ -76,6 +76,35 @@ def path_label(path_id: str | None) -> str:
     return path_id or DEFAULT_PATH_LABEL
 
 
+def path_caption(configs: RealmConfigs, path_id: str | None) -> str:
+    """One line for the Guild, the Vault and the Armory: `⚛️ muon@reasoning · The Orthogonal Way`."""
+    if path_id is None:
+        return f"{DEFAULT_PATH_LABEL} · the hero's own training settings in curriculum.yaml's mix"
+    book = configs.path_book
+    entry = next((p for p in book.paths if p.id == path_id), None) if book is not None else None
+    if book is None or entry is None:
+        return f"{path_id} (no longer offered by configs/paths.yaml)"
+    technique = book.techniques[entry.technique]
+    return f"{technique.icon} {path_id} · {technique.rpg_name}"
+
+
+class PathDesk:
+    """The game's view of paths over its store: which one a campaign follows, and following one."""
+
+    def __init__(self, realm: RealmPaths, store: Store) -> None:
+        self.realm = realm
+        self.store = store
+
+    def followed(self, hero_id: str | None = None) -> str | None:
+        """The path the hero's current campaign follows (None: the default path)."""
+        campaign = current_campaign(self.store, hero_id)
+        return campaign.training_path if campaign is not None else None
+
+    def follow(self, configs: RealmConfigs, hero_id: str, path_id: str | None) -> CampaignRecord:
+        """`follow_path` on this store."""
+        return follow_path(self.realm, self.store, configs, hero_id, path_id)
+
+
 def followed_path(store: Store) -> str | None:
     """The path the current campaign follows (None: the default path, or no campaign yet)."""
     campaign = current_campaign(store)
