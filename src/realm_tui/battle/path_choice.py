@@ -87,3 +87,14 @@ def configs_on_path(configs: RealmConfigs, hero: HeroConfig, path_id: str | None
 def path_optimizer_args(configs: RealmConfigs, path_id: str | None) -> dict[str, object]:
     """The physics' optimizer arguments for the job (`TrainJob.optimizer_args`); none on the default path."""
     return {} if path_id is None else dict(_resolve(configs, path_id).physics.optimizer.args)
+
+
+def path_notes(configs: RealmConfigs, path_id: str | None) -> list[str]:
+    """The battle's start line for a path (none on the default path: that battle reads as before)."""
+    if path_id is None:
+        return []
+    path = _resolve(configs, path_id)
+    skills = " ".join(s.upper() for s in configs.curriculum.enabled_skills())
+    return [
+        f"path {path_id}: {path.technique.icon} {path.technique.rpg_name} ({path.physics.summary()}); skills {skills}"
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from realm_tui.battle.checkpoint_health import adopt_orphans, resume_point
-from realm_tui.battle.path_choice import battle_path, configs_on_path, path_optimizer_args
+from realm_tui.battle.path_choice import battle_path, configs_on_path, path_notes, path_optimizer_args
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.school_options import check_teacher_folder, hero_teacher_folder, teacher_hero
@@ -329,7 +329,7 @@ def plan_battle(
     curriculum = battle_curriculum(configs, keeper, hero, campaign, modules)
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
-    notes = adopt_orphans(store, realm, campaign)
+    notes = path_notes(configs, path) + adopt_orphans(store, realm, campaign)
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
     quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)
