@@ -253,6 +253,7 @@ class Conductor:
                 size_bytes=event.size_bytes,
                 adapter=event.adapter,
                 notes=dict(event.notes),
+                training_path=campaign.training_path,  # the path this battle follows (battle.path_choice)
             )
         )
         self.state.last_checkpoint = event.name

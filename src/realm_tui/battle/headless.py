@@ -84,11 +84,13 @@ def run_headless(
     oracle_loss: dict[str, Any] | None = None,
     launch: str | None = None,
     requests: RequestHook | None = None,
+    path: str | None = None,
 ) -> int:
     """Run one battle to its end; returns the process exit code (0 on a graceful end).
 
     `launch`: a launcher command (`accelerate launch --config_file …`, `torchrun …`) to run the
-    trainer on many processes (`battle.launched`); None: one spawned child."""
+    trainer on many processes (`battle.launched`); None: one spawned child. `path`: follow this
+    path (`technique@domain`) from now on (`battle.path_choice`)."""
     configs = load_realm_configs(realm.configs)
     sink = _renderer(json_events)
     with Store.open(realm.store_file) as store:
@@ -106,6 +108,7 @@ def run_headless(
                 school=school,
                 school_options=school_options,
                 oracle_loss=oracle_loss,
+                path=path,
             )
 
         watch = WatchSink(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from realm_tui.battle.checkpoint_health import adopt_orphans, resume_point
+from realm_tui.battle.path_choice import battle_path, configs_on_path, path_notes, path_optimizer_args
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.school_options import check_teacher_folder, hero_teacher_folder, teacher_hero
@@ -294,8 +295,12 @@ def plan_battle(
     school: str = "scribe",
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
+    path: str | None = None,
 ) -> BattlePlan:
     """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
+
+    `path` (`technique@domain`): the path to follow from now on (None: the campaign's own, see
+    `battle.path_choice`).
 
     Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
     school_options = check_school_and_quest(
@@ -310,18 +315,21 @@ def plan_battle(
         oracle_loss=oracle_loss,
     )
     chosen_hero, campaign = choose_campaign(store, hero_id, fresh=not resume)
-    hero = configs.hero(chosen_hero)
+    path = battle_path(configs, store, campaign, configs.hero(chosen_hero), path)  # [paths] refusals, no write
+    configs, hero = configs_on_path(configs, configs.hero(chosen_hero), path)
     check_battle_knobs(hero, configs.profile_for(hero))  # [armory] refuse impossible knobs before any write
     check_hero_files(hero, realm.root)  # a broken hero folder is refused before any write
     # A listed module that is not installed → InputError, before anything is written.
     modules = installed_modules(realm, configs.curriculum) if configs.curriculum.modules else {}
     if campaign is None:
         campaign = start_campaign(store, hero.id)
+    if campaign.training_path != path:
+        campaign = store.campaigns.update(campaign.id, training_path=path)
     keeper = make_keeper(configs, store, campaign.id)
     curriculum = battle_curriculum(configs, keeper, hero, campaign, modules)
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
-    notes = adopt_orphans(store, realm, campaign)
+    notes = path_notes(configs, path) + adopt_orphans(store, realm, campaign)
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
     quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)
@@ -344,5 +352,5 @@ def plan_battle(
         school_options=school_options,
         oracle_loss=oracle_loss,
     )
-    job = replace(job, eval_samples_by_skill=eval_samples_by_skill)
+    job = replace(job, eval_samples_by_skill=eval_samples_by_skill, optimizer_args=path_optimizer_args(configs, path))
     return BattlePlan(job, hero, campaign, quest_id, quest_path, board_quest, resumed, keeper, tuple(notes))

@@ -18,6 +18,7 @@ from realm_tui.cli.battle import battle_app
 from realm_tui.cli.campaign import campaign_app
 from realm_tui.cli.common import GlobalOptions, current_realm, say_error
 from realm_tui.cli.module import module_app
+from realm_tui.cli.paths import paths_command
 from realm_tui.cli.quest import quest_app
 from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import eval_command, skills_command
@@ -56,6 +57,7 @@ app.add_typer(battle_app, name="battle")
 app.command("eval")(eval_command)
 app.command("skills")(skills_command)
 app.command("runs")(runs_command)
+app.command("paths")(paths_command)
 
 
 def _version(value: bool) -> None:
@@ -197,6 +199,9 @@ def train(
             "'accelerate launch --config_file configs/accelerate/ddp.yaml' (see docs/scaling.md).",
         ),
     ] = None,
+    path: Annotated[
+        str | None, typer.Option("--path", help="Follow this path (TECHNIQUE@DOMAIN, see `realm paths`) from now on.")
+    ] = None,
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
     _refuse_under_launcher()
@@ -212,6 +217,7 @@ def train(
             "--school-option": bool(school_option),
             "--oracle": oracle is not None,
             "--launch": launch is not None,
+            "--path": path is not None,
         }
         _refuse_headless_flags([flag for flag, on in given.items() if on])
         from realm_tui.ui.launch import run_tui
@@ -237,6 +243,7 @@ def train(
         oracle_loss={"signal": oracle} if oracle else None,
         launch=launch,
         requests=BattleRequests(realm),  # `realm quest add …` from another terminal: this battle applies it
+        path=path,
     )
     raise typer.Exit(code)
 

@@ -1,7 +1,8 @@
 """The rest of `configs/`: the quest board's policy, the launcher configs, and files nobody reads.
 
 `realm validate` promises to check every file under `configs/`; the hero, profile, skill, titles
-and curriculum files are checked in `realm_config`, the others here:
+and curriculum files are checked in `realm_config`, the paths' (`domains/`, `physics/`,
+`techniques/`, `paths.yaml`) in `path_book`, the others here:
 
 - `quests.yaml` (optional): the Quest Board's policy (`config.quest_policy.QuestPolicy`, exact types,
   unknown keys refused);
@@ -26,8 +27,8 @@ from realm_tui.errors import ConfigError
 
 QUESTS_FILE = POLICY_FILE
 ACCELERATE_DIR = "accelerate"
-KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE)
-KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR)
+KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE, "paths.yaml")
+KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR, "domains", "physics", "techniques")
 LEFTOVER_SUFFIXES = ("~", ".swp", ".swo", ".bak", ".orig")
 
 

@@ -21,6 +21,7 @@ from realm_tui.config.extra_files import check_extra_files
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.loader import load_model
 from realm_tui.config.memory_profile import MemoryProfile
+from realm_tui.config.path_book import PathBook, collect_path_book
 from realm_tui.config.titles import TitlesConfig
 from realm_tui.errors import ConfigError
 
@@ -55,6 +56,8 @@ class RealmConfigs:
     """Skill configs by id."""
     skills_loaded: bool = False
     """False when the skill config module is not available, so skills were not loaded or checked."""
+    path_book: PathBook | None = None
+    """Domains, physics, techniques and the paths offered (`config.path_book`); None: not loaded."""
 
     def hero(self, hero_id: str) -> HeroConfig:
         """The hero `hero_id`; a `ConfigError` listing the heroes when there is none."""
@@ -221,6 +224,8 @@ def _collect(configs_dir: Path) -> tuple[RealmConfigs | None, list[ConfigError]]
     if skills is not None:
         errors.extend(_check_skill_names(configs_dir, titles, curriculum, skills))
     errors.extend(check_extra_files(configs_dir))  # quests.yaml, accelerate/, and files nobody reads
+    book, path_errors = collect_path_book(configs_dir, heroes, profiles, curriculum, skills, names_known=not errors)
+    errors.extend(path_errors)  # domains/, physics/, techniques/, paths.yaml
 
     if errors or titles is None or curriculum is None:
         return None, errors
@@ -232,6 +237,7 @@ def _collect(configs_dir: Path) -> tuple[RealmConfigs | None, list[ConfigError]]
         curriculum=curriculum,
         skills=skills or {},
         skills_loaded=skills is not None,
+        path_book=book,
     )
     return configs, errors
 

@@ -182,6 +182,7 @@ class CampaignDesk:
                 skill_levels=levels,
                 milestones=_entries(state),
                 new_game_plus_of=source.id,
+                training_path=source_ckpt.training_path,  # its optimizer state is that path's
             )
         )
         self.store.ledger.add(seed)

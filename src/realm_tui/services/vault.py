@@ -55,6 +55,8 @@ class VaultRow:
     adapter: bool
     damaged: str | None = None
     """Why the checkpoint failed verification (never resumed or exported), None when sound."""
+    training_path: str | None = None
+    """The path of the battle that saved it (None: the default path)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Vault:
                 on_disk=self._on_disk(r),
                 adapter=r.adapter,
                 damaged=r.damaged,
+                training_path=r.training_path,
             )
             for r in reversed(records)
         ]

@@ -78,6 +78,9 @@ class CampaignRecord(Record):
     quests_completed: int = Field(default=0, ge=0)
     new_game_plus_of: str | None = None
     """Campaign this one continues as New Game+."""
+    training_path: str | None = None
+    """The path the campaign follows (`technique@domain`, `realm paths`); None: the default path
+    (the hero's own training_defaults in curriculum.yaml's mix)."""
 
 
 class CheckpointRecord(Record):
@@ -106,6 +109,8 @@ class CheckpointRecord(Record):
     damaged: str | None = None
     """Why the checkpoint failed verification (set when it was found bad; never resumed or exported)."""
     notes: dict[str, Any] = Field(default_factory=dict)
+    training_path: str | None = None
+    """The path of the battle that saved it (`technique@domain`); None: the default path."""
 
     @field_validator("path")
     @classmethod

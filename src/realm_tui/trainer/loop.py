@@ -557,6 +557,7 @@ class _Battle:
         meta = {"hero_id": self.job.hero_id, "quest_id": self.job.quest_id, "adapter": self.adapter}
         meta["campaign_id"] = self.job.campaign_id  # lets the parent adopt an unlisted save (issue 13)
         meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
+        meta["optimizer"] = self.job.optimizer  # which physics' state the checkpoint holds (paths)
         try:
             path = save_on_main(  # rank 0 writes; every rank learns the folder
                 self.accelerator,

@@ -30,6 +30,7 @@ from realm_tui.services.archaeology import Archaeology
 from realm_tui.services.armory import ArmoryForm, VramEstimate, estimate_vram
 from realm_tui.services.campaigns import CampaignDesk
 from realm_tui.services.oracle import OracleClient, OracleTarget, oracle_main
+from realm_tui.services.paths import PathDesk
 from realm_tui.services.quest_board import QuestBoard
 from realm_tui.services.records import Records
 from realm_tui.services.sparring import Sparring
@@ -126,6 +127,7 @@ class Game:
         self.vault = Vault(self.realm, self.store, self.options.disk_usage)
         self.sparring = Sparring(self.realm, self.store)
         self.archaeology = Archaeology(self.realm, self.store)
+        self.paths = PathDesk(self.realm, self.store)  # [paths] which path a campaign follows
         self.oracle = OracleClient(self.options.oracle_target)
         self.battle = BattleController(self, lambda _m: None)
         self._closed = False

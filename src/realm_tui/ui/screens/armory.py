@@ -25,9 +25,12 @@ from realm_tui.services.armory import (
     refusals_here,
     validate_form,
 )
+from realm_tui.services.paths import path_caption, path_rows
 from realm_tui.ui.keys import ARMORY_BINDINGS
 from realm_tui.ui.screens.base import RealmScreen
 
+DEFAULT_PATH = "default"
+"""The path select's value for the default path (a path id always holds an @)."""
 NUMBER_FIELDS = (
     ("batch_size", "batch size", "integer"),
     ("gradient_accumulation", "grad accumulation", "integer"),
@@ -62,6 +65,8 @@ class ArmoryScreen(RealmScreen):
                         compact=True,
                         id="armory-hero",
                     )
+                    yield Label("path")  # [paths] a technique in a domain, for the hero's campaign
+                    yield Select(self._path_options(), allow_blank=False, compact=True, id="armory-path")
                     yield Label("memory profile")
                     yield Select(
                         [(p, p) for p in sorted(configs.memory_profiles)],
@@ -83,6 +88,7 @@ class ArmoryScreen(RealmScreen):
             with Vertical(id="armory-side"):
                 yield Static("", id="armory-vram", classes="panel")
                 yield Static("", id="armory-profile-info", classes="panel")
+                yield Static("", id="armory-path-info", classes="panel")
                 yield Static("", id="armory-problems", classes="panel")
 
     def on_mount(self) -> None:
@@ -90,6 +96,7 @@ class ArmoryScreen(RealmScreen):
         self.query_one("#armory-vram").border_title = "VRAM estimate"
         self.query_one("#armory-profile-info").border_title = "Memory profile"
         self.query_one("#armory-problems").border_title = "Check"
+        self.query_one("#armory-path-info").border_title = "Path (Ctrl+S: the campaign follows it)"
         self._loading = False
         campaign = self.game.records.current_campaign()
         hero_id = campaign.hero_id if campaign and campaign.hero_id in self.game.configs.heroes else None
@@ -101,6 +108,7 @@ class ArmoryScreen(RealmScreen):
         self._loading = True
         try:
             self.query_one("#armory-hero", Select).value = form.hero_id
+            self.query_one("#armory-path", Select).value = self.game.paths.followed(form.hero_id) or DEFAULT_PATH
             self.query_one("#armory-profile", Select).value = form.memory_profile
             self.query_one("#armory-optimizer", Select).value = form.optimizer
             for key, _label, _kind in NUMBER_FIELDS:
@@ -108,6 +116,7 @@ class ArmoryScreen(RealmScreen):
         finally:
             self._loading = False
         self.call_after_refresh(self._check)
+        self.call_after_refresh(self._show_path)
 
     def _read(self) -> tuple[ArmoryForm | None, list[str]]:
         problems: list[str] = []
@@ -228,6 +237,9 @@ class ArmoryScreen(RealmScreen):
         if event.select.id == "armory-hero" and isinstance(event.value, str):
             self._load(event.value)
             return
+        if event.select.id == "armory-path":
+            self._show_path()
+            return
         self._check()
 
     @on(Input.Changed)
@@ -235,13 +247,55 @@ class ArmoryScreen(RealmScreen):
         if not self._loading:
             self._check()
 
+    def _path_options(self) -> list[tuple[str, str]]:
+        rows = path_rows(self.game.configs)
+        return [("default (the hero's settings)", DEFAULT_PATH)] + [(f"{r.icon} {r.id}", r.id) for r in rows]
+
+    def _chosen_path(self) -> tuple[str, str | None]:
+        """(hero id, chosen path id; None: the default path)."""
+        value = self.query_one("#armory-path", Select).value
+        return str(self.query_one("#armory-hero", Select).value), None if value == DEFAULT_PATH else str(value)
+
+    def _show_path(self) -> None:
+        """The chosen path's technique, physics and skills, and whether the hero's profile refuses it."""
+        hero_id, path_id = self._chosen_path()
+        row = next((r for r in path_rows(self.game.configs, hero_id) if r.id == path_id), None)
+        lines = [escape(path_caption(self.game.configs, path_id))]
+        if row is not None:
+            lines.append(f"physics {escape(row.physics)} · skills {' '.join(s.upper() for s in row.skills)}")
+            lines.append(f"[dim]suits {escape(row.suits)}[/]")
+            if row.refused:
+                lines.append(f"[$error]✖ refused for {escape(hero_id)}:[/] {escape(row.refused)}")
+        if path_id != self.game.paths.followed(hero_id):
+            lines.append("[$warning]not followed yet[/] [dim]— Ctrl+S: the hero's campaign follows it[/]")
+        self.query_one("#armory-path-info", Static).update("\n".join(lines))
+
+    def _apply_path(self) -> bool | None:
+        """Make the hero's campaign follow the chosen path: True when it changed, None when refused."""
+        hero_id, path_id = self._chosen_path()
+        if path_id == self.game.paths.followed(hero_id):
+            return False
+        try:
+            record = self.game.paths.follow(self.game.configs, hero_id, path_id)
+        except RealmError as err:
+            self.notify_refusal(str(err))
+            return None
+        shown = path_id or DEFAULT_PATH
+        self.notify(f"{record.id} follows path {shown} from its next battle", title="Armory", markup=False)
+        self._show_path()
+        return True
+
     def action_apply(self) -> None:
+        path_changed = self._apply_path()
+        if path_changed is None:
+            return
         form = self._check()
         if form is None:
             self.notify_refusal("fix the problems first")
             return
         if form == form_for(self.game.configs, form.hero_id):
-            self.notify("nothing changed", title="Armory", timeout=3, markup=False)
+            if not path_changed:
+                self.notify("nothing changed", title="Armory", timeout=3, markup=False)
             return
         try:
             backup = apply_form(self.game.realm, self.game.configs, form)

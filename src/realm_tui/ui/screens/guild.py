@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from realm_tui.errors import RealmError
 from realm_tui.services.campaigns import CampaignRefusal
+from realm_tui.services.paths import path_caption
 from realm_tui.services.sparring import SPAR_COUNT, SparOutcome
 from realm_tui.ui.keys import GUILD_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
@@ -239,6 +240,7 @@ class GuildScreen(RealmScreen):
         campaign = [
             f"[dim]campaign[/] {escape(view.campaign_id or 'none')}{f' ({status})' if status else ''} · "
             f"effort {view.effort_total:.1f}",
+            f"[dim]path[/] {escape(path_caption(self.game.configs, self.game.paths.followed()))}",
             f"[dim]peaks[/] {escape(peaks)}",
             f"[b {verdict_style}]{'MAXED OUT' if view.maxed_out else 'Growing'}[/] {escape(view.verdict)}",
         ]

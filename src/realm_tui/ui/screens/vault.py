@@ -12,6 +12,7 @@ from textual.worker import get_current_worker
 
 from realm_tui.services.campaigns import CampaignRefusal
 from realm_tui.services.export_child import ExportFailed
+from realm_tui.services.paths import path_caption
 from realm_tui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.keys import VAULT_BINDINGS
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished, TaskProgress
@@ -122,6 +123,7 @@ class VaultScreen(RealmScreen):
             f"step {row.step} · saved {format_date(row.created_at)} · {format_bytes(row.size_bytes)} · {skills}\n"
             f"train loss {format_loss(row.train_loss)} · val loss {format_loss(row.val_loss)} · "
             f"{BLESSING_MARKS.get(row.blessing, row.blessing or '')}\n"
+            f"path {escape(path_caption(self.game.configs, row.training_path))}\n"
             "[dim]c crown · d delete · e export (saves/exports/) · n New Game+ from here[/]"
         )
 
