@@ -24,6 +24,7 @@ from realm_tui.battle.session import BattleSession, BridgeLike, RequestHook, Ses
 from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.battle.watch import WatchSink
 from realm_tui.config.realm_config import load_realm_configs
+from realm_tui.config.settings import Settings, load_settings
 from realm_tui.contract.protocol import Stop, StopReason
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
@@ -33,12 +34,17 @@ HEADLESS_TIMINGS = SessionTimings(poll_s=0.25, close_grace_s=60.0, stop_grace_s=
 the trainer save one."""
 
 
-def _renderer(json_events: bool) -> LineSink:
+def _renderer(json_events: bool, settings: Settings | None = None) -> LineSink:
     """JSON lines for scripts; the rich bar on a terminal; plain lines into a pipe or a file (where
-    the rich bar would draw nothing)."""
+    the rich bar would draw nothing). `settings`: the bell and the moments (`configs/settings.yaml`)."""
+    settings = settings or Settings()
     if json_events:
         return JsonRenderer()
-    return RichRenderer() if sys.stdout.isatty() else PlainRenderer()
+    if sys.stdout.isatty():
+        return RichRenderer(bell=settings.bell, moments=settings.moments)
+    plain = PlainRenderer()
+    plain.moments = settings.moments
+    return plain
 
 
 def _bridge(realm: RealmPaths, launch: str | None) -> tuple[BridgeLike, Callable[[], str] | None]:
@@ -92,7 +98,7 @@ def run_headless(
     trainer on many processes (`battle.launched`); None: one spawned child. `path`: follow this
     path (`technique@domain`) from now on (`battle.path_choice`)."""
     configs = load_realm_configs(realm.configs)
-    sink = _renderer(json_events)
+    sink = _renderer(json_events, load_settings(realm))
     with Store.open(realm.store_file) as store:
         bridge, started_note = _bridge(realm, launch)
 

@@ -31,6 +31,7 @@ from realm_tui.contract.protocol import (
     Step,
     Stopped,
 )
+from realm_tui.rules.moments import Moment, moment_of
 
 PROGRESS_EVERY_S = 5.0
 """Progress lines while steps arrive: at most this often."""
@@ -54,9 +55,14 @@ class LineSink:
     def close(self) -> None:
         raise NotImplementedError
 
+    def moment(self, moment: Moment) -> None:
+        """A level-up, a new champion, a mastered level, a maxed-out verdict: a line that stands out."""
+
     def on_event(self, event: SessionEvent) -> None:
         if isinstance(event, Applied):
             self.show(event.event, [f"{n.title}: {n.body}" for n in event.notes])
+            for found in filter(None, map(moment_of, event.notes)):
+                self.moment(found)
         elif isinstance(event, Tick):
             self.tick()
         elif isinstance(event, Said):
@@ -98,6 +104,8 @@ class PlainRenderer(LineSink):
         self._job_since = clock()
         self._last_progress = -1e18
         self._last_line = clock()
+        self.moments = True
+        """Print moments as `*** LEVEL UP: BIN L2 ***` lines (`configs/settings.yaml` can turn them off)."""
 
     # ------------------------------------------------------------ the current job
 
@@ -165,6 +173,10 @@ class PlainRenderer(LineSink):
         if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
             for answer in answer_lines(event):  # the hero's own answers, wrong ones first
                 self._print(answer)
+
+    def moment(self, moment: Moment) -> None:
+        if self.moments:
+            self._print(moment.plain_line)
 
     def _on_eval_progress(self, event: EvalProgress) -> None:
         """An eval in flight is the current job (`eval sy L1 37/100 ETA 12s`), shown at most every

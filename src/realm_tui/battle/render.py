@@ -29,6 +29,7 @@ from realm_tui.contract.protocol import (
     Step,
     Stopped,
 )
+from realm_tui.rules.moments import Moment
 
 
 class JsonRenderer(LineSink):
@@ -68,8 +69,11 @@ class RichRenderer(LineSink):
     """A progress bar (step, loss, tokens/s, ETA, the school's metrics when it reports any) with a
     line per checkpoint and notification."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, *, bell: bool = True, moments: bool = True) -> None:
         self.console = console or Console(stderr=False)
+        self.bell = bell
+        """Ring the terminal bell at a moment (`configs/settings.yaml`: `bell: false` silences it)."""
+        self.moments = moments
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -138,6 +142,15 @@ class RichRenderer(LineSink):
         if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
             for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
                 print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
+
+    def moment(self, moment: Moment) -> None:
+        """A banner line in reverse video (and the bell), above the bar."""
+        if not self.moments:
+            return
+        console = self._progress.console
+        console.print(f"[bold reverse magenta] ★ {escape(moment.headline)} ★ [/] {escape(moment.detail)}")
+        if self.bell and console.is_terminal:
+            console.bell()
 
     def _eval_progress(self, event: EvalProgress | None) -> None:
         """An eval in flight names itself in the bar (`eval SY L1 37/100 ~12 s`); the bar says

@@ -17,6 +17,7 @@ from realm_tui.cli.armory import armory_app
 from realm_tui.cli.battle import battle_app
 from realm_tui.cli.campaign import campaign_app
 from realm_tui.cli.common import GlobalOptions, current_realm, say_error
+from realm_tui.cli.lore import lore_command
 from realm_tui.cli.module import module_app
 from realm_tui.cli.paths import paths_command
 from realm_tui.cli.quest import quest_app
@@ -58,6 +59,7 @@ app.command("eval")(eval_command)
 app.command("skills")(skills_command)
 app.command("runs")(runs_command)
 app.command("paths")(paths_command)
+app.command("lore")(lore_command)
 
 
 def _version(value: bool) -> None:

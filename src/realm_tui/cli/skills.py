@@ -136,7 +136,8 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
     from realm_tui.skills.versions import old_version_levels, old_version_note
 
     table = Table(title="Skills")
-    for column in ("Skill", "Mastered", "Training", "Last evals", "Mean", "Threshold", "Status"):
+    table.add_column("Skill", no_wrap=True)  # the skill's one name, whole: `Circle Runes (BIN)`
+    for column in ("Mastered", "Training", "Last evals", "Mean", "Threshold", "Status"):
         table.add_column(column)
     for standing in skill_standings(configs, campaign.skill_levels if campaign else {}, evals):
         sid, cfg, mastered, level, decision = (
@@ -154,7 +155,7 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
             status = f"needs {decision.evals_missing} more eval(s)"
         else:
             status = "training"
-        name, needed = f"{cfg.icon} {sid}", f"{cfg.threshold:.0%}"
+        name, needed = f"{cfg.icon} {cfg.display_name}", f"{cfg.threshold:.0%}"
         table.add_row(name, str(mastered), f"{level}/{cfg.max_level}", last, mean, needed, status)
     console.print(table)
     for sid in configs.skills:

@@ -23,11 +23,12 @@ from pydantic import ConfigDict, Field
 
 from realm_tui.config.loader import StrictModel, load_model
 from realm_tui.config.quest_policy import POLICY_FILE, QuestPolicy
+from realm_tui.config.settings import SETTINGS_FILE, Settings
 from realm_tui.errors import ConfigError
 
 QUESTS_FILE = POLICY_FILE
 ACCELERATE_DIR = "accelerate"
-KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE, "paths.yaml")
+KNOWN_FILES = ("curriculum.yaml", "titles.yaml", QUESTS_FILE, "paths.yaml", SETTINGS_FILE)
 KNOWN_FOLDERS = ("heroes", "memory_profiles", "skills", ACCELERATE_DIR, "domains", "physics", "techniques")
 LEFTOVER_SUFFIXES = ("~", ".swp", ".swo", ".bak", ".orig")
 
@@ -73,6 +74,12 @@ def check_extra_files(configs_dir: Path) -> list[ConfigError]:
     if quests.exists():
         try:
             load_model(quests, QuestPolicy)
+        except ConfigError as err:
+            errors.append(err)
+    settings = configs_dir / SETTINGS_FILE
+    if settings.exists():
+        try:
+            load_model(settings, Settings)
         except ConfigError as err:
             errors.append(err)
     accelerate = configs_dir / ACCELERATE_DIR

@@ -136,6 +136,11 @@ class SkillConfig(StrictModel):
     among skills. Today XP is every optimizer step of the campaign (`rules.stats`) and a level-up
     pays a fixed 50 gold (`rules.rewards`), so no rule has a per-skill share to scale."""
 
+    @property
+    def display_name(self) -> str:
+        """The one name every screen and command shows for the skill: `Circle Runes (BIN)`."""
+        return f"{self.rpg_name} ({self.id.upper()})"
+
     @field_validator("primitives")
     @classmethod
     def _primitive_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:

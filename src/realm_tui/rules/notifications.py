@@ -34,6 +34,8 @@ class Notification:
     title: str
     body: str
     severity: Severity
+    headline: str = ""
+    """A short capitalised line for a moment (`LEVEL UP: BIN L2`); empty for plain notices."""
 
 
 def level_up(old_level: int, new_level: int) -> Notification | None:
@@ -42,7 +44,9 @@ def level_up(old_level: int, new_level: int) -> Notification | None:
         return None
     gained = new_level - old_level
     body = f"The hero reached level {new_level}." + (f" ({gained} levels at once!)" if gained > 1 else "")
-    return Notification(NotificationKind.LEVEL_UP, "Level up!", body, Severity.SUCCESS)
+    return Notification(
+        NotificationKind.LEVEL_UP, "Level up!", body, Severity.SUCCESS, headline=f"LEVEL UP: hero level {new_level}"
+    )
 
 
 def skill_level_up(skill: str, level: int) -> Notification:
@@ -51,6 +55,7 @@ def skill_level_up(skill: str, level: int) -> Notification:
         f"{skill.upper()} level {level}",
         f"{skill.upper()} level {level} mastered; training moves on to level {level + 1}.",
         Severity.SUCCESS,
+        headline=f"LEVEL UP: {skill.upper()} L{level}",
     )
 
 
@@ -61,6 +66,7 @@ def new_champion(checkpoint: str, step: int, accuracy: float | None) -> Notifica
         "New champion!",
         f"{checkpoint} (step {step}) is the new champion{acc}.",
         Severity.SUCCESS,
+        headline=f"NEW CHAMPION: {checkpoint}",
     )
 
 
@@ -89,6 +95,7 @@ def maxed_out(verdict: MaxedOutVerdict) -> Notification | None:
         "Level cap reached",
         f"{verdict.reason} Archive the campaign or start New Game+.",
         Severity.WARNING,
+        headline="MAXED OUT: the level cap is reached",
     )
 
 

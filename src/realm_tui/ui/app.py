@@ -11,14 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from realm_tui.config.settings import Settings, load_settings
 from realm_tui.contract.protocol import Pause, Resume, Stop, StopReason
-from realm_tui.errors import RealmError
+from realm_tui.errors import ConfigError, RealmError
+from realm_tui.rules.moments import moment_of
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.game import Game, GameOptions
 from realm_tui.ui.keys import APP_BINDINGS
@@ -34,6 +36,7 @@ from realm_tui.ui.messages import (
     TrainerStateChanged,
 )
 from realm_tui.ui.models import LogLine, TrainerState
+from realm_tui.ui.moments import MomentShow
 from realm_tui.ui.screens.armory import ArmoryScreen
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.battle import BattleScreen
@@ -80,10 +83,18 @@ class RealmApp(App[str]):
         self._leaving: str | None = None
         self.headless_pid: int | None = None
         """The detached `realm train --no-ui` started when the player left to keep training."""
+        try:
+            settings, self._settings_problem = load_settings(game.realm), ""
+        except ConfigError as err:  # a bad settings file costs the player its settings, not the game
+            settings, self._settings_problem = Settings(), str(err)
+        self.moments = MomentShow(self, settings)
+        """Level-ups, champions, mastered levels and maxed-out verdicts as banners (and the bell)."""
 
     # ------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
+        if self._settings_problem:
+            self.notify(self._settings_problem, title="Settings ignored", severity="warning", markup=False)
         for warning in self.game.records.warnings:
             self.notify(warning, title="Store repaired", severity="warning", markup=False)
         if self.game.readonly:
@@ -103,6 +114,11 @@ class RealmApp(App[str]):
         self.game.close()  # releases the store lock first: the headless battle needs it
         if self._leaving == "headless":
             self.headless_pid = self.game.options.launch_headless(self.game.realm)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.moments.skip()  # any key skips a moment's banner, and still does what it does
+        await super().on_event(event)
 
     # ------------------------------------------------------------ navigation & help
 
@@ -216,6 +232,9 @@ class RealmApp(App[str]):
         line = LogLine("note", f"{note.title}: {note.body}")
         self.game.log.append(line)
         self._forward(BattleLogged(line))  # the live battle log (and the tavern's) shows it at once
+        moment = moment_of(note)
+        if moment is not None:
+            self.moments.show(moment)
 
     def on_quest_finished(self, message: QuestFinished) -> None:
         # The conductor had the board mark it done (its file is in quests/done/ now).

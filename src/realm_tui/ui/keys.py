@@ -231,6 +231,28 @@ HELP_BINDINGS: list[BindingType] = [
     ),
 ]
 
+LORE_TERM_BINDINGS: list[BindingType] = [
+    Binding(
+        "question_mark",
+        "explain",
+        "Lore",
+        key_display="?",
+        id="lore.explain",
+        tooltip="On a focused game term (Tab or a click focuses it): its lore, the longer text",
+    ),
+]
+
+LORE_BINDINGS: list[BindingType] = [
+    Binding(
+        "escape,question_mark,q",
+        "dismiss",
+        "Close",
+        key_display="Esc / ?",
+        id="lore.close",
+        tooltip="Close the lore",
+    ),
+]
+
 GROUPS: tuple[tuple[str, list[BindingType]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Quest Board", QUEST_BINDINGS),
@@ -243,6 +265,8 @@ GROUPS: tuple[tuple[str, list[BindingType]], ...] = (
     ("Export dialog (adapter checkpoints)", EXPORT_BINDINGS),
     ("Leaving during a battle", QUIT_BINDINGS),
     ("Key list", HELP_BINDINGS),
+    ("A focused game term", LORE_TERM_BINDINGS),
+    ("Lore", LORE_BINDINGS),
 )
 
 KEY_NAMES = {"escape": "Esc", "delete": "Del", "f5": "F5", "question_mark": "?", "plus": "+", "minus": "-"}

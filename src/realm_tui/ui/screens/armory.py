@@ -27,6 +27,7 @@ from realm_tui.services.armory import (
 )
 from realm_tui.services.paths import path_caption, path_rows
 from realm_tui.ui.keys import ARMORY_BINDINGS
+from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.screens.base import RealmScreen
 
 DEFAULT_PATH = "default"
@@ -67,14 +68,14 @@ class ArmoryScreen(RealmScreen):
                     )
                     yield Label("path")  # [paths] a technique in a domain, for the hero's campaign
                     yield Select(self._path_options(), allow_blank=False, compact=True, id="armory-path")
-                    yield Label("memory profile")
+                    yield attach_lore(Label("memory profile"), "memory_profile")
                     yield Select(
                         [(p, p) for p in sorted(configs.memory_profiles)],
                         allow_blank=False,
                         compact=True,
                         id="armory-profile",
                     )
-                    yield Label("optimizer")
+                    yield attach_lore(Label("optimizer"), "optimizer")
                     yield Select([(o, o) for o in OPTIMIZERS], allow_blank=False, compact=True, id="armory-optimizer")
                     for key, label, kind in NUMBER_FIELDS:
                         yield Label(label)
@@ -87,7 +88,7 @@ class ArmoryScreen(RealmScreen):
                 )
             with Vertical(id="armory-side"):
                 yield Static("", id="armory-vram", classes="panel")
-                yield Static("", id="armory-profile-info", classes="panel")
+                yield LoreStatic("", id="armory-profile-info", classes="panel")
                 yield Static("", id="armory-path-info", classes="panel")
                 yield Static("", id="armory-problems", classes="panel")
 

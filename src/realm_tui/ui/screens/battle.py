@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
 from realm_tui.services.hero_answers import accuracy_points, latest_answers
+from realm_tui.ui.lore_text import attach_lore
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
 from realm_tui.ui.models import BattleSnapshot, PendingEval, format_duration
 from realm_tui.ui.screens.base import RealmScreen
@@ -51,7 +52,9 @@ class BattleScreen(RealmScreen):
             yield AnswersPanel(id="answers", classes="panel")
             with Horizontal(id="battle-bottom"):
                 yield BattleLog(id="battle-log", classes="panel")
-                yield DataTable(id="jobs", classes="panel", cursor_type="none", zebra_stripes=False)
+                yield attach_lore(
+                    DataTable(id="jobs", classes="panel", cursor_type="none", zebra_stripes=False), "job", "eval"
+                )
 
     def on_mount(self) -> None:
         self.query_one("#battle-log").border_title = "Battle log"

@@ -23,6 +23,7 @@ from realm_tui.services.campaigns import CampaignRefusal
 from realm_tui.services.paths import path_caption
 from realm_tui.services.sparring import SPAR_COUNT, SparOutcome
 from realm_tui.ui.keys import GUILD_BINDINGS
+from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen
 from realm_tui.ui.screens.modals import ConfirmModal, PickModal
@@ -62,13 +63,13 @@ class GuildScreen(RealmScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="guild"):
             with VerticalScroll(id="guild-left"):
-                yield Static("", id="guild-skills", classes="panel")
-                yield Static("", id="guild-strain", classes="panel")
-                yield Static("", id="guild-campaign", classes="panel")
-                yield Static("", id="guild-answers", classes="panel")
+                yield LoreStatic("", id="guild-skills", classes="panel")
+                yield LoreStatic("", id="guild-strain", classes="panel")
+                yield LoreStatic("", id="guild-campaign", classes="panel")
+                yield LoreStatic("", id="guild-answers", classes="panel")
             with Vertical(id="guild-right"):
-                yield Static("", id="guild-primitives", classes="panel")
-                yield VerticalScroll(Static("", id="guild-honours"), id="guild-honours-box", classes="panel")
+                yield LoreStatic("", id="guild-primitives", classes="panel")
+                yield VerticalScroll(LoreStatic("", id="guild-honours"), id="guild-honours-box", classes="panel")
 
     def on_mount(self) -> None:
         titles = {
@@ -198,7 +199,7 @@ class GuildScreen(RealmScreen):
         if not skills:
             self.notify_refusal("no skill is configured (configs/skills/)")
             return
-        choices = [(sid, f"{sid.upper()} · {getattr(cfg, 'name', sid)}") for sid, cfg in skills.items()]
+        choices = [(sid, f"{cfg.icon} {cfg.display_name}") for sid, cfg in skills.items()]
         note = f"The hero answers {self.spar_count} problems at its training level; mistakes queue high."
         self.app.push_screen(PickModal("Spar on which skill?", choices, note, "bin"), self._start_spar)
 

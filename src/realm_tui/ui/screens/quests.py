@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from realm_tui.services.quest_board import BoardRefusal, QuestEntry
 from realm_tui.ui.keys import QUEST_BINDINGS
+from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.messages import QuestBoardChanged, TaskFinished
 from realm_tui.ui.models import format_bytes
 from realm_tui.ui.screens.base import RealmScreen
@@ -35,9 +36,17 @@ class QuestBoardScreen(RealmScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="quests"):
-            yield Static("", id="quest-counts", classes="panel")
-            yield DataTable(id="quest-table", cursor_type="row", zebra_stripes=True, classes="panel")
-            yield Static("", id="quest-detail", classes="panel")
+            yield LoreStatic("", id="quest-counts", classes="panel")
+            yield attach_lore(
+                DataTable(id="quest-table", cursor_type="row", zebra_stripes=True, classes="panel"),
+                "quest",
+                "quest.priority",
+                "quest.queued",
+                "quest.processing",
+                "quest.done",
+                "quest.failed",
+            )
+            yield LoreStatic("", id="quest-detail", classes="panel")
             yield AddQuestForm(id="add-form", classes="panel")
 
     def on_mount(self) -> None:

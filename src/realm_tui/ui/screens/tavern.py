@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
+from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, QuestBoardChanged, StepUpdate, TrainerStateChanged
 from realm_tui.ui.models import format_bytes
 from realm_tui.ui.screens.base import RealmScreen
@@ -31,7 +32,7 @@ class TavernScreen(RealmScreen):
                 yield Static("", id="tavern-elsewhere", classes="panel")
                 yield BattleBox(id="battle-box", classes="panel")
                 yield HardwarePanel(self.game.options.read_hardware, compact=True, id="tavern-hardware")
-                yield Static("", id="tavern-queue", classes="panel")
+                yield LoreStatic("", id="tavern-queue", classes="panel")
                 yield BattleLog(id="tavern-log", classes="panel")
 
     def on_mount(self) -> None:

@@ -15,6 +15,7 @@ from realm_tui.services.export_child import ExportFailed
 from realm_tui.services.paths import path_caption
 from realm_tui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.keys import VAULT_BINDINGS
+from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished, TaskProgress
 from realm_tui.ui.models import format_bytes, format_date, format_loss
 from realm_tui.ui.screens.base import RealmScreen
@@ -33,10 +34,17 @@ class VaultScreen(RealmScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="vault"):
-            yield DataTable(id="vault-table", cursor_type="row", zebra_stripes=True, classes="panel")
+            yield attach_lore(
+                DataTable(id="vault-table", cursor_type="row", zebra_stripes=True, classes="panel"),
+                "checkpoint",
+                "blessing",
+                "champion",
+                "checkpoint.latest",
+                "checkpoint.damaged",
+            )
             with Horizontal(id="vault-bottom"):
-                yield Static("", id="vault-detail", classes="panel")
-                yield Static("", id="vault-disk", classes="panel")
+                yield LoreStatic("", id="vault-detail", classes="panel")
+                yield LoreStatic("", id="vault-disk", classes="panel")
             yield DriftPanel("", id="vault-drift", classes="panel")
 
     def on_mount(self) -> None:

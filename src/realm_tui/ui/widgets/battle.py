@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 from rich.markup import escape as rich_escape
 from textual.markup import escape
-from textual.widgets import RichLog, Static
+from textual.widgets import RichLog
 from textual_plotext import PlotextPlot
 
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.rules.strain import PRODUCTIVE_BELOW, RECOVERY_BELOW, STRETCH_BELOW
+from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.models import BattleSnapshot, LogLine, StepPoint, format_clock, format_duration, format_loss
 from realm_tui.ui.widgets.text import set_live, zone_label
 
@@ -88,7 +89,7 @@ def strain_points(history: Sequence[StepPoint]) -> list[tuple[float, float]]:
     return [(p.step, p.strain) for p in history if p.strain == p.strain]
 
 
-class Readouts(Static):
+class Readouts(LoreStatic):
     """Learning rate, grad norm, speed, ETA, losses, strain, effort, the curriculum hint and, when the
     school reports any (DPO, distillation, the oracle enhancer), its metrics on a fourth line."""
 

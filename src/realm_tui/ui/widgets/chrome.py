@@ -6,6 +6,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.ui.keys import SCREENS
+from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.models import BattleSnapshot, TrainerState, format_duration
 from realm_tui.ui.widgets.text import set_live
 
@@ -47,7 +48,7 @@ STATE_STYLE = {
 }
 
 
-class StatusBar(Static):
+class StatusBar(LoreStatic):
     """Trainer state, the battle's step and speed, and the realm folder."""
 
     DEFAULT_CSS = """
@@ -59,7 +60,7 @@ class StatusBar(Static):
     """
 
     def __init__(self, realm: str, **kwargs: object) -> None:
-        super().__init__("", markup=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__("", markup=True, **kwargs)
         self.realm = realm
         self.state = TrainerState.IDLE
         self.detail = ""

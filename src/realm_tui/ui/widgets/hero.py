@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Label, Static
 
+from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.models import BattleSnapshot, TrainerState, format_duration, format_loss
 from realm_tui.ui.views import HeroSheet
 from realm_tui.ui.widgets.text import bar, set_live, zone_label
@@ -28,10 +29,10 @@ class HeroCard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="portrait")
-        yield Label("", id="title")
-        yield Static("", id="level")
-        yield Static("", id="stats")
-        yield Static("", id="campaign")
+        yield attach_lore(Label("", id="title"), "hero.title")
+        yield LoreStatic("", id="level")
+        yield LoreStatic("", id="stats")
+        yield LoreStatic("", id="campaign")
 
     _sheet: HeroSheet | None = None
 
@@ -85,6 +86,7 @@ class ZoneBadge(Label):
         for name in ("recovery", "productive", "stretch", "overload"):
             self.set_class(zone == name, f"-{name}")
         set_live(self, zone_label(zone))
+        attach_lore(self, f"zone.{zone}" if zone in ("recovery", "productive", "stretch", "overload") else "zone")
 
 
 class BattleBox(Vertical):
@@ -96,9 +98,9 @@ class BattleBox(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="quest", classes="row")
-        yield Static("", id="progress", classes="row")
-        yield Static("", id="loss", classes="row")
+        yield LoreStatic("", id="quest", classes="row")
+        yield LoreStatic("", id="progress", classes="row")
+        yield LoreStatic("", id="loss", classes="row")
         yield ZoneBadge("—", id="zone")
         yield Static("", id="speed", classes="row")
         yield Static("", id="keys", classes="row")
