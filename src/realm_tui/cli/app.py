@@ -20,6 +20,7 @@ from realm_tui.cli.module import module_app
 from realm_tui.cli.quest import quest_app
 from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import eval_command, skills_command
+from realm_tui.cli.train_options import PlateauEvalsOption, ReportToOption, StopWhenOption, given_flags, headless_kwargs
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths
@@ -186,6 +187,9 @@ def train(
             "'accelerate launch --config_file configs/accelerate/ddp.yaml' (see docs/scaling.md).",
         ),
     ] = None,
+    stop_when: StopWhenOption = None,
+    plateau_evals: PlateauEvalsOption = None,
+    report_to: ReportToOption = "tensorboard",
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
     _refuse_under_launcher()
@@ -201,6 +205,7 @@ def train(
             "--school-option": bool(school_option),
             "--oracle": oracle is not None,
             "--launch": launch is not None,
+            **given_flags(stop_when, plateau_evals, report_to),
         }
         _refuse_headless_flags([flag for flag, on in given.items() if on])
         from realm_tui.ui.launch import run_tui
@@ -226,6 +231,7 @@ def train(
         oracle_loss={"signal": oracle} if oracle else None,
         launch=launch,
         requests=BattleRequests(realm),  # `realm quest add …` from another terminal: this battle applies it
+        **headless_kwargs(stop_when, plateau_evals, report_to),
     )
     raise typer.Exit(code)
 
