@@ -119,7 +119,7 @@ def test_offline_wandb_run_holds_the_tensorboard_scalars(tiny_realm: RealmPaths,
 def test_wandb_missing_is_one_line_and_the_battle_goes_on(tiny_realm: RealmPaths, tmp_path: Path) -> None:
     shim = tmp_path / "fake_wandb_missing"  # a fake: `import wandb` fails as if it were not installed
     (shim / "wandb").mkdir(parents=True)
-    (shim / "wandb" / "__init__.py").write_text('raise ImportError("No module named \'wandb\' (test fake)")\n')
+    (shim / "wandb" / "__init__.py").write_text("raise ImportError(\"No module named 'wandb' (test fake)\")\n")
     env = child_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     code, events, _ = train(tiny_realm, env, "--steps", "3", "--report-to", "tensorboard,wandb")
