@@ -13,6 +13,7 @@ one clear line in the battle log, and the sink turns itself off.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -39,8 +40,11 @@ def _needs_login(wandb: Any) -> bool:
     mode = os.environ.get("WANDB_MODE", "").strip().lower()
     if mode in ("offline", "disabled", "dryrun"):
         return False
+    if os.environ.get("WANDB_API_KEY"):
+        return False
     try:
-        return not os.environ.get("WANDB_API_KEY") and not wandb.api.api_key
+        with contextlib.redirect_stderr(io.StringIO()):  # its "logged in as" line is not the battle's
+            return not wandb.login(prompt=False, verify=False)  # no prompt, no network
     except Exception:  # an unreadable netrc: let init decide
         return False
 
