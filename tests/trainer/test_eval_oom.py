@@ -11,9 +11,10 @@ import torch
 from test_eval_jobs import bin_only
 from trainer_testkit import TINY_NANO
 
-from realm_tui.contract.protocol import Error, EvalResult, Log
+from realm_tui.contract.protocol import Error, EvalResult, Generate, Generated, Log
 from realm_tui.skills import get_skill
 from realm_tui.trainer import nano
+from realm_tui.trainer.control import ScriptedControl
 from realm_tui.trainer.evaluate import (
     EvalOutOfMemory,
     GenerationOutOfMemory,
@@ -134,3 +135,19 @@ def test_a_battle_with_out_of_memory_evals_gives_the_same_verdicts(make_job, bat
     # 16 problems: the first batch (16 rows) halves to 8, then 4; the second eval starts at 4
     assert halved == ["eval batch halved to 8 after out of memory", "eval batch halved to 4 after out of memory"]
     assert not faulted.of(Error) and not [e for e in events.of(Log) if "halved" in e.message]
+
+
+def test_out_of_memory_even_alone_is_reported_and_the_battle_goes_on(make_job, battle, monkeypatch) -> None:
+    monkeypatch.setenv("REALM_FAKE_EVAL_OOM", "0")  # every generation runs out of memory, even of one row
+    job = make_job(quest_paths=(), curriculum=bin_only(2), eval_every_steps=2, eval_samples=8, max_steps=3)
+    control = ScriptedControl({1: [Generate((("user", "hello"),), max_new_tokens=4, request_id="g1")]})
+    stopped, events = battle(job, control)
+    assert stopped.reason == "finished" and stopped.step == 3
+    assert not events.of(EvalResult), "an eval with unanswered problems never counts"
+    errors = [e.message for e in events.of(Error)]
+    assert "generation ran out of memory (one prompt: nothing to halve); the battle goes on" in errors
+    evals = [m for m in errors if m.startswith("eval bin L2 at step 2 failed")]
+    assert evals and "8 of 8 problems not answered: out of memory even one at a time" in evals[0]
+    assert all(e.kind == "eval" and not e.fatal for e in events.of(Error))
+    (reply,) = [g for g in events.of(Generated) if g.request_id == "g1"]
+    assert reply.done and reply.text == ""

@@ -263,6 +263,7 @@ class Examiner:
                 text = self.tokenizer.decode(produced[0], skip_special_tokens=True)
                 self.emit(Generated(text, cmd.request_id, done=False))
 
+        self.eval_batch.fake.check(1)  # fault injection (REALM_FAKE_EVAL_OOM=0): even one prompt fails
         (new,) = generate_ids(
             model,
             [ids],
