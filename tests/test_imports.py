@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "textual")
+HEAVY = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "textual", "wandb")
 
 
 def _loaded_after(code: str) -> set[str]:

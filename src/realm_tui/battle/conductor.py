@@ -31,6 +31,7 @@ from realm_tui.contract.protocol import (
     QuestStarted,
     SetCurriculum,
     Step,
+    Stop,
     Stopped,
     StopReason,
 )
@@ -283,6 +284,8 @@ class Conductor:
         if outcome.curriculum_changed:
             self.outbox.append(SetCurriculum(self.keeper.curriculum_payload()))
         self.outbox += [Evaluate(skill, level, request_id="retest") for skill, level in outcome.retests]
+        if outcome.plateau is not None:  # `--stop-when plateau`: a checkpoint, then the battle ends
+            self.outbox.append(Stop(reason=StopReason.PLATEAU))
         return outcome.notifications + self._check_achievements()
 
     def _apply_retention(self) -> None:

@@ -22,10 +22,12 @@ from realm_tui.battle.plain_render import LineSink, PlainRenderer
 from realm_tui.battle.render import JsonRenderer, RichRenderer
 from realm_tui.battle.session import BattleSession, BridgeLike, RequestHook, SessionTimings, good_ending
 from realm_tui.battle.setup import BattlePlan, plan_battle
-from realm_tui.battle.watch import WatchSink
+from realm_tui.battle.watch import DEFAULT_REPORTS, WatchSink
+from realm_tui.config.curriculum import StopWhenConfig
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.config.settings import Settings, load_settings
 from realm_tui.contract.protocol import Stop, StopReason
+from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
 
@@ -77,6 +79,21 @@ def _stop_on_signals(session: BattleSession) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def battle_stop_rule(config: StopWhenConfig, rule: str | None, plateau_evals: int | None) -> StopWhenConfig:
+    """`--stop-when` / `--plateau-evals` over curriculum.yaml's `stop_when` (InputError: evals
+    without the plateau rule, which would silently do nothing)."""
+    chosen = StopWhenConfig(
+        rule=rule or config.rule,  # type: ignore[arg-type]  # the CLI's choices are the config's
+        plateau_evals=plateau_evals if plateau_evals is not None else config.plateau_evals,
+    )
+    if plateau_evals is not None and chosen.rule != "plateau":
+        raise InputError(
+            None,
+            "--plateau-evals: only with --stop-when plateau (or stop_when.rule: plateau in configs/curriculum.yaml)",
+        )
+    return chosen
+
+
 def run_headless(
     realm: RealmPaths,
     *,
@@ -91,13 +108,19 @@ def run_headless(
     launch: str | None = None,
     requests: RequestHook | None = None,
     path: str | None = None,
+    stop_when: str | None = None,
+    plateau_evals: int | None = None,
+    reports: tuple[str, ...] = DEFAULT_REPORTS,
 ) -> int:
     """Run one battle to its end; returns the process exit code (0 on a graceful end).
 
     `launch`: a launcher command (`accelerate launch --config_file …`, `torchrun …`) to run the
     trainer on many processes (`battle.launched`); None: one spawned child. `path`: follow this
-    path (`technique@domain`) from now on (`battle.path_choice`)."""
+    path (`technique@domain`) from now on (`battle.path_choice`). `stop_when`,
+    `plateau_evals`: this battle's stop rule over curriculum.yaml's (`battle_stop_rule`).
+    `reports`: where the metrics go (`tensorboard`, `wandb`)."""
     configs = load_realm_configs(realm.configs)
+    stop_rule = battle_stop_rule(configs.curriculum.stop_when, stop_when, plateau_evals)
     sink = _renderer(json_events, load_settings(realm))
     with Store.open(realm.store_file) as store:
         bridge, started_note = _bridge(realm, launch)
@@ -115,10 +138,13 @@ def run_headless(
                 school_options=school_options,
                 oracle_loss=oracle_loss,
                 path=path,
+                stop_when=stop_rule,
             )
 
         watch = WatchSink(
-            say=lambda text: session.say(text, kind="error"), json_out=sys.stdout if json_events else None
+            say=lambda text: session.say(text, kind="error"),
+            json_out=sys.stdout if json_events else None,
+            reports=reports,
         )
         session = BattleSession(
             store,

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from realm_tui.config.curriculum import CurriculumConfig
+from realm_tui.battle.plateau_watch import PlateauWatch
+from realm_tui.config.curriculum import CurriculumConfig, StopWhenConfig
 from realm_tui.contract.protocol import EvalResult
 from realm_tui.rules import (
     ChampionCandidate,
@@ -26,6 +27,7 @@ from realm_tui.rules import (
     training_level,
 )
 from realm_tui.rules.notifications import Notification, maxed_out, new_champion, regression, skill_level_up
+from realm_tui.rules.plateau import PlateauVerdict, plateau_notification
 from realm_tui.rules.progression import ProgressEvent, RecoveryEvent, has_joined, transition_from_record
 from realm_tui.rules.rewards import campaign_gold
 from realm_tui.rules.temple import DATA_VALID, EVAL_RAN, RELOADS, WEIGHTS_FINITE, RitualResult, accuracy_trend, bless
@@ -67,13 +69,20 @@ class Outcome:
     notifications: list[Notification] = field(default_factory=list)
     curriculum_changed: bool = False
     retests: list[tuple[str, int]] = field(default_factory=list)
+    plateau: PlateauVerdict | None = None
+    """Set once, when a `--stop-when plateau` battle reached its plateau: the battle stops."""
 
 
 class ProgressionKeeper:
     """Keeps one campaign's skill levels in step with its eval results."""
 
     def __init__(
-        self, store: Store, campaign_id: str, skills: Mapping[str, SkillRule], curriculum: CurriculumConfig
+        self,
+        store: Store,
+        campaign_id: str,
+        skills: Mapping[str, SkillRule],
+        curriculum: CurriculumConfig,
+        stop_when: StopWhenConfig | None = None,
     ) -> None:
         self.store = store
         self.campaign_id = campaign_id
@@ -85,6 +94,9 @@ class ProgressionKeeper:
         self.curriculum = curriculum
         self._mixes: list[StepMix] = []
         self._evals_since_retest: dict[str, int] = {}
+        stop = stop_when or curriculum.stop_when
+        self.plateau = PlateauWatch(stop.plateau_evals) if stop.rule == "plateau" else None
+        """This battle's plateau stop rule (None: the battle ends at its steps)."""
 
     # ------------------------------------------------------------ curriculum
 
@@ -178,6 +190,7 @@ class ProgressionKeeper:
         elif event.level <= mastered:
             self._judge_retest(event, out)
         self._check_maxed_out(max(0, event.step), out)
+        self._check_plateau(max(0, event.step), out)
         return out
 
     def _judge_training_level(
@@ -196,7 +209,11 @@ class ProgressionKeeper:
         if retest_due and mastered > 0:
             # Re-test the most recent mastered levels: that is where forgetting shows first.
             out.retests += [(event.skill, lvl) for lvl in range(mastered, max(0, mastered - 3), -1)]
+        if self.plateau is not None:
+            self.plateau.record(event.skill, event.level, event.accuracy)
         if decision.level_up and decision.mean is not None:
+            if self.plateau is not None:
+                self.plateau.level_up(event.skill)
             out.notifications.append(
                 self.record_level_up(
                     event.skill, event.level, accuracy=decision.mean, step=event.step, effort=effort, loss=loss
@@ -325,6 +342,21 @@ class ProgressionKeeper:
             note = maxed_out(verdict)
             if note is not None:
                 out.notifications.append(note)
+
+    def _check_plateau(self, step: int, out: Outcome) -> None:
+        """A `plateau` battle whose trained skills all stopped improving: the campaign's milestone
+        says so (`realm campaign show`), and the conductor stops the battle."""
+        if self.plateau is None:
+            return
+        campaign = self.campaign()
+        trained = {s for s, r in self.joined_skills(campaign).items() if campaign.skill_levels.get(s, 0) < r.max_level}
+        verdict = self.plateau.verdict(trained)
+        if verdict is None:
+            return
+        milestone = {"kind": "plateau", "reason": verdict.reason, "step": step, "evals": self.plateau.patience}
+        self.store.campaigns.update(self.campaign_id, milestones=[*campaign.milestones, milestone])
+        out.plateau = verdict
+        out.notifications.append(plateau_notification(verdict))
 
     # ------------------------------------------------------------ temple and champion
 

@@ -13,6 +13,7 @@ from realm_tui.battle.path_choice import battle_path, configs_on_path, path_note
 from realm_tui.battle.preflight import check_battle_knobs
 from realm_tui.battle.progression import ProgressionKeeper, SkillRule
 from realm_tui.battle.school_options import check_teacher_folder, hero_teacher_folder, teacher_hero
+from realm_tui.config.curriculum import StopWhenConfig
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.contract.protocol import TrainJob
@@ -143,12 +144,15 @@ def choose_quest(
     return board.path_of(record), record.id, True
 
 
-def make_keeper(configs: RealmConfigs, store: Store, campaign_id: str) -> ProgressionKeeper:
+def make_keeper(
+    configs: RealmConfigs, store: Store, campaign_id: str, stop_when: StopWhenConfig | None = None
+) -> ProgressionKeeper:
+    """`stop_when`: this battle's stop rule (None: curriculum.yaml's `stop_when`)."""
     rules = {
         sid: SkillRule(max_level=cfg.max_level, threshold=cfg.threshold, min_evals=cfg.min_evals)
         for sid, cfg in configs.skills.items()
     }
-    return ProgressionKeeper(store, campaign_id, rules, configs.curriculum)
+    return ProgressionKeeper(store, campaign_id, rules, configs.curriculum, stop_when)
 
 
 def build_job(
@@ -296,8 +300,10 @@ def plan_battle(
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
     path: str | None = None,
+    stop_when: StopWhenConfig | None = None,
 ) -> BattlePlan:
     """Everything decided before the trainer starts; the quest is validated here, never mid-battle.
+    `stop_when`: how this battle ends (`realm train --stop-when`; None: curriculum.yaml's).
 
     `path` (`technique@domain`): the path to follow from now on (None: the campaign's own, see
     `battle.path_choice`).
@@ -325,7 +331,7 @@ def plan_battle(
         campaign = start_campaign(store, hero.id)
     if campaign.training_path != path:
         campaign = store.campaigns.update(campaign.id, training_path=path)
-    keeper = make_keeper(configs, store, campaign.id)
+    keeper = make_keeper(configs, store, campaign.id, stop_when)
     curriculum = battle_curriculum(configs, keeper, hero, campaign, modules)
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.

@@ -1,9 +1,9 @@
 """TensorBoard event files for every battle: `saves/runs/<campaign>/`, written with tensorboardX.
 
-A sink over the contract's events (`on_event(event)`, `close()`): training loss, lr, grad norm,
-tokens/s, the school's metrics, strain (read from the conductor when it is given), validation loss,
-accuracy per skill and level, and the sample answers of each eval as a markdown table (wrong ones
-first). Steps are the battle's absolute steps, so a campaign's battles continue the same curves.
+A sink over the contract's events (`on_event(event)`, `close()`): the records of
+`battle.scalars.EventScalars` (training loss, lr, grad norm, tokens/s, the school's metrics,
+strain, validation loss, accuracy per skill and level, and the sample answers of each eval as a
+markdown table), the same tags as the W&B sink (`battle.wandb_sink`).
 
 Two choices keep the battle safe:
 - tensorboardX's writer module imports torch when it is installed, and the parent must not load
@@ -17,7 +17,6 @@ Two choices keep the battle safe:
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import sys
@@ -27,16 +26,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from realm_tui.contract.protocol import CheckpointSaved, EvalResult, Event, Step, Stopped
+from realm_tui.battle.scalars import EventScalars, Scalar, samples_markdown
+from realm_tui.contract.protocol import CheckpointSaved, EvalResult, Event, Stopped
 from realm_tui.paths import RealmPaths
-from realm_tui.rules.answers import pick_results
+
+__all__ = ["FLUSH_S", "TensorBoardSink", "load_tensorboardx", "run_dir", "runs_dir", "samples_markdown"]
 
 FLUSH_S = 5.0
 """Least seconds between two flushes to disk (also flushed after each eval, checkpoint and the end)."""
-SAMPLES_SHOWN = 8
-"""Sample answers per eval in the text panel."""
-CELL = 120
-"""Longest prompt/answer cell of the sample table (characters)."""
 
 Say = Callable[[str], None]
 
@@ -66,26 +63,6 @@ def load_tensorboardx() -> tuple[Any, Any, Any, Any]:
     return EventsWriter, TbEvent, scalar, text
 
 
-def _cell(value: object) -> str:
-    text = " ".join(str(value).split()).replace("|", "\\|")
-    return text if len(text) <= CELL else text[: CELL - 1] + "…"
-
-
-def samples_markdown(event: EvalResult, shown: int = SAMPLES_SHOWN) -> str:
-    """A few of the eval's answers beside the expected ones, marked right/wrong; wrong ones first."""
-    results = pick_results(event.results, shown)  # the rule every face shows its samples by
-    lines = [
-        f"**{event.skill.upper()} L{event.level}** at step {event.step}: {event.accuracy:.0%} of {event.total}",
-        "",
-        "| | prompt | expected | got |",
-        "|---|---|---|---|",
-    ]
-    for r in results:
-        cells = [_cell(r.get(key, "")) for key in ("prompt", "expected", "got")]
-        lines.append(f"| {'✓' if r.get('correct') else '✗'} | {' | '.join(cells)} |")
-    return "\n".join(lines)
-
-
 class TensorBoardSink:
     """Writes one battle's events into `logdir` (a new event file per battle).
 
@@ -102,11 +79,10 @@ class TensorBoardSink:
     ) -> None:
         self.logdir = logdir
         self._say = say
-        self._strain = strain
+        self._records = EventScalars(strain)
         self._clock = clock
         self._writer: Any = None
         self._flushed_at = clock()
-        self._val_steps: set[int] = set()
         self.error = ""
         """Why the sink is off ("" while it writes)."""
         try:
@@ -145,51 +121,16 @@ class TensorBoardSink:
             self._off(f"TensorBoard logs stopped: writing {self.logdir} failed ({err}); the battle goes on")
 
     def _write(self, event: Event) -> None:
-        if isinstance(event, Step):
-            self._step(event)
-        elif isinstance(event, EvalResult):
-            self._eval(event)
-        elif isinstance(event, CheckpointSaved):
-            if event.val_loss is not None:
-                self._val(event.step, event.val_loss, event.at)
+        for record in self._records.of(event):
+            if isinstance(record, Scalar):
+                summary = self._scalar(record.tag, record.value)
+            else:
+                summary = self._text(record.tag, record.markdown)
+            self._emit(summary, record.step, record.at)
+        if isinstance(event, EvalResult | CheckpointSaved | Stopped):
+            self.flush()  # after each eval, checkpoint and the end
+        elif self._clock() - self._flushed_at >= FLUSH_S:
             self.flush()
-        elif isinstance(event, Stopped):
-            self.flush()
-        if self._clock() - self._flushed_at >= FLUSH_S:
-            self.flush()
-
-    def _step(self, event: Step) -> None:
-        at, step = event.at, event.step
-        self._add("loss/train", event.loss, step, at)
-        self._add("train/lr", event.lr, step, at)
-        self._add("train/grad_norm", event.grad_norm, step, at)
-        self._add("train/tokens_per_s", event.tokens_per_s, step, at)
-        self._add("train/epoch", event.epoch, step, at)
-        if event.quest_progress is not None:
-            self._add("train/quest_progress", event.quest_progress, step, at)
-        for name, value in event.metrics.items():
-            self._add(f"school/{name}", value, step, at)
-        strain = self._strain() if self._strain is not None else None
-        if strain is not None:
-            self._add("train/strain", strain, step, at)
-
-    def _eval(self, event: EvalResult) -> None:
-        self._add(f"accuracy/{event.skill}/L{event.level}", event.accuracy, event.step, event.at)
-        if event.val_loss is not None:
-            self._val(event.step, event.val_loss, event.at)
-        if event.results:
-            tag = f"answers/{event.skill}/L{event.level}"
-            self._emit(self._text(tag, samples_markdown(event)), event.step, event.at)
-        self.flush()
-
-    def _val(self, step: int, value: float, at: float) -> None:
-        if step not in self._val_steps:  # an eval and the checkpoint of the same step carry the same loss
-            self._val_steps.add(step)
-            self._add("loss/val", value, step, at)
-
-    def _add(self, tag: str, value: float, step: int, at: float) -> None:
-        if isinstance(value, int | float) and math.isfinite(value):  # NaN steps are the trainer's to report
-            self._emit(self._scalar(tag, float(value)), step, at)
 
     def _emit(self, summary: Any, step: int, at: float) -> None:
         self._writer.write_event(self._event_cls(summary=summary, step=step, wall_time=at))

@@ -23,6 +23,7 @@ from realm_tui.cli.paths import paths_command
 from realm_tui.cli.quest import quest_app
 from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import eval_command, skills_command
+from realm_tui.cli.train_options import PlateauEvalsOption, ReportToOption, StopWhenOption, given_flags, headless_kwargs
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths
@@ -204,6 +205,9 @@ def train(
     path: Annotated[
         str | None, typer.Option("--path", help="Follow this path (TECHNIQUE@DOMAIN, see `realm paths`) from now on.")
     ] = None,
+    stop_when: StopWhenOption = None,
+    plateau_evals: PlateauEvalsOption = None,
+    report_to: ReportToOption = "tensorboard",
 ) -> None:
     """Fight a battle: train the hero on a quest, saving checkpoints into the vault."""
     _refuse_under_launcher()
@@ -220,6 +224,7 @@ def train(
             "--oracle": oracle is not None,
             "--launch": launch is not None,
             "--path": path is not None,
+            **given_flags(stop_when, plateau_evals, report_to),
         }
         _refuse_headless_flags([flag for flag, on in given.items() if on])
         from realm_tui.ui.launch import run_tui
@@ -246,6 +251,7 @@ def train(
         launch=launch,
         requests=BattleRequests(realm),  # `realm quest add …` from another terminal: this battle applies it
         path=path,
+        **headless_kwargs(stop_when, plateau_evals, report_to),
     )
     raise typer.Exit(code)
 

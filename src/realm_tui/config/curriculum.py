@@ -63,6 +63,17 @@ class LevelCapConfig(ExactModel):
         return self
 
 
+class StopWhenConfig(ExactModel):
+    """How a battle ends (`realm train --stop-when/--plateau-evals` override it for one battle)."""
+
+    rule: Literal["steps", "plateau"] = "steps"
+    """`steps`: at its max steps (or when its quest runs out); `plateau`: also earlier, once no
+    trained skill's accuracy at its training level improved over `plateau_evals` evals
+    (`rules.plateau`)."""
+    plateau_evals: int = Field(default=5, ge=1)
+    """Evals without improvement that end a `plateau` battle (`rules.plateau.DEFAULT_PLATEAU_EVALS`)."""
+
+
 class CurriculumConfig(ExactModel):
     """The mix of quest data, generated skill data and review in a battle."""
 
@@ -82,6 +93,8 @@ class CurriculumConfig(ExactModel):
     """Generated examples per skill level in a battle's mix."""
     level_cap: LevelCapConfig = Field(default_factory=LevelCapConfig)
     """When the campaign is maxed out (maintenance limit, costly level-ups in a row, window)."""
+    stop_when: StopWhenConfig = Field(default_factory=StopWhenConfig)
+    """When each battle ends: at its steps, or on a plateau of the training-level accuracy."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CurriculumConfig:

@@ -26,6 +26,8 @@ class StopReason(StrEnum):
     - `parent_gone`: the trainer lost its parent (the pipe closed without a `Stop`).
     - `error`: the trainer failed; a fatal `Error` event came just before.
     - `disk_full`: a stop arrived while the disk was full, so no checkpoint could be saved.
+    - `plateau`: the parent stopped a `--stop-when plateau` battle: no trained skill's accuracy at
+      its training level improved over the last N evals (`rules.plateau`).
     - `crashed`: never sent by a trainer: the parent's bridge writes it when the child died
       without a `Stopped` (killed, segfault), after a fatal `Error` of kind `crash`.
     """
@@ -38,10 +40,11 @@ class StopReason(StrEnum):
     ERROR = "error"
     DISK_FULL = "disk_full"
     CRASHED = "crashed"
+    PLATEAU = "plateau"
 
 
 GOOD_ENDINGS: frozenset[StopReason] = frozenset(
-    {StopReason.FINISHED, StopReason.REQUESTED, StopReason.SIGNAL, StopReason.CLOSING}
+    {StopReason.FINISHED, StopReason.REQUESTED, StopReason.SIGNAL, StopReason.CLOSING, StopReason.PLATEAU}
 )
 """Stops that are nobody's failure: the headless exit code is 0 and the game shows the trainer idle,
 not dead. Every other reason is a battle that died."""

@@ -19,6 +19,7 @@ class NotificationKind(StrEnum):
     TRAINER_DIED = "trainer_died"
     BATTLE_REFUSED = "battle_refused"
     ACHIEVEMENT = "achievement"
+    PLATEAU = "plateau"
 
 
 class Severity(StrEnum):

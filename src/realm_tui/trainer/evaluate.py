@@ -22,9 +22,11 @@ from typing import Any
 import torch
 
 from realm_tui.contract.protocol import EvalResult
+from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
 from realm_tui.trainer.kv_cache import roomy_cache
+from realm_tui.trainer.oom_retry import BatchHalving
 
 EVAL_BATCH = 128
 """Problems per generation batch."""
@@ -405,10 +407,13 @@ def generate_texts(
     batch_size: int = EVAL_BATCH,
     temperature: float = 0.0,
     seed: int | None = None,
+    halving: BatchHalving | None = None,
 ) -> list[str]:
     """Replies to each conversation, `batch_size` at a time (1: one at a time).
 
-    `max_new_tokens` may be one number or one per conversation (each row keeps its own)."""
+    `max_new_tokens` may be one number or one per conversation (each row keeps its own). Out of
+    memory halves the batch (`halving`, default: one at `batch_size`); a conversation that runs
+    out of memory alone raises `GenerationOutOfMemory` naming it."""
     limits = _row_limits(max_new_tokens, len(conversations))
     stops = stop_token_ids(tokenizer, chat)
     pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(stops), 0))
@@ -416,20 +421,30 @@ def generate_texts(
     if temperature > 0 and seed is not None:
         generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     prompts = [prompt_ids(c, tokenizer, chat) for c in conversations]
-    texts: list[str] = []
-    for i in range(0, len(prompts), max(1, batch_size)):
-        chunk = prompts[i : i + max(1, batch_size)]
+    texts: dict[int, str] = {}
+    failed: list[str] = []
+
+    def answer(rows: range) -> None:
         new = generate_ids(
             model,
-            chunk,
-            max_new_tokens=limits[i : i + len(chunk)],
+            prompts[rows.start : rows.stop],
+            max_new_tokens=limits[rows.start : rows.stop],
             pad_id=pad_id,
             stop_ids=stops,
             temperature=temperature,
             generator=generator,
         )
-        texts += [tokenizer.decode(x, skip_special_tokens=True) for x in new]
-    return texts
+        texts.update((i, tokenizer.decode(x, skip_special_tokens=True)) for i, x in zip(rows, new, strict=True))
+
+    batches = halving if halving is not None else BatchHalving(batch_size, what="answer")
+    batches.run(len(prompts), answer, failed=lambda i, why: failed.append(f"conversation {i + 1}: {why}"))
+    if failed:
+        raise GenerationOutOfMemory(f"{len(failed)} of {len(prompts)} not answered ({'; '.join(failed[:3])})")
+    return [texts[i] for i in range(len(prompts))]
+
+
+class GenerationOutOfMemory(RealmError):
+    """Some prompts could not be answered even one at a time: out of memory."""
 
 
 def answer_budget(problem: Problem, tokenizer: Any) -> int:
@@ -450,6 +465,8 @@ class Scored:
     """False when `stop()` cut the eval short: `results` then holds the batches done so far."""
     answered: int = 0
     """Problems answered when it ended (with a cut, also those of the batch it abandoned)."""
+    failed: int = 0
+    """Problems not answered: out of memory even one at a time (each result says so)."""
 
 
 class EvalInterrupted(Exception):
@@ -534,6 +551,7 @@ def score_problems(
     guess: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    halving: BatchHalving | None = None,
 ) -> Scored:
     """Greedy answers to `problems`, scored by the skill; per-problem results for the store.
 
@@ -543,23 +561,27 @@ def score_problems(
     right (`SkillBase.can_still_score`; its "got" text then ends with GAVE_UP). The verdicts are
     those of the hero's full greedy output either way. `progress(done, total)` is called as problems finish;
     `stop()` is asked before every decoding step: True cuts the eval short (`complete=False`,
-    results for the problems finished so far)."""
+    results for the problems finished so far). Out of memory halves the batch (`halving`, default:
+    one at `batch_size`, see `trainer.oom_retry`); a problem that runs out of memory alone is
+    counted as not answered (`failed`)."""
     started = time.perf_counter()
     run = _EvalRun(model, tokenizer, skill, problems, chat, guess=guess, progress=progress, stop=stop)
-    size = max(1, batch_size)
+
+    def check_stop() -> None:
+        if stop is not None and stop():
+            raise EvalInterrupted
+
     complete = True
     try:
-        for start in range(0, len(problems), size):
-            if stop is not None and stop():
-                raise EvalInterrupted
-            run.answer(range(start, min(len(problems), start + size)))
+        batches = halving if halving is not None else BatchHalving(batch_size)
+        batches.run(len(problems), run.answer, failed=run.fail, before=check_stop)
     except EvalInterrupted:
         complete = False
     results = run.results()
     correct = sum(1 for r in results if r["correct"])
     accuracy = correct / len(results) if results else 0.0
     seconds = time.perf_counter() - started
-    return Scored(accuracy, tuple(results), seconds, complete, max(run.reached, len(results)))
+    return Scored(accuracy, tuple(results), seconds, complete, max(run.reached, len(results)), len(run.failed))
 
 
 class _EvalRun:
@@ -588,6 +610,8 @@ class _EvalRun:
         self.guesses = [expected[i] for i in self.order]
         self.answers: dict[int, str] = {}
         self.gave_up: set[int] = set()
+        self.failed: dict[int, str] = {}
+        """Problems not answered (out of memory even alone), with why."""
         self.reached = 0
         # Giving up on a row needs the decoded prefix to stay a prefix of the whole reply.
         self.early_stop = guess and not getattr(tokenizer, "clean_up_tokenization_spaces", False)
@@ -596,6 +620,7 @@ class _EvalRun:
     def answer(self, chunk: range) -> None:
         """Answer the problems at `chunk` of the answer-length order, as one batch."""
         rows = [self.order[j] for j in chunk]
+        self.gave_up.difference_update(rows)  # a batch retried after out of memory starts afresh
         base = len(self.answers)
 
         def on_step(finished: int) -> None:
@@ -618,6 +643,11 @@ class _EvalRun:
         for i, ids in zip(rows, new, strict=True):
             self.answers[i] = self.tokenizer.decode(ids, skip_special_tokens=True)
 
+    def fail(self, j: int, why: str) -> None:
+        """The problem at `j` of the answer-length order could not be answered (`BatchHalving`)."""
+        i = self.order[j]
+        self.answers[i], self.failed[i] = "", why
+
     def _hopeless(self, i: int, ids: list[int]) -> bool:
         """Whether problem `i`'s reply so far (`ids`) can no longer score (its skill's proof)."""
         left = self.budgets[i] - len(ids)
@@ -637,18 +667,24 @@ class _EvalRun:
                 continue
             answer = self.answers[i]
             cut = i in self.gave_up
+            if i in self.failed:
+                answer = f"(not answered: {self.failed[i]})"
             out.append(
                 {
                     "prompt": _clip(problem.prompt),
                     "expected": _clip(problem.expected),
                     "got": _clip(answer)[: TEXT_LIMIT - len(GAVE_UP)] + GAVE_UP if cut else _clip(answer),
-                    "correct": False if cut else bool(self.skill.score(problem, answer)),
+                    "correct": False if cut or i in self.failed else bool(self.skill.score(problem, answer)),
                     "primitives": list(problem.primitives),
                     "tier": problem.tier,
                     "held_out": self.skill.held_out(problem),
                 }
             )
         return out
+
+
+class EvalOutOfMemory(RealmError):
+    """An eval some of whose problems ran out of memory even alone: never a result."""
 
 
 class EvalCutShort(Exception):
@@ -672,16 +708,24 @@ def evaluate_skill(
     batch_size: int = EVAL_BATCH,
     progress: Callable[[int, int], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    halving: BatchHalving | None = None,
 ) -> EvalResult:
     """Evaluate `skill` at `level` on its held-out set (`samples` problems, fewer when the level is tiny).
 
-    Raises EvalCutShort when `stop()` ended it early (see `score_problems`)."""
+    Raises EvalCutShort when `stop()` ended it early (see `score_problems`), EvalOutOfMemory when
+    some problems could not be answered even one at a time (such an eval never counts)."""
     problems = skill.heldout_eval_set(level, max(1, min(samples, 256)))
     scored = score_problems(
-        model, tokenizer, skill, problems, chat=chat, batch_size=batch_size, progress=progress, stop=stop
-    )
+        model, tokenizer, skill, problems, chat=chat, batch_size=batch_size, progress=progress, stop=stop,
+        halving=halving,
+    )  # fmt: skip
     if not scored.complete:
         raise EvalCutShort(scored.answered, len(problems))
+    if scored.failed:
+        raise EvalOutOfMemory(
+            f"{scored.failed} of {len(problems)} problems not answered: out of memory even one at a time "
+            "(a lighter memory profile or a smaller max_length frees some)"
+        )
     return EvalResult(
         step=step,
         skill=skill.id,

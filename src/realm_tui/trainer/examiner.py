@@ -12,6 +12,9 @@ An eval in flight sends `EvalProgress` (n/N problems, ETA) about once a second, 
 `cut_short`, a warning, no `EvalResult`, so it never counts toward a level) and the
 curriculum evals before a checkpoint are skipped while stopping, so the checkpoint is saved
 within seconds. An eval that raises is reported as an `Error` line and the battle goes on.
+Out of memory halves the eval batch and retries (`trainer.oom_retry`, a warning line each time;
+the smaller batch is kept for the battle's later evals); a `Generate` that runs out of memory is
+an `Error` line, not the battle's end.
 """
 
 from __future__ import annotations
@@ -26,8 +29,16 @@ from realm_tui.contract.protocol import Error, ErrorKind, EvalProgress, Event, G
 from realm_tui.errors import RealmError
 from realm_tui.skills.curriculum import skill_slots
 from realm_tui.trainer.data import ChatFormat, tokenize_chat
-from realm_tui.trainer.evaluate import EvalCutShort, evaluate_skill, generate_ids, prompt_ids, stop_token_ids
+from realm_tui.trainer.evaluate import (
+    EVAL_BATCH,
+    EvalCutShort,
+    evaluate_skill,
+    generate_ids,
+    prompt_ids,
+    stop_token_ids,
+)
 from realm_tui.trainer.mixer import Mixer
+from realm_tui.trainer.oom_retry import BatchHalving, free_memory, is_out_of_memory
 
 STREAM_EVERY = 8
 """Tokens between partial `Generated` events."""
@@ -69,6 +80,8 @@ class Examiner:
         self.eval_fault = eval_fault
         """Fault injection (FakeFaults.eval_error): an eval after this step raises."""
         self.evaluated_step = -1
+        self.eval_batch = BatchHalving(EVAL_BATCH, what="eval", say=lambda text: emit(Log(text, level="warning")))
+        """The eval batch, halved on out of memory for the rest of the battle."""
         self._fit: dict[tuple[str, int], bool] = {}
         self._other: tuple[str, Any] | None = None
         """(checkpoint path, model) loaded for `Generate(checkpoint=...)`."""
@@ -167,6 +180,7 @@ class Examiner:
                 request_id=request_id,
                 progress=progress,
                 stop=self.interrupted,
+                halving=self.eval_batch,
             )
             # The loss is a mean over thousands of answer tokens: VAL_LOSS_PROBLEMS held-out problems
             # measure it as well as all of them, for a third of the cost (it was a third of an eval).
@@ -217,6 +231,21 @@ class Examiner:
 
     def generate(self, cmd: Generate) -> None:
         try:
+            self._generate(cmd)
+            return
+        except RuntimeError as err:  # out of memory answering one prompt: not worth the battle
+            if not is_out_of_memory(err):
+                raise
+        free_memory()
+        self.emit(
+            Error(
+                "generation ran out of memory (one prompt: nothing to halve); the battle goes on", kind=ErrorKind.EVAL
+            )
+        )
+        self.emit(Generated("", cmd.request_id, done=True))
+
+    def _generate(self, cmd: Generate) -> None:
+        try:
             model = self._model_for(cmd.checkpoint)
         except RealmError as err:
             self.emit(Error(f"cannot load {cmd.checkpoint} to generate: {err}", kind=ErrorKind.BAD_INPUT))
@@ -234,6 +263,7 @@ class Examiner:
                 text = self.tokenizer.decode(produced[0], skip_special_tokens=True)
                 self.emit(Generated(text, cmd.request_id, done=False))
 
+        self.eval_batch.fake.check(1)  # fault injection (REALM_FAKE_EVAL_OOM=0): even one prompt fails
         (new,) = generate_ids(
             model,
             [ids],

@@ -28,7 +28,7 @@ def test_every_stop_reason_is_documented() -> None:
 
 
 def test_good_endings_are_the_stops_nobody_failed() -> None:
-    assert {r.value for r in GOOD_ENDINGS} == {"finished", "requested", "signal", "closing"}
+    assert {r.value for r in GOOD_ENDINGS} == {"finished", "requested", "signal", "closing", "plateau"}
     assert "closing" in GOOD_ENDINGS and "crashed" not in GOOD_ENDINGS  # plain strings compare too
 
 

@@ -109,6 +109,7 @@ class _Oracle:
                 self._ask(cmd)
         except Exception as err:  # report, keep serving: a bad checkpoint must not kill the oracle
             detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+            detail = _out_of_memory(err) or detail
             if isinstance(cmd, OracleLoad):
                 self.model = None
                 self.conn.send(OracleLoaded(cmd.label, "", 0, error=detail))
@@ -125,6 +126,17 @@ class _Oracle:
                 except (EOFError, OSError):
                     return
             self.handle(cmd)
+
+
+def _out_of_memory(err: BaseException) -> str:
+    """The Oracle answers one conversation at a time (no batch to halve): out of memory frees what
+    the answer held and says what to do; "" for any other error."""
+    from realm_tui.trainer.oom_retry import free_memory, is_out_of_memory
+
+    if not is_out_of_memory(err):
+        return ""
+    free_memory()
+    return "out of memory answering (one conversation, nothing to halve): shorten it or ask for fewer new tokens"
 
 
 def oracle_main(conn: Connection) -> None:
