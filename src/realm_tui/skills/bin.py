@@ -148,9 +148,9 @@ class BinSkill(SkillBase):
 
     def well_formed(self, problem: Problem, answer_text: str) -> bool:
         """The answer's result has as many symbols as the expected one, each a symbol the
-        expected answer uses (its bits, or its key's symbols)."""
+        problem shows (the bits or the key's symbols of its prompt, or of its expected answer)."""
         got, want = extract_result(answer_text), extract_result(problem.expected)
-        return bool(got) and len(got) == len(want) and set(got) <= set(want) | set(problem.expected)
+        return bool(got) and len(got) == len(want) and set(got) <= set(problem.prompt) | set(problem.expected)
 
     def can_still_score(self, problem: Problem, prefix: str, more_chars: int) -> bool:
         """A right answer's text, right-stripped, ends with the expected result R (the result is
