@@ -60,7 +60,8 @@ from realm_tui.trainer.runtime import (
     resolve_precision,
     seed_everything,
 )
-from realm_tui.trainer.schools import StepSkipped, make_school, quest_loader
+from realm_tui.trainer.school_registry import make_school
+from realm_tui.trainer.schools import StepSkipped, quest_loader
 
 SKIP_LIMIT = 25
 """Draws in a row a school may skip (the Arena: no signal) before the battle stops."""

@@ -52,7 +52,6 @@ __all__ = [
     "School",
     "StepSkipped",
     "Whisper",
-    "make_school",
     "quest_loader",
 ]
 
@@ -521,18 +520,3 @@ class Whisper(School):
     ) -> tuple[torch.Tensor, float]:
         self._inputs = batch
         return super().token_loss(model, batch, sums, training=training)
-
-
-def make_school(job: TrainJob) -> School:
-    """The school a job asks for; a bad name or option is an `InputError`."""
-    school_settings(job.school, job.school_options)
-    oracle = Oracle.from_options(job.oracle_loss)
-    if job.school == "judge":
-        return Judge(job, oracle)
-    if job.school == "whisper":
-        return Whisper(job, oracle)
-    if job.school == "arena":
-        from realm_tui.trainer.arena_school import Arena  # it builds on School: imported here, not above
-
-        return Arena(job, oracle)
-    return School(job, oracle)
