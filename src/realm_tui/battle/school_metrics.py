@@ -1,7 +1,7 @@
 """`Step.metrics` (the school's own numbers) as one short line, for the Battle screen and headless.
 
 Pure: no textual, no torch. Known names get short labels in a fixed order (DPO, distillation,
-the oracle enhancer); any other name follows, sorted. Shares are shown as percentages.
+the oracle enhancer, the Arena); any other name follows, sorted. Shares are shown as percentages.
 """
 
 from __future__ import annotations
@@ -14,13 +14,19 @@ LABELS: dict[str, str] = {
     "dpo_accuracy": "pref-acc",
     "chosen_reward": "chosen",
     "rejected_reward": "rejected",
+    "reward": "reward",
+    "solved": "solved",
+    "accuracy": "right",
     "kl": "KL",
     "ce": "CE",
     "objective": "objective",
     "oracle_weight": "oracle-w",
+    "answer_len": "answer-len",
+    "signal": "signal",
+    "problems_per_s": "judged/s",
 }
 """Display labels, in display order."""
-PERCENT = frozenset({"dpo_accuracy"})
+PERCENT = frozenset({"dpo_accuracy", "solved", "accuracy", "signal"})
 
 
 def _value(name: str, value: float) -> str:

@@ -185,7 +185,11 @@ def train(
     ] = True,
     json_events: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
     school: Annotated[
-        str, typer.Option("--school", help="scribe (SFT), judge (DPO on a preference quest) or whisper (distil).")
+        str,
+        typer.Option(
+            "--school",
+            help="scribe (SFT), judge (DPO on a preference quest), whisper (distil) or arena (GRPO on the skills).",
+        ),
     ] = "scribe",
     teacher: Annotated[Path | None, typer.Option("--teacher", help="Whisper: teacher model folder or hero id.")] = None,
     school_option: Annotated[

@@ -30,6 +30,9 @@ class AskAnswers:
     """User prompts, one conversation each."""
     max_new_tokens: int = 128
     system: str | None = None
+    temperature: float = 0.0
+    """0: greedy (the evals' path); above 0: sampled, with `top_p` (`trainer.sampling`)."""
+    top_p: float = 1.0
 
 
 @dataclass(frozen=True)

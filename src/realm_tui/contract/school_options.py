@@ -8,18 +8,56 @@ are in `realm_tui.battle.school_options`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from realm_tui.errors import InputError
 
-SCHOOLS = ("scribe", "judge", "whisper")
+SCHOOLS = ("scribe", "judge", "whisper", "arena")
 ORACLE_SIGNALS = ("entropy", "confidence", "perplexity", "margin")
 OPTION_KEYS: dict[str, frozenset[str]] = {
     "scribe": frozenset(),
     "judge": frozenset({"beta", "reference", "sft_weight"}),
     "whisper": frozenset({"teacher", "temperature", "alpha"}),
+    "arena": frozenset(
+        {
+            "group",
+            "problems",
+            "temperature",
+            "top_p",
+            "max_new_tokens",
+            "kl_beta",
+            "clip_low",
+            "clip_high",
+            "loss_type",
+            "scale_rewards",
+            "partial_reward",
+            "format_reward",
+            "sft_weight",
+        }
+    ),
 }
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
+"""The Arena's loss normalisations: per-sequence mean (GRPO), a constant (Dr. GRPO), the
+token-level mean over the group (DAPO)."""
+ARENA_DEFAULTS: dict[str, Any] = {
+    "group": 8,
+    "problems": 8,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "max_new_tokens": 0,
+    "kl_beta": 0.0,
+    "clip_low": 0.2,
+    "clip_high": 0.28,
+    "loss_type": "dapo",
+    "scale_rewards": None,
+    "partial_reward": 0.5,
+    "format_reward": 0.1,
+    "sft_weight": 1.0,
+}
+"""`max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
+`scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it)."""
 ORACLE_KEYS = frozenset({"signal", "min_weight", "max_weight"})
 
 
@@ -77,4 +115,58 @@ def school_settings(school: str, options: Mapping[str, Any]) -> dict[str, Any]:
         if temperature <= 0 or not 0 <= alpha <= 1:
             raise InputError(None, f"whisper: need temperature > 0 and 0 ≤ alpha ≤ 1 (got {temperature}, {alpha})")
         return {"teacher": str(teacher), "temperature": temperature, "alpha": alpha}
+    if school == "arena":
+        return arena_settings(options)
     return {}
+
+
+def _flag(what: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise InputError(None, f"{what} must be true or false, got {value!r}")
+
+
+def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The Arena's options with defaults (ARENA_DEFAULTS); a bad value is an InputError."""
+    out = dict(ARENA_DEFAULTS)
+    for key in ("temperature", "top_p", "kl_beta", "clip_low", "clip_high", "partial_reward", "format_reward"):
+        if key in options:
+            out[key] = _number(f"arena: {key}", options[key])
+    out["sft_weight"] = _number("arena: sft_weight", options.get("sft_weight", out["sft_weight"]))
+    for key in ("group", "problems", "max_new_tokens"):
+        if key in options:
+            value = _number(f"arena: {key}", options[key])
+            if value != int(value):
+                raise InputError(None, f"arena: {key} must be a whole number, got {options[key]!r}")
+            out[key] = int(value)
+    unfinite = [k for k, v in out.items() if isinstance(v, float) and not math.isfinite(v)]
+    if unfinite:
+        raise InputError(None, f"arena: {', '.join(unfinite)} must be finite numbers")
+    out["loss_type"] = str(options.get("loss_type", out["loss_type"]))
+    if out["loss_type"] not in LOSS_TYPES:
+        raise InputError(None, f"arena: loss_type {out['loss_type']!r}: use one of {', '.join(LOSS_TYPES)}")
+    scale = options.get("scale_rewards")
+    out["scale_rewards"] = out["loss_type"] != "dr_grpo" if scale is None else _flag("arena: scale_rewards", scale)
+    if out["group"] < 2:
+        raise InputError(
+            None,
+            f"arena: group must be at least 2 (got {out['group']}): GRPO judges each answer against the "
+            "other answers to the same problem",
+        )
+    problems, new_tokens = out["problems"], out["max_new_tokens"]
+    if problems < 1 or new_tokens < 0:
+        raise InputError(None, f"arena: need problems ≥ 1 and max_new_tokens ≥ 0 (got {problems}, {new_tokens})")
+    if not (out["temperature"] > 0 and 0 < out["top_p"] <= 1):
+        raise InputError(
+            None, f"arena: need temperature > 0 and 0 < top_p ≤ 1 (got {out['temperature']}, {out['top_p']})"
+        )
+    if out["kl_beta"] < 0 or not 0 <= out["clip_low"] < 1 or out["clip_high"] < 0 or out["sft_weight"] < 0:
+        raise InputError(None, "arena: need kl_beta ≥ 0, 0 ≤ clip_low < 1, clip_high ≥ 0 and sft_weight ≥ 0")
+    if out["partial_reward"] < 0 or out["format_reward"] < 0:
+        raise InputError(None, "arena: partial_reward and format_reward must not be negative")
+    return out

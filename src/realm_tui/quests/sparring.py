@@ -100,6 +100,7 @@ def spar(
             "callable). Forge quests meanwhile: realm quest forge --skill SKILL"
         )
     from realm_tui.skills import get_skill, training_batch
+    from realm_tui.skills.judging import judge_all
 
     generator = get_skill(skill)
     # Small levels repeat questions within a batch; the board would drop the repeats as duplicates,
@@ -111,7 +112,10 @@ def spar(
     answers = list(generate([p.prompt for p in problems]))
     if len(answers) != len(problems):
         raise RealmError(f"sparring: {len(problems)} prompts but {len(answers)} answers")
-    attempts = [Attempt(p.prompt, p.expected, a, generator.score(p, a)) for p, a in zip(problems, answers, strict=True)]
+    verdicts = judge_all(generator, problems, answers)  # the Arena judges its samples the same way
+    attempts = [
+        Attempt(p.prompt, p.expected, a, v.correct) for p, a, v in zip(problems, answers, verdicts, strict=True)
+    ]
     return attempts, sparring_lines(attempts)
 
 

@@ -152,6 +152,17 @@ class SkillBase(ABC):
     def score(self, problem: Problem, answer_text: str) -> bool:
         """Whether `answer_text` gets `problem` right."""
 
+    def partial_credit(self, problem: Problem, answer_text: str) -> float:
+        """How much of the answer is right, 0..1 (the Arena's optional partial reward); the
+        default knows only right or wrong. A skill overrides it with a share it can measure
+        (BIN: the result's right symbols, SY: the right words)."""
+        return 1.0 if self.score(problem, answer_text) else 0.0
+
+    def well_formed(self, problem: Problem, answer_text: str) -> bool:
+        """Whether the answer has the shape a right answer has, right or not (the Arena's format
+        reward). The default accepts any non-empty answer."""
+        return bool(answer_text.strip())
+
     def difficulty(self, level: int) -> dict[str, float]:
         """How hard `level` is, one number per dial (higher = harder), read from the config.
         A level is never easier than the one below: no number may fall from one level to the

@@ -136,6 +136,22 @@ class BinSkill(SkillBase):
         got = extract_result(answer_text)
         return bool(got) and got == extract_result(problem.expected)
 
+    def partial_credit(self, problem: Problem, answer_text: str) -> float:
+        """Share of the expected result's symbols (bits, or a keyed/word result's characters)
+        that the answer's result has at the same place, counted from the right (the low bit
+        first), over the longer of the two: a result with extra or missing symbols loses them."""
+        got, want = extract_result(answer_text), extract_result(problem.expected)
+        if not got or not want:
+            return 0.0
+        same = sum(1 for a, b in zip(reversed(got), reversed(want), strict=False) if a == b)
+        return same / max(len(got), len(want))
+
+    def well_formed(self, problem: Problem, answer_text: str) -> bool:
+        """The answer's result has as many symbols as the expected one, each a symbol the
+        problem shows (the bits or the key's symbols of its prompt, or of its expected answer)."""
+        got, want = extract_result(answer_text), extract_result(problem.expected)
+        return bool(got) and len(got) == len(want) and set(got) <= set(problem.prompt) | set(problem.expected)
+
     def can_still_score(self, problem: Problem, prefix: str, more_chars: int) -> bool:
         """A right answer's text, right-stripped, ends with the expected result R (the result is
         the stripped tail of the last non-empty line). So R must fit in what is still to come,

@@ -108,6 +108,27 @@ class SySkill(SkillBase):
         words = answer_words(data)
         return words is not None and sorted(words) == sorted(w["word"] for w in gold["words"])
 
+    def partial_credit(self, problem: Problem, answer_text: str) -> float:
+        """Share of the gold words the answer names (each counted once per time it is wanted),
+        over the larger of the two word counts: naming extra words costs as much as missing one."""
+        data = parse_answer(answer_text)
+        words = answer_words(data) if data is not None else None
+        if not words:
+            return 0.0
+        gold = [str(w["word"]).upper() for w in json.loads(problem.expected)["words"]]
+        left = list(gold)
+        hits = 0
+        for word in words:
+            if word in left:
+                left.remove(word)
+                hits += 1
+        return hits / max(len(gold), len(words))
+
+    def well_formed(self, problem: Problem, answer_text: str) -> bool:
+        """The answer holds a JSON object whose `words` list can be read (right or wrong)."""
+        data = parse_answer(answer_text)
+        return data is not None and answer_words(data) is not None
+
     def difficulty(self, level: int) -> dict[str, float]:
         """The six dials, each turned so that higher is harder (rarity is 8 - zipf_min), and
         the fewest tiles an answer spells (words × the shortest word's syllables)."""

@@ -60,8 +60,11 @@ from realm_tui.trainer.runtime import (
     resolve_precision,
     seed_everything,
 )
-from realm_tui.trainer.schools import make_school, quest_loader
+from realm_tui.trainer.school_registry import make_school
+from realm_tui.trainer.schools import StepSkipped, quest_loader
 
+SKIP_LIMIT = 25
+"""Draws in a row a school may skip (the Arena: no signal) before the battle stops."""
 NONFINITE_LIMIT = 3
 """Skipped updates in a row before rolling back to the last good checkpoint."""
 MAX_VAL_EXAMPLES = 256
@@ -109,6 +112,7 @@ class _Battle:
         self.pace = Pace()
         self.since_save_s = 0.0
         self.nonfinite_streak = 0
+        self.skip_streak = 0
         self.started = time.time()
         self._free_at_failure: float | None = None
         self.quest_reported = False
@@ -180,7 +184,7 @@ class _Battle:
                 chat=chat,
             )
         self._setup_mixer(chat)
-        self.examples_per_step = job.batch_size * job.grad_accum
+        self.examples_per_step = self.school.examples_per_step(job.batch_size * job.grad_accum)
         self.micro_batch = job.batch_size
         optimizer, optimizer_notes = make_job_optimizer(job, hero.model, str(hero.info["method"]))
         gear_notes += [*hero.info.get("notes", []), f"attention: {hero.info['attn_implementation']}", *optimizer_notes]
@@ -223,6 +227,7 @@ class _Battle:
             log=lambda message: self.emit(Log(message, level="warning")),
             quest_id=job.quest_id,
             quest_passes=job.quest_passes,
+            wrap=self.school.wrap_problem,
         )
         self.stream = self.mixer.stream
         self.examiner = Examiner(
@@ -335,6 +340,10 @@ class _Battle:
                 break
             except torch.OutOfMemoryError:
                 self._on_oom(target)
+            except StepSkipped as skip:
+                self._on_skipped(target, str(skip))
+                return
+        self.skip_streak = 0
         if not (math.isfinite(loss) and math.isfinite(grad_norm)):
             self._on_nonfinite(target, loss, grad_norm)
             return
@@ -444,6 +453,18 @@ class _Battle:
             )
         )
         self.notes.setdefault("oom", []).append({"step": target, "micro_batch": self.micro_batch, "grad_accum": accum})
+
+    def _on_skipped(self, target: int, why: str) -> None:
+        """The school found nothing to learn from this draw: no update, the data moves on; after
+        SKIP_LIMIT such draws in a row the battle stops and says why."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.skip_streak += 1
+        self.emit(Log(f"step {target} skipped ({self.skip_streak} in a row): {why}", level="warning"))
+        if self.skip_streak >= SKIP_LIMIT:
+            raise RealmError(
+                f"{SKIP_LIMIT} draws in a row gave nothing to learn (last: {why}); the {self.job.school} school "
+                "cannot train this hero at this level: train it with --school scribe first, or change the level"
+            )
 
     def _on_nonfinite(self, target: int, loss: float, grad_norm: float) -> None:
         self.optimizer.zero_grad(set_to_none=True)

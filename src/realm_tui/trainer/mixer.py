@@ -97,6 +97,9 @@ class Mixer:
     """Epochs of the quest's examples after which the quest is trained (then no more are drawn)."""
     quest_steps: int = 0
     """Steps that drew examples of this quest, over all its battles (saved with checkpoints)."""
+    wrap: Callable[[Problem, Example], Example] | None = None
+    """Turns each generated problem's example into what a step trains on (the Arena keeps the
+    problem with it, to sample and judge answers); None: the example as it is."""
     stream: DataStream = field(init=False)
     modules: dict[str, ModulePool] = field(default_factory=dict, init=False)
     """Module id → its pool, for the modules taking part."""
@@ -275,6 +278,8 @@ class Mixer:
     def _tokenize(self, problems: list[Problem], skill_id: str, level: int) -> list[Example]:
         examples = [tokenize_chat(p.messages(), self.tokenizer, self.max_length, self.chat) for p in problems]
         kept = [e for e in examples if e.n_labels > 0]
+        if self.wrap is not None:
+            kept = [self.wrap(p, e) for p, e in zip(problems, examples, strict=True) if e.n_labels > 0]
         if len(kept) < len(examples) and (skill_id, level) not in self._unfit:
             self._unfit.add((skill_id, level))
             self.log(

@@ -39,15 +39,29 @@ import torch.nn.functional as F
 
 from realm_tui.contract.protocol import TrainJob
 from realm_tui.contract.school_options import SCHOOLS, oracle_settings, school_settings
-from realm_tui.errors import InputError
+from realm_tui.errors import InputError, RealmError
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, make_batch, split_val
 from realm_tui.trainer.preference_data import read_preference_rows, tokenize_continuation
 from realm_tui.trainer.runtime import accumulate_gradients, eval_loss
 
-__all__ = ["SCHOOLS", "Judge", "Oracle", "PreferencePair", "School", "Whisper", "make_school", "quest_loader"]
+__all__ = [
+    "SCHOOLS",
+    "Judge",
+    "Oracle",
+    "PreferencePair",
+    "School",
+    "StepSkipped",
+    "Whisper",
+    "quest_loader",
+]
 
 MAX_SURPRISE = 50.0
 """Cap on −log p before `perplexity` exponentiates it (keeps the weights finite)."""
+
+
+class StepSkipped(RealmError):
+    """A school found nothing to learn from this step's draw (the Arena: every group's answers
+    scored the same, or a reward was NaN): the loop skips the update and says why."""
 
 
 # ---------------------------------------------------------------- preference examples
@@ -304,6 +318,14 @@ class School:
 
     # --- evaluation ---
 
+    def examples_per_step(self, default: int) -> int:
+        """Examples (the Arena: problems) each optimizer step draws."""
+        return default
+
+    def wrap_problem(self, problem: Any, example: Example) -> Example:
+        """What the mixer hands on for a generated skill problem (the Arena keeps the problem)."""
+        return example
+
     def eval_loss(
         self,
         model: Any,
@@ -329,42 +351,32 @@ class School:
         return total / len(pairs)
 
 
-class Judge(School):
-    """DPO on preference pairs against a frozen reference."""
+class FrozenReference:
+    """A frozen reference policy (Judge, Arena): the LoRA base with adapters disabled, else a copy
+    of the weights the battle starts from (recorded in each checkpoint, so a resumed battle
+    reloads the same reference), the base hero, or a named checkpoint."""
 
-    name = "judge"
+    name: str
+    job: TrainJob
+    accelerator: Any
+    unwrap: Callable[[], Any]
+    reference_source: str | None = None
+    recorded: str | None = None
+    reference: Any = None
+    adapter_reference = False
 
-    def __init__(self, job: TrainJob, oracle: Oracle | None) -> None:
-        super().__init__(job, oracle)
-        opts = school_settings("judge", job.school_options)
-        self.beta = float(opts["beta"])
-        self.chat_weight = float(opts["sft_weight"])
-        self.reference_source: str | None = opts["reference"]
-        self.recorded: str | None = None
-        self.reference: Any = None
-        self.adapter_reference = False
-
-    def load_state_dict(self, state: Mapping[str, Any] | None) -> None:
-        if state and state.get("name") == "judge" and state.get("reference"):
+    def _load_recorded(self, state: Mapping[str, Any] | None) -> None:
+        if state and state.get("name") == self.name and state.get("reference"):
             self.recorded = str(state["reference"])
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "reference": self.recorded or "base"}
-
-    def start(
-        self, accelerator: Any, unwrap: Callable[[], Any], tokenizer: Any, load_base: Callable[[], Any]
-    ) -> list[str]:
-        notes = super().start(accelerator, unwrap, tokenizer, load_base)
-        model = unwrap()
-        if self.oracle is not None:
-            notes.append("the Oracle weights the chat examples' tokens; DPO pairs are scored as whole answers")
+    def _load_reference(self, model: Any, load_base: Callable[[], Any]) -> str:
+        """Build the reference; returns what it is, for the battle log."""
         if hasattr(model, "disable_adapter"):
             self.adapter_reference = True
             self.recorded = "adapters-disabled"
-            notes.append(f"judge: β {self.beta}; reference = the LoRA base with adapters disabled")
-            return notes
+            return "the LoRA base with adapters disabled"
         source = self.reference_source or self.recorded
-        if source is None:  # a fresh judge battle: the weights it starts from
+        if source is None:  # a fresh battle: the weights it starts from
             self.reference = copy.deepcopy(model)
             self.recorded = self.job.resume_from or "base"
         elif source == "base":
@@ -377,28 +389,56 @@ class Judge(School):
             if not folder.is_dir():
                 raise InputError(
                     folder,
-                    "the judge's reference checkpoint is gone (retention?): set school_options.reference "
-                    "to another checkpoint, or start a fresh judge battle",
+                    f"the {self.name}'s reference checkpoint is gone (retention?): set school_options.reference "
+                    f"to another checkpoint, or start a fresh {self.name} battle",
                 )
             self.reference = load_base()
             load_weights_into(self.reference, folder)
             self.recorded = str(folder)
         self.reference.requires_grad_(False)
         self.reference.eval()
-        self.reference.to(accelerator.device)
+        self.reference.to(self.accelerator.device)
         where = "the base hero" if self.recorded == "base" else self.recorded
-        notes.append(f"judge: β {self.beta}; reference = a frozen copy of {where}")
-        return notes
+        return f"a frozen copy of {where}"
 
-    def _reference_logps(self, model: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _reference_logits(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         with torch.no_grad(), self.accelerator.autocast():
             if self.adapter_reference:
                 peft_model = self.unwrap()
                 with peft_model.disable_adapter():
-                    logits = _forward(peft_model, batch)
-            else:
-                logits = _forward(self.reference, batch)
-        return _sequence_logps(logits, batch["labels"])
+                    return _forward(peft_model, batch)
+            return _forward(self.reference, batch)
+
+
+class Judge(FrozenReference, School):
+    """DPO on preference pairs against a frozen reference."""
+
+    name = "judge"
+
+    def __init__(self, job: TrainJob, oracle: Oracle | None) -> None:
+        super().__init__(job, oracle)
+        opts = school_settings("judge", job.school_options)
+        self.beta = float(opts["beta"])
+        self.chat_weight = float(opts["sft_weight"])
+        self.reference_source = opts["reference"]
+
+    def load_state_dict(self, state: Mapping[str, Any] | None) -> None:
+        self._load_recorded(state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "reference": self.recorded or "base"}
+
+    def start(
+        self, accelerator: Any, unwrap: Callable[[], Any], tokenizer: Any, load_base: Callable[[], Any]
+    ) -> list[str]:
+        notes = super().start(accelerator, unwrap, tokenizer, load_base)
+        if self.oracle is not None:
+            notes.append("the Oracle weights the chat examples' tokens; DPO pairs are scored as whole answers")
+        notes.append(f"judge: β {self.beta}; reference = {self._load_reference(unwrap(), load_base)}")
+        return notes
+
+    def _reference_logps(self, model: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return _sequence_logps(self._reference_logits(batch), batch["labels"])
 
     def pair_loss(self, model: Any, pairs: list[PreferencePair], pad_id: int, sums: Sums) -> tuple[torch.Tensor, float]:
         n = len(pairs)
@@ -480,14 +520,3 @@ class Whisper(School):
     ) -> tuple[torch.Tensor, float]:
         self._inputs = batch
         return super().token_loss(model, batch, sums, training=training)
-
-
-def make_school(job: TrainJob) -> School:
-    """The school a job asks for; a bad name or option is an `InputError`."""
-    school_settings(job.school, job.school_options)
-    oracle = Oracle.from_options(job.oracle_loss)
-    if job.school == "judge":
-        return Judge(job, oracle)
-    if job.school == "whisper":
-        return Whisper(job, oracle)
-    return School(job, oracle)

@@ -40,3 +40,12 @@ def test_a_refused_battle_is_not_a_dead_trainer() -> None:
     assert (note.kind, note.severity) == (NotificationKind.BATTLE_REFUSED, Severity.WARNING)
     assert note.body == "no quest to fight"
     assert note.title != trainer_died("boom").title
+
+
+def test_the_arena_line_and_its_json() -> None:
+    metrics = {"problems_per_s": 41.5, "answer_len": 3.1, "kl": 0.002, "solved": 0.625, "reward": 0.4123, "signal": 1.0}
+    line = format_metrics(metrics)
+    assert line == "reward 0.412 · solved 62% · KL 0.002 · answer-len 3.100 · signal 100% · judged/s 41.500"
+    lines = io.StringIO()
+    JsonRenderer(lines).show(_step(metrics), [])
+    assert json.loads(lines.getvalue())["metrics"] == metrics

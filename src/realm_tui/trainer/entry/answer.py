@@ -23,7 +23,8 @@ def _serve(conn: Connection, setup: AnswerSetup) -> None:
 
     from realm_tui.skills.registry import realm_skill
     from realm_tui.trainer.data import ChatFormat
-    from realm_tui.trainer.evaluate import evaluate_skill, generate_texts
+    from realm_tui.trainer.evaluate import evaluate_skill
+    from realm_tui.trainer.sampling import answer_texts
 
     torch.set_num_threads(max(1, setup.threads))
     root = Path(setup.realm_root)
@@ -46,7 +47,15 @@ def _serve(conn: Connection, setup: AnswerSetup) -> None:
                     + [{"role": "user", "content": p}]
                     for p in ask.prompts
                 ]
-                value: Any = generate_texts(model, tokenizer, convs, max_new_tokens=ask.max_new_tokens, chat=chat)
+                value: Any = answer_texts(
+                    model,
+                    tokenizer,
+                    convs,
+                    max_new_tokens=ask.max_new_tokens,
+                    chat=chat,
+                    temperature=ask.temperature,
+                    top_p=ask.top_p,
+                )
             elif isinstance(ask, AskEval):
                 skill = realm_skill(ask.skill, root / "configs")
                 value = evaluate_skill(model, tokenizer, skill, ask.level, ask.samples, step=ask.step, chat=chat)

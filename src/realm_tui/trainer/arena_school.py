@@ -1,0 +1,333 @@
+"""The Arena school (`arena`): the hero learns from its own attempts, judged by the skills (RL from
+verifiable rewards, GRPO).
+
+Each optimizer step draws `problems` (B) generated problems at the skills' training levels (the
+mixer's curriculum, review levels included), samples `group` (G) answers to each with the KV cache
+(`trainer.sampling`: temperature, top-p, `max_new_tokens` or each problem's answer budget), and
+judges every answer with the skill's scorer (`skills.judging`: 1 when right, + `partial_reward` ×
+the skill's partial credit, + `format_reward` × its format check). Advantages are group-relative
+and the loss is the clipped policy-gradient objective, with β·KL to a frozen reference when
+`kl_beta` > 0, normalised as `loss_type` says (`trainer.arena`). One update per draw (the ratio
+to the sampling policy is then 1 at the update; the clip is kept in the objective for the maths'
+sake, as TRL does with `num_iterations` 1).
+
+Quest or module chat examples drawn with the problems train by cross-entropy × `sft_weight`.
+The step's reported `loss` is the plain cross-entropy of the problems' gold answers (no gradient),
+so game stats compare across schools. A step is skipped, and says why, when a reward is not
+finite or every group's answers scored the same (no signal).
+
+`Step.metrics`: `reward` (mean), `solved` (share of groups with a right answer), `accuracy`
+(share of right answers), `kl` (mean per-token KL to the reference, with one), `answer_len` (mean
+answer tokens), `signal` (share of groups whose answers differ), `problems_per_s` (problems
+judged per second of sampling and judging).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from realm_tui.contract.protocol import TrainJob
+from realm_tui.contract.school_options import school_settings
+from realm_tui.errors import InputError
+from realm_tui.skills.base import Problem
+from realm_tui.skills.curriculum import skill_slots
+from realm_tui.skills.judging import Rewards, all_finite, judge_all, require_scorer
+from realm_tui.skills.registry import realm_skill
+from realm_tui.trainer import arena as objective
+from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
+from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
+from realm_tui.trainer.sampling import sample_ids
+from realm_tui.trainer.schools import (
+    FrozenReference,
+    Oracle,
+    School,
+    StepSkipped,
+    Sums,
+    _add,
+    _forward,
+    _token_ce,
+)
+
+
+@dataclass(frozen=True)
+class Challenge(Example):
+    """A generated problem drawn for the Arena: `input_ids`/`labels` are its gold example."""
+
+    problem: Problem | None = None
+
+    @property
+    def gold(self) -> Example:
+        return Example(self.input_ids, self.labels)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One step's sampled answers, judged: row r answers problem r // group."""
+
+    prompts: list[list[int]]
+    tokens: list[list[int]]
+    stopped: list[int | None]
+    rewards: torch.Tensor
+    """[B, G]"""
+    correct: torch.Tensor
+    """[B, G] bool"""
+    seconds: float
+
+
+class Arena(FrozenReference, School):
+    name = "arena"
+
+    def __init__(self, job: TrainJob, oracle: Oracle | None) -> None:
+        super().__init__(job, oracle)
+        self.opts = school_settings("arena", job.school_options)
+        self.group, self.problems = int(self.opts["group"]), int(self.opts["problems"])
+        self.chat_weight = float(self.opts["sft_weight"])
+        self.rewards = Rewards(float(self.opts["partial_reward"]), float(self.opts["format_reward"]))
+        self.chat = ChatFormat.from_hero(job.hero)
+        self.configs_dir = Path(job.realm_root) / "configs"
+        self.rollouts = 0
+        """Draws sampled so far (saved with checkpoints): seeds each draw's sampling."""
+        self.tokenizer: Any = None
+        self._check_skills(job.curriculum)
+
+    def _check_skills(self, curriculum: Mapping[str, Any]) -> None:
+        """Refuse a battle whose curriculum has no skill, or a skill without a scorer."""
+        slots = skill_slots(dict(curriculum))
+        if not slots:
+            raise InputError(
+                None,
+                "the arena trains on problems a skill can judge, and this battle's curriculum has no skill "
+                "(enable a skill in configs/curriculum.yaml; a quest alone trains with --school scribe)",
+            )
+        for slot in slots:
+            try:
+                skill = realm_skill(slot.id, self.configs_dir)
+            except KeyError as err:
+                raise InputError(None, f"arena: {err}") from err
+            require_scorer(skill, "arena")
+
+    # --- lifecycle ---
+
+    def load_state_dict(self, state: Mapping[str, Any] | None) -> None:
+        self._load_recorded(state)
+        if state and state.get("name") == self.name:
+            self.rollouts = int(state.get("rollouts", 0))
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"name": self.name, "rollouts": self.rollouts}
+        if self.recorded:
+            state["reference"] = self.recorded
+        return state
+
+    def start(
+        self, accelerator: Any, unwrap: Callable[[], Any], tokenizer: Any, load_base: Callable[[], Any]
+    ) -> list[str]:
+        notes = super().start(accelerator, unwrap, tokenizer, load_base)
+        if accelerator.num_processes > 1:
+            raise InputError(None, "the arena trains on one process for now: start it without --launch")
+        self.tokenizer = tokenizer
+        self.stops = stop_token_ids(tokenizer, self.chat)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(self.stops), 0))
+        o = self.opts
+        limit = f"{o['max_new_tokens']} new tokens" if o["max_new_tokens"] else f"answer + {ANSWER_MARGIN} tokens"
+        notes.append(
+            f"arena: {self.problems} problems × {self.group} answers per step, temperature {o['temperature']}, "
+            f"top-p {o['top_p']}, {limit}; loss {o['loss_type']}, clip {o['clip_low']}/{o['clip_high']}, "
+            f"rewards: exact 1 + partial {o['partial_reward']} + format {o['format_reward']}"
+        )
+        if o["kl_beta"] > 0:
+            notes.append(f"arena: KL β {o['kl_beta']}; reference = {self._load_reference(unwrap(), load_base)}")
+        return notes
+
+    def examples_per_step(self, default: int) -> int:
+        return self.problems
+
+    def wrap_problem(self, problem: Any, example: Example) -> Example:
+        return Challenge(example.input_ids, example.labels, problem)
+
+    # --- sampling and judging ---
+
+    def _limit(self, problem: Problem) -> int:
+        if self.opts["max_new_tokens"]:
+            return int(self.opts["max_new_tokens"])
+        return len(self.tokenizer(problem.expected, add_special_tokens=False)["input_ids"]) + ANSWER_MARGIN
+
+    def _generator(self, device: Any) -> torch.Generator:
+        digest = hashlib.blake2b(f"realm/arena/{self.job.seed}/{self.rollouts}".encode(), digest_size=8).digest()
+        return torch.Generator(device=device).manual_seed(int.from_bytes(digest, "big") >> 1)
+
+    def rollout(self, challenges: list[Challenge]) -> Rollout:
+        """G sampled answers to each problem, judged by its skill."""
+        started = time.perf_counter()
+        problems = [c.problem for c in challenges if c.problem is not None]
+        prompts = [prompt_ids(p.messages()[:-1], self.tokenizer, self.chat) for p in problems]
+        model = self.unwrap()
+        sampled = sample_ids(
+            model,
+            prompts,
+            group=self.group,
+            max_new_tokens=[self._limit(p) for p in problems],
+            pad_id=self.pad_id,
+            stop_ids=self.stops,
+            temperature=float(self.opts["temperature"]),
+            top_p=float(self.opts["top_p"]),
+            generator=self._generator(next(model.parameters()).device),
+        )
+        self.rollouts += 1
+        texts = [self.tokenizer.decode(ids, skip_special_tokens=True) for ids in sampled.tokens]
+        rewards, correct = [], []
+        for b, problem in enumerate(problems):
+            skill = realm_skill(problem.skill, self.configs_dir)
+            verdicts = judge_all(skill, [problem] * self.group, texts[b * self.group : (b + 1) * self.group])
+            rewards += [self.rewards.of(v) for v in verdicts]
+            correct += [v.correct for v in verdicts]
+        shape = (len(problems), self.group)
+        return Rollout(
+            prompts,
+            sampled.tokens,
+            sampled.stopped,
+            torch.tensor(rewards, dtype=torch.float32).view(shape),
+            torch.tensor(correct).view(shape),
+            time.perf_counter() - started,
+        )
+
+    # --- the step ---
+
+    def accumulate(
+        self,
+        accelerator: Any,
+        model: Any,
+        examples: list[Example],
+        *,
+        micro_batch: int,
+        batching: dict[str, Any],
+        max_grad_norm: float,
+        poison: bool = False,
+    ) -> tuple[float, float]:
+        challenges = [e for e in examples if isinstance(e, Challenge)]
+        chats = [e for e in examples if not isinstance(e, Challenge)]
+        sums: Sums = {}
+        rollout = self.rollout(challenges) if challenges else None
+        if rollout is not None:
+            self._check_signal(rollout, has_chats=bool(chats))
+            self._report(rollout, sums)
+        chat_shown = 0.0
+        parts = self._policy_chunks(rollout, micro_batch) if rollout is not None else []
+        chat_chunks = [chats[i : i + micro_batch] for i in range(0, len(chats), micro_batch)]
+        n_labels = sum(e.n_labels for e in chats)
+        total = len(parts) + len(chat_chunks)
+        for j in range(total):
+            sync = nullcontext() if j == total - 1 else accelerator.no_sync(model)
+            with sync:
+                if j < len(parts):
+                    loss = self._policy_loss(model, parts[j], sums)
+                else:
+                    chunk = make_batch(chat_chunks[j - len(parts)], **batching)
+                    batch = {k: v.to(accelerator.device) for k, v in chunk.items()}
+                    chat_loss, shown = self.token_loss(model, batch, sums, training=True)
+                    loss = chat_loss * (self.chat_weight / max(n_labels, 1))
+                    chat_shown += float(shown)
+                if poison:
+                    loss = loss * float("nan")
+                accelerator.backward(loss)
+        max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if total else torch.tensor(0.0)
+        self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
+        # The reported loss: the gold answers' cross-entropy (after the update's gradients, before
+        # the optimizer steps), else the chat examples' own.
+        if challenges:
+            reported = self._gold_loss(model, challenges, batching["pad_id"])
+        else:
+            reported = chat_shown / max(n_labels, 1)
+        return (float("nan") if poison else reported), float(grad_norm)
+
+    def _check_signal(self, rollout: Rollout, *, has_chats: bool) -> None:
+        values = rollout.rewards.flatten().tolist()
+        if not all_finite(values):
+            bad = sum(1 for v in values if v != v or v in (float("inf"), float("-inf")))
+            raise StepSkipped(
+                f"{bad} of {len(values)} rewards are not finite (a skill's partial credit or format check gave "
+                "NaN): update skipped, nothing of this draw is trained"
+            )
+        if not bool(objective.signal_groups(rollout.rewards).any()) and not has_chats:
+            raise StepSkipped(
+                f"every group's {self.group} answers scored the same (mean reward {sum(values) / len(values):.2f}): "
+                "no signal to learn from, update skipped"
+            )
+
+    def _report(self, rollout: Rollout, sums: Sums) -> None:
+        b, g = rollout.rewards.shape
+        _add(sums, "reward", float(rollout.rewards.sum()), b * g)
+        _add(sums, "solved", float(rollout.correct.any(dim=1).sum()), b)
+        _add(sums, "accuracy", float(rollout.correct.sum()), b * g)
+        _add(sums, "answer_len", float(sum(len(t) for t in rollout.tokens)), b * g)
+        _add(sums, "signal", float(objective.signal_groups(rollout.rewards).sum()), b)
+        _add(sums, "problems_per_s", float(b), rollout.seconds)
+
+    def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int) -> float:
+        """Cross-entropy of the problems' gold answers (the step's reported loss; no gradient)."""
+        batch = {
+            k: v.to(self.accelerator.device) for k, v in collate_padded([c.gold for c in challenges], pad_id).items()
+        }
+        with torch.no_grad():
+            ce = _token_ce(_forward(model, batch), batch["labels"])
+        count = int((batch["labels"] != IGNORE).sum())
+        return float(ce.sum()) / max(count, 1)
+
+    def _policy_chunks(self, rollout: Rollout, micro_batch: int) -> list[dict[str, Any]]:
+        """The answers that carry gradient, as chunks of rows with their advantages and the step's
+        normalisers (answers of a no-signal group only do with a KL term)."""
+        advantages = objective.group_advantages(rollout.rewards, scale=bool(self.opts["scale_rewards"])).flatten()
+        beta = float(self.opts["kl_beta"])
+        rows = []
+        for r, tokens in enumerate(rollout.tokens):
+            stop = rollout.stopped[r]
+            answer = list(tokens) + ([stop] if stop is not None else [])
+            if not answer or (advantages[r] == 0 and not beta):
+                continue
+            prompt = rollout.prompts[r // self.group]
+            labels = [IGNORE] * len(prompt) + answer
+            rows.append((Example(tuple(prompt + answer), tuple(labels)), float(advantages[r])))
+        n_sequences = len(rollout.tokens)
+        n_tokens = sum(len(t) + (s is not None) for t, s in zip(rollout.tokens, rollout.stopped, strict=True))
+        longest = int(self.opts["max_new_tokens"]) or max((len(t) for t in rollout.tokens), default=1) + 1
+        size = max(1, micro_batch)
+        return [
+            {
+                "rows": rows[i : i + size],
+                "totals": {"total_sequences": n_sequences, "total_tokens": n_tokens, "max_tokens": longest},
+            }
+            for i in range(0, len(rows), size)
+        ]
+
+    def _policy_loss(self, model: Any, part: dict[str, Any], sums: Sums) -> torch.Tensor:
+        device = self.accelerator.device
+        batch = {k: v.to(device) for k, v in collate_padded([e for e, _ in part["rows"]], self.pad_id).items()}
+        advantages = torch.tensor([a for _, a in part["rows"]], dtype=torch.float32, device=device)
+        labels = batch["labels"]
+        mask = labels != IGNORE
+        logps = objective.token_logps(_forward(model, batch), labels)
+        ref_logps = None
+        beta = float(self.opts["kl_beta"])
+        if beta > 0:
+            ref_logps = objective.token_logps(self._reference_logits(batch), labels)
+            kl = objective.kl_k3(logps.detach(), ref_logps) * mask
+            _add(sums, "kl", float(kl.sum()), float(mask.sum()))
+        terms = objective.token_terms(
+            logps,
+            logps.detach(),  # one update per draw: the sampling policy is the current one
+            advantages,
+            clip_low=float(self.opts["clip_low"]),
+            clip_high=float(self.opts["clip_high"]),
+            ref_logps=ref_logps,
+            beta=beta,
+        )
+        return objective.normalise(terms, mask, str(self.opts["loss_type"]), **part["totals"])

@@ -1,0 +1,281 @@
+"""The Arena school (GRPO): the objective's pure functions, sampling, judging, and real tiny battles."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from realm_tui.contract.protocol import Error, Log, Step, Stop
+from realm_tui.contract.school_options import school_settings
+from realm_tui.errors import InputError
+from realm_tui.skills import get_skill
+from realm_tui.skills.base import Problem
+from realm_tui.skills.judging import Rewards, Verdict, judge, require_scorer
+from realm_tui.trainer import arena
+from realm_tui.trainer.control import ScriptedControl
+from realm_tui.trainer.sampling import pick, sample_ids
+
+LORA = {"method": "lora", "lora": {"r": 4, "alpha": 8.0, "dropout": 0.0}}
+
+
+def bin_curriculum(level: int = 1) -> dict[str, Any]:
+    return {
+        "strategy": "weighted",
+        "focus_skill": None,
+        "quest_share": 0.0,
+        "review_share": 0.0,
+        "skills": {
+            "bin": {"level": level, "mastered": level - 1, "weight": 1.0, "review_levels": [], "maintenance_levels": []}
+        },
+    }
+
+
+# ---------------------------------------------------------------- the objective (hand-computed)
+
+
+def test_group_advantages_by_hand() -> None:
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [0.5, 0.5, 0.5, 0.5]])
+    std = math.sqrt(4 * 0.25 / 3)  # unbiased std of (1, 0, 0, 1)
+    scaled = arena.group_advantages(rewards)
+    expected = 0.5 / (std + arena.ADVANTAGE_EPS)
+    assert scaled[0].tolist() == pytest.approx([expected, -expected, -expected, expected])
+    assert scaled[1].tolist() == [0.0, 0.0, 0.0, 0.0]  # all equal: no signal, never NaN
+    assert arena.group_advantages(rewards, scale=False)[0].tolist() == [0.5, -0.5, -0.5, 0.5]
+    assert arena.signal_groups(rewards).tolist() == [True, False]
+    with pytest.raises(ValueError):
+        arena.group_advantages(torch.tensor([[1.0], [0.0]]))
+
+
+def test_token_terms_clip_and_kl_by_hand() -> None:
+    logps = torch.tensor([[0.0, 0.5, 0.5]])
+    old = torch.zeros(1, 3)
+    up = arena.token_terms(logps, old, torch.tensor([2.0]), clip_low=0.2, clip_high=0.2)
+    # ratio 1 → −2; ratio e^0.5 ≈ 1.649 with A > 0 is clipped to 1.2 → −2.4
+    assert up[0].tolist() == pytest.approx([-2.0, -2.4, -2.4])
+    down = arena.token_terms(logps, old, torch.tensor([-1.0]), clip_low=0.2, clip_high=0.2)
+    # A < 0: min(−1.649, −1.2) = −1.649 → the unclipped ratio counts
+    assert down[0].tolist() == pytest.approx([1.0, math.exp(0.5), math.exp(0.5)])
+    kl = arena.kl_k3(torch.tensor([-1.0]), torch.tensor([-2.0]))
+    assert kl.item() == pytest.approx(math.exp(-1) + 1 - 1)
+    with_kl = arena.token_terms(
+        torch.tensor([[-1.0]]),
+        torch.tensor([[-1.0]]),
+        torch.tensor([0.0]),
+        clip_low=0.2,
+        clip_high=0.2,
+        ref_logps=torch.tensor([[-2.0]]),
+        beta=0.5,
+    )
+    assert with_kl.item() == pytest.approx(0.5 * math.exp(-1))
+
+
+def test_the_three_normalisations_by_hand() -> None:
+    terms = torch.tensor([[1.0, 2.0, 9.0], [3.0, 9.0, 9.0]])
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    totals = {"total_sequences": 2, "total_tokens": 3, "max_tokens": 4}
+    assert arena.normalise(terms, mask, "grpo", **totals).item() == pytest.approx((1.5 + 3.0) / 2)
+    assert arena.normalise(terms, mask, "dr_grpo", **totals).item() == pytest.approx(6.0 / (2 * 4))
+    assert arena.normalise(terms, mask, "dapo", **totals).item() == pytest.approx(6.0 / 3)
+    # Chunks of one step add up to the whole step's loss.
+    for kind in ("grpo", "dr_grpo", "dapo"):
+        whole = arena.normalise(terms, mask, kind, **totals)
+        parts = sum(arena.normalise(terms[i : i + 1], mask[i : i + 1], kind, **totals) for i in range(2))
+        assert float(parts) == pytest.approx(float(whole))
+    with pytest.raises(ValueError):
+        arena.normalise(terms, mask, "ppo", **totals)
+
+
+# ---------------------------------------------------------------- judging (shared with sparring)
+
+
+def test_partial_credit_and_format_of_bin_and_sy() -> None:
+    skill = get_skill("bin")
+    problem = Problem("bin", 1, "①⓪ + ⓪① =", "①①", ("seq_add",))
+    assert judge(skill, problem, "①①") == Verdict(True, 1.0, True)
+    assert judge(skill, problem, "⓪①") == Verdict(False, 0.5, True)  # the low bit is right
+    assert judge(skill, problem, "①①①") == Verdict(False, pytest.approx(2 / 3), False)  # one symbol too many
+    assert judge(skill, problem, "hello") == Verdict(False, 0.0, False)
+    sy = get_skill("sy")
+    gold = {"words": [{"syllables": ["TA", "BLE"], "word": "TABLE"}, {"syllables": ["CHAIR"], "word": "CHAIR"}]}
+    puzzle = Problem("sy", 1, "…", json.dumps({**gold, "unused": []}), ("mem_",))
+    half = json.dumps({"words": [{"word": "TABLE"}, {"word": "SOFA"}]})
+    assert sy.partial_credit(puzzle, half) == 0.5 and sy.well_formed(puzzle, half)
+    assert sy.partial_credit(puzzle, "no json") == 0.0 and not sy.well_formed(puzzle, "no json")
+    rewards = Rewards(partial=0.5, format=0.1)
+    assert rewards.of(Verdict(False, 0.5, True)) == pytest.approx(0.35)
+    assert rewards.of(Verdict(True, 1.0, True)) == pytest.approx(rewards.best) == pytest.approx(1.6)
+    assert math.isnan(rewards.of(Verdict(False, float("nan"), True)))
+
+
+def test_a_skill_without_a_scorer_is_refused() -> None:
+    class NoScorer:
+        id = "fake-unscored"
+
+    with pytest.raises(InputError, match="has no scorer"):
+        require_scorer(NoScorer(), "arena")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"group": 1}, "group must be at least 2"),
+        ({"loss_type": "ppo"}, "loss_type"),
+        ({"top_p": 0}, "top_p"),
+        ({"kl_beta": "nan"}, "finite"),
+        ({"beta": 0.1}, "unknown option"),
+    ],
+)
+def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        school_settings("arena", options)
+
+
+def test_dr_grpo_drops_the_std_by_default() -> None:
+    assert school_settings("arena", {})["scale_rewards"] is True
+    assert school_settings("arena", {"loss_type": "dr_grpo"})["scale_rewards"] is False
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_top_p_keeps_the_nucleus_only() -> None:
+    logits = torch.log(torch.tensor([[0.6, 0.3, 0.1]]))
+    generator = torch.Generator().manual_seed(0)
+    draws = {int(pick(logits, 1.0, 0.5, generator)) for _ in range(50)}
+    assert draws == {0}  # the best token alone reaches 0.5
+    draws = {int(pick(logits, 1.0, 0.8, generator)) for _ in range(200)}
+    assert draws == {0, 1}
+    assert int(pick(logits, 0.0, 1.0, None)) == 0
+
+
+def test_sampling_is_batched_deterministic_and_grouped(tiny_hero: dict[str, Any], shared_realm: Path) -> None:
+    from realm_tui.trainer.evaluate import generate_ids
+    from realm_tui.trainer.hero import load_hero
+
+    hero = load_hero(tiny_hero, shared_realm, hero_id="tiny", for_training=False)
+    tok = hero.tokenizer
+    prompts = [tok("①⓪ + ⓪① =")["input_ids"], tok("①① + ①① = please")["input_ids"]]
+    common = dict(group=3, max_new_tokens=[5, 7], pad_id=int(tok.pad_token_id), stop_ids=set(), temperature=1.0)
+    a = sample_ids(hero.model, prompts, **common, generator=torch.Generator().manual_seed(3))
+    b = sample_ids(hero.model, prompts, **common, generator=torch.Generator().manual_seed(3))
+    assert a == b and len(a.tokens) == 6
+    assert [len(t) for t in a.tokens] == [5, 5, 5, 7, 7, 7]  # no stop token: each row runs to its own limit
+    # Greedy through the sampler equals the evals' greedy path, row for row.
+    greedy = sample_ids(hero.model, prompts, **{**common, "temperature": 0.0, "group": 1, "max_new_tokens": [5, 5]})
+    ref = generate_ids(hero.model, prompts, max_new_tokens=5, pad_id=int(tok.pad_token_id), stop_ids=set())
+    assert greedy.tokens == ref
+
+
+# ---------------------------------------------------------------- battles on the tiny hero
+
+
+@pytest.fixture
+def arena_job(make_job, tmp_path: Path):
+    def make(**overrides: Any) -> Any:
+        base = dict(
+            quest_paths=(),
+            quest_id="",
+            curriculum=bin_curriculum(1),
+            batch_size=16,
+            max_length=256,
+            val_fraction=0.0,
+        )
+        return make_job(**{**base, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def sft_checkpoint(arena_job, battle, tmp_path: Path) -> str:
+    """A tiny hero with some BIN level 1 in it (30 SFT steps): partial rewards to learn from."""
+    stopped, events = battle(arena_job(max_steps=30, learning_rate=3e-3, checkpoints_dir=str(tmp_path / "sft")))
+    assert stopped.checkpoint, [e.message for e in events.of(Error)]
+    return str(stopped.checkpoint)
+
+
+def rewards_of(events: Any) -> list[float]:
+    return [s.metrics["reward"] for s in events.of(Step)]
+
+
+@pytest.mark.slow
+def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
+    job = arena_job(school="arena", resume_from=sft_checkpoint, max_steps=70, checkpoints_dir=str(tmp_path / "a"))
+    stopped, events = battle(job)
+    assert stopped.reason == "finished", [e.message for e in events.of(Error)]
+    rewards = rewards_of(events)
+    assert len(rewards) == 40
+    first, last = sum(rewards[:10]) / 10, sum(rewards[-10:]) / 10
+    assert last > first + 0.05, rewards
+    step = events.of(Step)[-1]
+    assert {"reward", "solved", "accuracy", "answer_len", "signal", "problems_per_s"} <= set(step.metrics)
+    assert all(math.isfinite(s.loss) for s in events.of(Step))
+
+
+def test_arena_resume_is_exact(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
+    common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options={"problems": 4})
+    _, straight = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "a")))
+    stop_at = ScriptedControl({33: [Stop()]})
+    first_stop, first = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "b")), stop_at)
+    state = torch.load(Path(first_stop.checkpoint) / "trainer_state.pt", weights_only=True)
+    assert state["school"]["name"] == "arena" and state["school"]["rollouts"] == 3
+    job = arena_job(**{**common, "resume_from": first_stop.checkpoint}, checkpoints_dir=str(tmp_path / "b"))
+    _, resumed = battle(job)
+    both = first.of(Step) + resumed.of(Step)
+    assert [s.step for s in both] == [s.step for s in straight.of(Step)]
+    assert [s.loss for s in both] == pytest.approx([s.loss for s in straight.of(Step)], abs=1e-5, rel=0)
+    assert [s.metrics["reward"] for s in both] == pytest.approx(rewards_of(straight), abs=1e-6)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_arena_kl_to_the_reference(arena_job, battle, sft_checkpoint: str, tmp_path: Path, lora: bool) -> None:
+    extra: dict[str, Any] = {"memory_profile": LORA} if lora else {"resume_from": sft_checkpoint}
+    job = arena_job(
+        school="arena", max_steps=(3 if lora else 33), school_options={"kl_beta": 0.1, "problems": 4}, **extra
+    )
+    stopped, events = battle(replace(job, checkpoints_dir=str(tmp_path / "kl")))
+    logs = "\n".join(e.message for e in events.of(Log))
+    steps = events.of(Step)
+    assert steps, [e.message for e in events.of(Error)] + [logs]
+    assert ("adapters disabled" in logs) if lora else ("frozen copy of" in logs and sft_checkpoint in logs)
+    assert steps[0].metrics["kl"] == pytest.approx(0.0, abs=1e-6)  # policy == reference at the first step
+    assert all(math.isfinite(s.metrics["kl"]) for s in steps)
+
+
+def test_no_signal_skips_steps_and_then_stops(arena_job, battle) -> None:
+    # A fresh hero never answers BIN right; with no partial or format reward every answer scores 0.
+    job = arena_job(school="arena", max_steps=3, school_options={"partial_reward": 0, "format_reward": 0})
+    stopped, events = battle(job)
+    skipped = [e.message for e in events.of(Log) if "skipped" in e.message]
+    assert skipped and "scored the same" in skipped[0] and "no signal" in skipped[0]
+    assert not events.of(Step) and stopped.checkpoint is None  # nothing trained, nothing saved
+    (error,) = events.of(Error)
+    assert "draws in a row gave nothing to learn" in error.message and "--school scribe" in error.message
+
+
+def test_a_nan_reward_skips_the_step(arena_job, battle, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realm_tui.skills.bin import BinSkill
+
+    def fake_broken_partial_credit(self: Any, problem: Problem, answer: str) -> float:
+        return float("nan")  # a fake broken skill: its partial credit is NaN
+
+    monkeypatch.setattr(BinSkill, "partial_credit", fake_broken_partial_credit)
+    stopped, events = battle(arena_job(school="arena", max_steps=2))
+    skipped = [e.message for e in events.of(Log) if "skipped" in e.message]
+    assert skipped and "not finite" in skipped[0]
+    assert not events.of(Step) and stopped.checkpoint is None
+
+
+def test_arena_without_a_skill_or_with_one_answer_is_refused(arena_job, battle) -> None:
+    _, events = battle(arena_job(school="arena", curriculum={}, quest_paths=(), max_steps=1))
+    (error,) = events.of(Error)
+    assert error.kind == "bad_input" and "curriculum has no skill" in error.message
+    _, events = battle(arena_job(school="arena", school_options={"group": 1}, max_steps=1))
+    (error,) = events.of(Error)
+    assert error.kind == "bad_input" and "group must be at least 2" in error.message
+    assert not [e for e in events.of(Log) if e.message.startswith("loading hero")]  # refused before loading
