@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from realm_tui.contract.protocol import Pause, Resume, Stop, StopReason
@@ -81,6 +82,7 @@ class RealmApp(App[str]):
         game.connect(self.post_message)
         self._leaving: str | None = None
         self.headless_pid: int | None = None
+        self._requests_timer: Timer | None = None
         """The detached `realm train --no-ui` started when the player left to keep training."""
 
     # ------------------------------------------------------------ lifecycle
@@ -94,7 +96,7 @@ class RealmApp(App[str]):
         if self.game.options.inbox_poll_s > 0:
             self.set_interval(self.game.options.inbox_poll_s, self.action_scan_inbox)
         if self.game.options.requests_poll_s > 0 and not self.game.readonly:
-            self.set_interval(self.game.options.requests_poll_s, self._check_requests)
+            self._requests_timer = self.set_interval(self.game.options.requests_poll_s, self._check_requests)
 
     def on_unmount(self) -> None:
         battle = self.game.battle
@@ -167,6 +169,11 @@ class RealmApp(App[str]):
     def _set_trainer_state(self, state: TrainerState, detail: str = "") -> None:
         self.game.trainer_state, self.game.trainer_detail = state, detail
         self.refresh_bindings()
+        if self._requests_timer is not None:  # a battle applies requests itself: no wake-ups beside it
+            if state.busy:
+                self._requests_timer.pause()
+            else:
+                self._requests_timer.resume()
 
     # ------------------------------------------------------------ inbox
 
