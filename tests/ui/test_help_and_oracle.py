@@ -3,6 +3,7 @@ checkpoints, and a battle starting or stopping does not reload the oracle's mode
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -88,7 +89,9 @@ def test_a_battle_starting_between_questions_does_not_reload(realm: RealmPaths) 
     client = OracleClient(fake_oracle_main)  # a real spawned child, with the fake (torch-free) entry point
     try:
         assert client.load(load) is True
-        assert any(isinstance(e, OracleLoaded) for e in client.events(timeout=10.0))
+        deadline = time.monotonic() + 120  # a hang guard: a spawned child starts slowly on a busy machine
+        while not any(isinstance(e, OracleLoaded) for e in client.events(timeout=1.0)):
+            assert time.monotonic() < deadline, "the oracle child never said it loaded"
         assert client.load(OracleLoad(**{**load.__dict__, "threads": 2})) is False  # same model, other threads
         assert client.load(OracleLoad(**{**load.__dict__, "label": "other", "checkpoint": "x"})) is True
     finally:

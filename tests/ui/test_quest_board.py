@@ -26,7 +26,7 @@ async def _board(app: RealmApp, pilot: object) -> QuestBoardScreen:
     return app.screen
 
 
-async def accept_suggestion(pilot: object, field: Input, timeout: float = 5.0) -> None:
+async def accept_suggestion(pilot: object, field: Input, timeout: float = 60.0) -> None:
     """Press → (accepts the completion at the end of the input) until the value grows."""
     import time
 

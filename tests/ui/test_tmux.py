@@ -96,7 +96,7 @@ class Tmux:
 
     def __call__(self, *args: str) -> str:
         command = ["tmux", "-L", self.socket, *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, env=self.env)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=self.env)
         assert done.returncode == 0, f"tmux {' '.join(args)}: {done.stderr.strip()}"
         return done.stdout
 
@@ -119,9 +119,9 @@ class Tmux:
     def kill(self) -> None:
         """Stop the server and remove its socket file (tmux leaves it behind)."""
         path = subprocess.run(
-            ["tmux", "-L", self.socket, "display", "-p", "#{socket_path}"], capture_output=True, text=True, timeout=10
+            ["tmux", "-L", self.socket, "display", "-p", "#{socket_path}"], capture_output=True, text=True, timeout=60
         ).stdout.strip()
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, env=self.env)
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=60, env=self.env)
         if path.endswith(self.socket):
             Path(path).unlink(missing_ok=True)
 

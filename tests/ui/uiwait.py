@@ -9,8 +9,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until `condition()` is true; fail after `timeout` seconds."""
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+    """Let the app run until `condition()` is true; fail after `timeout` seconds (a hang guard, not a
+    speed requirement: with both cores busy a worker thread can take many seconds to get its turn)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -128,7 +128,9 @@ def test_a_waiting_command_applies_its_request_itself_once_the_holder_is_gone(
 
 
 def test_no_answer_in_time_is_a_clear_queued_message(realm: RealmPaths, holder: Holder) -> None:
-    with pytest.raises(RealmError, match=r"\(quest.cancel\) is queued; it is applied once a battle runs") as err:
+    with pytest.raises(
+        RealmError, match=r"\(quest.cancel\) is queued; the game applies it within seconds when it holds the store"
+    ) as err:
         submit(realm, "quest.cancel", {"quest": "nope"}, wait_s=0.2)
     assert f"pid {holder.proc.pid}" in str(err.value)  # the holder here is no battle: who it is
     assert len(files.pending(realm)) == 1  # still there for the battle (or the next writer)

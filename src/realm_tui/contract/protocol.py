@@ -222,6 +222,11 @@ class Hello:
     trainable_parameters: int = 0
     at: float = field(default_factory=_now)
 
+    def __post_init__(self) -> None:
+        # torch.__version__ is a TorchVersion (a str subclass): pickled as such, unpickling it in
+        # the parent would import torch there (seconds of CPU beside the trainer, hundreds of MB).
+        object.__setattr__(self, "torch_version", str(self.torch_version))
+
 
 @dataclass(frozen=True)
 class Step:

@@ -8,7 +8,8 @@ The battle's session calls :class:`BattleRequests` every turn of its loop; it lo
 at most every half second and applies what waits through :func:`apply_pending` — the very same
 use-case functions (:data:`VERBS`) the direct path calls. Nothing is lost when the battle ends
 before it applies a request: any later writer (a command's direct path, the next battle) applies
-pending requests first, and a command still waiting becomes that writer itself.
+pending requests first, and a command still waiting becomes that writer itself. The game, when
+it holds the store and no battle runs, applies them too (:func:`apply_idle`, from a UI worker).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +42,9 @@ CHECK_EVERY_S = 0.5
 """How often a battle looks at the request folder (one directory listing)."""
 WAIT_S = 10.0
 """How long a command waits for the battle's answer by default."""
+_APPLYING = threading.Lock()
+"""One writer process may apply from two threads (the game's idle timer, then its battle): one at a
+time, so a request is never read twice before its file is gone."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,17 @@ def apply_pending(
     """Apply every waiting request (oldest first) as the writer of ``store``; answer each, move
     refused files aside, tell ``say`` one line per request (``warn``, default ``say``: one per
     refusal). Never raises for a request's sake."""
-    warn = warn or say
+    with _APPLYING:
+        return _apply_all(realm, store, battle, say, warn or say)
+
+
+def _apply_all(
+    realm: RealmPaths,
+    store: Store,
+    battle: BattleContext | None,
+    say: Callable[[str], None] | None,
+    warn: Callable[[str], None] | None,
+) -> list[Result]:
     results: list[Result] = []
     for name in files.pending(realm):
         try:
@@ -286,6 +301,25 @@ class BattleRequests:
             )
         except Exception as err:  # never stop a battle for a request
             session.say(f"requests could not be applied: {err}", kind="error")
+
+
+def waiting(realm: RealmPaths) -> bool:
+    """Whether a request waits for the writer (one directory listing)."""
+    return files.has_pending(realm)
+
+
+def apply_idle(
+    realm: RealmPaths,
+    store: Store,
+    *,
+    say: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> list[Result]:
+    """The idle writer's turn (the game holding the store, no battle running): what waits, applied
+    as a command's direct path would; [] at the cost of one directory listing when nothing waits."""
+    if not files.has_pending(realm):
+        return []
+    return apply_pending(realm, store, say=say, warn=warn)
 
 
 def _steer(session: BattleSession, verb: str) -> str:
@@ -407,7 +441,7 @@ def _who_applies(realm: RealmPaths) -> str:
     running = battle_elsewhere(realm)
     if running is None or running.is_battle:
         return "the battle will apply it (see its log), or the next command that writes the store"
-    return f"it is applied once a battle runs or the store is free; {running.line()}"
+    return f"the game applies it within seconds when it holds the store, else once the store is free; {running.line()}"
 
 
 def _apply_if_free(realm: RealmPaths) -> None:

@@ -195,7 +195,7 @@ class _Battle:
         self.emit(
             Hello(
                 pid=os.getpid(),
-                torch_version=torch.__version__,
+                torch_version=str(torch.__version__),  # a TorchVersion would import torch in the parent
                 device=str(self.accelerator.device),
                 precision=self.precision,
                 hero_id=job.hero_id,

@@ -15,6 +15,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from realm_tui.config.settings import Settings, load_settings
@@ -22,6 +23,7 @@ from realm_tui.contract.protocol import Pause, Resume, Stop, StopReason
 from realm_tui.errors import ConfigError, RealmError
 from realm_tui.rules.moments import moment_of
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
+from realm_tui.services.requests import apply_idle, waiting
 from realm_tui.ui.game import Game, GameOptions
 from realm_tui.ui.keys import APP_BINDINGS
 from realm_tui.ui.messages import (
@@ -31,6 +33,7 @@ from realm_tui.ui.messages import (
     QuestBoardChanged,
     QuestFinished,
     RealmMessage,
+    RequestsApplied,
     StepUpdate,
     TaskFinished,
     TrainerStateChanged,
@@ -82,6 +85,7 @@ class RealmApp(App[str]):
         game.connect(self.post_message)
         self._leaving: str | None = None
         self.headless_pid: int | None = None
+        self._requests_timer: Timer | None = None
         """The detached `realm train --no-ui` started when the player left to keep training."""
         try:
             settings, self._settings_problem = load_settings(game.realm), ""
@@ -102,6 +106,8 @@ class RealmApp(App[str]):
             self.game.follow()  # the battle the other process runs, live on the Tavern and Battle screens
         if self.game.options.inbox_poll_s > 0:
             self.set_interval(self.game.options.inbox_poll_s, self.action_scan_inbox)
+        if self.game.options.requests_poll_s > 0 and not self.game.readonly:
+            self._requests_timer = self.set_interval(self.game.options.requests_poll_s, self._check_requests)
 
     def on_unmount(self) -> None:
         battle = self.game.battle
@@ -179,6 +185,11 @@ class RealmApp(App[str]):
     def _set_trainer_state(self, state: TrainerState, detail: str = "") -> None:
         self.game.trainer_state, self.game.trainer_detail = state, detail
         self.refresh_bindings()
+        if self._requests_timer is not None:  # a battle applies requests itself: no wake-ups beside it
+            if state.busy:
+                self._requests_timer.pause()
+            else:
+                self._requests_timer.resume()
 
     # ------------------------------------------------------------ inbox
 
@@ -198,6 +209,35 @@ class RealmApp(App[str]):
         moved = self.game.board.scan_inbox()
         if moved:
             self.post_message(QuestBoardChanged(", ".join(moved)))
+
+    # ------------------------------------------------------------ requests from other terminals
+
+    def _check_requests(self) -> None:
+        """The store's writer applies what other terminals ask (`realm quest add` …): while a battle
+        runs its session does (it also steers the battle); idle, the game does, in a worker."""
+        if self.game.trainer_state.busy or any(w.group == "requests" and not w.is_finished for w in self.workers):
+            return
+        if waiting(self.game.realm):  # one directory listing: cheap enough for the event loop
+            self._apply_requests()
+
+    @work(thread=True, group="requests", exit_on_error=False, name="requests", description="applying requests")
+    def _apply_requests(self) -> None:
+        lines: list[LogLine] = []
+        apply_idle(
+            self.game.realm,
+            self.game.store,
+            say=lambda text: lines.append(LogLine("event", text)),
+            warn=lambda text: lines.append(LogLine("error", text)),
+        )
+        if lines:
+            self.post_message(RequestsApplied(lines))
+
+    def on_requests_applied(self, message: RequestsApplied) -> None:
+        for line in message.lines:
+            self.game.log.append(line)
+            self._forward(BattleLogged(line))
+        if isinstance(self.screen, RealmScreen):
+            self.screen.refresh_view()  # whatever it shows may have changed (a quest, a checkpoint)
 
     # ------------------------------------------------------------ worker messages
 

@@ -189,7 +189,8 @@ class BattleController:
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         game = self.game
-        timings = SessionTimings(poll_s=0.1, close_grace_s=10.0, stop_grace_s=game.options.stop_grace_s)
+        # poll_s as headless: each turn wakes this process beside the trainer; a key waits 0.25 s at most.
+        timings = SessionTimings(poll_s=0.25, close_grace_s=10.0, stop_grace_s=game.options.stop_grace_s)
         session = BattleSession(
             game.store,
             game.realm,

@@ -85,6 +85,8 @@ class GameOptions:
     disk_usage: DiskUsage = _disk_usage
     inbox_poll_s: float = 2.0
     """How often quests/inbox/ is scanned (0 disables the timer)."""
+    requests_poll_s: float = 0.5
+    """How often the idle game (the store's writer) looks for requests from other terminals (0: never)."""
     stop_grace_s: float = 120.0
     """How long a graceful stop may take before the trainer is killed."""
     launch_headless: Callable[[RealmPaths], int] = launch_headless

@@ -161,3 +161,15 @@ class TaskProgress(RealmMessage, bubble=False):
 
     def forward(self) -> TaskProgress:
         return TaskProgress(self.task, self.text)
+
+
+class RequestsApplied(RealmMessage, bubble=False):
+    """The idle game (the store's writer, no battle running) applied write requests another
+    terminal left (`realm quest add` …): one log line each; the shown screen re-reads the store."""
+
+    def __init__(self, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def forward(self) -> RequestsApplied:
+        return RequestsApplied(list(self.lines))

@@ -57,6 +57,7 @@ class HardwarePanel(Static):
         self.compact = compact
         self.interval = interval
         self.report: HardwareReport | None = None
+        self._markup_lines = -1
         if compact:
             self.add_class("compact")
 
@@ -81,5 +82,7 @@ class HardwarePanel(Static):
         self.report = report
         if self.compact:
             self.update(f"⚙ {escape(compact_line(report))}", layout=False)
-        else:
-            self.update(panel_markup(report))
+        else:  # a layout pass only when the panel's height changes (a GPU appeared): it is redrawn anyway
+            markup = panel_markup(report)
+            self.update(markup, layout=markup.count("\n") != self._markup_lines)
+            self._markup_lines = markup.count("\n")
