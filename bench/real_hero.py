@@ -9,13 +9,22 @@ given to a hero as `hf_name: <folder>`.
 
 For LoRA (`cpu_lora`: r 16 on the 7 projections, sdpa, gradient checkpointing, AdamW) and full
 fine-tuning (every weight, AdamW, sdpa, gradient checkpointing), both sides train the same
-variable-length chat examples, the same number of examples per step and steps, fp32 weights with
-bf16 autocast, interleaved (ours, HF, ours, HF). Ours packs a step's examples into rows; HF pads.
+chat examples in the same order (HF's sampler is sequential over the order our data stream
+draws), the same number of examples per step and steps, fp32 weights with bf16 autocast, one
+process at a time, interleaved (ours, HF, ours, HF). Two quests:
+
+* `variable`: BIN-style problems of 33-158 tokens. Ours packs a step's examples into rows; HF
+  pads every row to the longest. Target: ours >= 1.3x HF.
+* `equal`: every example has the same token length (87), so packing has nothing to save and the
+  two sides do the same arithmetic. Target: ours >= 0.95x HF.
+
 Each side runs in its own process; its tokens/s is real (non-pad) tokens over the steps after the
 first, and its peak RSS (VmHWM) is read while it runs. The VRAM calculator's estimate (CPU
-profile: process memory) is printed beside the measured peak.
+profile: process memory) is printed beside the measured peak. Full fine-tuning of the 0.6 B
+shape holds ~10 GiB (fp32 weights, gradients and two AdamW moments); only one side runs at a time.
 
-    python bench/real_hero.py [--steps 3] [--batch 4] [--methods lora,full]
+    python bench/real_hero.py [--steps 4] [--batch 4] [--methods lora,full] [--quests variable,equal]
+    python bench/real_hero.py --quick   # smoke check: a 2-layer model of the same width, 2 steps
 """
 
 from __future__ import annotations
@@ -63,19 +72,25 @@ def circled(n: int, width: int) -> str:
     return format(n, f"0{width}b").replace("0", "⓪").replace("1", "①")
 
 
-def examples(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """BIN-style problems with 2–24-bit operands, an optional system line: ~25–170 tokens."""
+EQUAL_WIDTH = 20
+"""Operand width of the equal-length quest: 87 tokens per example, about the variable quest's mean (99)."""
+SEED = 0
+
+
+def examples(n: int, seed: int = 0, *, equal: bool = False) -> list[dict[str, Any]]:
+    """BIN-style problems with 2–24-bit operands, an optional system line: ~25–170 tokens; `equal`:
+    EQUAL_WIDTH-bit operands and no system line, so every example has the same token count."""
     rng = random.Random(seed)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while len(out) < n:
-        w = rng.randint(2, 24)
+        w = EQUAL_WIDTH if equal else rng.randint(2, 24)
         a, b = rng.randrange(2**w), rng.randrange(2**w)
         msgs = [
             {"role": "user", "content": f"add {circled(a, w)} {circled(b, w)}"},
             {"role": "assistant", "content": circled(a + b, w + 1)},
         ]
-        if rng.random() < 0.5:
+        if not equal and rng.random() < 0.5:
             msgs.insert(0, {"role": "system", "content": "You are a careful binary calculator. Answer only."})
         key = json.dumps(msgs)
         if key not in seen:  # a quest with duplicate lines is refused
@@ -84,7 +99,7 @@ def examples(n: int, seed: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def build_hero(folder: Path) -> int:
+def build_hero(folder: Path, layers: int) -> int:
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
@@ -92,7 +107,11 @@ def build_hero(folder: Path) -> int:
 
     tok = build_tokenizer()
     cfg = Qwen3Config(
-        **QWEN3_06B, use_cache=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=None
+        **dict(QWEN3_06B, num_hidden_layers=layers),
+        use_cache=False,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
     )
     torch.manual_seed(0)
     model = Qwen3ForCausalLM(cfg)
@@ -119,7 +138,7 @@ def vm_hwm(pid: int) -> int:
 # ---------------------------------------------------------------- ours: realm train --no-ui
 
 
-def make_realm(root: Path, hero_folder: Path, quest: Path, batch: int) -> Path:
+def make_realm(root: Path, hero_folder: Path, batch: int) -> Path:
     from realm_tui.services.init_realm import init_realm
 
     realm, _ = init_realm(root)
@@ -149,6 +168,7 @@ def make_realm(root: Path, hero_folder: Path, quest: Path, batch: int) -> Path:
             save_minutes=10**6,
             optimizer="adamw",
             precision="bf16",
+            seed=SEED,
             val_fraction=0.0,
             eval_every_steps=10**6,
         )
@@ -211,7 +231,7 @@ def hf_worker(folder: Path, quest: Path, method: str, steps: int, batch: int) ->
     )
     from transformers.utils import logging as hf_logging
 
-    from realm_tui.trainer.data import load_quest
+    from realm_tui.trainer.data import epoch_order, load_quest
 
     hf_logging.set_verbosity_error()
     peak = [0]
@@ -223,8 +243,11 @@ def hf_worker(folder: Path, quest: Path, method: str, steps: int, batch: int) ->
 
     threading.Thread(target=watch, daemon=True).start()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    data = load_quest([quest], tokenizer, MAX_LENGTH, seed=0, val_fraction=0.0)
-    dataset = [{"input_ids": list(e.input_ids), "labels": list(e.labels)} for e in data.train]
+    data = load_quest([quest], tokenizer, MAX_LENGTH, seed=SEED, val_fraction=0.0)
+    # The order our data stream draws (epoch 0), read sequentially: both sides train the same
+    # examples in the same steps, so their padding and packing are compared on the same batches.
+    order = epoch_order(len(data.train), SEED, 0)
+    dataset = [{"input_ids": list(data.train[i].input_ids), "labels": list(data.train[i].labels)} for i in order]
     counted: list[int] = []
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
 
@@ -268,7 +291,8 @@ def hf_worker(folder: Path, quest: Path, method: str, steps: int, batch: int) ->
         disable_tqdm=True,
         dataloader_num_workers=0,
         remove_unused_columns=False,
-        seed=0,
+        seed=SEED,
+        train_sampling_strategy="sequential",
     )
     Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Clock()]).train()
     peak[0] = max(peak[0], vm_hwm(os.getpid()))
@@ -300,12 +324,99 @@ def estimate(realm: Path, method: str, batch: int, seq_len: int) -> Any:
     return estimate_for(hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm)
 
 
+QUESTS = ("variable", "equal")
+TARGETS = {"variable": 1.3, "equal": 0.95}
+
+
+def write_quests(root: Path) -> dict[str, Path]:
+    """The two quests as JSONL files; the equal one is checked to have one token length."""
+    from realm_tui.trainer.data import load_quest
+    from realm_tui.trainer.nano import build_tokenizer
+
+    paths: dict[str, Path] = {}
+    for name in QUESTS:
+        rows = examples(400, equal=name == "equal")
+        paths[name] = root / f"add-{name}.jsonl"
+        paths[name].write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    data = load_quest([paths["equal"]], build_tokenizer(), MAX_LENGTH, seed=SEED, val_fraction=0.0)
+    lengths = {len(e) for e in data.train}
+    if len(lengths) != 1:
+        raise SystemExit(f"the equal-length quest has {len(lengths)} token lengths: {sorted(lengths)}")
+    return paths
+
+
+def side_line(method: str, quest: str, round_no: int, side: str, got: dict[str, float], steps: int) -> str:
+    gib = 1 << 30
+    return (
+        f"  {method} {quest} round {round_no} {side:>4}: {got['tokens'] / got['seconds']:7.1f} tok/s "
+        f"({got['seconds'] / max(1, steps - 1):.1f} s/step), peak RSS {got['peak_rss'] / gib:.2f} GiB "
+        f"(load {os.getloadavg()[0]:.1f})"
+    )
+
+
+def calculator_lines(realm: Path, method: str, per_step: int, peaks: dict[str, float]) -> list[str]:
+    """The calculator's parts beside each side's measured peak RSS."""
+    gib = 1 << 30
+    # Activations priced at the tokens a step really trained (ours packs a step into rows of
+    # at most 256 tokens): the profile's batch x max_length would price padding never used.
+    est = estimate(realm, method, 1, per_step)
+    parts = est.weights + est.gradients + est.optimizer_state
+    lines = [
+        f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + "
+        f"gradients {est.gradients / gib:.2f} + optimizer state {est.optimizer_state / gib:.2f} = "
+        f"{parts / gib:.2f} GiB; with activations {est.activations / gib:.2f} and process "
+        f"{est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
+    ]
+    for side in ("ours", "hf"):
+        measured_parts = peaks[side] - est.overhead - est.activations
+        lines.append(
+            f"  {side:>4} peak RSS {peaks[side] / gib:.2f} GiB = {peaks[side] / est.total:.2f}x the total "
+            f"estimate; less process and activations: {measured_parts / gib:.2f} GiB = "
+            f"{measured_parts / parts:.2f}x weights + gradients + state"
+        )
+    return lines
+
+
+def bench_method(
+    realm: Path, folder: Path, quests: dict[str, Path], method: str, opts: argparse.Namespace
+) -> list[str]:
+    """Interleaved rounds (ours, HF per quest); returns the summary lines."""
+    totals = {(q, side): [0.0, 0.0] for q in quests for side in ("ours", "hf")}
+    peaks = {"ours": 0.0, "hf": 0.0}
+    for round_no in range(1, opts.rounds + 1):
+        for quest, path in quests.items():
+            for side in ("ours", "hf"):
+                if side == "ours":
+                    got = run_ours(realm, method, path, opts.steps)
+                else:
+                    got = run_hf(folder, path, method, opts.steps, opts.batch)
+                totals[quest, side][0] += got["tokens"]
+                totals[quest, side][1] += got["seconds"]
+                peaks[side] = max(peaks[side], got["peak_rss"])
+                print(side_line(method, quest, round_no, side, got, opts.steps), flush=True)
+    summary: list[str] = []
+    for quest in quests:
+        ours = totals[quest, "ours"][0] / totals[quest, "ours"][1]
+        hf = totals[quest, "hf"][0] / totals[quest, "hf"][1]
+        ratio = ours / hf
+        verdict = "meets" if ratio >= TARGETS[quest] else "misses"
+        summary.append(
+            f"{method} {quest}: ours {ours:.1f} tok/s | HF Trainer + PEFT {hf:.1f} tok/s | ratio {ratio:.2f}x "
+            f"({verdict} the {TARGETS[quest]}x target)"
+        )
+    first = next(iter(quests))
+    per_step = max(8, round(totals[first, "ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
+    return summary + calculator_lines(realm, method, per_step, peaks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3, help="optimizer steps per run (the first is not timed)")
+    parser.add_argument("--steps", type=int, default=4, help="optimizer steps per run (the first is not timed)")
     parser.add_argument("--batch", type=int, default=4, help="examples per step (a CPU-sized batch)")
     parser.add_argument("--methods", default="lora,full")
+    parser.add_argument("--quests", default=",".join(QUESTS), help="variable, equal or both")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="smoke check: 2 layers, 2 steps (figures mean little)")
     parser.add_argument("--worker", choices=("lora", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quest", type=Path, help=argparse.SUPPRESS)
@@ -313,61 +424,28 @@ def main() -> None:
     if opts.worker:
         hf_worker(opts.folder, opts.quest, opts.worker, opts.steps, opts.batch)
         return
+    if opts.quick:
+        opts.steps, opts.rounds = 2, 1
+    layers = 2 if opts.quick else QWEN3_06B["num_hidden_layers"]
     started = time.time()
-    gib = 1 << 30
     with tempfile.TemporaryDirectory(prefix="realm-real-hero-") as tmp:
         root = Path(tmp)
         folder = root / "qwen3-0.6b-shaped"
-        n_params = build_hero(folder)
-        quest = root / "add.jsonl"
-        quest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in examples(400)), encoding="utf-8")
-        realm = make_realm(root / "realm", folder, quest, opts.batch)
+        n_params = build_hero(folder, layers)
+        every = write_quests(root)
+        quests = {q: every[q] for q in opts.quests.split(",")}
+        realm = make_realm(root / "realm", folder, opts.batch)
         print(
-            f"Qwen3-0.6B-shaped hero, {n_params:,} parameters (vocab 151,936 rows, dio-nano's 2,556-id tokenizer), "
-            f"batch {opts.batch} examples/step, {opts.steps} steps (first not timed), fp32 weights + bf16 autocast, "
-            f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            f"Qwen3-0.6B-shaped hero ({layers} layers), {n_params:,} parameters (vocab 151,936 rows, dio-nano's "
+            f"2,556-id tokenizer), batch {opts.batch} examples/step, {opts.steps} steps (first not timed), "
+            f"fp32 weights + bf16 autocast, load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
+        summary: list[str] = []
         for method in opts.methods.split(","):
-            totals = {"ours": [0.0, 0.0], "hf": [0.0, 0.0]}
-            peaks = {"ours": 0.0, "hf": 0.0}
-            for round_no in range(1, opts.rounds + 1):
-                for side in ("ours", "hf"):
-                    if side == "ours":
-                        got = run_ours(realm, method, quest, opts.steps)
-                    else:
-                        got = run_hf(folder, quest, method, opts.steps, opts.batch)
-                    totals[side][0] += got["tokens"]
-                    totals[side][1] += got["seconds"]
-                    peaks[side] = max(peaks[side], got["peak_rss"])
-                    print(
-                        f"  {method} round {round_no} {side:>4}: {got['tokens'] / got['seconds']:7.1f} tok/s "
-                        f"({got['seconds'] / max(1, opts.steps - 1):.1f} s/step), "
-                        f"peak RSS {got['peak_rss'] / gib:.2f} GiB (load {os.getloadavg()[0]:.1f})",
-                        flush=True,
-                    )
-            ours = totals["ours"][0] / totals["ours"][1]
-            hf = totals["hf"][0] / totals["hf"][1]
-            print(f"{method}: ours {ours:.1f} tok/s | HF Trainer + PEFT {hf:.1f} tok/s | ratio {ours / hf:.2f}x")
-            # Activations priced at the tokens a step really trained (ours packs a step into rows of
-            # at most 256 tokens): the profile's batch x max_length would price padding never used.
-            per_step = max(8, round(totals["ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
-            est = estimate(realm, method, 1, per_step)
-            parts = est.weights + est.gradients + est.optimizer_state
-            print(
-                f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + "
-                f"gradients {est.gradients / gib:.2f} + "
-                f"optimizer state {est.optimizer_state / gib:.2f} = {parts / gib:.2f} GiB; with activations "
-                f"{est.activations / gib:.2f} and process {est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
-            )
-            for side in ("ours", "hf"):
-                measured_parts = peaks[side] - est.overhead - est.activations
-                print(
-                    f"  {side:>4} peak RSS {peaks[side] / gib:.2f} GiB = {peaks[side] / est.total:.2f}x the total "
-                    f"estimate; less process and activations: {measured_parts / gib:.2f} GiB = "
-                    f"{measured_parts / parts:.2f}x weights + gradients + state"
-                )
+            summary += bench_method(realm, folder, quests, method, opts)
+        print("\n".join(summary))
         shutil.rmtree(realm, ignore_errors=True)
-    print(f"(bench took {time.time() - started:.0f} s)")
+    print(f"(bench took {time.time() - started:.0f} s, load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -117,6 +117,35 @@ def test_unknown_model_type(tmp_path: Path, built_folder: Path) -> None:
     assert str(folder) in problem and "'qwen99' is unknown to the installed transformers" in problem
 
 
+def test_config_that_is_not_json_or_lacks_what_a_model_needs(tmp_path: Path, built_folder: Path) -> None:
+    folder = shutil.copytree(built_folder, tmp_path / "h")
+    config = folder / "config.json"
+    good = json.loads(config.read_text())
+    config.write_text("{not json")
+    [problem] = hero_folder_problems(folder)
+    assert str(config) in problem and "not readable JSON" in problem
+    config.write_text(json.dumps({k: v for k, v in good.items() if k != "model_type"}))
+    assert hero_folder_problems(folder) == [f"{config}: no model_type"]
+    config.write_text(json.dumps({k: v for k, v in good.items() if k != "hidden_size"}))
+    [problem] = hero_folder_problems(folder)
+    assert str(config) in problem and "no hidden_size" in problem
+
+
+def test_missing_shards_and_tokenizers(tmp_path: Path, built_folder: Path) -> None:
+    folder = shutil.copytree(built_folder, tmp_path / "h")
+    index = {"metadata": {}, "weight_map": {"model.embed_tokens.weight": "model-00002-of-00002.safetensors"}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert any(
+        "lists shard(s) that are not there: model-00002-of-00002.safetensors" in p for p in hero_folder_problems(folder)
+    )
+    (folder / "model.safetensors.index.json").unlink()
+    (folder / "tokenizer.json").write_text("{broken")
+    [problem] = hero_folder_problems(folder)
+    assert str(folder / "tokenizer.json") in problem and "unreadable" in problem
+    (folder / "tokenizer.json").unlink()
+    assert hero_folder_problems(folder) == [f"{folder}: no tokenizer (tokenizer.json)"]
+
+
 def test_weights_that_do_not_match(tmp_path: Path, built_folder: Path) -> None:
     folder = shutil.copytree(built_folder, tmp_path / "h")
     _edit_config(folder, intermediate_size=256, num_hidden_layers=3)

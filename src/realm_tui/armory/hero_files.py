@@ -286,6 +286,6 @@ def hero_folder_problems(folder: Path) -> list[str]:
             f"the tokenizer has {n_tokens:,} token ids but the embedding has {rows:,} rows "
             "(resize the embedding or use the model's own tokenizer)"
         )
-    if n_tokens is None and not any((folder / f).is_file() for f in ("tokenizer.model", "vocab.json")):
+    if n_tokens is None and not any((folder / f).is_file() for f in (TOKENIZER_FILE, "tokenizer.model", "vocab.json")):
         problems.append(f"{folder}: no tokenizer (tokenizer.json)")
     return [p if str(folder) in p else f"{folder}: {p}" for p in problems]

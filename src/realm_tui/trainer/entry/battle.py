@@ -91,9 +91,10 @@ def child_main(conn: Connection) -> None:
     # Before torch loads libgomp: idle OpenMP threads sleep instead of spinning. On a busy 2-core
     # machine spinning threads fight for the cores: a dio-nano step took ~15x longer
     # (bench/first_session.py at load 12: 11 steps in 2.8 min spinning, 50 in 1.2 min passive).
-    from realm_tui.trainer.threads import configure_openmp
+    from realm_tui.trainer.threads import configure_malloc, configure_openmp
 
     configure_openmp()
+    configure_malloc()  # a step's freed tensors are reused, not faulted in again (threads.py)
     control = PipeControl(conn)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
