@@ -165,3 +165,22 @@ def test_no_reply_outgrows_the_bound_a_hopeless_row_is_judged_by() -> None:
             stable, more = settled_text(tokenizer, reply[:k], len(reply) - k, bound)
             assert whole.startswith(stable), (reply, k, stable, whole)
             assert len(whole) - len(stable) <= more, (reply, k, stable, whole)
+
+
+def test_a_long_prefill_goes_in_groups_of_rows_with_progress_between(noisy_model, monkeypatch) -> None:
+    """A prefill over more than PREFILL_GROUP_TOKENS own tokens runs a group of rows at a time
+    and calls `on_step` after each group but the last, before any decoding step; the answers are
+    those of one prefill over every row (each row's numbers do not depend on its group)."""
+    from realm_tui.trainer import evaluate
+
+    model, tokenizer = noisy_model
+    prompts = [prompt_ids(p.messages()[:-1], tokenizer) for p in mixed_problems()]
+    kwargs = {"max_new_tokens": 6, "pad_id": int(tokenizer.pad_token_id), "stop_ids": set(), "shrink": False}
+    whole = generate_ids(model, prompts, **kwargs)
+    calls: list[int] = []
+    monkeypatch.setattr(evaluate, "PREFILL_GROUP_TOKENS", 1)  # one row per group
+    grouped = generate_ids(model, prompts, on_step=calls.append, **kwargs)
+    assert grouped == whole
+    # len(prompts) - 1 calls between the prefill's groups, then one after each of the 6 decoding steps.
+    assert len(calls) == len(prompts) - 1 + 6
+    assert model.training, "train mode restored"

@@ -83,6 +83,22 @@ def answer_words(data: dict[str, Any]) -> list[str] | None:
     return out
 
 
+UPPER_GROWTH = 3
+"""Most characters `str.upper` makes of one ("ﬃ" → "FFI", "ΐ" → three): a word W can be spelled
+by as few as ceil(len(W) / 3) characters before `.upper()`."""
+
+
+def shortest_scoring_json(problem: Problem) -> int:
+    """Fewest characters of a JSON object (first "{" to last "}") that `SySkill.score` can
+    accept for `problem`: `{"words":[` and `]}` (escapes and spaces only add), then one entry
+    per gold word with commas between. An entry for word W is a string (two quotes and at least
+    ceil(len(W) / UPPER_GROWTH) characters), or an object, at least `{"word":""}` (11) or
+    `{"syllables":[]}` (16) plus a character, whichever is less."""
+    words = [str(w["word"]) for w in json.loads(problem.expected)["words"]]
+    entries = sum(min(2 + -(-len(w) // UPPER_GROWTH), 12) for w in words)
+    return len('{"words":[]}') + entries + max(0, len(words) - 1)
+
+
 class SySkill(SkillBase):
     """Generator and scorer for SY."""
 
@@ -160,7 +176,9 @@ class SySkill(SkillBase):
         and one with "}" makes the prefix from "{" the start of the JSON to parse (so that must
         still be able to parse)."""
         start = prefix.find("{")
-        if start < 0 or self.score(problem, prefix):
+        if start < 0:  # the whole JSON is still to come: it must fit
+            return more_chars >= shortest_scoring_json(problem)
+        if self.score(problem, prefix):
             return True
         return viable_json_object_prefix(prefix[start:])
 

@@ -182,6 +182,8 @@ class Examiner:
                 stop=self.interrupted,
                 halving=self.eval_batch,
             )
+            # Answers done; the loss pass is silent for a second or two (an SY prefill's worth): say so first.
+            self.emit(EvalProgress(skill_id, level, step, total, total, None, request_id))
             # The loss is a mean over thousands of answer tokens: VAL_LOSS_PROBLEMS held-out problems
             # measure it as well as all of them, for a third of the cost (it was a third of an eval).
             problems = skill.heldout_eval_set(level, max(1, min(samples, 256)))[:VAL_LOSS_PROBLEMS]

@@ -74,3 +74,39 @@ def roomy_cache(model: Any, capacity: int) -> DynamicCache:
     cache = DynamicCache(config=config) if config is not None else DynamicCache()
     cache.layers = [RoomyLayer(capacity) if type(layer) is DynamicLayer else layer for layer in cache.layers]
     return cache
+
+
+def _roomy_layers(cache: DynamicCache) -> list[RoomyLayer]:
+    layers = [layer for layer in cache.layers if isinstance(layer, RoomyLayer)]
+    if len(layers) != len(cache.layers):
+        raise TypeError("only caches made of RoomyLayers are copied and stacked (see `stackable`)")
+    return layers
+
+
+def stackable(model: Any) -> bool:
+    """Whether `copy_rows` and `stack_caches` work on `model`'s caches: every layer a `RoomyLayer`."""
+    return all(isinstance(layer, RoomyLayer) for layer in roomy_cache(model, 1).layers)
+
+
+def copy_rows(source: DynamicCache, target: DynamicCache, rows: int) -> None:
+    """Fill the empty `target` with `rows` copies of `source`'s one row (a shared prefix)."""
+    for src, dst in zip(_roomy_layers(source), _roomy_layers(target), strict=True):
+        assert src.keys is not None and src.values is not None
+        dst.update(src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1))
+
+
+def stack_caches(model: Any, caches: list[DynamicCache], capacity: int) -> DynamicCache:
+    """One cache holding the rows of `caches` in order (each filled to the same columns): the
+    prefill's groups of rows, joined for decoding (one copy of each buffer)."""
+    out = roomy_cache(model, capacity)
+    groups = [_roomy_layers(c) for c in caches]
+    for i, layer in enumerate(_roomy_layers(out)):
+        parts = [g[i] for g in groups]
+        keys = [p._keys for p in parts if p._keys is not None]
+        values = [p._values for p in parts if p._values is not None]
+        used = parts[0].get_seq_length()
+        layer._keys, layer._values = torch.cat(keys), torch.cat(values)
+        layer.keys, layer.values = layer._keys[..., :used, :], layer._values[..., :used, :]
+        layer.dtype, layer.device = keys[0].dtype, keys[0].device
+        layer.is_initialized = True
+    return out

@@ -65,9 +65,10 @@ def test_sy_gives_up_only_on_answers_that_cannot_parse() -> None:
     sy = get_skill("sy")
     problem = sy.generate(1, 1, seed=3)[0]
     gold = problem.expected
-    for k in range(len(gold) + 1):
+    assert sy.can_still_score(problem, "", len(gold)), "room for the whole right answer"
+    for k in range(1, len(gold) + 1):  # from its "{" on, a prefix of the right answer is viable as it is
         assert sy.can_still_score(problem, gold[:k], 0), "a prefix of the right answer"
-    assert sy.can_still_score(problem, "let me think", 0), "no { yet: anything may follow"
+    assert sy.can_still_score(problem, "let me think", 500), "no { yet: a whole JSON may follow"
     assert not sy.can_still_score(problem, '{"words":":[{"sylables', 500)
     wrong_but_valid = '{"words":[{"syllables":["X"],"word":"X"}]'
     assert sy.can_still_score(problem, wrong_but_valid, 500), "a later words key could still override it"
@@ -89,3 +90,23 @@ def test_bin_gives_up_only_when_the_result_cannot_fit() -> None:
         junk = "".join(rng.choice("⓪① =x") for _ in range(12)).replace(result[:1], "x")
         assert not bin_.can_still_score(problem, junk, len(result) - 1), "the result no longer fits"
         assert bin_.can_still_score(problem, junk, len(result))
+
+
+def test_sy_without_a_brace_gives_up_only_when_no_scoring_json_fits() -> None:
+    """No "{" yet: the whole JSON is still to come. The shortest answers that score (bare word
+    strings, lower case, and words shortened by characters that `.upper()` expands, "ﬃ" for FFI)
+    fit the bound at every split, and one character less than the bound gives up."""
+    from realm_tui.skills.sy import shortest_scoring_json
+
+    sy = get_skill("sy")
+    for problem in sy.generate(1, 10, seed=5) + sy.generate(8, 10, seed=8):
+        words = [w["word"] for w in json.loads(problem.expected)["words"]]
+        least = shortest_scoring_json(problem)
+        for entries in (words, [w.lower() for w in words], [w.replace("FFI", "ﬃ").replace("SS", "ß") for w in words]):
+            answer = "hmm " + json.dumps({"words": entries}, separators=(",", ":"), ensure_ascii=False)
+            assert sy.score(problem, answer)
+            assert len(answer) - len("hmm ") >= least
+            for k in range(len("hmm ") + 1):
+                assert sy.can_still_score(problem, answer[:k], len(answer) - k), (answer, k)
+        assert not sy.can_still_score(problem, "hmm ", least - 1)
+        assert sy.can_still_score(problem, "hmm ", least)
