@@ -60,12 +60,16 @@ class LoreBook(ExactModel):
 
     def _index(self) -> dict[str, list[str]]:
         """Every spelling (normalised) -> the keys it names, keys first, then labels and aliases."""
+        known = _INDEXES.get(id(self))
+        if known is not None and known[0] is self:  # built once per book (screens ask many times)
+            return known[1]
         index: dict[str, list[str]] = {}
         for key, entry in self.terms.items():
             for name in (key, key.rsplit(".", 1)[-1], *entry.names()):
                 keys = index.setdefault(normalise(name), [])
                 if key not in keys:
                     keys.append(key)
+        _INDEXES[id(self)] = (self, index)
         return index
 
     def find(self, term: str) -> list[str]:
@@ -94,6 +98,7 @@ def normalise(term: str) -> str:
 
 
 _MATCHERS: dict[int, tuple[LoreBook, re.Pattern[str]]] = {}
+_INDEXES: dict[int, tuple[LoreBook, dict[str, list[str]]]] = {}
 
 
 def _matcher(book: LoreBook) -> re.Pattern[str]:

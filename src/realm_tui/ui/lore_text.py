@@ -10,6 +10,7 @@ only swap `Static` for `LoreStatic` where terms are rendered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,13 +54,15 @@ def term_label(key: str, text: str | None = None, **kwargs: Any) -> Label:
     return label
 
 
+_TAGS = re.compile(r"(?<!\\)\[[^\[\]\n]*\]")
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def _plain(content: VisualType) -> str:
-    if isinstance(content, str):
-        try:
-            return Content.from_markup(content).plain
-        except Exception:  # not markup after all: search the raw text
-            return content
-    return str(content)
+    """The words of a widget's content: markup tags (`[b $error]`) are not terms."""
+    if isinstance(content, Content):
+        return content.plain
+    return _TAGS.sub("", content) if isinstance(content, str) else str(content)
 
 
 class LoreStatic(Static):
@@ -89,9 +92,10 @@ class LoreStatic(Static):
 
     def _retip(self, content: VisualType) -> None:
         text = _plain(content)
-        if text == self._lore_text:
+        key = _DIGITS.sub("", text)  # no term holds a digit: a new step number finds the same terms
+        if key == self._lore_text:
             return  # live fields update a few times a second; the terms rarely change
-        self._lore_text = text
+        self._lore_text = key
         self.lore_keys = lore().terms_in(text)
         self.tooltip = tooltip_for(self.lore_keys)
 
