@@ -279,3 +279,17 @@ def test_arena_without_a_skill_or_with_one_answer_is_refused(arena_job, battle) 
     (error,) = events.of(Error)
     assert error.kind == "bad_input" and "group must be at least 2" in error.message
     assert not [e for e in events.of(Log) if e.message.startswith("loading hero")]  # refused before loading
+
+
+def test_the_answering_child_path_greedy_and_sampled(tiny_hero: dict[str, Any], shared_realm: Path) -> None:
+    from realm_tui.trainer.evaluate import generate_texts
+    from realm_tui.trainer.hero import load_hero
+    from realm_tui.trainer.sampling import answer_texts
+
+    hero = load_hero(tiny_hero, shared_realm, hero_id="tiny", for_training=False)
+    convs = [[{"role": "user", "content": "①⓪ + ⓪① ="}], [{"role": "user", "content": "⓪① + ⓪① ="}]]
+    greedy = answer_texts(hero.model, hero.tokenizer, convs, max_new_tokens=6)
+    assert greedy == generate_texts(hero.model, hero.tokenizer, convs, max_new_tokens=6)
+    sampled = answer_texts(hero.model, hero.tokenizer, convs, max_new_tokens=6, temperature=1.0, seed=5)
+    assert sampled == answer_texts(hero.model, hero.tokenizer, convs, max_new_tokens=6, temperature=1.0, seed=5)
+    assert len(sampled) == 2
