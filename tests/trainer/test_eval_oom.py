@@ -68,7 +68,7 @@ def test_a_problem_out_of_memory_alone_is_a_clear_error(noisy_model) -> None:
     )
     assert said == ["eval batch halved to 2 after out of memory", "eval batch halved to 1 after out of memory"]
     assert scored.failed == 6 and not any(r["correct"] for r in scored.results)
-    assert all(r["got"] == "(not answered: out of memory even with a eval batch of 1)" for r in scored.results)
+    assert all(r["got"] == "(not answered: out of memory even alone (eval batch of 1))" for r in scored.results)
     with pytest.raises(EvalOutOfMemory, match="6 of 6 problems not answered: out of memory even one at a time"):
         evaluate_skill(model, tokenizer, skill, 1, 6, step=0, halving=BatchHalving(4, fake=FakeGenerationOom(above=0)))
     convs = [p.messages()[:-1] for p in problems]

@@ -4,7 +4,8 @@ The same records as the TensorBoard sink (`battle.scalars.EventScalars`: same ta
 absolute steps), logged to one W&B run per battle, grouped by campaign. wandb is an optional extra
 (`pip install 'realm-tui[wandb]'`) and is imported here only, in the parent, when the sink opens:
 never at `realm --help`, never in the trainer child. Offline mode (`WANDB_MODE=offline`) writes
-the run under `WANDB_DIR` (default `saves/runs/`) without a network; `wandb sync` uploads it later.
+the run under `WANDB_DIR` (default `saves/`, so `saves/wandb/`) without a network; `wandb sync`
+uploads it later.
 
 Like every watcher, W&B never stops a battle: wandb missing, no API key, a failing init or log is
 one clear line in the battle log, and the sink turns itself off.
@@ -55,7 +56,7 @@ class WandbSink:
 
     def __init__(
         self,
-        runs: Path,
+        saves: Path,
         campaign_id: str,
         *,
         say: Say,
@@ -78,7 +79,7 @@ class WandbSink:
             self._off("W&B logs off: no API key (run `wandb login`, or set WANDB_MODE=offline); the battle goes on")
             return
         try:
-            folder = Path(os.environ.get("WANDB_DIR") or runs)
+            folder = Path(os.environ.get("WANDB_DIR") or saves)  # wandb writes into <folder>/wandb/
             folder.mkdir(parents=True, exist_ok=True)
             self._run = wandb.init(
                 project=os.environ.get("WANDB_PROJECT") or PROJECT,

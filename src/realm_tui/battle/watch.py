@@ -83,13 +83,13 @@ def open_watch(
         config = {"hero": conductor.hero.id, "campaign": conductor.campaign_id, "quest": conductor.quest_id}
         sinks.append(
             WandbSink(
-                logdir.parent,
+                conductor.realm.saves,
                 conductor.campaign_id,
                 say=say,
                 strain=strain,
                 config=config,
                 tensorboard="tensorboard" in reports,
-            )  # fmt: skip
+            )
         )
     if json_out is not None:
         sinks.append(TelemetryJsonSink(json_out))

@@ -109,7 +109,7 @@ class BatchHalving:
                 self.size = max(1, len(rows) // 2)
                 self.say(f"{self.what} batch halved to {self.size} after out of memory")
             else:
-                failed(start, f"out of memory even with a {self.what} batch of 1")
+                failed(start, f"out of memory even alone ({self.what} batch of 1)")
                 start = rows.stop
 
     def _answered(self, rows: range, answer: Callable[[range], None]) -> bool:
