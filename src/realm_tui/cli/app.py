@@ -23,7 +23,15 @@ from realm_tui.cli.paths import paths_command
 from realm_tui.cli.quest import quest_app
 from realm_tui.cli.runs import runs_command
 from realm_tui.cli.skills import eval_command, skills_command
-from realm_tui.cli.train_options import PlateauEvalsOption, ReportToOption, StopWhenOption, given_flags, headless_kwargs
+from realm_tui.cli.train_options import (
+    LaunchOption,
+    PathOption,
+    PlateauEvalsOption,
+    ReportToOption,
+    StopWhenOption,
+    given_flags,
+    headless_kwargs,
+)
 from realm_tui.cli.vault import vault_app
 from realm_tui.errors import InputError, RealmError
 from realm_tui.paths import RealmPaths
@@ -198,17 +206,8 @@ def train(
     oracle: Annotated[
         str | None, typer.Option("--oracle", help="Oracle loss weighting: entropy, confidence, perplexity, margin.")
     ] = None,
-    launch: Annotated[
-        str | None,
-        typer.Option(
-            "--launch",
-            help="Train on many processes with this launcher, e.g. "
-            "'accelerate launch --config_file configs/accelerate/ddp.yaml' (see docs/scaling.md).",
-        ),
-    ] = None,
-    path: Annotated[
-        str | None, typer.Option("--path", help="Follow this path (TECHNIQUE@DOMAIN, see `realm paths`) from now on.")
-    ] = None,
+    launch: LaunchOption = None,
+    path: PathOption = None,
     stop_when: StopWhenOption = None,
     plateau_evals: PlateauEvalsOption = None,
     report_to: ReportToOption = "tensorboard",

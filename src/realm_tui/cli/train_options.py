@@ -1,5 +1,6 @@
-"""`realm train` options for how a battle ends and where its metrics go (`--stop-when`,
-`--plateau-evals`, `--report-to`): kept here so the train command stays short."""
+"""`realm train` options for where a battle runs, which path it follows, how it ends and where its
+metrics go (`--launch`, `--path`, `--stop-when`, `--plateau-evals`, `--report-to`): kept here so
+the train command stays short."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ import typer
 
 from realm_tui.rules.plateau import DEFAULT_PLATEAU_EVALS, StopWhen
 
+LaunchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--launch",
+        help="Train on many processes with this launcher, e.g. "
+        "'accelerate launch --config_file configs/accelerate/ddp.yaml' (see docs/scaling.md).",
+    ),
+]
+PathOption = Annotated[
+    str | None,
+    typer.Option("--path", help="Follow this path (TECHNIQUE@DOMAIN, see `realm paths`) from now on."),
+]
 StopWhenOption = Annotated[
     StopWhen | None,
     typer.Option(
