@@ -92,12 +92,19 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
         await wait_for(pilot, lambda: app.game.live is not None, what="a live battle")
         table = app.screen.query_one("#jobs", DataTable)
         await wait_for(pilot, lambda: "ETA" in "".join(r[2] for r in _jobs(app)), what="the trainer row")
-        await pilot.pause()
-        trainer = next(r for r in _jobs(app) if r[0] == "trainer")
+
+        def shown() -> str:
+            return "\n".join(table.render_line(y).text for y in range(table.size.height))
+
+        def drawn_whole() -> bool:
+            # The row changes with every ETA and the table lays out its columns on the next refresh:
+            # wait for a refresh that drew the current row (a cut row never is, and times out).
+            trainer = next(r for r in _jobs(app) if r[0] == "trainer")
+            return "ETA" in trainer[2] and trainer[2] in shown()
+
+        await wait_for(pilot, drawn_whole, what=f"the trainer row drawn whole, not cut: {_jobs(app)}")
         assert table.max_scroll_x == 0, f"jobs table scrolls sideways: {table.virtual_size.width} > {table.size.width}"
         assert not table.show_horizontal_scrollbar
-        shown = "\n".join(table.render_line(y).text for y in range(table.size.height))
-        assert trainer[2] in shown, shown
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
 

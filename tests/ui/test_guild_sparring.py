@@ -32,18 +32,18 @@ async def test_spar_from_the_guild_queues_the_mistakes(make_app: Callable[..., R
         assert isinstance(guild, GuildScreen)
         guild.spar_count = 6
         await pilot.press("m")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, PickModal), what="the skill picker")
         assert isinstance(app.screen, PickModal)
         options = app.screen.query_one(OptionList)
         assert options.highlighted is not None and options.get_option_at_index(options.highlighted).id == "bin"
         started = time.monotonic()
         await pilot.press("enter")
-        await pilot.pause()
-        assert guild.sparring
+        await wait_for(pilot, lambda: guild.sparring, what="sparring started")
         await pilot.press("N")  # no campaign move while the hero spars
-        await pilot.pause()
-        assert not isinstance(app.screen, PickModal) and "sparring" in toasts.text()
-        await wait_for(pilot, lambda: not guild.sparring, timeout=60, what="sparring result")
+        await wait_for(pilot, lambda: "sparring" in toasts.text(), what="the refusal toast")
+        assert not isinstance(app.screen, PickModal)
+        # A hang guard: a tiny model answering 6 problems takes seconds on quiet cores, minutes on busy ones.
+        await wait_for(pilot, lambda: not guild.sparring, timeout=900, what="sparring result")
         print(f"sparring round of 6 took {time.monotonic() - started:.1f}s")
         [new] = [q for q in store.quests.all() if q.id not in before]
         assert (new.state, new.priority, new.report["sparring"]["skill"]) == ("queued", "high", "bin")
