@@ -22,6 +22,8 @@ Each side runs in its own process; its tokens/s is real (non-pad) tokens over th
 first, and its peak RSS (VmHWM) is read while it runs. The VRAM calculator's estimate (CPU
 profile: process memory) is printed beside the measured peak. Full fine-tuning of the 0.6 B
 shape holds ~10 GiB (fp32 weights, gradients and two AdamW moments); only one side runs at a time.
+HF's worker gets our child's OMP_WAIT_POLICY=PASSIVE but glibc's default malloc settings (our
+child raises glibc's mmap/trim thresholds itself, `trainer/threads.py`), as a user's Trainer runs.
 
     python bench/real_hero.py [--steps 4] [--batch 4] [--methods lora,full] [--quests variable,equal]
     python bench/real_hero.py --quick   # smoke check: a 2-layer model of the same width, 2 steps
