@@ -30,7 +30,7 @@ def test_a_battle_on_a_path_trains_with_its_physics_and_records_the_path(tiny_re
     code, events = run_json(tiny_realm, "--path", "muon@arithmetic", "--steps", "5")
     assert code == 0, events[-3:]
     said = [e["text"] for e in events if e.get("event") == "Message"]
-    assert any(t.startswith("path muon@arithmetic: ⚛️ The Orthogonal Way (muon") for t in said), said
+    assert any(t.startswith("path muon@arithmetic: 🧲 The Orthogonal Way (muon") for t in said), said
     logs = [e.get("message", "") for e in events if e.get("event") == "Log"]
     assert any("optimizer muon" in line for line in logs), logs  # the battle's start lines name it
     evals = {e["skill"] for e in events if e.get("event") == "EvalResult"}

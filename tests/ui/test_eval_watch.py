@@ -1,5 +1,5 @@
-"""What the Battle screen's eval plots are handed: validation losses by step (an eval and the
-checkpoint of one step count once), accuracy per skill at its training level (re-tests left out),
+"""What the Battle screen's eval plots are handed: the checkpoints' validation losses by step (the
+same step counts once; an eval's own loss is not one), accuracy per skill at its training level (re-tests left out),
 the latest answers per skill; nothing before the first validation."""
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ def test_curves_and_answers_by_eval() -> None:
     watch = EvalWatch()
     assert not watch.on_event(Step(1, 10, 1.0, 1e-3, 1.0, 1.0, 1.0, 1))
     assert not watch.on_event(_saved(2, None)) and watch.view().val == ()  # no validation: no val line
-    assert watch.on_event(_eval(4, val_loss=2.0))
+    assert watch.on_event(_eval(4, val_loss=0.002))
+    assert watch.view().val == (), "an eval's loss on its own answers is not the val line"
+    assert watch.on_event(_saved(4, 2.0))
     assert not watch.on_event(_saved(4, 2.0))  # the same validation at the same step: once
     assert watch.on_event(_saved(6, 1.5)) and not watch.on_event(_saved(7, math.nan))
     assert watch.on_event(_eval(8, acc=0.75)) and watch.on_event(_eval(8, level=0, acc=0.1, request_id="retest"))

@@ -72,7 +72,7 @@ async def test_the_armory_picks_a_path_and_the_guild_and_vault_show_it(make_app:
         table = vault.query_one("#vault-table", DataTable)
         table.move_cursor(row=0)  # newest first: the checkpoint of the battle on the path
         await pilot.pause()
-        assert "path ⚔️ adamw@arithmetic" in str(vault.query_one("#vault-detail", Static).render())
+        assert "path 🏹 adamw@arithmetic" in str(vault.query_one("#vault-detail", Static).render())
         table.move_cursor(row=1)  # an older one, saved before any path
         await pilot.pause()
         assert "path default" in str(vault.query_one("#vault-detail", Static).render())

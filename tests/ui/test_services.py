@@ -71,7 +71,7 @@ def test_vram_estimate_is_the_calculator_and_refuses_an_invalid_form(realm: Real
     configs = load_realm_configs(realm.configs)
     form = form_for(configs, "dio-nano")
     estimate = estimate_vram(configs, form)
-    assert estimate.source == "armory.vram (CPU RAM)"
+    assert estimate.source == "in CPU RAM"
     assert estimate.total_gb > 0 and estimate.parts
     with pytest.raises(ValueError, match="max_length"):  # no made-up figure for settings that cannot train
         estimate_vram(configs, ArmoryForm(**{**form.__dict__, "max_length": 2048}))

@@ -31,5 +31,5 @@ def test_follow_path_starts_changes_and_refuses(tmp_path: Path) -> None:
         assert desk.followed("dio-nano") == "adamw@words"
         assert len(store.campaigns.all()) == 1
         assert desk.follow(configs, "dio-nano", None).training_path is None
-    assert path_caption(configs, "muon@reasoning") == "⚛️ muon@reasoning · The Orthogonal Way"
+    assert path_caption(configs, "muon@reasoning") == "🧲 muon@reasoning · The Orthogonal Way"
     assert path_caption(configs, None).startswith("default")

@@ -49,7 +49,7 @@ class VramEstimate:
     total_gb: float
     parts: tuple[tuple[str, float], ...]
     source: str
-    """`armory.vram (GPU)` or `armory.vram (CPU RAM)`: where the memory is counted."""
+    """Where the memory is counted: `in GPU memory` or `in CPU RAM` (no GPU: training runs on the CPU)."""
 
 
 def form_for(configs: RealmConfigs, hero_id: str) -> ArmoryForm:
@@ -118,8 +118,8 @@ def estimate_vram(configs: RealmConfigs, form: ArmoryForm) -> VramEstimate:
     parts = [(name, n / GIB) for name, n in est.components()]
     if est.cpu_offload:
         parts.append(("(CPU offload)", est.cpu_offload / GIB))
-    where = "CPU RAM" if est.device == "cpu" else "GPU"
-    return VramEstimate(est.total / GIB, tuple(parts), f"armory.vram ({where})")
+    where = "in CPU RAM" if est.device == "cpu" else "in GPU memory"
+    return VramEstimate(est.total / GIB, tuple(parts), where)
 
 
 # ---------------------------------------------------------------- this machine

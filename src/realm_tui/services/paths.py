@@ -77,7 +77,7 @@ def path_label(path_id: str | None) -> str:
 
 
 def path_caption(configs: RealmConfigs, path_id: str | None) -> str:
-    """One line for the Guild, the Vault and the Armory: `⚛️ muon@reasoning · The Orthogonal Way`."""
+    """One line for the Guild, the Vault and the Armory: `🧲 muon@reasoning · The Orthogonal Way`."""
     if path_id is None:
         return f"{DEFAULT_PATH_LABEL} · the hero's own training settings in curriculum.yaml's mix"
     book = configs.path_book

@@ -48,7 +48,8 @@ class EvalWatch:
         return self._view
 
     def _on_eval(self, event: EvalResult) -> None:
-        self._val_at(event.step, event.val_loss)
+        # The val line is the checkpoints' validation loss (the Readouts' `val`, measured like the
+        # train loss), not an eval's loss on its own problems' answers: on other data, another scale.
         if event.request_id != "retest":  # a re-test of an older level would zigzag the curve
             points = self._accuracy.setdefault(event.skill, deque(maxlen=KEPT))
             points.append((float(event.step), event.accuracy))

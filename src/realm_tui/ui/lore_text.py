@@ -17,7 +17,6 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.visual import VisualType
 from textual.widget import Widget
@@ -25,6 +24,7 @@ from textual.widgets import Label, Static
 
 from realm_tui.config.lore import LoreBook, lore
 from realm_tui.ui.keys import LORE_BINDINGS, LORE_TERM_BINDINGS
+from realm_tui.ui.literal import escape
 
 TOOLTIP_TERMS = 8
 """At most this many terms in one tooltip: more would cover the screen."""

@@ -14,12 +14,12 @@ from typing import Any
 
 from textual import events
 from textual.app import App
-from textual.markup import escape
 from textual.timer import Timer
 from textual.widgets import Static
 
 from realm_tui.config.settings import Settings
 from realm_tui.rules.moments import Moment
+from realm_tui.ui.literal import escape
 
 
 class MomentBanner(Static):

@@ -9,7 +9,6 @@ from typing import Literal
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
-from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
@@ -27,6 +26,7 @@ from realm_tui.services.armory import (
 )
 from realm_tui.services.paths import path_caption, path_rows
 from realm_tui.ui.keys import ARMORY_BINDINGS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.screens.base import RealmScreen
 

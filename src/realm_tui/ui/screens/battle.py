@@ -44,9 +44,7 @@ class BattleScreen(RealmScreen):
             with Horizontal(id="plots"):
                 yield LossPlot("loss (train, val)", interval=interval, id="loss-plot", classes="panel")
                 yield AccuracyPlot("accuracy per skill", interval=interval, id="accuracy-plot", classes="panel")
-                yield StrainPlot(
-                    "strain (zones at 0.1 / 0.3 / 0.5)", interval=interval, id="strain-plot", classes="panel"
-                )
+                yield StrainPlot("strain (zones .1 .3 .5)", interval=interval, id="strain-plot", classes="panel")
             yield Readouts(id="readouts", classes="panel")
             yield HardwarePanel(self.game.options.read_hardware, id="hardware", classes="panel")
             yield AnswersPanel(id="answers", classes="panel")

@@ -15,7 +15,6 @@ from typing import Literal
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.errors import RealmError
@@ -23,6 +22,7 @@ from realm_tui.services.campaigns import CampaignRefusal
 from realm_tui.services.paths import path_caption
 from realm_tui.services.sparring import SPAR_COUNT, SparOutcome
 from realm_tui.ui.keys import GUILD_BINDINGS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, QuestBoardChanged, StepUpdate
 from realm_tui.ui.screens.base import RealmScreen

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, OptionList, Static
 from textual.widgets.button import ButtonVariant
@@ -25,6 +24,7 @@ from realm_tui.ui.keys import (
     bindings_of,
     key_label,
 )
+from realm_tui.ui.literal import escape
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -14,7 +14,6 @@ from textual import on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import get_current_worker
 
@@ -25,6 +24,7 @@ from realm_tui.contract.oracle import OracleAsk, OracleChunk, OracleLoad, Oracle
 from realm_tui.errors import InputError
 from realm_tui.services.oracle import OracleDied
 from realm_tui.ui.keys import ORACLE_BINDINGS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
 from realm_tui.ui.screens.base import RealmScreen
 

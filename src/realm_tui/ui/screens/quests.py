@@ -9,11 +9,11 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from realm_tui.services.quest_board import BoardRefusal, QuestEntry
 from realm_tui.ui.keys import QUEST_BINDINGS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.messages import QuestBoardChanged, TaskFinished
 from realm_tui.ui.models import format_bytes

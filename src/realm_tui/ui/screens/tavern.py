@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import Static
 
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, QuestBoardChanged, StepUpdate, TrainerStateChanged
 from realm_tui.ui.models import format_bytes

@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
@@ -15,6 +14,7 @@ from realm_tui.services.export_child import ExportFailed
 from realm_tui.services.paths import path_caption
 from realm_tui.services.vault import VaultRefusal, VaultRow
 from realm_tui.ui.keys import VAULT_BINDINGS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.messages import CheckpointAdded, NotificationRaised, TaskFinished, TaskProgress
 from realm_tui.ui.models import format_bytes, format_date, format_loss

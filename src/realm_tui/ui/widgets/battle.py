@@ -6,12 +6,12 @@ import time
 from collections.abc import Sequence
 
 from rich.markup import escape as rich_escape
-from textual.markup import escape
 from textual.widgets import RichLog
 from textual_plotext import PlotextPlot
 
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.rules.strain import PRODUCTIVE_BELOW, RECOVERY_BELOW, STRETCH_BELOW
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.models import BattleSnapshot, LogLine, StepPoint, format_clock, format_duration, format_loss
 from realm_tui.ui.widgets.text import set_live, zone_label

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.ui.keys import SCREENS
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic
 from realm_tui.ui.models import BattleSnapshot, TrainerState, format_duration
 from realm_tui.ui.widgets.text import set_live

@@ -7,13 +7,13 @@ runs `realm_tui.services.archaeology` in a worker and hands the answers here.
 from __future__ import annotations
 
 from textual import work
-from textual.markup import escape
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from realm_tui.errors import RealmError
 from realm_tui.services.archaeology import Archaeology, DriftReport, Progress, bar_text, drift_lines
 from realm_tui.services.vault import VaultRefusal
+from realm_tui.ui.literal import escape
 
 BAR_WIDTH = 32
 

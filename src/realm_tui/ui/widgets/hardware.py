@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from textual.markup import escape
 from textual.widgets import Static
 
 from realm_tui.battle.telemetry import HardwareReport, compact_line, cpu_line, gpu_line
+from realm_tui.ui.literal import escape
 
 REFRESH_S = 3.0
 """Seconds between two readings of a shown panel (the probe is cheap; the trainer shares the cores)."""

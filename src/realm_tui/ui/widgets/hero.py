@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.widgets import Label, Static
 
+from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic, attach_lore
 from realm_tui.ui.models import BattleSnapshot, TrainerState, format_duration, format_loss
 from realm_tui.ui.views import HeroSheet
