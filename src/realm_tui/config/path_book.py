@@ -123,14 +123,19 @@ def with_physics(hero: HeroConfig, physics: Physics, eval_every_steps: int | Non
 def with_domain(
     curriculum: CurriculumConfig, domain: Domain, where: Path, skills: Collection[str] = ()
 ) -> CurriculumConfig:
-    """`curriculum` with the domain's skills and modules (strategy, shares and level cap kept);
-    every other skill in `skills` is listed disabled (an unlisted skill would count as enabled)."""
+    """`curriculum` with the domain's skills and modules (strategy, shares and level cap kept, but a
+    focus on a skill outside the domain becomes `weighted`); every other skill in `skills` is listed
+    disabled (an unlisted skill would count as enabled)."""
     data = curriculum.model_dump()
     data["skills"] = {k: v.model_dump() for k, v in domain.skills.items()}
     data["skills"] |= {k: {"weight": 0.0, "enabled": False} for k in skills if k not in domain.skills}
     data["modules"] = [m.model_dump() for m in domain.modules]
     if data.get("focus_skill") not in domain.skills:
-        data["focus_skill"] = None  # a focus on a skill this domain leaves out: the validator says so
+        # curriculum.yaml's focus is on a skill this domain leaves out: the domain's skills share
+        # the steps by weight instead (a realm focused on BIN can still follow `@words`)
+        data["focus_skill"] = None
+        if data.get("strategy") == "focus":
+            data["strategy"] = "weighted"
     try:
         return CurriculumConfig.model_validate(data)
     except ValidationError as err:

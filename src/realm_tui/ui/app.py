@@ -140,8 +140,10 @@ class RealmApp(App[str]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.game.trainer_state
-        if action == "start_battle":  # a read-only game cannot start one: no "s Start" offered
-            return not state.busy and not self.game.readonly
+        if action == "start_battle":
+            if self.game.readonly:
+                return None  # shown greyed: another process holds the store (the status bar says which)
+            return not state.busy
         if action == "pause_battle":
             return state is TrainerState.TRAINING
         if action == "resume_battle":

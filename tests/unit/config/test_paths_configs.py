@@ -66,6 +66,19 @@ def test_a_path_moves_the_optimizer_and_the_skills_and_keeps_the_memory_knobs(ho
     assert on_path.curriculum.enabled_skills() == ["bin"]
 
 
+def test_a_curriculum_focused_on_a_skill_outside_the_domain_still_validates(home: Path) -> None:
+    """A realm whose curriculum.yaml focuses on BIN (as the progression tests' realms do) stays
+    valid with the shipped `words` (SY only) domain: on that path the domain's skills share the
+    steps by weight instead."""
+    edit(home / "configs" / "curriculum.yaml", strategy="focus", focus_skill="bin")
+    configs = load_realm_configs(home / "configs")
+    assert validate_realm_configs(home / "configs") == []
+    on_path, _hero = configs_on_path(configs, configs.hero("dio-nano"), "adamw@words")
+    assert on_path.curriculum.strategy == "weighted" and on_path.curriculum.enabled_skills() == ["sy"]
+    on_bin, _hero = configs_on_path(configs, configs.hero("dio-nano"), "adamw@arithmetic")
+    assert on_bin.curriculum.strategy == "focus" and on_bin.curriculum.focus_skill == "bin"
+
+
 def test_a_path_the_heros_profile_refuses_is_refused(home: Path) -> None:
     configs = load_realm_configs(home / "configs")
     with pytest.raises(InputError, match=r"galore@reasoning: hero dio-nano's memory profile cpu_tiny refuses"):
@@ -80,7 +93,7 @@ def test_realm_paths_lists_every_path_with_its_technique_and_verdict(home: Path)
     text = one_line(out.stdout)
     for path_id in ("adamw@reasoning", "muon@reasoning", "adamw-8bit@reasoning", "galore@reasoning", "lora@reasoning"):
         assert path_id in text
-    assert "Orthogonal" in text and "⚛" in text
+    assert "Orthogonal" in text and "🧲" in text
     assert "follows: default" in text
 
 
