@@ -1,6 +1,6 @@
 """Training throughput with the TUI open vs the headless loop (`realm train --no-ui`).
 
-The same short battle (dio-nano, the same quest, batch and steps, from the base hero each time)
+The same short battle (dio-nano, skills only, the same batch and steps, from the base hero each time)
 runs (1) inside the Textual app, driven headless by `run_test` with the Battle screen (live
 plots) on view, and (2) through `battle.headless.run_headless` (the `realm train --no-ui --json`
 loop). The figure is the trainer's own tokens/s (tokens ÷ time spent in optimizer steps), summed
@@ -25,7 +25,6 @@ import contextlib
 import io
 import json
 import os
-import random
 import resource
 import shutil
 import statistics
@@ -46,26 +45,8 @@ from realm_tui.paths import RealmPaths  # noqa: E402
 from realm_tui.services.init_realm import init_realm  # noqa: E402
 
 
-def circled(n: int, width: int) -> str:
-    return format(n, f"0{width}b").replace("0", "⓪").replace("1", "①")
-
-
-def quest_lines(n: int, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        width = rng.randint(2, 12)
-        a, b = rng.randrange(2**width), rng.randrange(2**width)
-        messages = [
-            {"role": "user", "content": f"{circled(a, width)} + {circled(b, width)} ="},
-            {"role": "assistant", "content": circled(a + b, width + 1)},
-        ]
-        rows.append(json.dumps({"messages": messages}, ensure_ascii=False))
-    return "\n".join(rows) + "\n"
-
-
 def template_realm(root: Path, batch: int) -> RealmPaths:
-    """A realm with dio-nano built, a quest, no skill mix, no checkpoints during the battle."""
+    """A realm with dio-nano built, a skills-only curriculum, no checkpoints or evals during the battle."""
     realm, _ = init_realm(root)
     hero = realm.heroes_config / "dio-nano.yaml"
     text = hero.read_text()
@@ -74,10 +55,13 @@ def template_realm(root: Path, batch: int) -> RealmPaths:
             f"  {key}: {value}" if line.strip().startswith(f"{key}:") and line.startswith("  ") else line
             for line in text.split("\n")
         )
+    # No quest: an idle realm forges a 16-problem BIN quest that a quest-only battle finished in 2
+    # steps (the bench then timed 2 steps, not --steps). Both sides now fight the same skills-only
+    # battle, generated data from the same seed, for --steps steps.
+    text = text.replace("  forge_count: 1", "  forge_count: 0")
     hero.write_text(text)
     curriculum = realm.configs / "curriculum.yaml"
-    curriculum.write_text(curriculum.read_text().replace("quest_share: 0.5", "quest_share: 1.0"))
-    (realm.quests / "queue" / "normal" / "bench.jsonl").write_text(quest_lines(2000))
+    curriculum.write_text(curriculum.read_text().replace("quest_share: 0.5", "quest_share: 0.0"))
     build = "from pathlib import Path; from realm_tui.trainer.hero import ensure_nano_base; "
     build += f"ensure_nano_base('dio-nano', None, Path({str(realm.root)!r}))"
     subprocess.run([sys.executable, "-c", build], check=True)  # torch stays out of this process
