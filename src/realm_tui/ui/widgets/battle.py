@@ -34,24 +34,23 @@ def thin(points: Sequence[tuple[float, float]], limit: int) -> tuple[tuple[float
     return tuple(out)
 
 
-class SeriesPlot(PlotextPlot):
-    """A line plot of (step, value) points; redraws at most every `interval` seconds."""
+class ThrottledPlot(PlotextPlot):
+    """A titled plot over steps that redraws at most every `interval` seconds: a draw asked for
+    sooner waits on one timer and then draws the latest data (`plot_data`)."""
 
     def __init__(self, title: str, interval: float = 1.0, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.title = title
         self.interval = interval
         self._drawn_at = 0.0
-        self._points: tuple[tuple[float, float], ...] = ()
         self._pending = False
 
-    def show(self, points: Sequence[tuple[float, float]], force: bool = False) -> None:
-        self._points = thin(points, MAX_PLOTTED)
+    def request_draw(self, force: bool = False) -> None:
         wait = self.interval - (time.monotonic() - self._drawn_at)
         if force or wait <= 0:
             self._draw()
         elif not self._pending:
-            self._pending = True  # draw the latest points once the interval is over
+            self._pending = True  # draw the latest data once the interval is over
             self.set_timer(wait, self._draw)
 
     def _draw(self) -> None:
@@ -62,12 +61,30 @@ class SeriesPlot(PlotextPlot):
         plt.clear_figure()
         plt.title(self.title)
         plt.xlabel("step")
+        self.plot_data()
+        self.refresh()
+
+    def plot_data(self) -> None:
+        """Hand the data to `self.plt` (the figure is cleared, titled and labelled already)."""
+
+
+class SeriesPlot(ThrottledPlot):
+    """A line plot of (step, value) points; redraws at most every `interval` seconds."""
+
+    def __init__(self, title: str, interval: float = 1.0, **kwargs: object) -> None:
+        super().__init__(title, interval, **kwargs)
+        self._points: tuple[tuple[float, float], ...] = ()
+
+    def show(self, points: Sequence[tuple[float, float]], force: bool = False) -> None:
+        self._points = thin(points, MAX_PLOTTED)
+        self.request_draw(force)
+
+    def plot_data(self) -> None:
         if self._points:
             xs = [p[0] for p in self._points]
             ys = [p[1] for p in self._points]
-            plt.plot(xs, ys, marker="braille")
+            self.plt.plot(xs, ys, marker="braille")
             self.decorate(xs)
-        self.refresh()
 
     def decorate(self, xs: list[float]) -> None:
         """Extra lines (zone thresholds …) after the series is drawn."""

@@ -9,30 +9,23 @@ when an eval comes, every few dozen steps.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
-from textual_plotext import PlotextPlot
-
-from realm_tui.ui.widgets.battle import MAX_PLOTTED, thin
+from realm_tui.ui.widgets.battle import MAX_PLOTTED, ThrottledPlot, thin
 
 Series = tuple[str, tuple[tuple[float, float], ...]]
 """(label, (step, value) points)."""
 
 
-class MultiSeriesPlot(PlotextPlot):
+class MultiSeriesPlot(ThrottledPlot):
     """Named line series on one pair of axes, with a legend; redraws at most every `interval` s."""
 
     MARKERS: dict[str, str] = {}
     """Marker per label (default braille: a thin line)."""
 
     def __init__(self, title: str, interval: float = 1.0, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.title = title
-        self.interval = interval
-        self._drawn_at = 0.0
+        super().__init__(title, interval, **kwargs)
         self._series: tuple[Series, ...] = ()
-        self._pending = False
         self.drawn: tuple[str, ...] = ()
         """Labels of the series on the plot now (what a person sees; tests read it)."""
 
@@ -42,28 +35,15 @@ class MultiSeriesPlot(PlotextPlot):
         if shown == self._series and not force:
             return  # nothing new: no redraw
         self._series = shown
-        wait = self.interval - (time.monotonic() - self._drawn_at)
-        if force or wait <= 0:
-            self._draw()
-        elif not self._pending:
-            self._pending = True  # draw the latest series once the interval is over
-            self.set_timer(wait, self._draw)
+        self.request_draw(force)
 
-    def _draw(self) -> None:
-        self._pending = False
-        self._drawn_at = time.monotonic()
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel("step")
+    def plot_data(self) -> None:
         self.limits()
         for label, points in self._series:
             xs = [p[0] for p in points]
             ys = [p[1] for p in points]
-            plt.plot(xs, ys, marker=self.MARKERS.get(label, "braille"), label=label)
+            self.plt.plot(xs, ys, marker=self.MARKERS.get(label, "braille"), label=label)
         self.drawn = tuple(label for label, _points in self._series)
-        self.refresh()
 
     def limits(self) -> None:
         """Fixed axis limits, where the plot has any."""
