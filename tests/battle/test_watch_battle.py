@@ -35,10 +35,17 @@ def test_battle_writes_tensorboard_and_telemetry(tiny_realm: RealmPaths) -> None
     for e in evals:
         tag = f"accuracy/{e['skill']}/L{e['level']}"
         assert (e["step"], pytest.approx(e["accuracy"])) in [(s.step, s.value) for s in acc.Scalars(tag)]
-        if e["val_loss"] is not None:
-            assert e["step"] in {s.step for s in acc.Scalars("loss/val")}
+        if e["val_loss"] is not None:  # an eval's loss on its own problems, beside (not on) the val line
+            tag = f"loss/eval/{e['skill']}/L{e['level']}"
+            assert (e["step"], pytest.approx(e["val_loss"])) in [(s.step, s.value) for s in acc.Scalars(tag)]
         text = acc.Tensors(f"answers/{e['skill']}/L{e['level']}/text_summary")
         assert any(t.step == e["step"] and b"| prompt | expected | got |" in t.tensor_proto.string_val[0] for t in text)
+
+    saves = [e for e in events if e["event"] == "CheckpointSaved" and e["val_loss"] is not None]
+    assert saves, "the tiny realm saves checkpoints"
+    val_line = {s.step: s.value for s in acc.Scalars("loss/val")}
+    for e in saves:  # the val line is the checkpoints' val loss (DEF's), over what the battle trains
+        assert val_line[e["step"]] == pytest.approx(e["val_loss"], rel=1e-6)
 
     telemetry = [e for e in events if e["event"] == "Telemetry"]
     assert telemetry, "the JSON stream carries telemetry lines"

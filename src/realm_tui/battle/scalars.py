@@ -62,8 +62,9 @@ def samples_markdown(event: EvalResult, shown: int = SAMPLES_SHOWN) -> str:
 
 class EventScalars:
     """The records of each event of one battle. `strain`: the conductor's latest strain, read
-    after each Step (None: not logged). The validation loss of a step is logged once (an eval and
-    the checkpoint of the same step carry the same loss)."""
+    after each Step (None: not logged). `loss/val` is the checkpoints' validation loss (DEF's, over
+    what the battle trains, `rules.validation`), logged once per step; an eval's loss on its own
+    problems is `loss/eval/<skill>/L<level>`."""
 
     def __init__(self, strain: Callable[[], float | None] | None = None) -> None:
         self._strain = strain
@@ -75,8 +76,8 @@ class EventScalars:
             self._step(event, out)
         elif isinstance(event, EvalResult):
             self._add(out, f"accuracy/{event.skill}/L{event.level}", event.accuracy, event.step, event.at)
-            if event.val_loss is not None:
-                self._val(out, event.step, event.val_loss, event.at)
+            if event.val_loss is not None:  # the loss of its own problems' answers: not the battle's val
+                self._add(out, f"loss/eval/{event.skill}/L{event.level}", event.val_loss, event.step, event.at)
             if event.results:
                 out.append(Text(f"answers/{event.skill}/L{event.level}", samples_markdown(event), event.step, event.at))
         elif isinstance(event, CheckpointSaved) and event.val_loss is not None:

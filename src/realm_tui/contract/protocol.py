@@ -290,11 +290,17 @@ class CheckpointSaved:
     name: str
     train_loss: float | None
     val_loss: float | None
+    """Held-out loss of what the battle trains: `val_losses` weighed by `val_drawn`
+    (`rules.validation.mixed_val_loss`); DEF is 100 / it."""
     lr: float
     size_bytes: int
     quest_id: str = ""
     adapter: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
+    val_losses: dict[str, float] = field(default_factory=dict)
+    """Held-out loss per source (`quest`, skill ids), measured at this checkpoint."""
+    val_drawn: dict[str, int] = field(default_factory=dict)
+    """Examples drawn per source (the `Step` events' `mix`) since the previous checkpoint."""
     at: float = field(default_factory=_now)
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from realm_tui.contract.protocol import (
     TrainJob,
 )
 from realm_tui.errors import InputError, RealmError
+from realm_tui.rules.validation import mixed_val_loss
 from realm_tui.trainer import checkpoint as ck
 from realm_tui.trainer.control import NullControl, TrainerControl
 from realm_tui.trainer.data import ChatFormat, DataPosition, Example, QuestData
@@ -122,6 +124,8 @@ class _Battle:
         self._deferred: list[Command] = []
         """Commands read while looking for a Stop during an eval, handled at the next boundary."""
         self._stop_polled = 0.0
+        self.drawn_since_save: Counter[str] = Counter()
+        """Examples the trained steps drew per source since the last save: the val loss's weights."""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -358,6 +362,7 @@ class _Battle:
         self.steps_done += 1
         self.tokens += sum(len(e) for e in examples)
         self.pace.mark(self.step, time.monotonic())
+        self.drawn_since_save.update(self.mixer.last_mix)
         self.emit(
             Step(
                 step=self.step,
@@ -560,7 +565,8 @@ class _Battle:
         if free_mb < self.job.min_free_disk_mb:
             self._disk_full(f"{free_mb:.0f} MB free, {self.job.min_free_disk_mb} MB needed")
             return None
-        val_loss = self._val_loss()
+        val_losses = self._val_losses()
+        val_loss = mixed_val_loss(val_losses, self.drawn_since_save)
         lr = float(self.optimizer.param_groups[0]["lr"])
         state = ck.trainer_state(
             step=self.step,
@@ -578,6 +584,7 @@ class _Battle:
         meta = {"hero_id": self.job.hero_id, "quest_id": self.job.quest_id, "adapter": self.adapter}
         meta["campaign_id"] = self.job.campaign_id  # lets the parent adopt an unlisted save (issue 13)
         meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
+        meta["val_losses"] = val_losses
         meta["optimizer"] = self.job.optimizer  # which physics' state the checkpoint holds (paths)
         try:
             path = save_on_main(  # rank 0 writes; every rank learns the folder
@@ -593,6 +600,7 @@ class _Battle:
             self._disk_full(str(err))
             return None
         self.last_good, self.last_saved_step, self.since_save_s = path, self.step, 0.0
+        drawn, self.drawn_since_save = dict(self.drawn_since_save), Counter()
         notes, self.notes = self.notes, {}
         self.emit(
             CheckpointSaved(
@@ -601,6 +609,8 @@ class _Battle:
                 name=path.name,
                 train_loss=self.last_loss,
                 val_loss=val_loss,
+                val_losses=val_losses,
+                val_drawn=drawn,
                 lr=lr,
                 size_bytes=manifest_size(path) if self.accelerator.is_main_process else 0,
                 quest_id=self.job.quest_id,
@@ -610,10 +620,11 @@ class _Battle:
         )
         return path
 
-    def _val_loss(self) -> float | None:
-        if self.data is None:  # skills only: held-out generated problems at the training levels
-            return self._loss_of(self.mixer.val_examples(MAX_VAL_EXAMPLES))
-        return self._loss_of(self.data.val[:MAX_VAL_EXAMPLES])
+    def _val_losses(self) -> dict[str, float]:
+        """Held-out loss per source the battle trains (`Mixer.val_sets`); `rules.validation`
+        weighs them like the mix into the checkpoint's val loss (DEF)."""
+        losses = {source: self._loss_of(examples) for source, examples in self.mixer.val_sets(MAX_VAL_EXAMPLES).items()}
+        return {source: loss for source, loss in losses.items() if loss is not None}
 
     def _loss_of(self, examples: list[Example]) -> float | None:
         job, device = self.job, self.accelerator.device

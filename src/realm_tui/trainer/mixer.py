@@ -42,7 +42,7 @@ from realm_tui.trainer.data import (
 )
 
 SKILL_VAL_EXAMPLES = 64
-"""Held-out problems per skill in the validation loss of a battle without a quest."""
+"""Most held-out problems per skill in a checkpoint's validation loss (`val_sets`)."""
 FIT_CHECK_PROBLEMS = 16
 """Eval problems per (skill, training level) measured against max_length when a curriculum arrives."""
 
@@ -340,25 +340,34 @@ class Mixer:
             )
         return examples
 
-    def val_examples(self, limit: int) -> list[Example]:
-        """Eval problems of each curriculum skill at its training level, for the validation loss of
-        a battle without a quest: the held-out ones where the level has any."""
+    def val_sets(self, limit: int) -> dict[str, list[Example]]:
+        """Held-out examples of each source the battle can train, keyed like `last_mix`: `quest`
+        (its validation split, while the battle has a quest) and each curriculum skill at its
+        training level (held-out eval problems where the level has any). `limit` examples in all,
+        shared between the sources. Modules have no held-out split and are left out. The set of
+        sources depends on the curriculum alone, so every rank measures the same ones."""
         slots = skill_slots(self.curriculum)
-        out: list[Example] = []
-        per_skill = max(1, min(SKILL_VAL_EXAMPLES, limit // max(1, len(slots))))
+        n_sources = len(slots) + (1 if self.quest is not None and self.quest.val else 0)
+        share = max(1, limit // max(1, n_sources))
+        out: dict[str, list[Example]] = {}
+        if self.quest is not None and self.quest.val:
+            out["quest"] = list(self.quest.val[:share])
         for slot in slots:
-            skill = self.skill(slot.id)
-            try:
-                problems = skill.heldout_eval_set(slot.level, per_skill)
-            except (ValueError, KeyError, IndexError) as err:  # its generator failed: said when drawn
-                if (slot.id, slot.level) not in self._broken:
-                    self._broken.add((slot.id, slot.level))
-                    self.log(f"{slot.id} level {slot.level}: no validation problems ({type(err).__name__}: {err})")
-                continue
-            # Held-out questions where there are any (a tiny level has none: its whole table is the eval).
-            problems = [p for p in problems if skill.held_out(p)] or problems
-            for problem in problems:
-                example = tokenize_chat(problem.messages(), self.tokenizer, self.max_length, self.chat)
-                if example.n_labels > 0:
-                    out.append(example)
+            examples = self._skill_val(slot.id, slot.level, min(SKILL_VAL_EXAMPLES, share))
+            if examples:
+                out[slot.id] = examples
         return out
+
+    def _skill_val(self, skill_id: str, level: int, count: int) -> list[Example]:
+        skill = self.skill(skill_id)
+        try:
+            problems = skill.heldout_eval_set(level, count)
+        except (ValueError, KeyError, IndexError) as err:  # its generator failed: said when drawn
+            if (skill_id, level) not in self._broken:
+                self._broken.add((skill_id, level))
+                self.log(f"{skill_id} level {level}: no validation problems ({type(err).__name__}: {err})")
+            return []
+        # Held-out questions where there are any (a tiny level has none: its whole table is the eval).
+        problems = [p for p in problems if skill.held_out(p)] or problems
+        examples = [tokenize_chat(p.messages(), self.tokenizer, self.max_length, self.chat) for p in problems]
+        return [e for e in examples if e.n_labels > 0]

@@ -46,8 +46,9 @@ def test_events_become_scalars_and_text(tmp_path: Path) -> None:
     sink.on_event(Hello(pid=1, torch_version="x", device="cpu", precision="fp32"))
     sink.on_event(step(1, 2.0, metrics={"dpo_margin": 0.4}, quest_progress=0.1))
     sink.on_event(step(2, 1.5))
-    sink.on_event(EvalResult(step=2, skill="bin", level=1, accuracy=0.5, total=3, results=RESULTS, val_loss=1.4))
-    sink.on_event(CheckpointSaved(2, "p", "ckpt-2", 1.5, 1.4, 2e-3, 10))  # the same val loss: logged once
+    sink.on_event(EvalResult(step=2, skill="bin", level=1, accuracy=0.5, total=3, results=RESULTS, val_loss=0.7))
+    sink.on_event(CheckpointSaved(2, "p", "ckpt-2", 1.5, 1.4, 2e-3, 10))  # the battle's val loss (DEF's)
+    sink.on_event(CheckpointSaved(2, "p", "ckpt-2", 1.5, 1.4, 2e-3, 10))  # the same step again: logged once
     sink.on_event(step(3, math.nan))  # a non-finite loss is not plotted
     sink.on_event(Stopped(step=3, reason="finished"))
     sink.close()
@@ -60,6 +61,7 @@ def test_events_become_scalars_and_text(tmp_path: Path) -> None:
     assert [(s, round(v, 6)) for s, v in scalars(acc, "train/strain")] == [(1, 0.25), (2, 0.2)]
     assert [(s, round(v, 6)) for s, v in scalars(acc, "school/dpo_margin")] == [(1, 0.4)]
     assert [(s, round(v, 6)) for s, v in scalars(acc, "loss/val")] == [(2, 1.4)]
+    assert [(s, round(v, 6)) for s, v in scalars(acc, "loss/eval/bin/L1")] == [(2, 0.7)]  # not the val line
     assert scalars(acc, "accuracy/bin/L1") == [(2, 0.5)]
     (text,) = acc.Tensors("answers/bin/L1/text_summary")
     table = text.tensor_proto.string_val[0].decode()
