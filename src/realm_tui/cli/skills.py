@@ -151,8 +151,10 @@ def _print_levels(console: Any, configs: RealmConfigs, campaign: Any, evals: lis
             status = "[dim]disabled[/]"
         elif decision.level_up:
             status = "[green]levels up at the next eval[/]"
+        elif decision.below_threshold:  # more evals alone would not do: say what it needs
+            status = f"needs accuracy ≥ {cfg.threshold:.0%} on {cfg.min_evals} evals (mean {mean})"
         elif decision.evals_missing:
-            status = f"needs {decision.evals_missing} more eval(s)"
+            status = f"needs {decision.evals_missing} more eval(s) at ≥ {cfg.threshold:.0%}"
         else:
             status = "training"
         name, needed = f"{cfg.icon} {cfg.display_name}", f"{cfg.threshold:.0%}"

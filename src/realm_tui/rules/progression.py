@@ -59,6 +59,11 @@ class LevelDecision:
         """Evals still needed before a decision can be made."""
         return max(0, self.min_evals - self.count)
 
+    @property
+    def below_threshold(self) -> bool:
+        """The evals there are average under the threshold: more evals alone do not level it up."""
+        return self.mean is not None and self.mean < self.needed - EPSILON
+
 
 def decide_level_up(
     evals_at_training_level: Sequence[float], threshold: float = 0.8, min_evals: int = 3
