@@ -282,6 +282,8 @@ class FakeBridge:
 
     crash_at: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    mix: dict[str, int] = field(default_factory=dict)
+    """What every Step carries in `Step.mix` (examples per source)."""
     loss_start: float = 2.0
     job: TrainJob | None = None
     sent: list[Command] = field(default_factory=list)
@@ -358,7 +360,7 @@ class FakeBridge:
             self.step += 1
             loss = self.loss_start / (1 + 0.1 * self.step)
             step = Step(self.step, self.job.max_steps, loss, 1e-3, 0.5, 1000.0, 10.0, self.step * 256)
-            self.queue.append(dataclasses.replace(step, metrics=dict(self.metrics)))
+            self.queue.append(dataclasses.replace(step, metrics=dict(self.metrics), mix=dict(self.mix)))
             for ask in self.asked:
                 self.queue.append(EvalResult(self.step, ask.skill, ask.level, 0.5, 10, request_id=ask.request_id))
             self.asked = []

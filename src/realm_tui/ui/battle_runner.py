@@ -69,6 +69,7 @@ from realm_tui.ui.messages import (
     TrainerStateChanged,
 )
 from realm_tui.ui.models import BattleSnapshot, LogLine, PendingEval, StepPoint, TrainerState
+from realm_tui.ui.training_label import planned_sources, training_label
 
 if TYPE_CHECKING:
     from realm_tui.config.realm_config import RealmConfigs
@@ -133,6 +134,8 @@ class BattleController:
         self._history: deque[StepPoint] = deque(maxlen=HISTORY)
         self._metrics: dict[str, float] = {}
         """The latest Step's school metrics (the conductor does not keep them)."""
+        self._sources: tuple[str, ...] = ()
+        """The latest Step's sources (`Step.mix`): what the battle trains, for the Tavern."""
         self._evals = EvalWatch()
         """Validation losses, accuracies and sample answers of this battle's evals (the plots)."""
         self.pending_evals: tuple[PendingEval, ...] = ()
@@ -155,6 +158,19 @@ class BattleController:
     @property
     def busy(self) -> bool:
         return self.state.busy
+
+    @property
+    def training_now(self) -> str | None:
+        """What the battle trains (the Tavern's quest line): the latest step's sources, or before
+        the first step the plan's quest and skills; None before a battle is planned."""
+        plan, conductor = self.plan, self._conductor
+        if plan is None:
+            return None
+        quest = None
+        if plan.quest_path is not None:  # the conductor forgets the quest once it is trained
+            quest = conductor.state.quest_id if conductor is not None else plan.quest_id
+        sources = self._sources or planned_sources(plan.quest_path is not None, plan.job.curriculum)
+        return training_label(quest, sources)
 
     def request(self, command: Command) -> None:
         self._commands.put(command)
@@ -183,7 +199,7 @@ class BattleController:
     def _run(self, cancelled: Callable[[], bool]) -> None:
         self._history.clear()
         self._evals.clear()
-        self._metrics = {}
+        self._metrics, self._sources, self.plan, self._conductor = {}, (), None, None
         self.pending_evals, self._step = (), 0
         self.eval_running = None
         while not self._commands.empty():  # keys pressed for an earlier battle
@@ -317,6 +333,7 @@ class BattleController:
         strain = self._conductor.state.strain.strain
         self._history.append(StepPoint(event.step, event.loss, strain if strain is not None else 0.0))
         self._metrics = dict(event.metrics)
+        self._sources = tuple(event.mix) or self._sources
         self._step_waiting = True
         self._post_step()
 

@@ -63,13 +63,17 @@ class TavernScreen(RealmScreen):
         self._show_queue()
         self.query_one(BattleLog).show_all(list(game.log)[-50:])
 
-    def _next_quest(self) -> str | None:
-        entries = [e for e in self.game.board.summary(done_shown=0).entries if e.state == "queued"]
+    def _quest_line(self) -> str | None:
+        """What the battle trains while one runs (its quest and skills), else the next queued quest."""
+        game = self.game
+        if game.trainer_state.busy:
+            return game.battle.training_now
+        entries = [e for e in game.board.summary(done_shown=0).entries if e.state == "queued"]
         return entries[0].id if entries else None
 
     def _show_battle(self) -> None:
         game = self.game
-        self.query_one(BattleBox).show(game.trainer_state, game.live, self._next_quest())
+        self.query_one(BattleBox).show(game.trainer_state, game.live, self._quest_line())
 
     def _show_queue(self) -> None:
         summary = self.game.board.summary(done_shown=0)
@@ -97,7 +101,7 @@ class TavernScreen(RealmScreen):
         if card.campaign_id != message.snapshot.campaign_id:
             self.refresh_view()  # the battle started a new campaign: read the hero sheet again
             return
-        self.query_one(BattleBox).show(game.trainer_state, message.snapshot, None)
+        self.query_one(BattleBox).show(game.trainer_state, message.snapshot, self._quest_line())
         card.show_live(message.snapshot)
 
     def on_trainer_state_changed(self, message: TrainerStateChanged) -> None:

@@ -108,10 +108,15 @@ class BattleBox(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Battle"
 
-    def show(self, state: TrainerState, snapshot: BattleSnapshot | None, next_quest: str | None) -> None:
+    def show(self, state: TrainerState, snapshot: BattleSnapshot | None, quest_line: str | None) -> None:
+        """`quest_line`: while a battle runs, what it trains (None: the snapshot's quest, as for a
+        battle followed from another process); idle, the next queued quest."""
         busy = state.busy
-        quest = snapshot.quest_id if snapshot is not None and busy else (next_quest or "none queued")
-        label = "quest" if busy else "next quest"
+        if busy:
+            quest = quest_line or (snapshot.quest_id if snapshot is not None else "starting…")
+        else:
+            quest = quest_line or "none queued"
+        label = "trains" if busy else "next quest"
         set_live(self.query_one("#quest", Static), f"[dim]{label}[/] [b]{escape(quest)}[/]  [dim]({state.value})[/]")
         if snapshot is None:
             set_live(self.query_one("#progress", Static), "[dim]no battle yet this session[/]")
