@@ -121,7 +121,8 @@ async def test_oracle_streams_an_answer(make_app: Callable[..., RealmApp]) -> No
             what="the streamed answer",
         )
         await wait_for(pilot, lambda: "done" in str(screen.query_one("#oracle-status").render()), what="done")
-        assert "fake template" in str(screen.query_one("#template", Static).render())
+        shown = str(screen.query_one("#template", Static).render())  # the prompt the hero read, not Jinja
+        assert "fake template" not in shown and "<|im_start|>user\n①+①=<|im_end|>" in shown
         assert app.game.oracle.loaded is not None and app.game.oracle.loaded.checkpoint is not None
         assert app.game.oracle.loaded.checkpoint.endswith("checkpoint-1800-20260101-0400")
         await pilot.press("ctrl+l")

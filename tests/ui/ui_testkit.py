@@ -397,6 +397,8 @@ def fake_oracle_main(conn: Connection) -> None:
             conn.send(OracleLoaded(cmd.label, "{% fake template %}", 1234))
         elif isinstance(cmd, OracleAsk):
             question = cmd.messages[-1][1]
+            turns = "".join(f"<|im_start|>{role}\n{text}<|im_end|>\n" for role, text in cmd.messages)
+            conn.send(OracleChunk(cmd.request_id, "", prompt=f"{turns}<|im_start|>assistant\n"))
             for word in ["The", " oracle", " hears:", f" {question}"]:
                 conn.send(OracleChunk(cmd.request_id, word))
             conn.send(OracleChunk(cmd.request_id, "", done=True, tokens=4))

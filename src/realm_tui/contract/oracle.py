@@ -53,6 +53,9 @@ class OracleChunk:
     error: str = ""
     tokens: int = 0
     seconds: float = 0.0
+    prompt: str = ""
+    """The prompt as the hero reads it (the conversation through its chat template, special tokens
+    and all), sent alone before an answer's first text."""
 
 
 OracleCommand = OracleLoad | OracleAsk | OracleCancel

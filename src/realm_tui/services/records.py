@@ -187,3 +187,12 @@ class Records:
 
     def checkpoint_choices(self) -> list[tuple[str, str]]:
         return checkpoint_choices(self._store)
+
+    def default_checkpoint(self) -> tuple[CheckpointRecord, str] | None:
+        """The current campaign's champion, else its latest checkpoint, and which of the two it is
+        (the Oracle's first hero); None when the campaign has no checkpoint."""
+        for kind in ("champion", "latest"):
+            record = named_checkpoint(self._store, kind)
+            if record is not None:
+                return record, kind
+        return None

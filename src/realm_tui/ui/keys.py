@@ -167,7 +167,7 @@ ORACLE_BINDINGS: list[BindingType] = [
         priority=True,
         tooltip="Stop the answer being generated",
     ),
-    Binding("ctrl+t", "toggle_template", "Template", id="oracle.template", tooltip="Show or hide the chat template"),
+    Binding("ctrl+t", "toggle_template", "Prompt", id="oracle.template", tooltip="Show or hide the prompt panel"),
     Binding("enter", "focus_prompt", "Type", id="oracle.type", tooltip="Move to the prompt to ask a question"),
     Binding(
         "escape",

@@ -107,6 +107,18 @@ class QuestBoardChanged(RealmMessage, bubble=False):
         return QuestBoardChanged(self.summary)
 
 
+class OraclePrompt(RealmMessage, bubble=False):
+    """The prompt the oracle's hero was given for a question, rendered by its chat template."""
+
+    def __init__(self, request_id: str, text: str) -> None:
+        super().__init__()
+        self.request_id = request_id
+        self.text = text
+
+    def forward(self) -> OraclePrompt:
+        return OraclePrompt(self.request_id, self.text)
+
+
 class OracleReply(RealmMessage, bubble=False):
     """The oracle's answer so far (cumulative text); `done` closes it."""
 

@@ -73,6 +73,7 @@ class _Oracle:
         chat = [{"role": role, "content": content} for role, content in cmd.messages]
         encoded = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt")
         ids = encoded["input_ids"] if hasattr(encoded, "keys") else encoded
+        self.conn.send(OracleChunk(cmd.request_id, "", prompt=self.tokenizer.decode(ids[0].tolist())))
         produced: list[int] = []
         shown = ""
         past = None

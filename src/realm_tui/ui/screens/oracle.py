@@ -25,7 +25,7 @@ from realm_tui.errors import InputError
 from realm_tui.services.oracle import OracleDied
 from realm_tui.ui.keys import ORACLE_BINDINGS
 from realm_tui.ui.literal import escape
-from realm_tui.ui.messages import CheckpointAdded, OracleReady, OracleReply
+from realm_tui.ui.messages import CheckpointAdded, OraclePrompt, OracleReady, OracleReply
 from realm_tui.ui.screens.base import RealmScreen
 
 BASE = "__base__"
@@ -40,6 +40,8 @@ class Target:
 
 
 def template_preview(hero: HeroConfig) -> str:
+    """The shape of a prompt in the hero's chat format, before the first question (after it, the
+    panel shows the prompt the hero was given, rendered by its own chat template)."""
     chat = hero.chat
     system = f"{chat.im_start}system\n{chat.default_system}{chat.im_end}\n" if chat.default_system else ""
     return (
@@ -76,25 +78,41 @@ class OracleScreen(RealmScreen):
 
     def on_mount(self) -> None:
         self.query_one("#chat").border_title = "Conversation"
-        self.query_one("#template-box").border_title = "Chat template"
+        self.query_one("#template-box").border_title = "Prompt"
         self._history: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
         self._request: str | None = None
         self._bubble: ChatBubble | None = None
         self._cancel = threading.Event()
-        self._template_loaded = False
+        self._prompt_shown = False
+        self._default: tuple[str, str] | None = None
+        """(checkpoint name, `champion` or `latest`) the screen chose by itself, until the player picks."""
+        self._player_chose = False
 
     def refresh_view(self) -> None:
         select = self.query_one("#oracle-target", Select)
         options = self.game.records.checkpoint_choices()  # the current campaign's first, newest first
         current = select.value
-        select.set_options(options)
-        if current in {v for _, v in options}:
-            select.value = current
+        with self.prevent(Select.Changed):  # only the player's own picks reach `_target_changed`
+            select.set_options(options)
+            if current in {v for _, v in options}:
+                select.value = current
+            elif not self._player_chose:  # the champion, else the latest checkpoint, not the base hero
+                found = self.game.records.default_checkpoint()
+                if found is not None and found[0].name in {v for _, v in options}:
+                    self._default = (found[0].name, found[1])
+                    select.value = found[0].name
         target = self._target()
-        if not self._template_loaded:
+        if not self._prompt_shown:
             self.query_one("#template", Static).update(escape(template_preview(target.hero)))
-        self._status(f"[dim]{escape(target.label)}[/]")
+        self._status(self._target_note(target))
+
+    def _target_note(self, target: Target) -> str:
+        """The status line's name of the hero answering, and why when the screen chose it."""
+        if self._default is not None and not self._player_chose and target.label == self._default[0]:
+            why = "the campaign's champion" if self._default[1] == "champion" else "the latest checkpoint (no champion)"
+            return f"[dim]{escape(target.label)} · {why}[/]"
+        return f"[dim]{escape(target.label)}[/]"
 
     def _target(self) -> Target:
         game = self.game
@@ -165,7 +183,9 @@ class OracleScreen(RealmScreen):
                     self._cancel.clear()
                     client.cancel()
                 for event in client.events(timeout=0.1):
-                    if isinstance(event, OracleChunk) and event.request_id == ask.request_id:
+                    if isinstance(event, OracleChunk) and event.request_id == ask.request_id and event.prompt:
+                        self.post_message(OraclePrompt(ask.request_id, event.prompt))
+                    elif isinstance(event, OracleChunk) and event.request_id == ask.request_id:
                         text += event.text
                         self.post_message(OracleReply(ask.request_id, text, event.done, event.error))
                         if event.done:
@@ -192,9 +212,12 @@ class OracleScreen(RealmScreen):
             self._status(f"[$error]{escape(message.label)} failed to load[/]")
             return
         self._status(f"[$success]{escape(message.label)}[/] [dim]{message.parameters:,} parameters[/]")
-        if message.chat_template:
-            self._template_loaded = True
-            self.query_one("#template", Static).update(escape(message.chat_template))
+
+    def on_oracle_prompt(self, message: OraclePrompt) -> None:
+        """The prompt the hero was given (not its raw Jinja chat template): what it really reads."""
+        if message.request_id == self._request:
+            self._prompt_shown = True
+            self.query_one("#template", Static).update(escape(message.text))
 
     def on_oracle_reply(self, message: OracleReply) -> None:
         if message.request_id != self._request or self._bubble is None:
@@ -244,10 +267,11 @@ class OracleScreen(RealmScreen):
 
     @on(Select.Changed, "#oracle-target")
     def _target_changed(self) -> None:
+        self._player_chose = True  # the screen's own changes are prevented (refresh_view)
         target = self._target()
-        self._template_loaded = False
+        self._prompt_shown = False
         self.query_one("#template", Static).update(escape(template_preview(target.hero)))
-        self._status(f"[dim]{escape(target.label)}[/]")
+        self._status(self._target_note(target))
 
     def on_checkpoint_added(self, message: CheckpointAdded) -> None:
         self.refresh_view()
