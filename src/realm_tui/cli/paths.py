@@ -23,6 +23,7 @@ def paths_command(
     from rich.markup import escape
     from rich.table import Table
 
+    from realm_tui.config.path_book import DEFAULT_PATH_LABEL
     from realm_tui.config.realm_config import DEFAULT_HERO, load_realm_configs
     from realm_tui.services.paths import followed_path, path_label, path_rows
     from realm_tui.services.records import current_campaign
@@ -41,14 +42,25 @@ def paths_command(
             "(`realm init --force` copies the defaults); battles follow the default path"
         )
         return
-    table = Table(title=f"Paths (✓/✖: can hero {hero_id} follow it?)")
-    table.add_column("")
+    table = Table(title=f"Paths (▶: followed now; ✓/✖: can hero {hero_id} follow it?)")
+    table.add_column("Now", no_wrap=True)
     table.add_column("Path", no_wrap=True)  # the id to type: never folded
     table.add_column("Technique", ratio=3)
     table.add_column("Physics", ratio=2)
     table.add_column("Skills", no_wrap=True)
     table.add_column(hero_id, no_wrap=True)
     refusals: dict[str, str] = {}
+    # The default path first: what a campaign without --path follows (the hero's own settings).
+    defaults = configs.hero(hero_id).training_defaults
+    own = [sid.upper() for sid, s in configs.curriculum.skills.items() if s.enabled]
+    table.add_row(
+        "▶" if followed is None else "",
+        DEFAULT_PATH_LABEL,
+        "the hero's own training_defaults\n[dim]in curriculum.yaml's mix[/]",
+        f"{escape(defaults.optimizer)} · lr {defaults.learning_rate:g} (the hero's)",
+        " ".join(own),
+        "[green]✓[/]",
+    )
     for r in rows:
         mark = "▶" if r.id == followed else ""
         verdict = "[red]✖[/]" if r.refused else "[green]✓[/]"

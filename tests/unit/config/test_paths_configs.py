@@ -169,3 +169,34 @@ def test_a_realm_without_path_files_still_validates_and_offers_none(home: Path) 
     out = realm(home, "paths")
     assert out.returncode == 0
     assert "no paths" in out.stdout
+
+
+def _rows(stdout: str) -> dict[str, str]:
+    """Path id → its table row's first line (the `Now` column first)."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 3 and ("@" in cells[2] or cells[2] == "default"):
+            rows[cells[2]] = cells[1]
+    return rows
+
+
+def test_realm_paths_has_a_default_row_and_marks_the_path_followed_now(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from realm_tui.paths import RealmPaths
+    from realm_tui.store import CampaignRecord, Store
+
+    monkeypatch.setenv("COLUMNS", "160")  # one table row per line
+    out = realm(home, "paths")
+    assert out.returncode == 0, out.stderr
+    rows = _rows(out.stdout)
+    assert "Now" in out.stdout
+    assert rows["default"] == "▶", rows  # a new campaign follows the default path
+    assert all(mark == "" for path_id, mark in rows.items() if path_id != "default"), rows
+    with Store.open(RealmPaths(home).store_file) as store:
+        campaign = CampaignRecord(id="c1", hero_id="dio-nano", status="active", training_path="muon@arithmetic")
+        store.campaigns.add(campaign)
+    out = realm(home, "paths")
+    rows = _rows(out.stdout)
+    assert rows["muon@arithmetic"] == "▶" and rows["default"] == "", rows
