@@ -172,7 +172,9 @@ class HardwareProbe:
 
     Thread-safe: the TUI reads it from a thread, the headless loop from the main one.
     `nvml`: the NVML module to use: `"pynvml"` (when installed), None (no GPU) or a fake in tests.
-    `pid`: the root of the process tree whose RSS is summed (default: this process)."""
+    `pid`: the root of the process tree whose RSS is summed (default: this process); `follow` adds
+    another process's tree (a game following a battle another process runs: its trainer). Calling
+    the probe reads it (`read`)."""
 
     def __init__(
         self,
@@ -184,6 +186,7 @@ class HardwareProbe:
     ) -> None:
         self._nvml = _Nvml(_load_nvml() if nvml == "pynvml" else nvml)
         self._process = psutil.Process(pid or os.getpid())
+        self._followed: psutil.Process | None = None
         self.min_interval_s = min_interval_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -192,6 +195,22 @@ class HardwareProbe:
         self.probes = 0
         """Real probes so far (the cache answered the other reads)."""
         psutil.cpu_percent(interval=None)  # the first call only starts the measurement
+
+    def __call__(self) -> HardwareReport:
+        return self.read()
+
+    def follow(self, pid: int | None) -> None:
+        """Also sum the RSS of `pid`'s process tree (None, or a process gone: stop following)."""
+        try:
+            followed = psutil.Process(pid) if pid else None
+        except psutil.Error:
+            followed = None
+        with self._lock:
+            self._followed, self._last = followed, None  # the next read counts it
+
+    @property
+    def followed_pid(self) -> int | None:
+        return self._followed.pid if self._followed is not None else None
 
     def read(self) -> HardwareReport:
         with self._lock:
@@ -219,15 +238,22 @@ class HardwareProbe:
 
     def _tree_rss(self) -> int:
         total = 0
-        try:
-            processes = [self._process, *self._process.children(recursive=True)]
-        except psutil.Error:
-            processes = [self._process]
-        for proc in processes:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:  # a child that ended between the listing and the reading
+        seen: set[int] = set()
+        for root in (self._process, self._followed):
+            if root is None or root.pid in seen:
                 continue
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:  # the followed battle ended: nothing of it to count
+                processes = [root] if root is self._process else []
+            for proc in processes:
+                if proc.pid in seen:
+                    continue
+                seen.add(proc.pid)
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:  # a child that ended between the listing and the reading
+                    continue
         return total
 
     def close(self) -> None:

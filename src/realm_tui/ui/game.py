@@ -104,7 +104,7 @@ class GameOptions:
     the Armory runs it in a thread when a knob depends on the machine (tests pin a machine)."""
     realm_label: str | None = None
     """How the status bar names the realm (default: its folder, `~`-relative)."""
-    read_hardware: Callable[[], HardwareReport] = field(default_factory=lambda: HardwareProbe().read)
+    read_hardware: Callable[[], HardwareReport] = field(default_factory=HardwareProbe)
     """The hardware panels' reading (one cached probe per app; tests pin a machine)."""
 
 
@@ -157,6 +157,8 @@ class Game:
         """Read-only: start following the battle another process runs (call once the App runs)."""
         if isinstance(self.battle, FollowedBattle):
             self.battle.start()
+            if isinstance(self.options.read_hardware, HardwareProbe):  # its RSS: the battle's process and trainer
+                self.options.read_hardware.follow(read_holder_pid(self.realm.store_file))
 
     def current_hero(self) -> HeroConfig | None:
         """The hero of the current campaign (the default hero before the first battle)."""

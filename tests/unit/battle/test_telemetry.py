@@ -192,3 +192,29 @@ def test_no_line_follows_the_battles_end() -> None:
     sink.on_event(Stopped(3, "crashed", None))
     sink.close()
     assert len(out.getvalue().splitlines()) == 1
+
+
+def test_a_followed_process_tree_counts_in_the_rss() -> None:
+    """A game following another process's battle sums that process tree too (its trainer's RSS)."""
+    code = "import sys; b = bytearray({mib} * 2**20); print('ready', flush=True); sys.stdin.read()"
+    small, big = (
+        subprocess.Popen(
+            [sys.executable, "-c", code.format(mib=mib)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for mib in (0, 200)
+    )
+    try:
+        assert small.stdout is not None and small.stdout.readline().strip() == "ready"
+        assert big.stdout is not None and big.stdout.readline().strip() == "ready"
+        probe = HardwareProbe(None, pid=small.pid, min_interval_s=60)  # not this process: another tree
+        alone = probe().rss_bytes
+        probe.follow(big.pid)
+        assert probe.followed_pid == big.pid
+        followed = probe().rss_bytes  # following drops the cached reading
+        probe.follow(None)
+        back = probe().rss_bytes
+    finally:
+        for proc in (small, big):
+            proc.communicate("", timeout=30)
+    assert followed >= alone + 150 * 2**20, (alone, followed)
+    assert back < followed - 150 * 2**20, (back, followed)
