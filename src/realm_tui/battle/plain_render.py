@@ -18,6 +18,7 @@ from typing import TextIO
 from realm_tui.battle.answer_lines import answer_lines
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.session import Applied, Entered, Planned, Said, SessionEvent, Tick
+from realm_tui.battle.val_text import val_text
 from realm_tui.contract.protocol import (
     CheckpointSaved,
     Error,
@@ -202,7 +203,7 @@ class PlainRenderer(LineSink):
             return f"⚔  quest {event.quest_id}: {event.examples:,} examples, {event.tokens:,} tokens"
         if isinstance(event, CheckpointSaved):
             self.set_job("training")
-            val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
+            val = val_text(event)
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             return f"💾 {event.name} at step {event.step} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)"
         if isinstance(event, EvalResult):

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from realm_tui.battle.answer_lines import answer_records, judged_lines
 from realm_tui.battle.plain_render import LineSink
 from realm_tui.battle.school_metrics import format_metrics
+from realm_tui.battle.val_text import val_text
 from realm_tui.contract.event_json import event_to_json
 from realm_tui.contract.protocol import (
     CheckpointSaved,
@@ -117,7 +118,7 @@ class RichRenderer(LineSink):
                 school=escape(format_metrics(event.metrics)),
             )
         elif isinstance(event, CheckpointSaved):
-            val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
+            val = val_text(event)
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             print_line(f"💾 {event.name} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)")
         elif isinstance(event, EvalProgress):

@@ -39,6 +39,7 @@ from realm_tui.battle.session import (
     Tick,
 )
 from realm_tui.battle.setup import BattlePlan, plan_battle
+from realm_tui.battle.val_text import val_text
 from realm_tui.battle.watch import WatchSink
 from realm_tui.contract.protocol import (
     CheckpointSaved,
@@ -295,7 +296,7 @@ class BattleController:
         elif isinstance(event, Step):
             self._on_step(event)
         elif isinstance(event, CheckpointSaved):
-            val = f", val {event.val_loss:.4f}" if event.val_loss is not None else ""
+            val = val_text(event)
             self._log("checkpoint", f"💾 {event.name} at step {event.step}{val}")
             self._post(CheckpointAdded(event.name, event.step))
             self._post_step(force=True)

@@ -28,3 +28,15 @@ def test_nothing_drawn_counts_every_measured_source_once() -> None:
 def test_no_measured_source_gives_no_val_loss() -> None:
     assert mixed_val_loss({}, {"bin": 3}) is None
     assert mixed_val_loss({"bin": None, "sy": math.nan}, {"bin": 3}) is None
+
+
+def test_a_checkpoint_line_shows_each_source_and_its_share() -> None:
+    from realm_tui.battle.val_text import val_text
+    from realm_tui.contract.protocol import CheckpointSaved
+
+    saved = CheckpointSaved(
+        8, "/c", "c-8", 2.0, 2.2508, 1e-3, 1, val_losses={"quest": 0.0024, "sy": 3.0}, val_drawn={"quest": 2, "sy": 6}
+    )
+    assert val_text(saved) == ", val 2.2508 = quest 0.0024·25% + SY 3.0000·75%"
+    assert val_text(CheckpointSaved(8, "/c", "c-8", 2.0, 0.6, 1e-3, 1)) == ", val 0.6000"
+    assert val_text(CheckpointSaved(8, "/c", "c-8", 2.0, None, 1e-3, 1)) == ""
