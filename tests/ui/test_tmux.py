@@ -64,7 +64,7 @@ SCREENS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("N", ("New campaign: pick its hero", "The active campaign pauses; resume it later with R.", "Esc cancels")),
     ("Escape", ("─ Strain & curriculum ─", "─ Campaign ─")),
-    ("6", ("─ Conversation ─", "─ Chat template ─", "Ask the oracle… (Enter sends)", "^l Clear  ^k Hush  ^t Template")),
+    ("6", ("─ Conversation ─", "─ Prompt ─", "Ask the oracle… (Enter sends)", "^l Clear  ^k Hush  ^t Prompt")),
     (
         "7",
         (
