@@ -52,6 +52,20 @@ def test_group_advantages_by_hand() -> None:
         arena.group_advantages(torch.tensor([[1.0], [0.0]]))
 
 
+def test_a_group_of_equal_rewards_has_exactly_zero_advantages() -> None:
+    """Eight equal rewards whose float32 mean is off by an ulp (1.6 + 0.1 · 0.7 …): the old
+    (r − mean) / (std + 1e-4) gave them advantages of ~1e-3, so every answer of a no-signal group
+    went through the policy's forward and backward."""
+    reward = Rewards(0.5, 0.1).of(Verdict(correct=False, partial=0.6, formatted=True))
+    rewards = torch.full((3, 8), reward, dtype=torch.float32)
+    rewards[2, 0] = 0.0  # one group with a signal
+    for scale in (True, False):
+        advantages = arena.group_advantages(rewards, scale=scale)
+        assert advantages.dtype == torch.float32
+        assert (advantages[:2] == 0).all()
+        assert (advantages[2] != 0).all()
+
+
 def test_token_terms_clip_and_kl_by_hand() -> None:
     logps = torch.tensor([[0.0, 0.5, 0.5]])
     old = torch.zeros(1, 3)

@@ -80,6 +80,12 @@ def choose_campaign(store: Store, hero_id: str | None, *, fresh: bool) -> tuple[
     return chosen_hero, active
 
 
+def campaign_school(store: Store, hero_id: str | None, *, resume: bool) -> str:
+    """The school the hero's active campaign follows (the Scribe for a fresh one or none)."""
+    active = store.campaigns.active(hero_id) if resume else None
+    return (active.school if active is not None else None) or "scribe"
+
+
 def start_campaign(store: Store, hero_id: str) -> CampaignRecord:
     """A new active campaign; any other active campaign of this hero is paused."""
     for other in store.campaigns.by_hero(hero_id):
@@ -296,7 +302,7 @@ def plan_battle(
     quest: Path | None = None,
     steps: int | None = None,
     resume: bool = True,
-    school: str = "scribe",
+    school: str | None = None,
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
     path: str | None = None,
@@ -308,7 +314,12 @@ def plan_battle(
     `path` (`technique@domain`): the path to follow from now on (None: the campaign's own, see
     `battle.path_choice`).
 
+    `school` None: the school the campaign follows (`CampaignRecord.school`, the Armory's pick),
+    else the Scribe.
+
     Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
+    followed = school is None
+    school = school or campaign_school(store, hero_id, resume=resume)
     school_options = check_school_and_quest(
         realm,
         configs,
@@ -336,6 +347,8 @@ def plan_battle(
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
     notes = path_notes(configs, path) + adopt_orphans(store, realm, campaign)
+    if followed and school != "scribe":
+        notes.append(f"school {school}: the campaign follows it (chosen in the Armory)")
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
     quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)
