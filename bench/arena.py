@@ -32,6 +32,7 @@ from typing import Any
 
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import CheckpointSaved, Command, Error, EvalResult, Log, Step, Stop, TrainJob
+from realm_tui.contract.school_options import school_learning_rate
 from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.registry import realm_skill
 
@@ -264,6 +265,7 @@ def main() -> int:
     parser.add_argument(
         "--variant", action="append", default=[], help="an arena arm NAME:key=value,... (lr=… the arm's lr)"
     )
+    parser.add_argument("--skip-sft", action="store_true", help="arena arms only (ablations)")
     parser.add_argument("--save-s", type=float, default=30.0, help="a checkpoint every N s in each arm (scored after)")
     parser.add_argument(
         "--cache-dir", default=str(Path.home() / ".cache" / "realm-bench" / "arena"), help="warm-up starts kept here"
@@ -290,7 +292,7 @@ def main() -> int:
     start, held0, whole0 = cached_start(job, args)
     if args.warm_only:
         return 0
-    arms = [Arm("scribe (more SFT)", "scribe", {}, None)] + variants(args)
+    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + variants(args)
     rows = []
     for arm in arms:
         rows.append(run_arm(job, arm, start, args))
@@ -303,7 +305,7 @@ def main() -> int:
             f"(of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} | {row.rate} |"
         )
     sft = rows[0]
-    for row in rows[1:]:
+    for row in rows[1:] if not args.skip_sft else []:
         verdict = "beats" if row.held > sft.held else ("ties" if row.held == sft.held else "does NOT beat")
         shares = f"{row.held:.0%} vs {sft.held:.0%}; start {held0:.0%}"
         print(f"verdict (held-out): {row.name} {verdict} more SFT ({shares})")
@@ -354,7 +356,7 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
         resume_from=start,
         checkpoints_dir=str(Path(job.checkpoints_dir) / arm.name.replace(" ", "-")),
         save_minutes=args.save_s / 60.0,
-        learning_rate=arm.learning_rate or job.learning_rate,
+        learning_rate=arm.learning_rate or school_learning_rate(arm.school, arm.options, job.learning_rate),
     )
     checkpoint, events, wall = fight(fought, args.budget_s)
     steps = _steps(events)

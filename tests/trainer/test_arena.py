@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from realm_tui.contract.protocol import Error, Log, Step, Stop
-from realm_tui.contract.school_options import school_settings
+from realm_tui.contract.school_options import school_learning_rate, school_settings
 from realm_tui.errors import InputError
 from realm_tui.skills import get_skill
 from realm_tui.skills.base import Problem
@@ -143,11 +143,19 @@ def test_a_skill_without_a_scorer_is_refused() -> None:
         ({"top_p": 0}, "top_p"),
         ({"kl_beta": "nan"}, "finite"),
         ({"beta": 0.1}, "unknown option"),
+        ({"lr_scale": 0}, "lr_scale must be positive"),
     ],
 )
 def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         school_settings("arena", options)
+
+
+def test_the_arena_trains_at_a_tenth_of_the_heros_learning_rate() -> None:
+    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 1e-4 it learned."""
+    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(1e-4)
+    assert school_learning_rate("arena", {"lr_scale": "0.5"}, 1e-3) == pytest.approx(5e-4)
+    assert school_learning_rate("scribe", {}, 1e-3) == 1e-3
 
 
 def test_dr_grpo_drops_the_std_by_default() -> None:

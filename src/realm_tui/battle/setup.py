@@ -17,7 +17,7 @@ from realm_tui.config.curriculum import StopWhenConfig
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.contract.protocol import TrainJob
-from realm_tui.contract.school_options import oracle_settings, school_settings
+from realm_tui.contract.school_options import oracle_settings, school_learning_rate, school_settings
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
@@ -193,7 +193,7 @@ def build_job(
         campaign_id=campaign.id,
         quest_id=quest_id,
         max_steps=start_step + steps,
-        **t.job_kwargs(),
+        **{**t.job_kwargs(), "learning_rate": school_learning_rate(school, school_options or {}, t.learning_rate)},
         resume_from=str(resume_from) if resume_from else None,
         curriculum=curriculum,
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,

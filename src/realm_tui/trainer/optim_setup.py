@@ -61,7 +61,7 @@ def follow_job_lr(optimizer: torch.optim.Optimizer, scheduler: Any, learning_rat
     """After a resume, the job's learning rate instead of the checkpoint's; a note when it changed.
 
     A checkpoint's optimizer and scheduler states carry the learning rate they were built with, so
-    a new one (the Armory's, a school's own) was silently replaced by the old on resume. Every
+    a new one (the Armory's, the Arena's `lr_scale`) was silently replaced by the old on resume. Every
     param group and the scheduler's base rates are scaled by new / old, so a schedule's shape and
     groups with their own rates (Muon beside AdamW) keep their ratios; the same rate: no change."""
     base = list(getattr(scheduler, "base_lrs", []) or [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups])
@@ -77,4 +77,4 @@ def follow_job_lr(optimizer: torch.optim.Optimizer, scheduler: Any, learning_rat
     if hasattr(scheduler, "_last_lr"):
         scheduler._last_lr = [float(g["lr"]) for g in optimizer.param_groups]
     was = float(base[0])
-    return f"learning rate {learning_rate:g} from the hero's settings (the checkpoint was trained at {was:g})"
+    return f"learning rate {learning_rate:g} for this battle (the checkpoint was trained at {was:g})"
