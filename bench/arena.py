@@ -1,20 +1,25 @@
-"""Does the Arena help? The same wall-clock budget of (a) more SFT and (b) the Arena, from one
-checkpoint with partial accuracy at a BIN level, on dio-nano, in one run.
+"""Does the Arena help? The same wall-clock budget of (a) more SFT and (b) the Arena (one or more
+variants), from one checkpoint with partial accuracy at a BIN level, on the real dio-nano, in one run.
 
-1. A fresh realm in a temp folder (`realm init`) and the shipped dio-nano. SFT (the Scribe) on
-   BIN at `--level` (review of the levels below at the curriculum's share) in chunks of
-   `--chunk-s` seconds until the held-out accuracy at the level is within [`--low`, `--high`]
-   (or `--warmup-s` runs out): that checkpoint is the start of both arms.
-2. Arm (a): Scribe from it for `--budget-s` seconds. Arm (b): Arena from it for the same budget
-   (`--school-option KEY=VALUE` as for `realm train`). Each arm runs the real trainer loop
-   (`run_battle`, in this process, `--threads` torch threads) and is stopped by the clock.
-3. Greedy accuracy before and after each arm on the level's held-out eval problems (and on its
-   whole eval pool, which at small levels includes table questions training also sees), the
-   steps each arm made, and the Arena's throughput: problems judged per second of sampling and
-   judging, and per second of the whole arm.
+1. The start: a fresh realm (`realm init`) and the shipped dio-nano; one SFT (Scribe) battle on
+   BIN at `--level` (review of the levels below at `--review-share`), with an eval of the level's
+   eval pool every `--eval-every` steps, stopped at the first eval whose held-out accuracy
+   reaches `--low` (or after `--warmup-s`). That checkpoint is cached under `--cache-dir`, keyed
+   by what shapes it, so a rerun starts at once (`--rewarm` trains it again; `--warm-only` stops
+   there).
+2. The arms, one after the other, each resumed from the start for `--budget-s` seconds and
+   stopped by the clock: more SFT, then each `--variant NAME:key=value,...` of the Arena (`lr=`
+   the arm's learning rate, other keys arena options; none: one arena arm with the
+   `--school-option`s and the hero's rate × `lr_scale`, as `realm train` builds it). Each arm runs
+   the real trainer loop (`run_battle`, in this process) and saves a checkpoint every `--save-s`.
+3. Every checkpoint of every arm is scored afterwards (greedy, the evals' path) on the level's
+   held-out eval problems: the end figure and the mean over the arm's checkpoints (one
+   checkpoint's figure swings by several points at SFT's constant rate), the steps each arm made,
+   and the Arena's throughput: problems judged per second of sampling and judging, and per second
+   of the whole arm. A markdown table and a verdict per arena arm close the run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/arena.py [--level 2] [--budget-s 180] \
-        [--school-option loss_type=dapo ...]
+    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 200 \
+        --variant "default:" --variant "exact-only:partial_reward=0,format_reward=0"
 """
 
 from __future__ import annotations
