@@ -1,34 +1,43 @@
-"""Does the Arena help? The same wall-clock budget of (a) more SFT and (b) the Arena, from one
-checkpoint with partial accuracy at a BIN level, on dio-nano, in one run.
+"""Does the Arena help? The same wall-clock budget of (a) more SFT and (b) the Arena (one or more
+variants), from one checkpoint with partial accuracy at a BIN level, on the real dio-nano, in one run.
 
-1. A fresh realm in a temp folder (`realm init`) and the shipped dio-nano. SFT (the Scribe) on
-   BIN at `--level` (review of the levels below at the curriculum's share) in chunks of
-   `--chunk-s` seconds until the held-out accuracy at the level is within [`--low`, `--high`]
-   (or `--warmup-s` runs out): that checkpoint is the start of both arms.
-2. Arm (a): Scribe from it for `--budget-s` seconds. Arm (b): Arena from it for the same budget
-   (`--school-option KEY=VALUE` as for `realm train`). Each arm runs the real trainer loop
-   (`run_battle`, in this process, `--threads` torch threads) and is stopped by the clock.
-3. Greedy accuracy before and after each arm on the level's held-out eval problems (and on its
-   whole eval pool, which at small levels includes table questions training also sees), the
-   steps each arm made, and the Arena's throughput: problems judged per second of sampling and
-   judging, and per second of the whole arm.
+1. The start: a fresh realm (`realm init`) and the shipped dio-nano; one SFT (Scribe) battle on
+   BIN at `--level` (review of the levels below at `--review-share`), with an eval of the level's
+   eval pool every `--eval-every` steps, stopped at the first eval whose held-out accuracy
+   reaches `--low` (or after `--warmup-s`). That checkpoint is cached under `--cache-dir`, keyed
+   by what shapes it, so a rerun starts at once (`--rewarm` trains it again; `--warm-only` stops
+   there).
+2. The arms, one after the other, each resumed from the start for `--budget-s` seconds and
+   stopped by the clock: more SFT, then each `--variant NAME:key=value,...` of the Arena (`lr=`
+   the arm's learning rate, other keys arena options; none: one arena arm with the
+   `--school-option`s and the hero's rate × `lr_scale`, as `realm train` builds it). Each arm runs
+   the real trainer loop (`run_battle`, in this process) and saves a checkpoint every `--save-s`.
+3. Every checkpoint of every arm is scored afterwards (greedy, the evals' path) on the level's
+   held-out eval problems: the end figure and the mean over the arm's checkpoints (one
+   checkpoint's figure swings by several points at SFT's constant rate), the steps each arm made,
+   and the Arena's throughput: problems judged per second of sampling and judging, and per second
+   of the whole arm. A markdown table and a verdict per arena arm close the run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/arena.py [--level 2] [--budget-s 180] \
-        [--school-option loss_type=dapo ...]
+    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 200 \
+        --variant "default:" --variant "exact-only:partial_reward=0,format_reward=0"
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import shutil
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from realm_tui.config.realm_config import load_realm_configs
-from realm_tui.contract.protocol import Command, Error, Log, Step, Stop, TrainJob
+from realm_tui.contract.protocol import CheckpointSaved, Command, Error, EvalResult, Log, Step, Stop, TrainJob
+from realm_tui.contract.school_options import school_learning_rate
 from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.registry import realm_skill
 
@@ -142,34 +151,114 @@ def _steps(events: Events) -> list[Step]:
     return [e for e in events if isinstance(e, Step)]
 
 
+CACHE_VERSION = 1
+"""Bump when the warm-up changes meaning (the cached starts then train afresh)."""
+
+
+def cache_dir(job: TrainJob, args: argparse.Namespace) -> Path:
+    """Where the warm-up start of these settings is kept (`--cache-dir`, keyed by what shapes it)."""
+    key = json.dumps(
+        {
+            "v": CACHE_VERSION,
+            "hero": job.hero,
+            "level": args.level,
+            "review": args.review_share,
+            "low": args.low,
+            "high": args.high,
+            "eval_every": args.eval_every,
+            "batch": job.batch_size,
+            "lr": job.learning_rate,
+        },
+        sort_keys=True,
+    )
+    return Path(args.cache_dir) / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def cached_start(job: TrainJob, args: argparse.Namespace) -> tuple[str, float, float]:
+    """The warm-up's checkpoint from the cache, or a fresh warm-up that is then cached."""
+    folder = cache_dir(job, args)
+    record = folder / "start.json"
+    if record.is_file() and not args.rewarm:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        print(f"warm-up: cached start {folder} (held-out {saved['held']:.0%})", flush=True)
+        return str(folder / "checkpoint"), float(saved["held"]), float(saved["whole"])
+    checkpoint, held, whole = warm_up(job, args)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copytree(checkpoint, folder / "checkpoint")
+    record.write_text(json.dumps({"held": held, "whole": whole, "from": checkpoint}), encoding="utf-8")
+    print(f"warm-up: start cached in {folder}", flush=True)
+    return str(folder / "checkpoint"), held, whole
+
+
+class Gauge:
+    """A TrainerControl for the warm-up: stops the battle (with a checkpoint) at the first in-loop
+    eval whose held-out accuracy reaches `low`, or once `seconds` have passed."""
+
+    def __init__(self, events: Events, low: float, seconds: float) -> None:
+        self.events, self.low = events, low
+        self.clock = Clock(seconds)
+        self.seen = 0
+        self.sent = False
+
+    def poll(self, timeout: float = 0.0) -> list[Command]:
+        for event in self.events[self.seen :]:
+            if isinstance(event, EvalResult) and not self.sent:
+                held, whole, n_held = held_out_share(event.results)
+                print(
+                    f"warm-up: step {event.step}: held-out {held:.0%} of {n_held}, eval pool {whole:.0%}",
+                    flush=True,
+                )
+                if held >= self.low:
+                    self.sent = True
+                    self.seen = len(self.events)
+                    return [Stop()]
+        self.seen = len(self.events)
+        return self.clock.poll(timeout)
+
+
+def held_out_share(results: Any) -> tuple[float, float, int]:
+    held = [r for r in results if r.get("held_out")]
+    share = sum(bool(r["correct"]) for r in held) / len(held) if held else float("nan")
+    whole = sum(bool(r["correct"]) for r in results) / len(results) if results else float("nan")
+    return share, whole, len(held)
+
+
 def warm_up(job: TrainJob, args: argparse.Namespace) -> tuple[str, float, float]:
-    """SFT in chunks until the held-out accuracy is within [low, high]; the checkpoint."""
-    checkpoint: str | None = None
-    spent = 0.0
-    while True:
-        stage = replace(job, resume_from=checkpoint, checkpoints_dir=str(Path(job.checkpoints_dir) / "warmup"))
-        checkpoint, events, wall = fight(stage, args.chunk_s)
-        spent += wall
-        held, whole, n_held, n_pool = accuracy(job, checkpoint, args.level)
-        steps = _steps(events)
-        print(
-            f"warm-up: {spent:5.0f} s, step {steps[-1].step if steps else '?'}, loss "
-            f"{steps[-1].loss if steps else float('nan'):.3f}: held-out {held:.0%} of {n_held}, "
-            f"eval pool {whole:.0%} of {n_pool}",
-            flush=True,
-        )
-        gauge = held if n_held else whole  # a level with no held-out question (BIN 1): its whole table
-        if gauge >= args.low or spent >= args.warmup_s:
-            if gauge > args.high:
-                print(f"warm-up overshot ({gauge:.0%} > {args.high:.0%}): both arms start from it anyway", flush=True)
-            return checkpoint, held, whole
+    """One SFT battle with an eval of the level's whole eval pool every `--eval-every` steps,
+    stopped at the first eval with held-out accuracy ≥ `--low` (or after `--warmup-s`)."""
+    from realm_tui.trainer.loop import run_battle
+
+    stage = replace(
+        job,
+        checkpoints_dir=str(Path(job.checkpoints_dir) / "warmup"),
+        eval_every_steps=args.eval_every,
+        eval_samples=256,
+        eval_samples_by_skill={},
+    )
+    events = Events()
+    started = time.monotonic()
+    stopped = run_battle(stage, events, Gauge(events, args.low, args.warmup_s))
+    if stopped.checkpoint is None:
+        raise SystemExit(f"the warm-up saved no checkpoint: {[e.message for e in events if isinstance(e, Error)]}")
+    held, whole, n_held, _ = accuracy(job, stopped.checkpoint, args.level)
+    steps = _steps(events)
+    print(
+        f"warm-up: {time.monotonic() - started:.0f} s, {len(steps)} steps: held-out {held:.0%} of {n_held} "
+        f"(greedy, re-scored from the checkpoint), eval pool {whole:.0%}",
+        flush=True,
+    )
+    if held > args.high:
+        print(f"warm-up overshot ({held:.0%} > {args.high:.0%}): both arms start from it anyway", flush=True)
+    return stopped.checkpoint, held, whole
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--level", type=int, default=2)
+    parser.add_argument("--level", type=int, default=3)
     parser.add_argument("--budget-s", type=float, default=180.0)
-    parser.add_argument("--chunk-s", type=float, default=30.0)
+    parser.add_argument("--eval-every", type=int, default=25, help="warm-up: steps between evals")
     parser.add_argument("--warmup-s", type=float, default=600.0)
     parser.add_argument("--low", type=float, default=0.4)
     parser.add_argument("--high", type=float, default=0.7)
@@ -178,8 +267,25 @@ def main() -> int:
     parser.add_argument("--small", action="store_true", help="a 2-layer, 64-wide dio-nano (a very busy machine)")
     parser.add_argument("--batch", type=int, default=None, help="SFT batch size (default: the hero's)")
     parser.add_argument("--school-option", action="append", default=[], help="KEY=VALUE for the arena")
+    parser.add_argument(
+        "--variant", action="append", default=[], help="an arena arm NAME:key=value,... (lr=… the arm's lr)"
+    )
+    parser.add_argument("--skip-sft", action="store_true", help="arena arms only (ablations)")
+    parser.add_argument("--save-s", type=float, default=30.0, help="a checkpoint every N s in each arm (scored after)")
+    parser.add_argument(
+        "--cache-dir", default=str(Path.home() / ".cache" / "realm-bench" / "arena"), help="warm-up starts kept here"
+    )
+    parser.add_argument("--rewarm", action="store_true", help="train the start afresh even when cached")
+    parser.add_argument("--warm-only", action="store_true", help="stop after the warm-up (fills the cache)")
     parser.add_argument("--keep", type=Path, default=None, help="realm folder to keep (default: a temp one)")
     args = parser.parse_args()
+    # As the trainer child does (trainer/threads.py): OpenMP threads sleep instead of spinning
+    # (on a loaded machine a spinning sibling doubles a step's time), and glibc keeps freed
+    # step buffers mapped. Both must happen before torch is imported.
+    from realm_tui.trainer.threads import configure_malloc, configure_openmp
+
+    configure_openmp()
+    configure_malloc()
     import torch
 
     torch.set_num_threads(args.threads)
@@ -188,49 +294,102 @@ def main() -> int:
     realm, _ = init_realm(folder)
     job = base_job(realm.root, args.level, args.review_share, small=args.small, batch=args.batch)
     print(f"load: {os.getloadavg()[0]:.1f} (1 min), {os.cpu_count()} CPUs, torch threads {args.threads}", flush=True)
-    start, held0, whole0 = warm_up(job, args)
-    options = dict(item.split("=", 1) for item in args.school_option)
-    results = {}
-    for school in ("scribe", "arena"):
-        arm = replace(
-            job,
-            school=school,
-            school_options=options if school == "arena" else {},
-            resume_from=start,
-            checkpoints_dir=str(Path(job.checkpoints_dir) / school),
-        )
-        checkpoint, events, wall = fight(arm, args.budget_s)
-        held, whole, n_held, n_pool = accuracy(job, checkpoint, args.level)
-        steps = _steps(events)
-        results[school] = (held, whole, len(steps), wall, steps)
+    start, held0, whole0 = cached_start(job, args)
+    if args.warm_only:
+        return 0
+    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + variants(args)
+    rows = []
+    for arm in arms:
+        rows.append(run_arm(job, arm, start, args))
+    print(f"\nBIN level {args.level}, {args.budget_s:.0f} s per arm; start: held-out {held0:.0%}, pool {whole0:.0%}")
+    print("| arm | steps | held-out after | held-out, mean of the arm's checkpoints | pool after | judged/s |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
         print(
-            f"{school}: {len(steps)} steps in {wall:.0f} s: held-out {held0:.0%} → {held:.0%} (of {n_held}), "
-            f"eval pool {whole0:.0%} → {whole:.0%} (of {n_pool})",
-            flush=True,
+            f"| {row.name} | {row.steps} | {held0:.0%} → **{row.held:.0%}** | {row.mean_held:.0%} "
+            f"(of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} | {row.rate} |"
         )
-        if school == "arena":
-            logs = [e.message for e in events if isinstance(e, Log)]
-            notes = [m for m in logs if "arena" in m or "skipped" in m]
-            for note in notes[:3]:
-                print(f"  {note}")
-            judged = sum(int(s.metrics.get("reward") is not None) for s in steps) * int(options.get("problems", 8))
-            rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
-            rewards = [s.metrics["reward"] for s in steps if "reward" in s.metrics]
-            if rates:
-                print(
-                    f"  throughput: {sum(rates) / len(rates):.1f} problems judged/s while sampling+judging, "
-                    f"{judged / wall:.1f} problems/s over the arm; reward {rewards[0]:.3f} (first step) → "
-                    f"{sum(rewards[-5:]) / len(rewards[-5:]):.3f} (last 5)"
-                )
-    a, b = results["scribe"], results["arena"]
-    for name, index in (("held-out", 0), ("whole eval pool", 1)):
-        if a[index] != a[index]:  # no held-out question at this level
-            continue
-        verdict = "beats" if b[index] > a[index] else ("ties" if b[index] == a[index] else "does NOT beat")
-        shares = f"{b[index]:.0%} vs {a[index]:.0%}"
-        print(f"verdict ({name}, BIN level {args.level}): the arena {verdict} more SFT ({shares})")
+    sft = rows[0]
+    for row in rows[1:] if not args.skip_sft else []:
+        verdict = "beats" if row.held > sft.held else ("ties" if row.held == sft.held else "does NOT beat")
+        shares = f"{row.held:.0%} vs {sft.held:.0%}; start {held0:.0%}"
+        print(f"verdict (held-out): {row.name} {verdict} more SFT ({shares})")
     print(f"load at the end: {os.getloadavg()[0]:.1f} (1 min); realm: {folder}")
     return 0
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    school: str
+    options: dict[str, str]
+    learning_rate: float | None
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    name: str
+    steps: int
+    held: float
+    whole: float
+    mean_held: float
+    checkpoints: int
+    rate: str
+
+
+def variants(args: argparse.Namespace) -> list[Arm]:
+    """`--variant NAME:key=value,key=value` (`lr` is the arm's learning rate, every other key an
+    arena option); none: one arena arm with the `--school-option`s."""
+    if not args.variant:
+        options = dict(item.split("=", 1) for item in args.school_option)
+        return [Arm("arena", "arena", options, None)]
+    out = []
+    for text in args.variant:
+        name, _, rest = text.partition(":")
+        options = dict(item.split("=", 1) for item in rest.split(",") if item)
+        lr = options.pop("lr", None)
+        out.append(Arm(f"arena {name}", "arena", options, float(lr) if lr else None))
+    return out
+
+
+def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> ArmResult:
+    """The arm from `start` for `--budget-s`, a checkpoint every `--save-s`; each one scored after."""
+    fought = replace(
+        job,
+        school=arm.school,
+        school_options=arm.options,
+        resume_from=start,
+        checkpoints_dir=str(Path(job.checkpoints_dir) / arm.name.replace(" ", "-")),
+        save_minutes=args.save_s / 60.0,
+        learning_rate=arm.learning_rate or school_learning_rate(arm.school, arm.options, job.learning_rate),
+    )
+    checkpoint, events, wall = fight(fought, args.budget_s)
+    steps = _steps(events)
+    saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint})
+    scores = [accuracy(job, path, args.level) for path in saved]
+    held, whole, n_held, _ = accuracy(job, checkpoint, args.level)
+    print(
+        f"{arm.name}: {len(steps)} steps in {wall:.0f} s; held-out per checkpoint "
+        f"{' '.join(f'{h:.0%}' for h, *_ in scores)} → {held:.0%} of {n_held} at the end, pool {whole:.0%}",
+        flush=True,
+    )
+    rate = "–"
+    if arm.school == "arena":
+        logs = [e.message for e in events if isinstance(e, Log)]
+        for note in [m for m in logs if "arena" in m or "skip" in m or "learning rate" in m][:4]:
+            print(f"  {note}")
+        rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
+        metric = {k: [s.metrics[k] for s in steps if k in s.metrics] for k in ("reward", "signal", "solved")}
+        problems = int(arm.options.get("problems", 8))
+        if rates:
+            rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
+            first, last = metric["reward"][:5], metric["reward"][-5:]
+            print(
+                f"  {rate} problems judged/s; reward {sum(first) / len(first):.3f} (first 5 steps) → "
+                f"{sum(last) / len(last):.3f} (last 5); groups with signal {sum(metric['signal']) / len(rates):.0%}"
+            )
+    mean_held = sum(h for h, *_ in scores) / len(scores)
+    return ArmResult(arm.name, len(steps), held, whole, mean_held, len(scores), rate)
 
 
 if __name__ == "__main__":

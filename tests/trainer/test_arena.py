@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from realm_tui.contract.protocol import Error, Log, Step, Stop
-from realm_tui.contract.school_options import school_settings
+from realm_tui.contract.school_options import school_learning_rate, school_settings
 from realm_tui.errors import InputError
 from realm_tui.skills import get_skill
 from realm_tui.skills.base import Problem
@@ -50,6 +50,20 @@ def test_group_advantages_by_hand() -> None:
     assert arena.signal_groups(rewards).tolist() == [True, False]
     with pytest.raises(ValueError):
         arena.group_advantages(torch.tensor([[1.0], [0.0]]))
+
+
+def test_a_group_of_equal_rewards_has_exactly_zero_advantages() -> None:
+    """Eight equal rewards whose float32 mean is off by an ulp (1.6 + 0.1 · 0.7 …): the old
+    (r − mean) / (std + 1e-4) gave them advantages of ~1e-3, so every answer of a no-signal group
+    went through the policy's forward and backward."""
+    reward = Rewards(0.5, 0.1).of(Verdict(correct=False, partial=0.6, formatted=True))
+    rewards = torch.full((3, 8), reward, dtype=torch.float32)
+    rewards[2, 0] = 0.0  # one group with a signal
+    for scale in (True, False):
+        advantages = arena.group_advantages(rewards, scale=scale)
+        assert advantages.dtype == torch.float32
+        assert (advantages[:2] == 0).all()
+        assert (advantages[2] != 0).all()
 
 
 def test_token_terms_clip_and_kl_by_hand() -> None:
@@ -129,11 +143,19 @@ def test_a_skill_without_a_scorer_is_refused() -> None:
         ({"top_p": 0}, "top_p"),
         ({"kl_beta": "nan"}, "finite"),
         ({"beta": 0.1}, "unknown option"),
+        ({"lr_scale": 0}, "lr_scale must be positive"),
     ],
 )
 def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message):
         school_settings("arena", options)
+
+
+def test_the_arena_trains_at_a_tenth_of_the_heros_learning_rate() -> None:
+    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 1e-4 it learned."""
+    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(1e-4)
+    assert school_learning_rate("arena", {"lr_scale": "0.5"}, 1e-3) == pytest.approx(5e-4)
+    assert school_learning_rate("scribe", {}, 1e-3) == 1e-3
 
 
 def test_dr_grpo_drops_the_std_by_default() -> None:

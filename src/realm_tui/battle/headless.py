@@ -102,7 +102,7 @@ def run_headless(
     steps: int | None = None,
     resume: bool = True,
     json_events: bool = False,
-    school: str = "scribe",
+    school: str | None = None,
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
     launch: str | None = None,

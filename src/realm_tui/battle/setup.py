@@ -17,7 +17,7 @@ from realm_tui.config.curriculum import StopWhenConfig
 from realm_tui.config.hero import HeroConfig
 from realm_tui.config.realm_config import DEFAULT_HERO, RealmConfigs
 from realm_tui.contract.protocol import TrainJob
-from realm_tui.contract.school_options import oracle_settings, school_settings
+from realm_tui.contract.school_options import oracle_settings, school_learning_rate, school_settings
 from realm_tui.errors import InputError
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import board_for
@@ -78,6 +78,12 @@ def choose_campaign(store: Store, hero_id: str | None, *, fresh: bool) -> tuple[
             )
         return chosen_hero, None
     return chosen_hero, active
+
+
+def campaign_school(store: Store, hero_id: str | None, *, resume: bool) -> str:
+    """The school the hero's active campaign follows (the Scribe for a fresh one or none)."""
+    active = store.campaigns.active(hero_id) if resume else None
+    return (active.school if active is not None else None) or "scribe"
 
 
 def start_campaign(store: Store, hero_id: str) -> CampaignRecord:
@@ -187,7 +193,7 @@ def build_job(
         campaign_id=campaign.id,
         quest_id=quest_id,
         max_steps=start_step + steps,
-        **t.job_kwargs(),
+        **{**t.job_kwargs(), "learning_rate": school_learning_rate(school, school_options or {}, t.learning_rate)},
         resume_from=str(resume_from) if resume_from else None,
         curriculum=curriculum,
         eval_every_steps=t.eval_every_steps if curriculum.get("skills") else 0,
@@ -296,7 +302,7 @@ def plan_battle(
     quest: Path | None = None,
     steps: int | None = None,
     resume: bool = True,
-    school: str = "scribe",
+    school: str | None = None,
     school_options: dict[str, Any] | None = None,
     oracle_loss: dict[str, Any] | None = None,
     path: str | None = None,
@@ -308,7 +314,12 @@ def plan_battle(
     `path` (`technique@domain`): the path to follow from now on (None: the campaign's own, see
     `battle.path_choice`).
 
+    `school` None: the school the campaign follows (`CampaignRecord.school`, the Armory's pick),
+    else the Scribe.
+
     Nothing is written before the quest, the school and the hero's knobs have passed their checks."""
+    followed = school is None
+    school = school or campaign_school(store, hero_id, resume=resume)
     school_options = check_school_and_quest(
         realm,
         configs,
@@ -336,6 +347,8 @@ def plan_battle(
     # [issue 13] unlisted checkpoint folders first (a newer complete one is adopted), then the
     # newest checkpoint that verifies; each one passed over is marked damaged and named in `notes`.
     notes = path_notes(configs, path) + adopt_orphans(store, realm, campaign)
+    if followed and school != "scribe":
+        notes.append(f"school {school}: the campaign follows it (chosen in the Armory)")
     resumed, resume_notes = resume_point(store, realm, campaign.id)
     notes += resume_notes
     quest_path, quest_id, board_quest = battle_quest(realm, configs, store, hero, campaign, quest, resumed, curriculum)

@@ -193,12 +193,13 @@ def train(
     ] = True,
     json_events: Annotated[bool, typer.Option("--json", help="Print one JSON event per line.")] = False,
     school: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--school",
-            help="scribe (SFT), judge (DPO on a preference quest), whisper (distil) or arena (GRPO on the skills).",
+            help="scribe (SFT), judge (DPO on a preference quest), whisper (distil) or arena (GRPO on the skills); "
+            "default: the campaign's (the Armory's pick), else scribe.",
         ),
-    ] = "scribe",
+    ] = None,
     teacher: Annotated[Path | None, typer.Option("--teacher", help="Whisper: teacher model folder or hero id.")] = None,
     school_option: Annotated[
         list[str] | None, typer.Option("--school-option", help="KEY=VALUE for the school (e.g. beta=0.1).")
@@ -221,7 +222,7 @@ def train(
             "--steps": steps is not None,
             "--fresh": not resume,
             "--json": json_events,
-            "--school": school != "scribe",
+            "--school": school is not None,
             "--teacher": teacher is not None,
             "--school-option": bool(school_option),
             "--oracle": oracle is not None,

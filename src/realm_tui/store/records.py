@@ -81,6 +81,9 @@ class CampaignRecord(Record):
     training_path: str | None = None
     """The path the campaign follows (`technique@domain`, `realm paths`); None: the default path
     (the hero's own training_defaults in curriculum.yaml's mix)."""
+    school: str | None = None
+    """The school the campaign's battles train in (`scribe`, `arena`: the Armory's pick); None: the
+    Scribe. `realm train --no-ui --school` overrides it for one battle."""
 
 
 class CheckpointRecord(Record):

@@ -26,11 +26,15 @@ def group_advantages(rewards: torch.Tensor, *, scale: bool = True, eps: float = 
     """Advantages `[B, G]` from rewards `[B, G]` (one row per problem, G ≥ 2 answers each)."""
     if rewards.dim() != 2 or rewards.shape[1] < 2:
         raise ValueError(f"rewards must be [problems, group ≥ 2], got {tuple(rewards.shape)}")
-    rewards = rewards.float()
+    # float64, and exactly 0 for a group whose rewards are all equal: in float32 the mean of eight
+    # equal rewards (1.6 …) can differ from them by an ulp, which the division by (std + eps)
+    # turned into advantages of ~1e-3 — every answer of a no-signal group then went through the
+    # policy's forward and backward for nothing (half the rows of a step at BIN 3).
+    rewards = rewards.double()
     centred = rewards - rewards.mean(dim=1, keepdim=True)
-    if not scale:
-        return centred
-    return centred / (rewards.std(dim=1, keepdim=True) + eps)
+    if scale:
+        centred = centred / (rewards.std(dim=1, keepdim=True) + eps)
+    return torch.where(signal_groups(rewards).unsqueeze(1), centred, torch.zeros_like(centred)).float()
 
 
 def signal_groups(rewards: torch.Tensor) -> torch.Tensor:

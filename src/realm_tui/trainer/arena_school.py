@@ -141,7 +141,8 @@ class Arena(FrozenReference, School):
         notes.append(
             f"arena: {self.problems} problems × {self.group} answers per step, temperature {o['temperature']}, "
             f"top-p {o['top_p']}, {limit}; loss {o['loss_type']}, clip {o['clip_low']}/{o['clip_high']}, "
-            f"rewards: exact 1 + partial {o['partial_reward']} + format {o['format_reward']}"
+            f"rewards: exact 1 + partial {o['partial_reward']} + format {o['format_reward']}; "
+            f"learning rate {self.job.learning_rate:g} (the parent applies lr_scale {o['lr_scale']} to the hero's)"
         )
         if o["kl_beta"] > 0:
             notes.append(f"arena: KL β {o['kl_beta']}; reference = {self._load_reference(unwrap(), load_base)}")

@@ -53,7 +53,7 @@ from realm_tui.trainer.examiner import Examiner
 from realm_tui.trainer.hero import load_hero
 from realm_tui.trainer.knob_check import check_job_knobs
 from realm_tui.trainer.mixer import Mixer
-from realm_tui.trainer.optim_setup import make_job_optimizer
+from realm_tui.trainer.optim_setup import follow_job_lr, make_job_optimizer
 from realm_tui.trainer.pace import Pace
 from realm_tui.trainer.runtime import (
     FakeFaults,
@@ -267,6 +267,9 @@ class _Battle:
 
     def _resume(self, folder: Path) -> None:
         state = self._restore(folder)
+        changed = follow_job_lr(self.optimizer, self.scheduler, self.job.learning_rate)
+        if changed:
+            self.emit(Log(changed))
         ck.restore_rng(state["rng"])
         self.school.load_state_dict(state.get("school"))
         self.mixer.load_state_dict(state.get("mixer") or {"draw": self.step}, DataPosition(*state["data_position"]))

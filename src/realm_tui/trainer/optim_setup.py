@@ -55,3 +55,26 @@ def make_job_optimizer(job: TrainJob, model: Any, method: str) -> tuple[torch.op
     except TypeError as err:
         raise InputError(None, f"optimizer {job.optimizer}: optimizer_args do not fit it ({err})") from err
     return optimizer, [f"optimizer {job.optimizer}: {note}" for note in notes]
+
+
+def follow_job_lr(optimizer: torch.optim.Optimizer, scheduler: Any, learning_rate: float) -> str | None:
+    """After a resume, the job's learning rate instead of the checkpoint's; a note when it changed.
+
+    A checkpoint's optimizer and scheduler states carry the learning rate they were built with, so
+    a new one (the Armory's, the Arena's `lr_scale`) was silently replaced by the old on resume. Every
+    param group and the scheduler's base rates are scaled by new / old, so a schedule's shape and
+    groups with their own rates (Muon beside AdamW) keep their ratios; the same rate: no change."""
+    base = list(getattr(scheduler, "base_lrs", []) or [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups])
+    if not base or not base[0] or abs(float(base[0]) - learning_rate) <= 1e-12 * learning_rate:
+        return None
+    factor = learning_rate / float(base[0])
+    for group in optimizer.param_groups:
+        group["lr"] = float(group["lr"]) * factor
+        if "initial_lr" in group:
+            group["initial_lr"] = float(group["initial_lr"]) * factor
+    if hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs = [float(b) * factor for b in scheduler.base_lrs]
+    if hasattr(scheduler, "_last_lr"):
+        scheduler._last_lr = [float(g["lr"]) for g in optimizer.param_groups]
+    was = float(base[0])
+    return f"learning rate {learning_rate:g} for this battle (the checkpoint was trained at {was:g})"

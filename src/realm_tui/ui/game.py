@@ -33,6 +33,7 @@ from realm_tui.services.oracle import OracleClient, OracleTarget, oracle_main
 from realm_tui.services.paths import PathDesk
 from realm_tui.services.quest_board import QuestBoard
 from realm_tui.services.records import Records
+from realm_tui.services.schools import SchoolDesk
 from realm_tui.services.sparring import Sparring
 from realm_tui.services.vault import DiskUsage, Vault, _disk_usage
 from realm_tui.store import Store, read_holder_pid
@@ -130,6 +131,7 @@ class Game:
         self.sparring = Sparring(self.realm, self.store)
         self.archaeology = Archaeology(self.realm, self.store)
         self.paths = PathDesk(self.realm, self.store)  # [paths] which path a campaign follows
+        self.schools = SchoolDesk(self.realm, self.store)  # [arena] which school a campaign trains in
         self.oracle = OracleClient(self.options.oracle_target)
         self.battle = BattleController(self, lambda _m: None)
         self._closed = False

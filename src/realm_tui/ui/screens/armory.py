@@ -25,6 +25,7 @@ from realm_tui.services.armory import (
     validate_form,
 )
 from realm_tui.services.paths import path_caption, path_rows
+from realm_tui.services.schools import school_rows
 from realm_tui.ui.keys import ARMORY_BINDINGS
 from realm_tui.ui.literal import escape
 from realm_tui.ui.lore_text import LoreStatic, attach_lore
@@ -53,6 +54,8 @@ class ArmoryScreen(RealmScreen):
     BINDINGS = ARMORY_BINDINGS
     _machine: Literal["unknown", "probing", "known"] = "unknown"
     _environment: Environment | None = None
+    _hero = ""
+    """The hero whose settings the form shows."""
 
     def compose_body(self) -> ComposeResult:
         configs = self.game.configs
@@ -68,6 +71,8 @@ class ArmoryScreen(RealmScreen):
                     )
                     yield Label("path")  # [paths] a technique in a domain, for the hero's campaign
                     yield Select(self._path_options(), allow_blank=False, compact=True, id="armory-path")
+                    yield attach_lore(Label("school"), "school")
+                    yield Select(self._school_options(), allow_blank=False, compact=True, id="armory-school")
                     yield attach_lore(Label("memory profile"), "memory_profile")
                     yield Select(
                         [(p, p) for p in sorted(configs.memory_profiles)],
@@ -90,6 +95,7 @@ class ArmoryScreen(RealmScreen):
                 yield Static("", id="armory-vram", classes="panel")
                 yield LoreStatic("", id="armory-profile-info", classes="panel")
                 yield Static("", id="armory-path-info", classes="panel")
+                yield Static("", id="armory-school-info", classes="panel")
                 yield Static("", id="armory-problems", classes="panel")
 
     def on_mount(self) -> None:
@@ -98,6 +104,7 @@ class ArmoryScreen(RealmScreen):
         self.query_one("#armory-profile-info").border_title = "Memory profile"
         self.query_one("#armory-problems").border_title = "Check"
         self.query_one("#armory-path-info").border_title = "Path (Ctrl+S: the campaign follows it)"
+        self.query_one("#armory-school-info").border_title = "School (Ctrl+S: the campaign follows it)"
         self._loading = False
         campaign = self.game.records.current_campaign()
         hero_id = campaign.hero_id if campaign and campaign.hero_id in self.game.configs.heroes else None
@@ -106,10 +113,12 @@ class ArmoryScreen(RealmScreen):
     def _load(self, hero_id: str) -> None:
         """Fill the form from the hero's current config."""
         form = form_for(self.game.configs, hero_id)
+        self._hero = form.hero_id
         self._loading = True
         try:
             self.query_one("#armory-hero", Select).value = form.hero_id
             self.query_one("#armory-path", Select).value = self.game.paths.followed(form.hero_id) or DEFAULT_PATH
+            self.query_one("#armory-school", Select).value = self.game.schools.followed(form.hero_id)
             self.query_one("#armory-profile", Select).value = form.memory_profile
             self.query_one("#armory-optimizer", Select).value = form.optimizer
             for key, _label, _kind in NUMBER_FIELDS:
@@ -118,6 +127,7 @@ class ArmoryScreen(RealmScreen):
             self._loading = False
         self.call_after_refresh(self._check)
         self.call_after_refresh(self._show_path)
+        self.call_after_refresh(self._show_school)
 
     def _read(self) -> tuple[ArmoryForm | None, list[str]]:
         problems: list[str] = []
@@ -235,11 +245,18 @@ class ArmoryScreen(RealmScreen):
     def _select_changed(self, event: Select.Changed) -> None:
         if self._loading:
             return
-        if event.select.id == "armory-hero" and isinstance(event.value, str):
-            self._load(event.value)
+        if event.select.id == "armory-hero":
+            # The select's own first Changed (its first option, posted at mount) arrives after
+            # on_mount loaded the campaign's hero: only a hero other than the loaded one reloads.
+            value = event.select.value
+            if isinstance(value, str) and value != self._hero:
+                self._load(value)
             return
         if event.select.id == "armory-path":
             self._show_path()
+            return
+        if event.select.id == "armory-school":
+            self._show_school()
             return
         self._check()
 
@@ -286,10 +303,49 @@ class ArmoryScreen(RealmScreen):
         self._show_path()
         return True
 
+    def _school_options(self) -> list[tuple[str, str]]:
+        return [(f"{r.icon} {r.label} ({r.id})", r.id) for r in school_rows(self.game.configs)]
+
+    def _chosen_school(self) -> tuple[str, str]:
+        """(hero id, chosen school id)."""
+        value = self.query_one("#armory-school", Select).value
+        return str(self.query_one("#armory-hero", Select).value), str(value)
+
+    def _show_school(self) -> None:
+        """The chosen school's lore line, and why the campaign cannot follow it when it cannot."""
+        hero_id, school = self._chosen_school()
+        row = next((r for r in school_rows(self.game.configs) if r.id == school), None)
+        if row is None:
+            return
+        lines = [f"{row.icon} {escape(row.label)} · [dim]{escape(row.tooltip)}[/]"]
+        if row.refused:
+            lines.append(f"[$error]✖ not for a campaign:[/] {escape(row.refused)}")
+        elif school != self.game.schools.followed(hero_id):
+            lines.append("[$warning]not followed yet[/] [dim]— Ctrl+S: the hero's campaign trains in it[/]")
+        self.query_one("#armory-school-info", Static).update("\n".join(lines))
+
+    def _apply_school(self) -> bool | None:
+        """Make the hero's campaign train in the chosen school: True when it changed, None when refused."""
+        hero_id, school = self._chosen_school()
+        if school == self.game.schools.followed(hero_id):
+            return False
+        try:
+            record = self.game.schools.follow(self.game.configs, hero_id, school)
+        except RealmError as err:
+            self.notify_refusal(str(err))
+            return None
+        self.notify(f"{record.id} trains in the {school} school from its next battle", title="Armory", markup=False)
+        self._show_school()
+        return True
+
     def action_apply(self) -> None:
+        school_changed = self._apply_school()
+        if school_changed is None:
+            return
         path_changed = self._apply_path()
         if path_changed is None:
             return
+        path_changed = path_changed or school_changed
         form = self._check()
         if form is None:
             self.notify_refusal("fix the problems first")
