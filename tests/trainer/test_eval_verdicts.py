@@ -5,6 +5,8 @@ from their first wrong token in a shrinking batch, and stops an answer once its 
 can no longer score. Here its verdicts are compared with plain greedy decoding (every row to its
 stop token or budget, scored by the skill) on more than 500 problems of each skill at several
 levels, for an untrained and a briefly trained tiny dio-nano (the shipped architecture, small).
+The reference copies the shared prompt prefix's cache into every row; the eval keeps it once
+(`trainer/shared_prefix.py`), so that path is checked here too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 import torch
 
 from realm_tui.skills import get_skill
-from realm_tui.trainer import nano
+from realm_tui.trainer import evaluate, nano
 from realm_tui.trainer.data import tokenize_chat
 from realm_tui.trainer.evaluate import (
     DEFAULT_CHAT,
@@ -81,10 +83,12 @@ def heroes() -> tuple:
 
 
 def full_greedy(model, tokenizer, problems, batch: int = 128) -> list[str]:
-    """The reference: every row decoded to its stop token or its budget, nothing skipped."""
+    """The reference: every row decoded to its stop token or its budget, nothing skipped, each
+    row holding its own copy of the shared prefix's cache."""
     stops = stop_token_ids(tokenizer, DEFAULT_CHAT)
     texts: list[str] = []
     for i in range(0, len(problems), batch):
+        assert not evaluate.SHARED_PREFIX_APART
         part = problems[i : i + batch]
         ids = generate_ids(
             model,
@@ -103,7 +107,7 @@ CASES = {"bin": ((1, 3, 6, 12), 130), "sy": ((1, 2, 3), 170)}
 
 @pytest.mark.parametrize("hero", ["untrained", "trained"])
 @pytest.mark.parametrize("skill_id", ["bin", "sy"])
-def test_verdicts_equal_full_greedy_decoding(heroes, hero: str, skill_id: str) -> None:
+def test_verdicts_equal_full_greedy_decoding(heroes, hero: str, skill_id: str, monkeypatch) -> None:
     tokenizer, models = heroes
     model, skill = models[hero], get_skill(skill_id)
     levels, per_level = CASES[skill_id]
@@ -112,8 +116,11 @@ def test_verdicts_equal_full_greedy_decoding(heroes, hero: str, skill_id: str) -
         problems = skill.generate(1, 4, seed=1) + problems  # the puzzles the trained hero saw
     assert len(problems) >= 500
 
-    reference = full_greedy(model, tokenizer, problems)
+    with monkeypatch.context() as copied:
+        copied.setattr(evaluate, "SHARED_PREFIX_APART", False)
+        reference = full_greedy(model, tokenizer, problems)
     verdicts = [skill.score(p, text) for p, text in zip(problems, reference, strict=True)]
+    assert evaluate.SHARED_PREFIX_APART
     scored = score_problems(model, tokenizer, skill, problems)
 
     assert [r["correct"] for r in scored.results] == verdicts

@@ -25,7 +25,7 @@ from realm_tui.contract.protocol import EvalResult
 from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
-from realm_tui.trainer.kv_cache import copy_rows, roomy_cache, stack_caches, stackable
+from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, roomy_cache, stack_caches, stackable
 from realm_tui.trainer.oom_retry import BatchHalving
 
 EVAL_BATCH = 128
@@ -222,6 +222,9 @@ class _Feed:
     """The first token per row when the guesses chose it (else picked from the logits)."""
     dead: list[int] = field(default_factory=list)
     """Trailing cache columns each row hides (the rest of its guess)."""
+    prefix: Any = None
+    """The shared prefix's keys and values (`trainer.shared_prefix.SharedPrefix`) when the rows'
+    caches and `mask` hold only their own columns; None when each row holds the prefix too."""
 
 
 MIN_SHARED_PREFIX = 4
@@ -299,8 +302,32 @@ def _prefill(
         logits.append(out.logits)
         if between is not None and stop < rows:
             between()
-    past = caches[0] if len(caches) == 1 else stack_caches(model, caches, capacity)
-    return _Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows)
+    prefix = None
+    if head is not None and _prefix_apart(model):  # decoding reads the prefix once, not once a row
+        from realm_tui.trainer.shared_prefix import SharedPrefix
+
+        keys, values = layer_keys_values(head)
+        prefix = SharedPrefix(keys, values, str(model.config._attn_implementation))
+        past = stack_caches(model, caches, capacity - shared, skip=shared)
+        mask = mask[:, shared:]
+    else:
+        past = caches[0] if len(caches) == 1 else stack_caches(model, caches, capacity)
+    return _Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+
+
+SHARED_PREFIX_APART = True
+"""Whether decoding keeps a shared prefix's cache once (see `trainer.shared_prefix`); off, every
+row holds its own copy (the reference that tests compare against)."""
+
+
+def _prefix_apart(model: Any) -> bool:
+    """Whether decoding can keep the shared prefix apart: where decoding steps take a ready
+    additive mask (the same for every layer), the cache is made of RoomyLayers, and every
+    attention module knows its layer."""
+    if not SHARED_PREFIX_APART or _additive_mask_dtype(model) is None or not stackable(model):
+        return False
+    layers = [m for m in model.modules() if hasattr(m, "num_key_value_groups")]
+    return bool(layers) and all(isinstance(getattr(m, "layer_idx", None), int) for m in layers)
 
 
 def _decode(
@@ -341,17 +368,36 @@ def _decode(
             mask = mask[:, :-tail]
         dead = [0] * len(dead)  # only before the first new column are the hidden ones the last ones
         mask = torch.cat([mask, mask.new_ones((len(in_batch), 1))], dim=1)
-        out = model(
+        out = _step(model, tokens, mask if additive is None else _additive_mask(mask, additive), next_pos, past, feed)
+        past = out.past_key_values
+        tokens = _pick(out.logits[:, -1, :], temperature, generator)
+        next_pos = next_pos + 1
+
+
+def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: _Feed) -> Any:
+    """One decoding step: each row's next token through the model, over the shared prefix's cache
+    when it is kept apart (`feed.prefix`)."""
+    if feed.prefix is None:
+        return model(
             input_ids=tokens.unsqueeze(-1),
-            attention_mask=mask if additive is None else _additive_mask(mask, additive),
-            position_ids=next_pos,
+            attention_mask=mask,
+            position_ids=positions,
             past_key_values=past,
             use_cache=True,
             logits_to_keep=1,
         )
-        past = out.past_key_values
-        tokens = _pick(out.logits[:, -1, :], temperature, generator)
-        next_pos = next_pos + 1
+    from realm_tui.trainer.shared_prefix import attend
+
+    with attend(model, feed.prefix):
+        return model(
+            input_ids=tokens.unsqueeze(-1),
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=past,
+            use_cache=True,
+            logits_to_keep=1,
+            shared_prefix=feed.prefix,
+        )
 
 
 ADDITIVE_MASK_ATTENTION = frozenset({"sdpa", "eager"})

@@ -88,6 +88,16 @@ def stackable(model: Any) -> bool:
     return all(isinstance(layer, RoomyLayer) for layer in roomy_cache(model, 1).layers)
 
 
+def layer_keys_values(cache: DynamicCache) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Each layer's keys and values so far (views)."""
+    layers = _roomy_layers(cache)
+    keys = [layer.keys for layer in layers if layer.keys is not None]
+    values = [layer.values for layer in layers if layer.values is not None]
+    if len(keys) != len(layers) or len(values) != len(layers):
+        raise ValueError("an empty cache layer")
+    return keys, values
+
+
 def copy_rows(source: DynamicCache, target: DynamicCache, rows: int) -> None:
     """Fill the empty `target` with `rows` copies of `source`'s one row (a shared prefix)."""
     for src, dst in zip(_roomy_layers(source), _roomy_layers(target), strict=True):
@@ -95,16 +105,17 @@ def copy_rows(source: DynamicCache, target: DynamicCache, rows: int) -> None:
         dst.update(src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1))
 
 
-def stack_caches(model: Any, caches: list[DynamicCache], capacity: int) -> DynamicCache:
+def stack_caches(model: Any, caches: list[DynamicCache], capacity: int, skip: int = 0) -> DynamicCache:
     """One cache holding the rows of `caches` in order (each filled to the same columns): the
-    prefill's groups of rows, joined for decoding (one copy of each buffer)."""
+    prefill's groups of rows, joined for decoding (one copy of each buffer). `skip` leaves out
+    each row's first columns (a shared prefix kept once elsewhere, see `trainer.shared_prefix`)."""
     out = roomy_cache(model, capacity)
     groups = [_roomy_layers(c) for c in caches]
     for i, layer in enumerate(_roomy_layers(out)):
         parts = [g[i] for g in groups]
-        keys = [p._keys for p in parts if p._keys is not None]
-        values = [p._values for p in parts if p._values is not None]
-        used = parts[0].get_seq_length()
+        keys = [p._keys[..., skip:, :] for p in parts if p._keys is not None]
+        values = [p._values[..., skip:, :] for p in parts if p._values is not None]
+        used = parts[0].get_seq_length() - skip
         layer._keys, layer._values = torch.cat(keys), torch.cat(values)
         layer.keys, layer.values = layer._keys[..., :used, :], layer._values[..., :used, :]
         layer.dtype, layer.device = keys[0].dtype, keys[0].device
