@@ -50,6 +50,22 @@ async def test_plain_scribe_shows_no_school_line(make_app: Callable[..., RealmAp
         await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
 
 
+async def test_the_readouts_take_the_battle_shape_before_the_first_step(make_app: Callable[..., RealmApp]) -> None:
+    """While the trainer starts (no Step yet: the fake is paused) the readouts already have their
+    three lines, so the first step sets off no layout pass beside the trainer (issue #16.7)."""
+    app = make_app(bridge_factory=lambda: FakeBridge(paused=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: app.game.trainer_state is TrainerState.TRAINING, what="training")
+        await wait_for(pilot, lambda: "the trainer is starting" in _readouts(app), what="the starting readouts")
+        assert app.game.live is None, "no step has come yet"
+        assert "No battle this session" not in _readouts(app)
+        readouts = app.screen.query_one(Readouts)
+        await wait_for(pilot, lambda: readouts.size.height == 3, what="three lines laid out before the first step")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
+
+
 async def test_a_battle_that_cannot_start_has_its_own_kind(make_app: Callable[..., RealmApp]) -> None:
     raised: list[NotificationKind] = []
 

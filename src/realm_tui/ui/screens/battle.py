@@ -7,6 +7,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from realm_tui.services.hero_answers import accuracy_points, latest_answers
@@ -125,10 +126,22 @@ class BattleScreen(RealmScreen):
         for worker in self.app.workers:
             if worker.group != "battle" and not worker.is_finished:
                 rows.append((worker.name or worker.group, worker.state.name.lower(), clip(worker.description, DETAIL)))
-        if rows == self._jobs_shown:
-            return  # unchanged: no re-render
-        self._jobs_shown = rows
+        self._show_jobs(rows)
+
+    def _show_jobs(self, rows: list[tuple[str, str, str]]) -> None:
+        """The jobs table shows `rows`: unchanged, nothing; the same jobs with a detail moved (the
+        trainer's ETA, every refresh), those cells only; otherwise the table anew. Clearing and
+        refilling it every two seconds redrew the whole table beside the trainer."""
+        shown, self._jobs_shown = self._jobs_shown, rows
+        if rows == shown:
+            return
         table = self.query_one("#jobs", DataTable)
+        if len(rows) == len(shown) and all(new[:2] == old[:2] for new, old in zip(rows, shown, strict=True)):
+            for r, (new, old) in enumerate(zip(rows, shown, strict=True)):
+                for c, (value, was) in enumerate(zip(new, old, strict=True)):
+                    if value != was:
+                        table.update_cell_at(Coordinate(r, c), value, update_width=True)
+            return
         table.clear()
         for row in rows:
             table.add_row(*row)

@@ -106,6 +106,14 @@ def strain_points(history: Sequence[StepPoint]) -> list[tuple[float, float]]:
     return [(p.step, p.strain) for p in history if p.strain == p.strain]
 
 
+STARTING = (
+    "step [b]—[/]   lr —   grad-norm —   — tok/s   ETA [b]—[/]\n"
+    "loss [b]—[/]   ema —   val —\n"
+    "strain — (—)   effort —   hint [dim]the trainer is starting[/]"
+)
+"""The readouts before the battle's first step: the three lines of a live battle, no figures yet."""
+
+
 class Readouts(LoreStatic):
     """Learning rate, grad norm, speed, ETA, losses, strain, effort, the curriculum hint and, when the
     school reports any (DPO, distillation, the oracle enhancer), its metrics on a fourth line."""
@@ -116,6 +124,12 @@ class Readouts(LoreStatic):
     _lines = 0
 
     def show(self, snapshot: BattleSnapshot | None, busy: bool) -> None:
+        if snapshot is None and busy:
+            # The live readouts' shape while the trainer starts: the panel grows to it now, not at
+            # the first step, where a layout pass (and every plot redrawn at its new size) took
+            # ~0.1 s of CPU from the trainer's first seconds of training.
+            self._show(STARTING)
+            return
         if snapshot is None:
             self._show("[dim]No battle this session. Press [b]s[/] to start one; the plots show the ledger.[/]")
             return
