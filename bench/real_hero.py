@@ -126,11 +126,11 @@ def build_hero(folder: Path, layers: int) -> int:
 # ---------------------------------------------------------------- memory of a process
 
 
-def vm_hwm(pid: int) -> int:
-    """Peak resident set (bytes) of a live process, from /proc (0 when gone)."""
+def vm_hwm(pid: int, field: str = "VmHWM") -> int:
+    """Peak resident set (bytes) of a live process, from /proc (0 when gone); `field="VmRSS"`: now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -187,6 +187,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True)
     marks: list[tuple[int, float]] = []
     child, peak = 0, 0
+    loaded = {"load_peak": 0, "loaded_rss": 0}
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
@@ -195,6 +196,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
             event = json.loads(line)
             if event["event"] == "Hello":
                 child = int(event["pid"])
+                loaded = {"load_peak": vm_hwm(child), "loaded_rss": vm_hwm(child, "VmRSS")}
             if child:
                 peak = max(peak, vm_hwm(child))
             if event["event"] == "Step":
@@ -212,7 +214,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
         errors.seek(0)
         raise RuntimeError(f"realm train stopped early: {errors.read()[-2000:]}")
     (t0, w0), (t1, w1) = marks[0], marks[-1]
-    return {"tokens": t1 - t0, "seconds": w1 - w0, "peak_rss": peak}
+    return {"tokens": t1 - t0, "seconds": w1 - w0, "peak_rss": peak, **loaded}
 
 
 # ---------------------------------------------------------------- HF Trainer + PEFT (a worker process)
@@ -296,9 +298,11 @@ def hf_worker(folder: Path, quest: Path, method: str, steps: int, batch: int) ->
         seed=SEED,
         train_sampling_strategy="sequential",
     )
-    Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Clock()]).train()
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Clock()])
+    loaded = {"load_peak": vm_hwm(os.getpid()), "loaded_rss": vm_hwm(os.getpid(), "VmRSS")}
+    trainer.train()
     peak[0] = max(peak[0], vm_hwm(os.getpid()))
-    result = {"tokens": sum(counted[1:steps]), "seconds": ends[steps - 1] - ends[0], "peak_rss": peak[0]}
+    result = {"tokens": sum(counted[1:steps]), "seconds": ends[steps - 1] - ends[0], "peak_rss": peak[0], **loaded}
     print("REALM-BENCH " + json.dumps(result), flush=True)
 
 
@@ -352,6 +356,7 @@ def side_line(method: str, quest: str, round_no: int, side: str, got: dict[str, 
     return (
         f"  {method} {quest} round {round_no} {side:>4}: {got['tokens'] / got['seconds']:7.1f} tok/s "
         f"({got['seconds'] / max(1, steps - 1):.1f} s/step), peak RSS {got['peak_rss'] / gib:.2f} GiB "
+        f"(after loading: RSS {got['loaded_rss'] / gib:.2f}, peak so far {got['load_peak'] / gib:.2f}) "
         f"(load {os.getloadavg()[0]:.1f})"
     )
 
@@ -408,6 +413,8 @@ def bench_method(
         )
     first = next(iter(quests))
     per_step = max(8, round(totals[first, "ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
+    raw = {"method": method, "totals": {f"{q}/{side}": v for (q, side), v in totals.items()}, "peaks": peaks}
+    print("REALM-RAW " + json.dumps(raw | {"per_step": per_step}), flush=True)  # to re-price the calculator later
     return summary + calculator_lines(realm, method, per_step, peaks)
 
 
@@ -419,6 +426,7 @@ def main() -> None:
     parser.add_argument("--quests", default=",".join(QUESTS), help="variable, equal or both")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke check: 2 layers, 2 steps (figures mean little)")
+    parser.add_argument("--hero-dir", type=Path, help="build the hero here once and reuse it in later runs")
     parser.add_argument("--worker", choices=("lora", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quest", type=Path, help=argparse.SUPPRESS)
@@ -433,7 +441,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="realm-real-hero-") as tmp:
         root = Path(tmp)
         folder = root / "qwen3-0.6b-shaped"
-        n_params = build_hero(folder, layers)
+        if opts.hero_dir and (opts.hero_dir / "config.json").is_file():
+            folder = opts.hero_dir  # built by an earlier run with --hero-dir
+            n_params = int(json.loads((folder / "n_params.json").read_text()))
+        else:
+            folder = opts.hero_dir or folder
+            n_params = build_hero(folder, layers)
+            (folder / "n_params.json").write_text(str(n_params))
         every = write_quests(root)
         quests = {q: every[q] for q in opts.quests.split(",")}
         realm = make_realm(root / "realm", folder, opts.batch)
