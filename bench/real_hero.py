@@ -320,14 +320,34 @@ def run_hf(folder: Path, quest: Path, method: str, steps: int, batch: int) -> di
 # ---------------------------------------------------------------- the calculator
 
 
-def estimate(realm: Path, method: str, batch: int, seq_len: int) -> Any:
+def estimate(realm: Path, method: str, batch: int, seq_len: int, logit_tokens: int | None = None) -> Any:
     from realm_tui.armory.vram import estimate_for
     from realm_tui.config.realm_config import load_hero, load_memory_profile
 
     configs = realm / "configs"
     hero = load_hero(configs, f"q06-{method}")
     profile = load_memory_profile(configs, hero.memory_profile)
-    return estimate_for(hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm)
+    return estimate_for(
+        hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm, logit_tokens=logit_tokens
+    )
+
+
+def biggest_step(quests: dict[str, Path], batch: int, steps: int) -> tuple[int, int]:
+    """(tokens, labelled tokens) of the largest step either side trains: the peak happens there.
+    Both sides draw the epoch-0 order; ours packs a step without padding, its head projects only
+    the labelled positions."""
+    from realm_tui.trainer.data import epoch_order, load_quest
+    from realm_tui.trainer.nano import build_tokenizer
+
+    tokens, labelled = 0, 0
+    for path in quests.values():
+        data = load_quest([path], build_tokenizer(), MAX_LENGTH, seed=SEED, val_fraction=0.0)
+        order = epoch_order(len(data.train), SEED, 0)
+        for s in range(steps):
+            step = [data.train[i] for i in order[s * batch : (s + 1) * batch]]
+            tokens = max(tokens, sum(len(e) for e in step))
+            labelled = max(labelled, sum(e.n_labels for e in step))
+    return tokens, labelled
 
 
 QUESTS = ("variable", "equal")
@@ -361,26 +381,44 @@ def side_line(method: str, quest: str, round_no: int, side: str, got: dict[str, 
     )
 
 
-def calculator_lines(realm: Path, method: str, per_step: int, peaks: dict[str, float]) -> list[str]:
-    """The calculator's parts beside each side's measured peak RSS."""
+def calculator_lines(
+    realm: Path, method: str, step: tuple[int, int], peaks: dict[str, float], loaded: dict[str, float]
+) -> list[str]:
+    """The calculator's parts beside each side's measured peak RSS; the process line is measured
+    (RSS when the model is loaded: its safetensors are mapped, not yet read) beside the constant."""
     gib = 1 << 30
-    # Activations priced at the tokens a step really trained (ours packs a step into rows of
-    # at most 256 tokens): the profile's batch x max_length would price padding never used.
-    est = estimate(realm, method, 1, per_step)
-    parts = est.weights + est.gradients + est.optimizer_state
-    lines = [
-        f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + "
-        f"gradients {est.gradients / gib:.2f} + optimizer state {est.optimizer_state / gib:.2f} = "
-        f"{parts / gib:.2f} GiB; with activations {est.activations / gib:.2f} and process "
-        f"{est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
-    ]
+    # Activations priced at the largest step really trained (ours packs a step without padding):
+    # the profile's batch x max_length would price padding never used. Ours projects logits for
+    # the labelled positions only; HF's loss for every position.
+    tokens, labelled = step
+    lines: list[str] = []
     for side in ("ours", "hf"):
+        est = estimate(realm, method, 1, tokens, labelled if side == "ours" else None)
+        parts = est.weights + est.gradients + est.optimizer_state
         measured_parts = peaks[side] - est.overhead - est.activations
-        lines.append(
+        lines += [
+            f"{method} {side}: calculator (1 x {tokens} tokens, logits for "
+            f"{labelled if side == 'ours' else tokens}) weights {est.weights / gib:.2f} + gradients "
+            f"{est.gradients / gib:.2f} + optimizer state {est.optimizer_state / gib:.2f} = {parts / gib:.2f} GiB; "
+            f"with activations {est.activations / gib:.2f} and process {est.overhead / gib:.2f}: "
+            f"{est.total / gib:.2f} GiB",
             f"  {side:>4} peak RSS {peaks[side] / gib:.2f} GiB = {peaks[side] / est.total:.2f}x the total "
             f"estimate; less process and activations: {measured_parts / gib:.2f} GiB = "
-            f"{measured_parts / parts:.2f}x weights + gradients + state"
-        )
+            f"{measured_parts / parts:.2f}x weights + gradients + state",
+            f"  {side:>4} process (CPU only; measured as RSS once loaded, weights mapped but unread): "
+            f"{loaded.get(side, 0) / gib:.2f} GiB (calculator {est.overhead / gib:.2f})",
+        ]
+    return lines
+
+
+def reprice(log: Path, realm: Path, quests: dict[str, Path], opts: argparse.Namespace) -> list[str]:
+    """Calculator lines for the REALM-RAW results of an earlier run's log (same steps and batch)."""
+    lines: list[str] = []
+    step = biggest_step(quests, opts.batch, opts.steps)
+    for line in log.read_text().splitlines():
+        if line.startswith("REALM-RAW "):
+            raw = json.loads(line.removeprefix("REALM-RAW "))
+            lines += calculator_lines(realm, raw["method"], step, raw["peaks"], raw.get("loaded", {}))
     return lines
 
 
@@ -390,6 +428,7 @@ def bench_method(
     """Interleaved rounds (ours, HF per quest); returns the summary lines."""
     totals = {(q, side): [0.0, 0.0] for q in quests for side in ("ours", "hf")}
     peaks = {"ours": 0.0, "hf": 0.0}
+    loaded = {"ours": 0.0, "hf": 0.0}
     for round_no in range(1, opts.rounds + 1):
         for quest, path in quests.items():
             for side in ("ours", "hf"):
@@ -400,6 +439,7 @@ def bench_method(
                 totals[quest, side][0] += got["tokens"]
                 totals[quest, side][1] += got["seconds"]
                 peaks[side] = max(peaks[side], got["peak_rss"])
+                loaded[side] = max(loaded[side], got["loaded_rss"])
                 print(side_line(method, quest, round_no, side, got, opts.steps), flush=True)
     summary: list[str] = []
     for quest in quests:
@@ -411,11 +451,9 @@ def bench_method(
             f"{method} {quest}: ours {ours:.1f} tok/s | HF Trainer + PEFT {hf:.1f} tok/s | ratio {ratio:.2f}x "
             f"({verdict} the {TARGETS[quest]}x target)"
         )
-    first = next(iter(quests))
-    per_step = max(8, round(totals[first, "ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
     raw = {"method": method, "totals": {f"{q}/{side}": v for (q, side), v in totals.items()}, "peaks": peaks}
-    print("REALM-RAW " + json.dumps(raw | {"per_step": per_step}), flush=True)  # to re-price the calculator later
-    return summary + calculator_lines(realm, method, per_step, peaks)
+    print("REALM-RAW " + json.dumps(raw | {"loaded": loaded}), flush=True)  # --reprice reads it
+    return summary + calculator_lines(realm, method, biggest_step(quests, opts.batch, opts.steps), peaks, loaded)
 
 
 def main() -> None:
@@ -427,6 +465,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke check: 2 layers, 2 steps (figures mean little)")
     parser.add_argument("--hero-dir", type=Path, help="build the hero here once and reuse it in later runs")
+    parser.add_argument("--reprice", type=Path, help="only the calculator lines, for an earlier run's output")
     parser.add_argument("--worker", choices=("lora", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quest", type=Path, help=argparse.SUPPRESS)
@@ -451,6 +490,9 @@ def main() -> None:
         every = write_quests(root)
         quests = {q: every[q] for q in opts.quests.split(",")}
         realm = make_realm(root / "realm", folder, opts.batch)
+        if opts.reprice:
+            print("\n".join(reprice(opts.reprice, realm, quests, opts)))
+            return
         print(
             f"Qwen3-0.6B-shaped hero ({layers} layers), {n_params:,} parameters (vocab 151,936 rows, dio-nano's "
             f"2,556-id tokenizer), batch {opts.batch} examples/step, {opts.steps} steps (first not timed), "
