@@ -13,20 +13,25 @@ chat examples in the same order (HF's sampler is sequential over the order our d
 draws), the same number of examples per step and steps, fp32 weights with bf16 autocast, one
 process at a time, interleaved (ours, HF, ours, HF). Two quests:
 
-* `variable`: BIN-style problems of 33-158 tokens. Ours packs a step's examples into rows; HF
-  pads every row to the longest. Target: ours >= 1.3x HF.
+* `variable`: BIN-style problems of 33-158 tokens. Ours packs a step's examples into rows (for
+  this shape up to 480 tokens: one row a step, `trainer/pack_width.py`); HF pads every row to the
+  longest. Target: ours >= 1.3x HF.
 * `equal`: every example has the same token length (87), so packing has nothing to save and the
   two sides do the same arithmetic. Target: ours >= 0.95x HF.
 
 Each side runs in its own process; its tokens/s is real (non-pad) tokens over the steps after the
 first, and its peak RSS (VmHWM) is read while it runs. The VRAM calculator's estimate (CPU
-profile: process memory) is printed beside the measured peak. Full fine-tuning of the 0.6 B
+profile: process memory) is printed beside the measured peak, priced at the largest step (ours:
+logits for the labelled positions only, which is all its head projects; HF: for every position),
+with the process's own RSS once the model is loaded as a separate, CPU-only line. Full fine-tuning of the 0.6 B
 shape holds ~10 GiB (fp32 weights, gradients and two AdamW moments); only one side runs at a time.
 HF's worker gets our child's OMP_WAIT_POLICY=PASSIVE but glibc's default malloc settings (our
 child raises glibc's mmap/trim thresholds itself, `trainer/threads.py`), as a user's Trainer runs.
 
     python bench/real_hero.py [--steps 4] [--batch 4] [--methods lora,full] [--quests variable,equal]
     python bench/real_hero.py --quick   # smoke check: a 2-layer model of the same width, 2 steps
+    python bench/real_hero.py --hero-dir /tmp/q06 ...        # build the hero once, reuse it after
+    python bench/real_hero.py --hero-dir /tmp/q06 --reprice run.log   # calculator lines only
 """
 
 from __future__ import annotations
