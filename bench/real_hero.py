@@ -13,20 +13,25 @@ chat examples in the same order (HF's sampler is sequential over the order our d
 draws), the same number of examples per step and steps, fp32 weights with bf16 autocast, one
 process at a time, interleaved (ours, HF, ours, HF). Two quests:
 
-* `variable`: BIN-style problems of 33-158 tokens. Ours packs a step's examples into rows; HF
-  pads every row to the longest. Target: ours >= 1.3x HF.
+* `variable`: BIN-style problems of 33-158 tokens. Ours packs a step's examples into rows (for
+  this shape up to 480 tokens: one row a step, `trainer/pack_width.py`); HF pads every row to the
+  longest. Target: ours >= 1.3x HF.
 * `equal`: every example has the same token length (87), so packing has nothing to save and the
   two sides do the same arithmetic. Target: ours >= 0.95x HF.
 
 Each side runs in its own process; its tokens/s is real (non-pad) tokens over the steps after the
 first, and its peak RSS (VmHWM) is read while it runs. The VRAM calculator's estimate (CPU
-profile: process memory) is printed beside the measured peak. Full fine-tuning of the 0.6 B
+profile: process memory) is printed beside the measured peak, priced at the largest step (ours:
+logits for the labelled positions only, which is all its head projects; HF: for every position),
+with the process's own RSS once the model is loaded as a separate, CPU-only line. Full fine-tuning of the 0.6 B
 shape holds ~10 GiB (fp32 weights, gradients and two AdamW moments); only one side runs at a time.
 HF's worker gets our child's OMP_WAIT_POLICY=PASSIVE but glibc's default malloc settings (our
 child raises glibc's mmap/trim thresholds itself, `trainer/threads.py`), as a user's Trainer runs.
 
     python bench/real_hero.py [--steps 4] [--batch 4] [--methods lora,full] [--quests variable,equal]
     python bench/real_hero.py --quick   # smoke check: a 2-layer model of the same width, 2 steps
+    python bench/real_hero.py --hero-dir /tmp/q06 ...        # build the hero once, reuse it after
+    python bench/real_hero.py --hero-dir /tmp/q06 --reprice run.log   # calculator lines only
 """
 
 from __future__ import annotations
@@ -126,11 +131,11 @@ def build_hero(folder: Path, layers: int) -> int:
 # ---------------------------------------------------------------- memory of a process
 
 
-def vm_hwm(pid: int) -> int:
-    """Peak resident set (bytes) of a live process, from /proc (0 when gone)."""
+def vm_hwm(pid: int, field: str = "VmHWM") -> int:
+    """Peak resident set (bytes) of a live process, from /proc (0 when gone); `field="VmRSS"`: now."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -187,6 +192,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True)
     marks: list[tuple[int, float]] = []
     child, peak = 0, 0
+    loaded = {"load_peak": 0, "loaded_rss": 0}
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
@@ -195,6 +201,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
             event = json.loads(line)
             if event["event"] == "Hello":
                 child = int(event["pid"])
+                loaded = {"load_peak": vm_hwm(child), "loaded_rss": vm_hwm(child, "VmRSS")}
             if child:
                 peak = max(peak, vm_hwm(child))
             if event["event"] == "Step":
@@ -212,7 +219,7 @@ def run_ours(realm: Path, method: str, quest: Path, steps: int) -> dict[str, flo
         errors.seek(0)
         raise RuntimeError(f"realm train stopped early: {errors.read()[-2000:]}")
     (t0, w0), (t1, w1) = marks[0], marks[-1]
-    return {"tokens": t1 - t0, "seconds": w1 - w0, "peak_rss": peak}
+    return {"tokens": t1 - t0, "seconds": w1 - w0, "peak_rss": peak, **loaded}
 
 
 # ---------------------------------------------------------------- HF Trainer + PEFT (a worker process)
@@ -296,9 +303,11 @@ def hf_worker(folder: Path, quest: Path, method: str, steps: int, batch: int) ->
         seed=SEED,
         train_sampling_strategy="sequential",
     )
-    Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Clock()]).train()
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Clock()])
+    loaded = {"load_peak": vm_hwm(os.getpid()), "loaded_rss": vm_hwm(os.getpid(), "VmRSS")}
+    trainer.train()
     peak[0] = max(peak[0], vm_hwm(os.getpid()))
-    result = {"tokens": sum(counted[1:steps]), "seconds": ends[steps - 1] - ends[0], "peak_rss": peak[0]}
+    result = {"tokens": sum(counted[1:steps]), "seconds": ends[steps - 1] - ends[0], "peak_rss": peak[0], **loaded}
     print("REALM-BENCH " + json.dumps(result), flush=True)
 
 
@@ -316,14 +325,34 @@ def run_hf(folder: Path, quest: Path, method: str, steps: int, batch: int) -> di
 # ---------------------------------------------------------------- the calculator
 
 
-def estimate(realm: Path, method: str, batch: int, seq_len: int) -> Any:
+def estimate(realm: Path, method: str, batch: int, seq_len: int, logit_tokens: int | None = None) -> Any:
     from realm_tui.armory.vram import estimate_for
     from realm_tui.config.realm_config import load_hero, load_memory_profile
 
     configs = realm / "configs"
     hero = load_hero(configs, f"q06-{method}")
     profile = load_memory_profile(configs, hero.memory_profile)
-    return estimate_for(hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm)
+    return estimate_for(
+        hero, profile, batch, seq_len, precision="amp_bf16", realm_root=realm, logit_tokens=logit_tokens
+    )
+
+
+def biggest_step(quests: dict[str, Path], batch: int, steps: int) -> tuple[int, int]:
+    """(tokens, labelled tokens) of the largest step either side trains: the peak happens there.
+    Both sides draw the epoch-0 order; ours packs a step without padding, its head projects only
+    the labelled positions."""
+    from realm_tui.trainer.data import epoch_order, load_quest
+    from realm_tui.trainer.nano import build_tokenizer
+
+    tokens, labelled = 0, 0
+    for path in quests.values():
+        data = load_quest([path], build_tokenizer(), MAX_LENGTH, seed=SEED, val_fraction=0.0)
+        order = epoch_order(len(data.train), SEED, 0)
+        for s in range(steps):
+            step = [data.train[i] for i in order[s * batch : (s + 1) * batch]]
+            tokens = max(tokens, sum(len(e) for e in step))
+            labelled = max(labelled, sum(e.n_labels for e in step))
+    return tokens, labelled
 
 
 QUESTS = ("variable", "equal")
@@ -352,30 +381,49 @@ def side_line(method: str, quest: str, round_no: int, side: str, got: dict[str, 
     return (
         f"  {method} {quest} round {round_no} {side:>4}: {got['tokens'] / got['seconds']:7.1f} tok/s "
         f"({got['seconds'] / max(1, steps - 1):.1f} s/step), peak RSS {got['peak_rss'] / gib:.2f} GiB "
+        f"(after loading: RSS {got['loaded_rss'] / gib:.2f}, peak so far {got['load_peak'] / gib:.2f}) "
         f"(load {os.getloadavg()[0]:.1f})"
     )
 
 
-def calculator_lines(realm: Path, method: str, per_step: int, peaks: dict[str, float]) -> list[str]:
-    """The calculator's parts beside each side's measured peak RSS."""
+def calculator_lines(
+    realm: Path, method: str, step: tuple[int, int], peaks: dict[str, float], loaded: dict[str, float]
+) -> list[str]:
+    """The calculator's parts beside each side's measured peak RSS; the process line is measured
+    (RSS when the model is loaded: its safetensors are mapped, not yet read) beside the constant."""
     gib = 1 << 30
-    # Activations priced at the tokens a step really trained (ours packs a step into rows of
-    # at most 256 tokens): the profile's batch x max_length would price padding never used.
-    est = estimate(realm, method, 1, per_step)
-    parts = est.weights + est.gradients + est.optimizer_state
-    lines = [
-        f"{method}: calculator (1 x {per_step} tokens) weights {est.weights / gib:.2f} + "
-        f"gradients {est.gradients / gib:.2f} + optimizer state {est.optimizer_state / gib:.2f} = "
-        f"{parts / gib:.2f} GiB; with activations {est.activations / gib:.2f} and process "
-        f"{est.overhead / gib:.2f}: {est.total / gib:.2f} GiB"
-    ]
+    # Activations priced at the largest step really trained (ours packs a step without padding):
+    # the profile's batch x max_length would price padding never used. Ours projects logits for
+    # the labelled positions only; HF's loss for every position.
+    tokens, labelled = step
+    lines: list[str] = []
     for side in ("ours", "hf"):
+        est = estimate(realm, method, 1, tokens, labelled if side == "ours" else None)
+        parts = est.weights + est.gradients + est.optimizer_state
         measured_parts = peaks[side] - est.overhead - est.activations
-        lines.append(
+        lines += [
+            f"{method} {side}: calculator (1 x {tokens} tokens, logits for "
+            f"{labelled if side == 'ours' else tokens}) weights {est.weights / gib:.2f} + gradients "
+            f"{est.gradients / gib:.2f} + optimizer state {est.optimizer_state / gib:.2f} = {parts / gib:.2f} GiB; "
+            f"with activations {est.activations / gib:.2f} and process {est.overhead / gib:.2f}: "
+            f"{est.total / gib:.2f} GiB",
             f"  {side:>4} peak RSS {peaks[side] / gib:.2f} GiB = {peaks[side] / est.total:.2f}x the total "
             f"estimate; less process and activations: {measured_parts / gib:.2f} GiB = "
-            f"{measured_parts / parts:.2f}x weights + gradients + state"
-        )
+            f"{measured_parts / parts:.2f}x weights + gradients + state",
+            f"  {side:>4} process (CPU only; measured as RSS once loaded, weights mapped but unread): "
+            f"{loaded.get(side, 0) / gib:.2f} GiB (calculator {est.overhead / gib:.2f})",
+        ]
+    return lines
+
+
+def reprice(log: Path, realm: Path, quests: dict[str, Path], opts: argparse.Namespace) -> list[str]:
+    """Calculator lines for the REALM-RAW results of an earlier run's log (same steps and batch)."""
+    lines: list[str] = []
+    step = biggest_step(quests, opts.batch, opts.steps)
+    for line in log.read_text().splitlines():
+        if line.startswith("REALM-RAW "):
+            raw = json.loads(line.removeprefix("REALM-RAW "))
+            lines += calculator_lines(realm, raw["method"], step, raw["peaks"], raw.get("loaded", {}))
     return lines
 
 
@@ -385,6 +433,7 @@ def bench_method(
     """Interleaved rounds (ours, HF per quest); returns the summary lines."""
     totals = {(q, side): [0.0, 0.0] for q in quests for side in ("ours", "hf")}
     peaks = {"ours": 0.0, "hf": 0.0}
+    loaded = {"ours": 0.0, "hf": 0.0}
     for round_no in range(1, opts.rounds + 1):
         for quest, path in quests.items():
             for side in ("ours", "hf"):
@@ -395,6 +444,7 @@ def bench_method(
                 totals[quest, side][0] += got["tokens"]
                 totals[quest, side][1] += got["seconds"]
                 peaks[side] = max(peaks[side], got["peak_rss"])
+                loaded[side] = max(loaded[side], got["loaded_rss"])
                 print(side_line(method, quest, round_no, side, got, opts.steps), flush=True)
     summary: list[str] = []
     for quest in quests:
@@ -406,9 +456,9 @@ def bench_method(
             f"{method} {quest}: ours {ours:.1f} tok/s | HF Trainer + PEFT {hf:.1f} tok/s | ratio {ratio:.2f}x "
             f"({verdict} the {TARGETS[quest]}x target)"
         )
-    first = next(iter(quests))
-    per_step = max(8, round(totals[first, "ours"][0] / max(1, opts.rounds * (opts.steps - 1))))
-    return summary + calculator_lines(realm, method, per_step, peaks)
+    raw = {"method": method, "totals": {f"{q}/{side}": v for (q, side), v in totals.items()}, "peaks": peaks}
+    print("REALM-RAW " + json.dumps(raw | {"loaded": loaded}), flush=True)  # --reprice reads it
+    return summary + calculator_lines(realm, method, biggest_step(quests, opts.batch, opts.steps), peaks, loaded)
 
 
 def main() -> None:
@@ -419,6 +469,8 @@ def main() -> None:
     parser.add_argument("--quests", default=",".join(QUESTS), help="variable, equal or both")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke check: 2 layers, 2 steps (figures mean little)")
+    parser.add_argument("--hero-dir", type=Path, help="build the hero here once and reuse it in later runs")
+    parser.add_argument("--reprice", type=Path, help="only the calculator lines, for an earlier run's output")
     parser.add_argument("--worker", choices=("lora", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quest", type=Path, help=argparse.SUPPRESS)
@@ -433,10 +485,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="realm-real-hero-") as tmp:
         root = Path(tmp)
         folder = root / "qwen3-0.6b-shaped"
-        n_params = build_hero(folder, layers)
+        if opts.hero_dir and (opts.hero_dir / "config.json").is_file():
+            folder = opts.hero_dir  # built by an earlier run with --hero-dir
+            n_params = int(json.loads((folder / "n_params.json").read_text()))
+        else:
+            folder = opts.hero_dir or folder
+            n_params = build_hero(folder, layers)
+            (folder / "n_params.json").write_text(str(n_params))
         every = write_quests(root)
         quests = {q: every[q] for q in opts.quests.split(",")}
         realm = make_realm(root / "realm", folder, opts.batch)
+        if opts.reprice:
+            print("\n".join(reprice(opts.reprice, realm, quests, opts)))
+            return
         print(
             f"Qwen3-0.6B-shaped hero ({layers} layers), {n_params:,} parameters (vocab 151,936 rows, dio-nano's "
             f"2,556-id tokenizer), batch {opts.batch} examples/step, {opts.steps} steps (first not timed), "

@@ -99,10 +99,15 @@ def activation_breakdown(
     lora_targets: Sequence[str] = (),
     lora_dropout: float = 0.0,
     quantized: bool = False,
+    logit_tokens: int | None = None,
 ) -> ActivationBreakdown:
-    """Activation memory by the formula in the module docstring (`lora_r` 0: no adapters)."""
+    """Activation memory by the formula in the module docstring (`lora_r` 0: no adapters).
+
+    `logit_tokens`: the positions the head projects (the trainer projects only the labelled ones);
+    None: every token, what a plain Hugging Face loss does, and the most a step can need."""
     c = _ACTIVATIONS[precision]
     tokens = batch_size * seq_len
+    logits = tokens if logit_tokens is None else min(tokens, max(0, logit_tokens))
     h, i_size = arch.hidden_size, arch.intermediate_size
     if attention == "eager":
         widths = c.hidden * h + c.intermediate * i_size + c.q_eager * arch.q_dim + c.kv_eager * arch.kv_dim
@@ -126,10 +131,10 @@ def activation_breakdown(
         layers = arch.num_layers * kept + per_layer + autocast_copies
     else:
         layers = arch.num_layers * (per_layer + autocast_copies)
-    head_saved = tokens * (arch.vocab_size * c.logits_saved + h * c.head_hidden)
+    head_saved = logits * arch.vocab_size * c.logits_saved + tokens * h * c.head_hidden
     if autocast:
         head_saved += 2 * arch.vocab_size * h  # the head's bf16 copy
-    head_peak = head_saved + tokens * arch.vocab_size * c.logits_transient
+    head_peak = head_saved + logits * arch.vocab_size * c.logits_transient
     return ActivationBreakdown(
         per_layer=int(per_layer),
         autocast_per_layer=int(autocast_copies),

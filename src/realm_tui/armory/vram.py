@@ -34,8 +34,11 @@ Pure Python (no torch), so the Armory can show it live and `realm armory vram` a
   layer keeps only its input (b·s·h at the residual width) and one layer is recomputed at a time.
   LoRA adds, per adapted linear, its rank-r intermediate (fp32), its dropout output (fp32) and,
   over a bf16/quantized base, the fp32 cast of its input. Autocast (`amp_bf16`) keeps a bf16 copy
-  of each weight until the backward pass. The loss adds the logits: b·s·V·(saved log-softmax +
-  logits + fp32 gradient buffers) — large for Qwen's 152k vocabulary.
+  of each weight until the backward pass. The loss adds the logits: n·V·(saved log-softmax +
+  logits + fp32 gradient buffers) — large for Qwen's 152k vocabulary — where n is the positions
+  the head projects: every token (b·s) by default, what a plain Hugging Face loss computes; the
+  trainer projects only the trained (labelled) positions (`logit_tokens`), a fraction of a chat
+  step's tokens.
 * **overhead**: the CUDA context with cuBLAS workspaces (~0.75 GiB; commonly 0.5–1 GB), 5 % for
   the caching allocator's fragmentation, and transient buffers: bitsandbytes dequantizes one
   4-bit matrix to bf16 per matmul, Muon's Newton–Schulz iteration works on a bf16 copy of the
@@ -199,6 +202,7 @@ class _Setup:
     galore_targets: Sequence[str]
     device: Device
     context_bytes: int | None
+    logit_tokens: int | None = None
 
     @property
     def adapters(self) -> bool:
@@ -241,8 +245,12 @@ def estimate_vram(
     galore_targets: Sequence[str] = DEFAULT_GALORE_TARGETS,
     device: Device = "cuda",
     context_bytes: int | None = None,
+    logit_tokens: int | None = None,
 ) -> VramEstimate:
-    """Estimate the peak memory of one training step; see the module docstring for every formula."""
+    """Estimate the peak memory of one training step; see the module docstring for every formula.
+
+    `logit_tokens`: how many positions of the step the loss trains (the trainer's head projects only
+    those); None prices logits for every token, the most a step can need."""
     if method not in ("full", "lora", "qlora", "galore"):
         raise ValueError(f"unknown method {method!r}: full, lora, qlora or galore")
     if precision not in _PRECISIONS:
@@ -266,6 +274,7 @@ def estimate_vram(
         galore_targets=galore_targets,
         device=device,
         context_bytes=context_bytes,
+        logit_tokens=logit_tokens,
     )
     # Each step appends its notes in turn: their order is the order the Armory shows them.
     notes = [_arch_note(arch)]
@@ -402,15 +411,17 @@ def _activations(arch: ModelArch, setup: _Setup, notes: list[str]) -> int:
         lora_targets=setup.lora_targets,
         lora_dropout=setup.lora_dropout,
         quantized=setup.quantization != "none",
+        logit_tokens=setup.logit_tokens,
     )
     activations = acts.total
     if not setup.gradient_checkpointing:
         notes.append("gradient checkpointing off: every layer's activations stay until the backward pass")
     tokens = setup.batch_size * setup.seq_len
+    logits = tokens if setup.logit_tokens is None else min(tokens, setup.logit_tokens)
     if acts.head_peak > 0.25 * activations:
+        counted = f"{logits:,} trained of {tokens:,} tokens" if logits < tokens else f"{tokens:,} tokens"
         notes.append(
-            f"logits and loss: {acts.head_peak / GIB:.2f} GiB "
-            f"({arch.vocab_size:,}-token vocabulary × {tokens:,} tokens)"
+            f"logits and loss: {acts.head_peak / GIB:.2f} GiB ({arch.vocab_size:,}-token vocabulary × {counted})"
         )
     if setup.attention == "eager":
         seq_len = setup.seq_len
@@ -459,6 +470,7 @@ def estimate_for(
     precision: PrecisionMode | None = None,
     optimizer: str | None = None,
     realm_root: Path | None = None,
+    logit_tokens: int | None = None,
 ) -> VramEstimate:
     """The estimate for a hero trained under a memory profile (batch and length: the hero's defaults).
 
@@ -473,6 +485,7 @@ def estimate_for(
         precision=precision or default_precision(hero, profile),
         batch_size=batch_size or td.batch_size,
         seq_len=seq_len or td.max_length,
+        logit_tokens=logit_tokens,
     )
 
 
@@ -484,6 +497,7 @@ def estimate_with_profile(
     precision: PrecisionMode,
     batch_size: int,
     seq_len: int,
+    logit_tokens: int | None = None,
 ) -> VramEstimate:
     """The calculator for `arch` with the method, LoRA/GaLore/quantization and attention of `profile`."""
     lora, galore, quant = profile.lora, profile.galore, profile.quantization
@@ -504,4 +518,5 @@ def estimate_with_profile(
         galore_rank=galore.rank if galore else 128,
         galore_targets=tuple(galore.target_modules) if galore else DEFAULT_GALORE_TARGETS,
         device="cpu" if profile.is_cpu else "cuda",
+        logit_tokens=logit_tokens,
     )

@@ -306,10 +306,16 @@ def collate_padded(examples: Sequence[Example], pad_id: int) -> dict[str, torch.
     return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels}
 
 
-def make_batch(examples: Sequence[Example], *, packing: bool, max_length: int, pad_id: int) -> dict[str, torch.Tensor]:
+def make_batch(
+    examples: Sequence[Example], *, packing: bool, max_length: int, pad_id: int, row_tokens: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Packed rows (or padded rows without packing). `row_tokens`: the row width the model's shape
+    affords (`trainer.pack_width`); None: PACK_ROW_TOKENS, capped at max_length."""
     if not packing:
         return collate_padded(examples, pad_id)
-    rows = pack(examples, min(max_length, max(PACK_ROW_TOKENS, max(len(e) for e in examples))))
+    longest = max(len(e) for e in examples)
+    width = max(row_tokens, longest) if row_tokens else min(max_length, max(PACK_ROW_TOKENS, longest))
+    rows = pack(examples, width)
     packed_cost = len(rows) * max(sum(len(e) for e in row) for row in rows)
     padded_cost = len(examples) * max(len(e) for e in examples)
     if packed_cost > (1.0 - PACK_MIN_SAVING) * padded_cost:

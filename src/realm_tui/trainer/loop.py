@@ -55,6 +55,7 @@ from realm_tui.trainer.knob_check import check_job_knobs
 from realm_tui.trainer.mixer import Mixer
 from realm_tui.trainer.optim_setup import follow_job_lr, make_job_optimizer
 from realm_tui.trainer.pace import Pace
+from realm_tui.trainer.pack_width import row_tokens_for
 from realm_tui.trainer.runtime import (
     FakeFaults,
     lr_lambda,
@@ -189,6 +190,11 @@ class _Battle:
             )
         self._setup_mixer(chat)
         self.examples_per_step = self.school.examples_per_step(job.batch_size * job.grad_accum)
+        self.row_tokens = row_tokens_for(hero.model.config) if job.packing else None
+        if self.row_tokens:
+            gear_notes.append(
+                f"packing: rows up to {self.row_tokens} tokens (attention is cheap beside this hero's linears)"
+            )
         self.micro_batch = job.batch_size
         optimizer, optimizer_notes = make_job_optimizer(job, hero.model, str(hero.info["method"]))
         gear_notes += [*hero.info.get("notes", []), f"attention: {hero.info['attn_implementation']}", *optimizer_notes]
@@ -437,7 +443,9 @@ class _Battle:
             self.model,
             examples,
             micro_batch=self.micro_batch,
-            batching=dict(packing=job.packing, max_length=job.max_length, pad_id=self.pad_id),
+            batching=dict(
+                packing=job.packing, max_length=job.max_length, pad_id=self.pad_id, row_tokens=self.row_tokens
+            ),
             max_grad_norm=job.max_grad_norm,
             poison=self.fakes.nonfinite(target),
         )

@@ -3,6 +3,7 @@ is built by `trainer.optimizers`, the one factory)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import random
@@ -91,17 +92,47 @@ def loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Summed next-token cross-entropy over labelled positions (labels come pre-shifted).
 
     Summing, then dividing by the label count of the whole optimizer step, weights every token
-    equally whatever the micro-batch split: packed, padded and OOM-halved steps agree."""
-    out = model(
+    equally whatever the micro-batch split: packed, padded and OOM-halved steps agree.
+
+    Where the model can (`logits_to_keep`), the head projects only the labelled positions: the
+    loss needs no other logits, and on a real vocabulary the head and its fp32 log-softmax are a
+    large part of a step (Qwen3-0.6B: 151,936 × 1,024 per token, ~20 % of a LoRA step's FLOPs,
+    while a chat example trains ~15-25 % of its tokens)."""
+    labels = batch["labels"]
+    inputs = dict(
         input_ids=batch["input_ids"],
         attention_mask=batch.get("attention_mask"),
         position_ids=batch["position_ids"],
         use_cache=False,
     )
-    logits = out.logits.float()
-    return F.cross_entropy(
-        logits.view(-1, logits.shape[-1]), batch["labels"].view(-1), ignore_index=IGNORE, reduction="sum"
-    )
+    if keeps_logits(model):
+        keep = labels != IGNORE
+        logits = model(**inputs, logits_to_keep=keep).logits.float()  # [labelled tokens, vocab]
+        return F.cross_entropy(logits, labels[keep], reduction="sum")
+    logits = model(**inputs).logits.float()
+    return F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=IGNORE, reduction="sum")
+
+
+def keeps_logits(model: Any) -> bool:
+    """Whether the model's forward takes a boolean `logits_to_keep` mask: transformers' causal LMs
+    whose forward slices with `slice_logits_to_keep` (an older forward indexes by an int only);
+    wrappers (DDP, PEFT) pass the argument through."""
+    inner = getattr(model, "module", model)  # DDP
+    base = getattr(inner, "get_base_model", None)  # PEFT
+    inner = base() if callable(base) else inner
+    forward = type(inner).forward
+    cached = _KEEPS_LOGITS.get(forward)
+    if cached is None:
+        try:
+            takes = "logits_to_keep" in inspect.signature(forward).parameters
+        except (TypeError, ValueError):
+            takes = False
+        slices = "slice_logits_to_keep" in getattr(inspect.unwrap(forward), "__globals__", {})
+        cached = _KEEPS_LOGITS[forward] = takes and slices
+    return cached
+
+
+_KEEPS_LOGITS: dict[Any, bool] = {}
 
 
 def accumulate_gradients(

@@ -154,3 +154,25 @@ def test_estimate_for_shipped_heroes(heroes: dict[str, HeroConfig], profiles: di
     assert ojas.cpu_offload > 0
     bigger = estimate_for(heroes["ojas"], profiles["24gb_qlora"], batch_size=2, seq_len=2048)
     assert bigger.activations > 3 * ojas.activations
+
+
+def test_logits_priced_only_for_the_positions_the_head_projects() -> None:
+    """The trainer's head projects only the labelled positions: `logit_tokens` prices those logits;
+    None prices every token (the most a step can need, what a plain HF loss computes)."""
+    every = estimate_vram(QWEN3_0_6B, method="lora", precision="amp_bf16", batch_size=4, seq_len=128, device="cpu")
+    same = estimate_vram(
+        QWEN3_0_6B, method="lora", precision="amp_bf16", batch_size=4, seq_len=128, device="cpu", logit_tokens=512
+    )
+    trained = estimate_vram(
+        QWEN3_0_6B, method="lora", precision="amp_bf16", batch_size=4, seq_len=128, device="cpu", logit_tokens=64
+    )
+    assert same == every
+    saved = every.activations - trained.activations
+    # fp32 log-softmax saved + the bf16 logits and two fp32 gradient buffers, per logit not projected
+    assert saved == pytest.approx((512 - 64) * QWEN3_0_6B.vocab_size * (4 + 2 + 8), rel=1e-6)
+    assert (every.weights, every.gradients, every.optimizer_state) == (
+        trained.weights,
+        trained.gradients,
+        trained.optimizer_state,
+    )
+    assert any("64 trained of 512 tokens" in n for n in trained.notes)
