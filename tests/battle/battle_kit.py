@@ -69,8 +69,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_json(realm: RealmPaths, *args: str, timeout: float = 240) -> tuple[int, list[dict[str, Any]]]:
-    """Run `realm train --no-ui --json ...` to the end; returns exit code and parsed events."""
+def run_json(realm: RealmPaths, *args: str, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
+    """Run `realm train --no-ui --json ...` to the end; returns exit code and parsed events.
+    `timeout` is a hang guard (a busy machine makes a tiny battle take minutes), not a speed limit."""
     out = subprocess.run(
         realm_cmd(realm, "train", "--no-ui", "--json", "--hero", "tiny", *args),
         capture_output=True,

@@ -38,6 +38,9 @@ def test_two_ranks_shard_the_data_and_only_rank_0_saves(make_job, tmp_path: Path
 
     ranks = [json.loads((tmp_path / "ranks" / f"rank-{r}.json").read_text()) for r in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2] and [r["stopped"] for r in ranks] == ["finished"] * 2
+    # The battle's DDP module (its reducer holds the gloo group) was freed before the group was torn
+    # down, not left to the garbage collector at interpreter exit (a rare SIGABRT under load).
+    assert [r["ddp_alive_at_teardown"] for r in ranks] == [0, 0]
     steps0, steps1 = ranks[0]["steps"], ranks[1]["steps"]
     assert len(steps0) == len(steps1) == 4
     assert all(a["examples"] == b["examples"] == 2 for a, b in zip(steps0, steps1, strict=True))

@@ -16,9 +16,15 @@ time.tzset()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from ui_testkit import DISK, FakeBridge, build_fixture_realm, copy_realm, fake_oracle_main  # noqa: E402
+from ui_testkit import (  # noqa: E402
+    DISK,
+    FakeBridge,
+    build_fixture_realm,
+    copy_realm,
+    fake_oracle_main,
+    fixed_hardware,
+)
 
-from realm_tui.battle.telemetry import GpuReading, HardwareReport  # noqa: E402
 from realm_tui.paths import RealmPaths  # noqa: E402
 from realm_tui.services.armory import ArmoryForm, VramEstimate  # noqa: E402
 from realm_tui.ui.app import RealmApp, create_app  # noqa: E402
@@ -30,14 +36,6 @@ def fixed_vram(_configs: object, form: ArmoryForm) -> VramEstimate:
     activations = form.batch_size * form.max_length / 8192
     parts = (("weights", 0.011), ("gradients", 0.011), ("optimizer state", 0.022), ("activations", activations))
     return VramEstimate(sum(p for _, p in parts), parts, "fixed for tests")
-
-
-FIXED_GPU = GpuReading(0, "Fake GPU", 87.0, 12 * 2**30, 24 * 2**30, 71.0, 250.0)
-"""A pinned machine for the hardware panels (this machine has no GPU; snapshots must not move)."""
-
-
-def fixed_hardware() -> HardwareReport:
-    return HardwareReport(0.0, (FIXED_GPU,), "", 45.0, 2, 3 * 2**30, 12 * 2**30, 24 * 2**30)
 
 
 @pytest.fixture(scope="session")

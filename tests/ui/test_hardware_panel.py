@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from ui_testkit import fixed_hardware
 from uiwait import wait_for
 
 from realm_tui.battle.telemetry import HardwareProbe, HardwareReport
@@ -41,19 +42,25 @@ async def test_battle_panel_shows_cpu_figures_and_no_gpu_here(make_app: Callable
 
 
 async def test_gpu_lines_and_a_failing_nvml(make_app: Callable[..., RealmApp]) -> None:
-    """The pinned machine (conftest: one fake GPU) shows its figures; a failing NVML shows its line."""
-    app = make_app()
+    """The pinned machine (conftest: one fake GPU) shows its figures; a failing NVML shows its line.
+
+    The machine's reading turns to a failing NVML and stays so: the panel's own refresh (every few
+    seconds, in a thread) cannot put the GPU back between the change and the check."""
+    pinned = fixed_hardware()
+    failing = HardwareReport(**{**pinned.__dict__, "gpus": (), "gpu_note": "GPU telemetry off: NVML failed (x)"})
+    readings = [pinned]
+    app = make_app(read_hardware=lambda: readings[-1])
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         panel = app.screen.query_one("#hardware", HardwarePanel)
         await wait_for(pilot, lambda: panel.report is not None, what="a first reading")
         assert "GPU0 87% · 12.0/24.0 GiB · 71°C · 250 W" in _text(app, "#hardware")
-        report = panel.report
-        assert report is not None
-        failing = HardwareReport(**{**report.__dict__, "gpus": (), "gpu_note": "GPU telemetry off: NVML failed (x)"})
-        panel.show(failing)
-        await pilot.pause()
-        assert "GPU telemetry off: NVML failed (x)" in _text(app, "#hardware")
+        readings.append(failing)
+        await panel.refresh_reading()
+        await wait_for(
+            pilot, lambda: "GPU telemetry off: NVML failed (x)" in _text(app, "#hardware"), what="the NVML line"
+        )
+        assert "GPU0" not in _text(app, "#hardware")
 
 
 async def test_a_hidden_panel_does_not_probe(make_app: Callable[..., RealmApp]) -> None:

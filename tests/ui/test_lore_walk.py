@@ -118,7 +118,7 @@ async def test_every_shown_game_term_has_lore_and_a_tooltip(make_app: Callable[.
         await wait_for(pilot, lambda: app.game.live is not None and app.game.live.step >= 3, what="3 steps")
         await _walk(pilot, app, "battle", texts, tips)
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app.game.trainer_state.busy, timeout=30, what="stopped")
+        await wait_for(pilot, lambda: not app.game.trainer_state.busy, timeout=60, what="stopped")
 
     book = lore()
     shown = {t for t in known_terms() if any(_pattern(t).search(x) for x in texts.values())}

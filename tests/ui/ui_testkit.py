@@ -14,6 +14,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from realm_tui.battle.telemetry import GpuReading, HardwareReport
 from realm_tui.contract.manifest import write_manifest
 from realm_tui.contract.protocol import (
     CheckpointSaved,
@@ -402,3 +403,11 @@ def fake_oracle_main(conn: Connection) -> None:
             for word in ["The", " oracle", " hears:", f" {question}"]:
                 conn.send(OracleChunk(cmd.request_id, word))
             conn.send(OracleChunk(cmd.request_id, "", done=True, tokens=4))
+
+
+FIXED_GPU = GpuReading(0, "Fake GPU", 87.0, 12 * 2**30, 24 * 2**30, 71.0, 250.0)
+"""A pinned machine for the hardware panels (this machine has no GPU; snapshots must not move)."""
+
+
+def fixed_hardware() -> HardwareReport:
+    return HardwareReport(0.0, (FIXED_GPU,), "", 45.0, 2, 3 * 2**30, 12 * 2**30, 24 * 2**30)

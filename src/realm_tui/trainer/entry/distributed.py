@@ -28,6 +28,7 @@ the proof, in tests, that ranks saw different shards and only rank 0 saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -123,22 +124,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         stopped = run_battle(job, emit, AgreedControl(control))
     finally:
         emit.close()
+    alive = _leave_group()
     if args.rank_report is not None:
         args.rank_report.mkdir(parents=True, exist_ok=True)
         world = int(os.environ.get("WORLD_SIZE", "1"))
         report = {"rank": rank, "world": world, "steps": shared.SHARD_LOG, "wrote_checkpoints": shared.WRITTEN}
         report["weights_at_saves"] = shared.WEIGHTS
-        report |= {"stopped": stopped.reason, "step": stopped.step}
+        report |= {"stopped": stopped.reason, "step": stopped.step, "ddp_alive_at_teardown": alive}
         (args.rank_report / f"rank-{rank}.json").write_text(json.dumps(report, indent=1))
-    try:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            dist.barrier()  # no rank tears the group down while another is still in a collective
-            dist.destroy_process_group()
-    except Exception:  # shutting down: nothing useful to do with a teardown error
-        pass
     return 0 if stopped.reason in GOOD_ENDINGS else 1
+
+
+def _leave_group() -> int:
+    """Free the battle, then tear the process group down while the interpreter is whole.
+
+    The finished battle sits in a reference cycle, and with it the DDP module whose reducer holds
+    the gloo group (and its last collectives' work). Left to the garbage collector, it may be freed
+    during interpreter shutdown, after `destroy_process_group`, where gloo's worker threads meet a
+    half torn-down interpreter: a rare "terminate called without an active exception" (SIGABRT)
+    under load. Returns how many DDP modules were still alive at teardown (0: the rank report)."""
+    import gc
+
+    import torch.distributed as dist
+
+    gc.collect()
+    if not (dist.is_available() and dist.is_initialized()):
+        return 0
+    from torch.nn.parallel import DistributedDataParallel
+
+    alive = sum(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
+    # No rank tears the group down while another is still in a collective; a rank already gone
+    # fails the barrier, and the group is still left. A teardown error has nothing useful to say.
+    with contextlib.suppress(Exception):
+        dist.barrier()
+    with contextlib.suppress(Exception):
+        dist.destroy_process_group()
+    return alive
 
 
 if __name__ == "__main__":
