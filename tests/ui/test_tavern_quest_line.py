@@ -44,7 +44,9 @@ async def test_at_the_start_the_line_names_the_quest_and_skills_being_trained(
         assert "SY" in line, line
         await pilot.press("x")
         await wait_for(pilot, lambda: game.trainer_state is TrainerState.IDLE, what="idle")
-        assert "next quest" in quest_line(app) and "trains" not in quest_line(app)
+        # The Tavern redraws when the forwarded state change reaches it, a message after the app's.
+        await wait_for(pilot, lambda: "next quest" in quest_line(app), what="the next quest on the line")
+        assert "trains" not in quest_line(app)
 
 
 async def test_during_the_battle_the_line_follows_the_steps_mix(make_app: Callable[..., RealmApp]) -> None:

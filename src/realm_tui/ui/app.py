@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
@@ -238,14 +238,24 @@ class RealmApp(App[str]):
         for line in message.lines:
             self.game.log.append(line)
             self._forward(BattleLogged(line))
-        if isinstance(self.screen, RealmScreen):
-            self.screen.refresh_view()  # whatever it shows may have changed (a quest, a checkpoint)
+        screen = self._realm_screen()
+        if screen is not None:
+            screen.refresh_view()  # whatever it shows may have changed (a quest, a checkpoint)
 
     # ------------------------------------------------------------ worker messages
 
+    def _realm_screen(self) -> RealmScreen | None:
+        # While the app shuts down its screen stack is empty, and a trainer message can still arrive.
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return None
+        return screen if isinstance(screen, RealmScreen) else None
+
     def _forward(self, message: RealmMessage) -> None:
-        if isinstance(self.screen, RealmScreen):
-            self.screen.post_message(message.forward())
+        screen = self._realm_screen()
+        if screen is not None:
+            screen.post_message(message.forward())
 
     def on_step_update(self, message: StepUpdate) -> None:
         self.game.live = message.snapshot
