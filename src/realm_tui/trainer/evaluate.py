@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -377,18 +377,13 @@ def _decode(
 def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: _Feed) -> Any:
     """One decoding step: each row's next token through the model, over the shared prefix's cache
     when it is kept apart (`feed.prefix`)."""
-    if feed.prefix is None:
-        return model(
-            input_ids=tokens.unsqueeze(-1),
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=past,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-    from realm_tui.trainer.shared_prefix import attend
+    context: Any = nullcontext()
+    extra: dict[str, Any] = {}
+    if feed.prefix is not None:
+        from realm_tui.trainer.shared_prefix import attend
 
-    with attend(model, feed.prefix):
+        context, extra = attend(model, feed.prefix), {"shared_prefix": feed.prefix}
+    with context:
         return model(
             input_ids=tokens.unsqueeze(-1),
             attention_mask=mask,
@@ -396,7 +391,7 @@ def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch
             past_key_values=past,
             use_cache=True,
             logits_to_keep=1,
-            shared_prefix=feed.prefix,
+            **extra,
         )
 
 
