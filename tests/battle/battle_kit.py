@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -71,17 +72,41 @@ def child_env() -> dict[str, str]:
 
 def run_json(realm: RealmPaths, *args: str, timeout: float = 600) -> tuple[int, list[dict[str, Any]]]:
     """Run `realm train --no-ui --json ...` to the end; returns exit code and parsed events.
-    `timeout` is a hang guard (a busy machine makes a tiny battle take minutes), not a speed limit."""
-    out = subprocess.run(
+    `timeout` is a hang guard (a busy machine makes a tiny battle take minutes), not a speed limit:
+    past it the whole process tree (a launcher's ranks run in their own session) is killed and the
+    test fails with what the battle and its ranks had written, to say where it hung."""
+    proc = subprocess.Popen(
         realm_cmd(realm, "train", "--no-ui", "--json", "--hero", "tiny", *args),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env=child_env(),
     )
-    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
-    assert events, out.stderr
-    return out.returncode, events
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc.pid)
+        stdout, stderr = proc.communicate()
+        guard = f"the battle ran past its {timeout:.0f} s hang guard"
+        pytest.fail(f"{guard}\nstdout:\n{stdout[-3000:]}\nstderr:\n{stderr[-6000:]}")
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    assert events, stderr
+    return proc.returncode, events
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started, including children in their own sessions."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(procs, timeout=30)
 
 
 @pytest.fixture

@@ -57,3 +57,20 @@ def test_two_ranks_shard_the_data_and_only_rank_0_saves(make_job, tmp_path: Path
     assert [e["step"] for e in events if e["event"] == "Step"] == [1, 2, 3, 4]  # rank 0's events only
     assert [e["step"] for e in events if e["event"] == "CheckpointSaved"] == [2, 4]
     assert events[-1]["event"] == "Stopped" and events[-1]["reason"] == "finished"
+
+
+def test_stop_looks_between_steps_are_local_and_agreed_at_the_boundary(tmp_path: Path) -> None:
+    """The launched battle's hang under load: an eval looks for a Stop before each decoding step,
+    at most every 0.2 s of its own clock, so two ranks look different numbers of times. Those looks
+    must not be collectives (they paired with the other rank's next collective), and a Stop one rank
+    saw in between must still stop both at the next boundary."""
+    worker = Path(__file__).with_name("agreed_control_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    out = subprocess.run([*cmd, str(worker), str(tmp_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank-{r}.json").read_text()) for r in (0, 1)]
+    assert [r["stop_at_first_boundary"] for r in ranks] == [True, True]
+    assert [r["stop_at_second_boundary"] for r in ranks] == [False, False]
+    assert [r["sum"] for r in ranks] == [21, 21]
+    assert [r["any_rank"] for r in ranks] == [True, True]

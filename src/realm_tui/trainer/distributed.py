@@ -33,6 +33,21 @@ def world_of(accelerator: Any) -> tuple[int, int]:
     return int(accelerator.process_index), int(accelerator.num_processes)
 
 
+def any_rank(flag: bool) -> bool:
+    """Whether `flag` holds on any rank (a one-number all-reduce; every rank must call it at the
+    same point). One process, or no process group: `flag` itself."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    # NCCL reduces only GPU tensors; gloo only CPU ones.
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([1 if flag else 0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(int(value.item()))
+
+
 def shard_examples(examples: Sequence[Any], accelerator: Any) -> list[Any]:
     """This rank's share of one step's global draw: examples rank, rank + world, ..."""
     rank, world = world_of(accelerator)

@@ -48,7 +48,7 @@ from realm_tui.rules.validation import mixed_val_loss
 from realm_tui.trainer import checkpoint as ck
 from realm_tui.trainer.control import NullControl, TrainerControl
 from realm_tui.trainer.data import ChatFormat, DataPosition, Example, QuestData
-from realm_tui.trainer.distributed import save_on_main, shard_examples
+from realm_tui.trainer.distributed import any_rank, save_on_main, shard_examples
 from realm_tui.trainer.examiner import Examiner
 from realm_tui.trainer.hero import load_hero
 from realm_tui.trainer.knob_check import check_job_knobs
@@ -295,7 +295,8 @@ class _Battle:
         if now - self._stop_polled < STOP_POLL_S:
             return False
         self._stop_polled = now
-        commands = self.control.poll(0.0)
+        # A local look (no collective across ranks): how often it runs depends on this rank's clock.
+        commands = getattr(self.control, "poll_local", self.control.poll)(0.0)
         self._deferred += commands
         self.stopping = any(isinstance(c, Stop) for c in commands)
         return self.stopping
@@ -393,6 +394,8 @@ class _Battle:
         self.examiner.after_step(self.step)
         by_steps = job.save_steps > 0 and self.step % job.save_steps == 0
         by_time = job.save_minutes > 0 and self.since_save_s >= job.save_minutes * 60 and not self._waits_for_evals()
+        if self.accelerator.num_processes > 1 and job.save_minutes > 0:
+            by_time = any_rank(by_time)  # each rank's clock differs; the save (a collective) must not
         if by_steps or by_time:
             self._checkpoint()
         if quest_just_done and not self.mixer.has_other_sources:

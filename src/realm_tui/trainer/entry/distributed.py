@@ -44,23 +44,29 @@ from realm_tui.trainer import distributed as shared
 
 
 class AgreedControl:
-    """Wraps a control so that a Stop seen by any rank stops every rank at the same boundary."""
+    """Wraps a control so that a Stop seen by any rank stops every rank at the same boundary.
+
+    Only `poll(0.0)` at a step boundary is a collective: every rank reaches each boundary once, so
+    the calls pair up. Looks for a Stop in between (`poll_local`, e.g. before each decoding step of
+    an eval) are local: how many a rank makes depends on its own clock, and a collective there made
+    the ranks' calls pair with different collectives (a hang under load). A Stop seen locally is
+    remembered and counted at the next boundary."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self._stop_seen = False
+
+    def poll_local(self, timeout: float = 0.0) -> list[Command]:
+        commands: list[Command] = list(self.inner.poll(timeout))
+        self._stop_seen |= any(isinstance(c, Stop) for c in commands)
+        return commands
 
     def poll(self, timeout: float = 0.0) -> list[Command]:
-        commands: list[Command] = list(self.inner.poll(timeout))
+        commands = self.poll_local(timeout)
         if timeout > 0:  # waits (paused, disk full) are not step boundaries: no collective here
             return commands
-        import torch
-        import torch.distributed as dist
-
-        if not (dist.is_available() and dist.is_initialized()):
-            return commands
-        flag = torch.tensor([1 if any(isinstance(c, Stop) for c in commands) else 0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        if int(flag) and not any(isinstance(c, Stop) for c in commands):
+        seen, self._stop_seen = self._stop_seen, False
+        if shared.any_rank(seen) and not any(isinstance(c, Stop) for c in commands):
             commands.append(Stop(reason=StopReason.SIGNAL))
         return commands
 
