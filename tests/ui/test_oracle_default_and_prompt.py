@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 from ui_testkit import add_tiny_hero
 from uiwait import wait_for
 
@@ -71,3 +71,13 @@ async def test_the_real_oracle_shows_the_rendered_prompt(make_app: Callable[...,
         assert "<|im_start|>user\n1 + 1 =<|im_end|>" in shown, shown
         assert shown.rstrip().endswith("<|im_start|>assistant"), shown
         assert "{%" not in shown and "{{" not in shown, shown  # not the Jinja template
+        # Between answers the resident oracle is "ready" in the Jobs panel, not "running" forever.
+        app.screen.set_focus(None)  # the prompt has the focus: "2" would be typed into it
+        await pilot.press("2")
+
+        def oracle_row() -> list[str]:
+            table = app.screen.query_one("#jobs", DataTable)
+            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+            return next((r for r in rows if r[0] == "oracle"), [])
+
+        await wait_for(pilot, lambda: oracle_row()[1:2] == ["ready"], timeout=60, what="the oracle's row")

@@ -122,7 +122,9 @@ class BattleScreen(RealmScreen):
             why = "re-test" if pending.request_id == "retest" else "eval"
             rows.append(("eval", "queued", f"{why} {pending.label} · asked at {pending.step}"))
         if game.oracle.alive:
-            rows.append(("oracle", "running", game.oracle.loaded.label if game.oracle.loaded else "starting"))
+            # A resident child: "ready" between answers (its answer is the "oracle" worker's row).
+            loaded = game.oracle.loaded
+            rows.append(("oracle", "ready" if loaded else "loading", loaded.label if loaded else "starting"))
         for worker in self.app.workers:
             if worker.group != "battle" and not worker.is_finished:
                 rows.append((worker.name or worker.group, worker.state.name.lower(), clip(worker.description, DETAIL)))
