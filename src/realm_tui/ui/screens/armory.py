@@ -4,7 +4,8 @@ rate, with a live VRAM estimate. Changes validate before they apply, and apply a
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,6 +40,14 @@ NUMBER_FIELDS = (
     ("max_length", "max length (tokens)", "integer"),
     ("learning_rate", "learning rate", "number"),
 )
+
+
+class _Desk(Protocol):
+    """What the Armory needs of `services.paths.PathDesk` and `services.schools.SchoolDesk`."""
+
+    def followed(self, hero_id: str | None = None, /) -> str | None: ...
+
+    def follow(self, configs: Any, hero_id: str, choice: Any, /) -> Any: ...
 
 
 class MachineProbed(Message):
@@ -291,17 +300,8 @@ class ArmoryScreen(RealmScreen):
     def _apply_path(self) -> bool | None:
         """Make the hero's campaign follow the chosen path: True when it changed, None when refused."""
         hero_id, path_id = self._chosen_path()
-        if path_id == self.game.paths.followed(hero_id):
-            return False
-        try:
-            record = self.game.paths.follow(self.game.configs, hero_id, path_id)
-        except RealmError as err:
-            self.notify_refusal(str(err))
-            return None
-        shown = path_id or DEFAULT_PATH
-        self.notify(f"{record.id} follows path {shown} from its next battle", title="Armory", markup=False)
-        self._show_path()
-        return True
+        said = f"follows path {path_id or DEFAULT_PATH} from its next battle"
+        return self._follow(self.game.paths, hero_id, path_id, said, self._show_path)
 
     def _school_options(self) -> list[tuple[str, str]]:
         return [(f"{r.icon} {r.label} ({r.id})", r.id) for r in school_rows(self.game.configs)]
@@ -327,15 +327,23 @@ class ArmoryScreen(RealmScreen):
     def _apply_school(self) -> bool | None:
         """Make the hero's campaign train in the chosen school: True when it changed, None when refused."""
         hero_id, school = self._chosen_school()
-        if school == self.game.schools.followed(hero_id):
+        said = f"trains in the {school} school from its next battle"
+        return self._follow(self.game.schools, hero_id, school, said, self._show_school)
+
+    def _follow(
+        self, desk: _Desk, hero_id: str, choice: str | None, said: str, show: Callable[[], None]
+    ) -> bool | None:
+        """The campaign of `hero_id` follows `choice` at `desk` (paths or schools): False when it
+        already did, None when refused (said in a toast), True when it changed (said, then shown)."""
+        if choice == desk.followed(hero_id):
             return False
         try:
-            record = self.game.schools.follow(self.game.configs, hero_id, school)
+            record = desk.follow(self.game.configs, hero_id, choice)
         except RealmError as err:
             self.notify_refusal(str(err))
             return None
-        self.notify(f"{record.id} trains in the {school} school from its next battle", title="Armory", markup=False)
-        self._show_school()
+        self.notify(f"{record.id} {said}", title="Armory", markup=False)
+        show()
         return True
 
     def action_apply(self) -> None:
