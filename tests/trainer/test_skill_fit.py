@@ -114,3 +114,16 @@ def test_a_long_max_length_keeps_short_examples_in_narrow_rows(tokenizer) -> Non
     long = tokenize_chat(get_skill("sy").heldout_eval_set(1, 1)[0].messages(), tokenizer, 1024)
     mixed = make_batch([long, *short[:8]], packing=True, max_length=1024, pad_id=0)
     assert mixed["input_ids"].shape[1] == len(long), "a row as wide as the longest example, no wider"
+
+
+def test_validation_examples_are_built_once_per_level(tokenizer) -> None:
+    """Every checkpoint measures the same held-out set: it is generated and tokenized once."""
+    mixer = Mixer(None, tokenizer, ChatFormat(), 256, 5, None, skill_curriculum(bin=2))
+    first = mixer.val_sets(64)
+    again = mixer.val_sets(64)
+    assert first["bin"] and again["bin"] is first["bin"]
+    ((key, cached),) = mixer._val_cache.items()
+    assert key[:2] == ("bin", 2) and cached is first["bin"]
+    assert [e.input_ids for e in cached] == [e.input_ids for e in mixer._make_skill_val(*key)], "the set it would build"
+    mixer.set_curriculum(skill_curriculum(bin=3))
+    assert mixer.val_sets(64)["bin"] is not first["bin"], "a new level has its own set"

@@ -106,6 +106,8 @@ class Mixer:
     _unfit: set[tuple[str, int]] = field(default_factory=set, init=False)
     _broken: set[tuple[str, int]] = field(default_factory=set, init=False)
     """(skill, level) whose generator failed: left out of this battle, said once."""
+    _val_cache: dict[tuple[str, int, int], list[Example]] = field(default_factory=dict, init=False)
+    """Held-out validation examples per (skill, level, count): the same set at every checkpoint."""
     _fit_checked: set[tuple[str, int]] = field(default_factory=set, init=False)
     last_mix: dict[str, int] = field(default_factory=dict, init=False)
     """Examples the latest step drew per source (skill id, `quest`, `module:<id>`): effort per skill."""
@@ -359,6 +361,14 @@ class Mixer:
         return out
 
     def _skill_val(self, skill_id: str, level: int, count: int) -> list[Example]:
+        """The level's held-out examples, generated and tokenized once per (skill, level, count):
+        the held-out set is fixed by its seed, and every checkpoint measures the same one."""
+        key = (skill_id, level, count)
+        if key not in self._val_cache:
+            self._val_cache[key] = self._make_skill_val(skill_id, level, count)
+        return self._val_cache[key]
+
+    def _make_skill_val(self, skill_id: str, level: int, count: int) -> list[Example]:
         skill = self.skill(skill_id)
         try:
             problems = skill.heldout_eval_set(level, count)
