@@ -535,8 +535,8 @@ def score_problems(
 ) -> Scored:
     """Greedy answers to `problems`, scored by the skill; per-problem results for the store.
 
-    `guess` (default): each expected answer is checked as a guess in the prefill (see
-    `generate_ids`): an answer the hero gets right costs no decoding step, a wrong one decodes
+    `guess` (default): each expected answer is checked as a draft (see `generate_ids` and
+    `trainer.draft_verify`): an answer the hero gets right costs no decoding step, a wrong one decodes
     on from its first wrong token, and stops as soon as the skill proves it can no longer be
     right (`SkillBase.can_still_score`; its "got" text then ends with GAVE_UP). The verdicts are
     those of the hero's full greedy output either way. `progress(done, total)` is called as problems finish;
