@@ -1,8 +1,9 @@
 """Cheap evals give exactly the verdicts of full greedy decoding.
 
-`score_problems` checks each expected answer as a guess in the prefill, decodes wrong answers on
-from their first wrong token in a shrinking batch, and stops an answer once its skill proves it
-can no longer score. Here its verdicts are compared with plain greedy decoding (every row to its
+`score_problems` checks each expected answer as a draft over the prefill's cache
+(`trainer/draft_verify.py`: in chunks of 8, 32, ... tokens), decodes wrong answers on from their
+first wrong token in a shrinking batch, and stops an answer once its skill proves it can no longer
+score. Here its verdicts are compared with plain greedy decoding (every row to its
 stop token or budget, scored by the skill) on more than 500 problems of each skill at several
 levels, for an untrained and a briefly trained tiny dio-nano (the shipped architecture, small).
 The reference copies the shared prompt prefix's cache into every row; the eval keeps it once
@@ -17,7 +18,7 @@ import pytest
 import torch
 
 from realm_tui.skills import get_skill
-from realm_tui.trainer import evaluate, nano
+from realm_tui.trainer import draft_verify, evaluate, nano
 from realm_tui.trainer.data import tokenize_chat
 from realm_tui.trainer.evaluate import (
     DEFAULT_CHAT,
@@ -123,6 +124,14 @@ def test_verdicts_equal_full_greedy_decoding(heroes, hero: str, skill_id: str, m
         reference = full_greedy(model, tokenizer, problems)
     verdicts = [skill.score(p, text) for p, text in zip(problems, reference, strict=True)]
     assert evaluate.SHARED_PREFIX_APART
+    chunks: list[int] = []
+    feed_chunk = draft_verify._feed_chunk
+
+    def counted(model, pending, *args, **kwargs):  # a spy: the real chunk call, counted
+        chunks.append(len(pending.parents))
+        return feed_chunk(model, pending, *args, **kwargs)
+
+    monkeypatch.setattr(draft_verify, "_feed_chunk", counted)
     scored = score_problems(model, tokenizer, skill, problems)
 
     assert [r["correct"] for r in scored.results] == verdicts
@@ -133,6 +142,8 @@ def test_verdicts_equal_full_greedy_decoding(heroes, hero: str, skill_id: str, m
             assert text.startswith(result["got"][: -len(GAVE_UP)].removesuffix("…"))
         else:
             assert result["got"] == (text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…")
+    if hero == "trained":
+        assert sum(chunks) > len(problems) // 4, "many rows go on with their drafts"
     if hero == "trained" and skill_id == "bin":
         assert 0 < sum(verdicts) < len(verdicts), "some right, some wrong: both paths are taken"
     if skill_id == "bin":

@@ -63,7 +63,7 @@ def test_the_prefill_keeps_the_shared_prefix_once(noisy_model) -> None:
     shared = evaluate._shared_prefix(prompts)
     assert shared > 100, "SY prompts share their instructions"
     with inference_mode(model):
-        feed = evaluate._prefill(model, prompts, [[] for _ in prompts], int(tokenizer.pad_token_id), 8)
+        feed = evaluate._prefill(model, prompts, int(tokenizer.pad_token_id), 8)
     assert isinstance(feed.prefix, SharedPrefix) and feed.prefix.columns == shared
     assert feed.prefix.keys[0].shape[0] == 1
     own = max(len(p) for p in prompts) - shared

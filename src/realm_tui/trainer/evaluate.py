@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,6 +25,8 @@ from realm_tui.contract.protocol import EvalResult
 from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
+from realm_tui.trainer.decode_rows import Feed, Rows
+from realm_tui.trainer.draft_verify import check_drafts, split_promising, verify_pending
 from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, roomy_cache, stack_caches, stackable
 from realm_tui.trainer.oom_retry import BatchHalving
 
@@ -33,16 +35,14 @@ EVAL_BATCH = 128
 ANSWER_MARGIN = 6
 """New tokens allowed beyond a problem's expected answer (plus its end token)."""
 LOGITS_BUDGET = 1 << 26
-"""Prefill logits (rows x positions x vocab floats) one batch may hold, 256 MiB in fp32: it
-bounds how much of each guess the prefill checks (see `generate_ids`)."""
+"""Logits (rows x positions x vocab floats) one draft-checking call may hold, 256 MiB in fp32: it
+bounds how much of each draft one call checks (see `trainer.draft_verify`)."""
 GAVE_UP = " … (stopped here: can no longer be right)"
 """Ends the "got" text of an answer whose decoding stopped once it could no longer score: the
 text before it is the hero's greedy output up to that point."""
 CHECK_EVERY_FROM = 24
 CHECK_EVERY = 8
 """An answer is checked after each of its first CHECK_EVERY_FROM tokens, then every CHECK_EVERY."""
-PROBE_TOKENS = 8
-"""Tokens of each guess the first prefill checks (see `generate_ids`)."""
 TEXT_LIMIT = 400
 """Characters kept of each prompt / expected / generated text in an EvalResult."""
 DEFAULT_CHAT = ChatFormat()
@@ -123,7 +123,6 @@ def generate_ids(
     on_step: Callable[[int], None] | None = None,
     shrink: bool = True,
     hopeless: Callable[[int, list[int]], bool] | None = None,
-    probe: bool = True,
 ) -> list[list[int]]:
     """New token ids per prompt (stop token excluded), decoding all prompts together.
 
@@ -136,22 +135,19 @@ def generate_ids(
     model once and their cache is shared by every row (see `_prefill`).
 
     `guesses` (greedy only): one guessed reply per prompt, say the expected answer of an eval
-    problem. They are checked in the prefill, one forward pass over prompt + guess: a row whose
-    greedy choice equals the guess at every position and then picks a stop token is done
-    without decoding (its reply *is* the guess); any other row keeps the guess up to its first
+    problem, used as a draft (`trainer.draft_verify`): a row whose greedy first token is its
+    guess's goes on in a batch of its own that feeds the guess in chunks over the prefill's
+    cache; a row that agrees with all of it and then picks a stop token is done without any
+    decoding step (its reply *is* the guess); any other row keeps the guess up to its first
     differing token, takes the model's own token there and decodes on from the cache, with the
     guess's later cache columns masked out. The result is token for token what plain greedy
     decoding gives (the same argmax at the same positions; only the float summation order of a
-    long prefill differs from a step-by-step one). Greedy rows leave the batch as they end, so
+    multi-token call differs from a step-by-step one). Greedy rows leave the batch as they end, so
     the cache and each step shrink as the batch finishes (`shrink=False`: every row stays to the
     end, the plain reference decoding that `bench/eval_throughput.py` compares against).
 
     `hopeless(row, tokens so far)` (greedy only): True ends that row there, its reply cut short
     (the caller knows it can no longer be right).
-
-    `probe`: the prefill checks only the first PROBE_TOKENS of each guess (a long guess costs a
-    long prefill, wasted on a hero that goes wrong at once); the rows that agree with all of it
-    are answered by a second call that checks their whole guesses.
     """
     if not prompts:
         return []
@@ -161,70 +157,24 @@ def generate_ids(
         raise ValueError("guesses and hopeless rows are for greedy decoding only")
     if guesses is not None and len(guesses) != len(prompts):
         raise ValueError(f"{len(guesses)} guesses for {len(prompts)} prompts")
-    rows = _Rows(limits, stop_ids, hopeless if greedy else None)
-    # Each guess is checked up to the row's limit and as far as the prefill's logits may reach
-    # (LOGITS_BUDGET); a row that agrees with all of a shortened guess simply decodes on.
-    window = max(0, LOGITS_BUDGET // (len(prompts) * _vocab_size(model)) - 1)
-    if probe:
-        window = min(window, PROBE_TOKENS)
-    guess = [
-        list(guesses[r])[: max(0, min(limits[r], window))] if guesses is not None else [] for r in range(len(prompts))
-    ]
+    rows = Rows(limits, stop_ids, hopeless if greedy else None)
+    none: list[list[int]] = [[] for _ in prompts]
     with inference_mode(model):
         between = None if on_step is None else (lambda: on_step(sum(rows.done)))
-        feed = _prefill(model, prompts, guess, pad_id, max(limits), between)
+        feed = _prefill(model, prompts, pad_id, max(limits), between)
         if guesses is not None:
-            feed.first, feed.next_pos, feed.dead = _check_guesses(
-                feed.logits_all, guess, feed.mask, feed.positions, rows.produced, rows.done, limits, stop_ids
+            drafts = [list(g) for g in guesses]
+            feed.first, feed.next_pos, feed.dead = check_drafts(
+                feed.logits_all, none, feed.mask, feed.positions, rows.produced, rows.done, limits
             )
-            if probe:
-                _answer_promising(model, prompts, guesses, guess, rows, pad_id, on_step)
+            pending = split_promising(model, rows, feed, drafts, none)
+
+            def decode(sub: Rows, sub_feed: Feed, step: Callable[[int], None] | None) -> None:
+                _decode(model, sub, sub_feed, 0.0, None, None, step, shrink=shrink)
+
+            verify_pending(model, pending, rows, drafts, decode, LOGITS_BUDGET, on_step)
         _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
     return rows.produced
-
-
-class _Rows:
-    """What each row of a batch has produced so far, and whether it is done."""
-
-    def __init__(self, limits: list[int], stop_ids: set[int], hopeless: Callable[[int, list[int]], bool] | None):
-        self.limits, self.stop_ids, self.hopeless = limits, stop_ids, hopeless
-        self.produced: list[list[int]] = [[] for _ in limits]
-        self.done = [limit <= 0 for limit in limits]
-
-    def take(self, in_batch: list[int], tokens: list[int]) -> None:
-        """Each row in the batch takes its next token (a stop token, its limit or a hopeless
-        verdict ends it)."""
-        for r, tok in zip(in_batch, tokens, strict=True):
-            if self.done[r]:
-                continue
-            if tok in self.stop_ids:
-                self.done[r] = True
-                continue
-            self.produced[r].append(tok)
-            self.done[r] = len(self.produced[r]) >= self.limits[r]
-            if not self.done[r] and self.hopeless is not None:
-                self.done[r] = self.hopeless(r, self.produced[r])
-
-
-@dataclass
-class _Feed:
-    """The prefill's outcome, then what each decoding step feeds the model."""
-
-    past: Any
-    mask: torch.Tensor
-    """2-D attention mask over every cache column (shared prefix, padding, prompt, guess)."""
-    positions: torch.Tensor
-    """Position ids of the prefill's own columns."""
-    logits_all: torch.Tensor
-    """The prefill's logits at its last kept positions."""
-    next_pos: torch.Tensor
-    first: torch.Tensor | None = None
-    """The first token per row when the guesses chose it (else picked from the logits)."""
-    dead: list[int] = field(default_factory=list)
-    """Trailing cache columns each row hides (the rest of its guess)."""
-    prefix: Any = None
-    """The shared prefix's keys and values (`trainer.shared_prefix.SharedPrefix`) when the rows'
-    caches and `mask` hold only their own columns; None when each row holds the prefix too."""
 
 
 MIN_SHARED_PREFIX = 4
@@ -255,12 +205,11 @@ about 30 columns, in one."""
 def _prefill(
     model: Any,
     prompts: Sequence[Sequence[int]],
-    guess: list[list[int]],
     pad_id: int,
     most_new: int,
     between: Callable[[], None] | None = None,
-) -> _Feed:
-    """One forward pass over every prompt (+ its guess), left-padded so each row's last token sits
+) -> Feed:
+    """One forward pass over every prompt, left-padded so each row's last token sits
     in the last column. The prompts' common first tokens go through the model once, as one row,
     and every row shares their cache: a row is then [shared prefix][padding][own tokens], its
     position ids run on from the prefix, and the padding is masked, so each row sees exactly the
@@ -270,7 +219,7 @@ def _prefill(
     device = next(model.parameters()).device
     rows = len(prompts)
     shared = _shared_prefix(prompts)
-    ids, mask = _left_pad([list(p[shared:]) + g for p, g in zip(prompts, guess, strict=True)], pad_id)
+    ids, mask = _left_pad([list(p[shared:]) for p in prompts], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     capacity = shared + ids.shape[1] + most_new + 1
     head = None
@@ -296,7 +245,7 @@ def _prefill(
             position_ids=positions[start:stop],
             past_key_values=past,
             use_cache=True,
-            logits_to_keep=1 + max(len(g) for g in guess),
+            logits_to_keep=1,
         )
         caches.append(out.past_key_values)
         logits.append(out.logits)
@@ -312,7 +261,7 @@ def _prefill(
         mask = mask[:, shared:]
     else:
         past = caches[0] if len(caches) == 1 else stack_caches(model, caches, capacity)
-    return _Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+    return Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
 
 
 SHARED_PREFIX_APART = True
@@ -332,8 +281,8 @@ def _prefix_apart(model: Any) -> bool:
 
 def _decode(
     model: Any,
-    rows: _Rows,
-    feed: _Feed,
+    rows: Rows,
+    feed: Feed,
     temperature: float,
     generator: torch.Generator | None,
     on_token: Callable[[list[list[int]]], None] | None,
@@ -374,7 +323,7 @@ def _decode(
         next_pos = next_pos + 1
 
 
-def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: _Feed) -> Any:
+def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: Feed) -> Any:
     """One decoding step: each row's next token through the model, over the shared prefix's cache
     when it is kept apart (`feed.prefix`)."""
     context: Any = nullcontext()
@@ -426,84 +375,6 @@ def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     exactly what transformers' own float masks hold."""
     bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
     return bias.masked_fill_(mask == 0, torch.finfo(dtype).min)[:, None, None, :]
-
-
-def _answer_promising(
-    model: Any,
-    prompts: Sequence[Sequence[int]],
-    guesses: Sequence[Sequence[int]],
-    checked: list[list[int]],
-    rows: _Rows,
-    pad_id: int,
-    on_step: Callable[[int], None] | None,
-) -> None:
-    """Rows that agreed with all of a shortened guess: answered by a call that checks their whole
-    guesses (so a right answer still costs no decoding step); they leave this batch as done."""
-    picked = [
-        r
-        for r in range(len(prompts))
-        if not rows.done[r] and len(rows.produced[r]) == len(checked[r]) and len(guesses[r]) > len(checked[r])
-    ]
-    if not picked:
-        return
-    before = sum(rows.done)
-    hopeless = rows.hopeless
-    answers = generate_ids(
-        model,
-        [prompts[r] for r in picked],
-        max_new_tokens=[rows.limits[r] for r in picked],
-        pad_id=pad_id,
-        stop_ids=rows.stop_ids,
-        guesses=[guesses[r] for r in picked],
-        hopeless=None if hopeless is None else (lambda i, ids: hopeless(picked[i], ids)),
-        on_step=None if on_step is None else (lambda n: on_step(before + n)),
-        probe=False,
-    )
-    for r, ids in zip(picked, answers, strict=True):
-        rows.produced[r], rows.done[r] = ids, True
-
-
-def _check_guesses(
-    logits: torch.Tensor,
-    guess: list[list[int]],
-    mask: torch.Tensor,
-    positions: torch.Tensor,
-    produced: list[list[int]],
-    done: list[bool],
-    limits: list[int],
-    stop_ids: set[int],
-) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """Compare each row's greedy choices in the prefill with its guess (see `generate_ids`).
-
-    Fills `produced`/`done` for the agreed part; masks the cache columns of the guess after the
-    first difference (in place). Returns the first token to process per row (the model's own at
-    the difference), the position the next fed token takes, and the trailing columns each row hides."""
-    rows, kept = logits.shape[0], logits.shape[1]
-    choices = logits.argmax(dim=-1).tolist()  # rows x kept: the greedy pick after each column
-    first = [0] * rows
-    dead = [0] * rows
-    next_pos = positions[:, -1:].clone()
-    width = mask.shape[1]
-    for r in range(rows):
-        g = guess[r]
-        # Column c (of the last `kept`) predicts guess[j] for j = c - (kept - 1 - len(g)).
-        picks = choices[r][kept - 1 - len(g) :]
-        k = next((j for j, tok in enumerate(g) if picks[j] != tok), len(g))
-        produced[r] = g[:k]
-        if done[r]:
-            produced[r] = []
-            continue
-        if k == len(g) and len(g) >= limits[r]:
-            done[r] = True  # the guess filled the whole budget, as greedy would have
-            continue
-        first[r] = picks[k]
-        # The model's own token replaces guess[k]: it sits at that position, and the guess's
-        # columns from k on are hidden from every later step.
-        start = width - (len(g) - k)
-        mask[r, start:] = 0
-        next_pos[r, 0] = positions[r, -1] - (len(g) - k) + 1
-        dead[r] = len(g) - k
-    return torch.tensor(first, dtype=torch.long, device=logits.device), next_pos, dead
 
 
 def generate_texts(
@@ -664,8 +535,8 @@ def score_problems(
 ) -> Scored:
     """Greedy answers to `problems`, scored by the skill; per-problem results for the store.
 
-    `guess` (default): each expected answer is checked as a guess in the prefill (see
-    `generate_ids`): an answer the hero gets right costs no decoding step, a wrong one decodes
+    `guess` (default): each expected answer is checked as a draft (see `generate_ids` and
+    `trainer.draft_verify`): an answer the hero gets right costs no decoding step, a wrong one decodes
     on from its first wrong token, and stops as soon as the skill proves it can no longer be
     right (`SkillBase.can_still_score`; its "got" text then ends with GAVE_UP). The verdicts are
     those of the hero's full greedy output either way. `progress(done, total)` is called as problems finish;

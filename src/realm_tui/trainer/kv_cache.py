@@ -121,3 +121,25 @@ def stack_caches(model: Any, caches: list[DynamicCache], capacity: int, skip: in
         layer.dtype, layer.device = keys[0].dtype, keys[0].device
         layer.is_initialized = True
     return out
+
+
+def take_rows(
+    model: Any,
+    cache: DynamicCache,
+    index: torch.Tensor,
+    capacity: int,
+    prefix: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
+) -> DynamicCache:
+    """A new cache of `cache`'s rows at `index` (copies; `cache` is left as it is), with room for
+    `capacity` columns. `prefix` (each layer's one-row keys and values, kept apart while the
+    batch decoded, see `trainer.shared_prefix`) is put back in front of every row's columns."""
+    out = roomy_cache(model, capacity)
+    for i, (src, dst) in enumerate(zip(_roomy_layers(cache), _roomy_layers(out), strict=True)):
+        assert src.keys is not None and src.values is not None
+        keys, values = src.keys[index], src.values[index]
+        if prefix is not None:
+            rows = keys.shape[0]
+            keys = torch.cat([prefix[0][i].expand(rows, -1, -1, -1), keys], dim=-2)
+            values = torch.cat([prefix[1][i].expand(rows, -1, -1, -1), values], dim=-2)
+        dst.update(keys, values)
+    return out
