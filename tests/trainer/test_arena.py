@@ -144,6 +144,7 @@ def test_a_skill_without_a_scorer_is_refused() -> None:
         ({"kl_beta": "nan"}, "finite"),
         ({"beta": 0.1}, "unknown option"),
         ({"lr_scale": 0}, "lr_scale must be positive"),
+        ({"iterations": 0}, "updates per sampled draw. must be at least 1"),
     ],
 )
 def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -239,19 +240,53 @@ def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoin
     assert all(math.isfinite(s.loss) for s in events.of(Step))
 
 
-def test_arena_resume_is_exact(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
-    common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options={"problems": 4})
+@pytest.mark.parametrize("iterations", [1, 2])
+def test_arena_resume_is_exact(arena_job, battle, sft_checkpoint: str, tmp_path: Path, iterations: int) -> None:
+    # With 2 updates per draw the stop at step 33 falls after the first update of draw 2 (steps
+    # 31-32 are draw 1): the resumed battle must finish that draw from the saved replay.
+    options = {"problems": 4, "iterations": iterations}
+    common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options=options)
     _, straight = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "a")))
     stop_at = ScriptedControl({33: [Stop()]})
     first_stop, first = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "b")), stop_at)
     state = torch.load(Path(first_stop.checkpoint) / "trainer_state.pt", weights_only=True)
-    assert state["school"]["name"] == "arena" and state["school"]["rollouts"] == 3
+    assert state["school"]["name"] == "arena" and state["school"]["rollouts"] == (3 if iterations == 1 else 2)
+    assert ("replay" in state["school"]) == (iterations > 1)
     job = arena_job(**{**common, "resume_from": first_stop.checkpoint}, checkpoints_dir=str(tmp_path / "b"))
     _, resumed = battle(job)
     both = first.of(Step) + resumed.of(Step)
     assert [s.step for s in both] == [s.step for s in straight.of(Step)]
     assert [s.loss for s in both] == pytest.approx([s.loss for s in straight.of(Step)], abs=1e-5, rel=0)
     assert [s.metrics["reward"] for s in both] == pytest.approx(rewards_of(straight), abs=1e-6)
+
+
+def test_a_draw_is_replayed_for_several_updates_with_the_clip_in_play(
+    arena_job, battle, sft_checkpoint: str, tmp_path: Path
+) -> None:
+    options = {"problems": 4, "iterations": 3}
+    job = arena_job(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options=options)
+    stopped, events = battle(replace(job, checkpoints_dir=str(tmp_path / "mu")))
+    steps = events.of(Step)
+    assert [s.step for s in steps] == list(range(31, 37)), [e.message for e in events.of(Error)]
+    # Steps 31 and 34 sample (and time the sampler); 32-33 and 35-36 train on the same draw again.
+    assert ["problems_per_s" in s.metrics for s in steps] == [True, False, False, True, False, False]
+    assert steps[0].metrics["reward"] == steps[1].metrics["reward"] == steps[2].metrics["reward"]
+    assert steps[3].metrics["reward"] == steps[4].metrics["reward"] == steps[5].metrics["reward"]
+    assert all(math.isfinite(s.loss) and s.grad_norm > 0 for s in steps)
+
+
+def test_a_replayed_draw_keeps_the_sampling_policys_log_probabilities() -> None:
+    from realm_tui.trainer.arena_replay import Replay, Rollout
+
+    rollout = Rollout([[1, 2]], [[3], [4]], [None, 9], torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool), 0.1)
+    replay = Replay(rollout)
+    assert replay.old_logps([0, 1], 4) is None  # first update: π_old is the current policy
+    replay.keep([0, 1], torch.tensor([[0.0, -1.0, -2.0, 0.0], [0.0, -3.0, -4.0, -5.0]]), [3, 4])
+    replay.keep([0], torch.zeros(1, 4), [3])  # a later update never overwrites π_old
+    assert replay.old_logps([1, 0], 5).tolist() == [[0.0, -3.0, -4.0, -5.0, 0.0], [0.0, -1.0, -2.0, 0.0, 0.0]]
+    again = Replay.from_state(replay.state())
+    assert again.rollout.stopped == [None, 9] and again.uses == 1
+    assert torch.equal(again.old_logps([0, 1], 4), replay.old_logps([0, 1], 4))
 
 
 @pytest.mark.parametrize("lora", [False, True])

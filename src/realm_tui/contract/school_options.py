@@ -36,6 +36,7 @@ OPTION_KEYS: dict[str, frozenset[str]] = {
             "format_reward",
             "sft_weight",
             "lr_scale",
+            "iterations",
         }
     ),
 }
@@ -57,6 +58,7 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "format_reward": 0.1,
     "sft_weight": 1.0,
     "lr_scale": 0.1,
+    "iterations": 1,
 }
 """`lr_scale`: the arena trains at the hero's learning rate × this (bench/arena.py: at the SFT rate
 1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; at 1e-4 held-out accuracy rose);
@@ -151,7 +153,7 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
         if key in options:
             out[key] = _number(f"arena: {key}", options[key])
     out["sft_weight"] = _number("arena: sft_weight", options.get("sft_weight", out["sft_weight"]))
-    for key in ("group", "problems", "max_new_tokens"):
+    for key in ("group", "problems", "max_new_tokens", "iterations"):
         if key in options:
             value = _number(f"arena: {key}", options[key])
             if value != int(value):
@@ -172,6 +174,10 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
             "other answers to the same problem",
         )
     problems, new_tokens = out["problems"], out["max_new_tokens"]
+    if out["iterations"] < 1:
+        raise InputError(
+            None, f"arena: iterations (updates per sampled draw) must be at least 1 (got {out['iterations']})"
+        )
     if problems < 1 or new_tokens < 0:
         raise InputError(None, f"arena: need problems ≥ 1 and max_new_tokens ≥ 0 (got {problems}, {new_tokens})")
     if not (out["temperature"] > 0 and 0 < out["top_p"] <= 1):

@@ -42,6 +42,7 @@ from realm_tui.skills.curriculum import skill_slots
 from realm_tui.skills.judging import Rewards, all_finite, judge_all, require_scorer
 from realm_tui.skills.registry import realm_skill
 from realm_tui.trainer import arena as objective
+from realm_tui.trainer.arena_replay import Replay, Rollout
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
 from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
 from realm_tui.trainer.sampling import sample_ids
@@ -68,20 +69,6 @@ class Challenge(Example):
         return Example(self.input_ids, self.labels)
 
 
-@dataclass(frozen=True)
-class Rollout:
-    """One step's sampled answers, judged: row r answers problem r // group."""
-
-    prompts: list[list[int]]
-    tokens: list[list[int]]
-    stopped: list[int | None]
-    rewards: torch.Tensor
-    """[B, G]"""
-    correct: torch.Tensor
-    """[B, G] bool"""
-    seconds: float
-
-
 class Arena(FrozenReference, School):
     name = "arena"
 
@@ -95,6 +82,9 @@ class Arena(FrozenReference, School):
         self.configs_dir = Path(job.realm_root) / "configs"
         self.rollouts = 0
         """Draws sampled so far (saved with checkpoints): seeds each draw's sampling."""
+        self.iterations = int(self.opts["iterations"])
+        self.replay: Replay | None = None
+        """The draw being trained on again (`iterations` > 1; saved with checkpoints)."""
         self.tokenizer: Any = None
         self._check_skills(job.curriculum)
 
@@ -120,11 +110,15 @@ class Arena(FrozenReference, School):
         self._load_recorded(state)
         if state and state.get("name") == self.name:
             self.rollouts = int(state.get("rollouts", 0))
+            replay = state.get("replay")
+            self.replay = Replay.from_state(replay) if replay else None
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"name": self.name, "rollouts": self.rollouts}
         if self.recorded:
             state["reference"] = self.recorded
+        if self.replay is not None:
+            state["replay"] = self.replay.state()
         return state
 
     def start(
@@ -216,10 +210,7 @@ class Arena(FrozenReference, School):
         challenges = [e for e in examples if isinstance(e, Challenge)]
         chats = [e for e in examples if not isinstance(e, Challenge)]
         sums: Sums = {}
-        rollout = self.rollout(challenges) if challenges else None
-        if rollout is not None:
-            self._check_signal(rollout, has_chats=bool(chats))
-            self._report(rollout, sums)
+        rollout = self._draw(challenges, has_chats=bool(chats), sums=sums) if challenges else None
         chat_shown = 0.0
         parts = self._policy_chunks(rollout, micro_batch) if rollout is not None else []
         chat_chunks = [chats[i : i + micro_batch] for i in range(0, len(chats), micro_batch)]
@@ -250,6 +241,19 @@ class Arena(FrozenReference, School):
             reported = chat_shown / max(n_labels, 1)
         return (float("nan") if poison else reported), float(grad_norm)
 
+    def _draw(self, challenges: list[Challenge], *, has_chats: bool, sums: Sums) -> Rollout:
+        """The step's judged answers: the replayed draw while it has updates left (`iterations`),
+        else a fresh one (checked for signal first, so a skipped draw is never replayed)."""
+        if self.replay is not None and self.replay.uses < self.iterations:
+            self.replay.uses += 1
+            self._report(self.replay.rollout, sums, fresh=False)
+            return self.replay.rollout
+        rollout = self.rollout(challenges)
+        self._check_signal(rollout, has_chats=has_chats)
+        self.replay = Replay(rollout) if self.iterations > 1 else None
+        self._report(rollout, sums, fresh=True)
+        return rollout
+
     def _check_signal(self, rollout: Rollout, *, has_chats: bool) -> None:
         values = rollout.rewards.flatten().tolist()
         if not all_finite(values):
@@ -264,14 +268,15 @@ class Arena(FrozenReference, School):
                 "no signal to learn from, update skipped"
             )
 
-    def _report(self, rollout: Rollout, sums: Sums) -> None:
+    def _report(self, rollout: Rollout, sums: Sums, *, fresh: bool) -> None:
         b, g = rollout.rewards.shape
         _add(sums, "reward", float(rollout.rewards.sum()), b * g)
         _add(sums, "solved", float(rollout.correct.any(dim=1).sum()), b)
         _add(sums, "accuracy", float(rollout.correct.sum()), b * g)
         _add(sums, "answer_len", float(sum(len(t) for t in rollout.tokens)), b * g)
         _add(sums, "signal", float(objective.signal_groups(rollout.rewards).sum()), b)
-        _add(sums, "problems_per_s", float(b), rollout.seconds)
+        if fresh:  # a replayed draw sampled nothing this step
+            _add(sums, "problems_per_s", float(b), rollout.seconds)
 
     def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int) -> float:
         """Cross-entropy of the problems' gold answers (the step's reported loss; no gradient)."""
@@ -296,7 +301,7 @@ class Arena(FrozenReference, School):
                 continue
             prompt = rollout.prompts[r // self.group]
             labels = [IGNORE] * len(prompt) + answer
-            rows.append((Example(tuple(prompt + answer), tuple(labels)), float(advantages[r])))
+            rows.append((Example(tuple(prompt + answer), tuple(labels)), float(advantages[r]), r))
         n_sequences = len(rollout.tokens)
         n_tokens = sum(len(t) + (s is not None) for t, s in zip(rollout.tokens, rollout.stopped, strict=True))
         longest = int(self.opts["max_new_tokens"]) or max((len(t) for t in rollout.tokens), default=1) + 1
@@ -311,8 +316,8 @@ class Arena(FrozenReference, School):
 
     def _policy_loss(self, model: Any, part: dict[str, Any], sums: Sums) -> torch.Tensor:
         device = self.accelerator.device
-        batch = {k: v.to(device) for k, v in collate_padded([e for e, _ in part["rows"]], self.pad_id).items()}
-        advantages = torch.tensor([a for _, a in part["rows"]], dtype=torch.float32, device=device)
+        batch = {k: v.to(device) for k, v in collate_padded([e for e, _, _ in part["rows"]], self.pad_id).items()}
+        advantages = torch.tensor([a for _, a, _ in part["rows"]], dtype=torch.float32, device=device)
         labels = batch["labels"]
         mask = labels != IGNORE
         logps = objective.token_logps(_forward(model, batch), labels)
@@ -324,7 +329,7 @@ class Arena(FrozenReference, School):
             _add(sums, "kl", float(kl.sum()), float(mask.sum()))
         terms = objective.token_terms(
             logps,
-            logps.detach(),  # one update per draw: the sampling policy is the current one
+            self._old_logps(part["rows"], logps),
             advantages,
             clip_low=float(self.opts["clip_low"]),
             clip_high=float(self.opts["clip_high"]),
@@ -332,3 +337,15 @@ class Arena(FrozenReference, School):
             beta=beta,
         )
         return objective.normalise(terms, mask, str(self.opts["loss_type"]), **part["totals"])
+
+    def _old_logps(self, rows: list[tuple[Example, float, int]], logps: torch.Tensor) -> torch.Tensor:
+        """π_old: the sampling policy's log p. At a draw's first update that is the current policy
+        (ratio 1); a replayed draw keeps it from then on (`arena_replay`)."""
+        if self.replay is None:
+            return logps.detach()
+        indices = [r for _, _, r in rows]
+        old = self.replay.old_logps(indices, logps.shape[1])
+        if old is None:
+            self.replay.keep(indices, logps, [len(e) for e, _, _ in rows])
+            return logps.detach()
+        return old.to(logps.device)
