@@ -195,6 +195,44 @@ def test_sampling_is_batched_deterministic_and_grouped(tiny_hero: dict[str, Any]
     assert greedy.tokens == ref
 
 
+def test_answer_logps_with_each_prompt_once_equal_the_full_rows(tiny_hero: dict[str, Any], shared_realm: Path) -> None:
+    from realm_tui.trainer.arena_logps import answer_logps, full_row_logps
+    from realm_tui.trainer.data import IGNORE, Example, collate_padded
+    from realm_tui.trainer.hero import load_hero
+    from realm_tui.trainer.schools import _forward
+
+    hero = load_hero(tiny_hero, shared_realm, hero_id="tiny", for_training=True)
+    model, tok = hero.model, hero.tokenizer
+    model.train()
+    prompts = [tok("①⓪ + ⓪① =")["input_ids"], tok("①① + ①① = please")["input_ids"]]
+    answers = [[5, 6, 7], [8], [9, 10], [11, 12, 13, 14]]
+    prompt_of = [0, 0, 1, 1]
+    logps, mask = answer_logps(model, prompts, answers, prompt_of, pad_id=int(tok.pad_token_id), device="cpu")
+    assert mask.sum(-1).tolist() == [3, 1, 2, 4]
+    rows = [
+        Example(tuple(prompts[p] + a), tuple([IGNORE] * len(prompts[p]) + a))
+        for p, a in zip(prompt_of, answers, strict=True)
+    ]
+    batch = collate_padded(rows, int(tok.pad_token_id))
+    full = arena.token_logps(_forward(model, batch), batch["labels"])
+    for n, p in enumerate(prompt_of):
+        start = len(prompts[p]) - 1
+        expected = full[n, start : start + len(answers[n])]
+        assert logps[n, : len(answers[n])].detach() == pytest.approx(expected.detach(), abs=1e-5)
+    # The fallback from full rows (gradient checkpointing keeps no cache) gives the same layout.
+    rowwise, same_mask = full_row_logps(model, prompts, answers, prompt_of, pad_id=int(tok.pad_token_id), device="cpu")
+    assert torch.equal(same_mask, mask)
+    assert (rowwise * mask).detach() == pytest.approx((logps * mask).detach(), abs=1e-5)
+    # Gradients reach the weights through the shared prompt pass as through the full rows.
+    (logps * mask).sum().backward()
+    shared = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    (rowwise * mask).sum().backward()
+    plain = [p.grad for p in model.parameters() if p.grad is not None]
+    assert len(shared) == len(plain)
+    assert all(torch.allclose(a, b, atol=1e-4, rtol=1e-3) for a, b in zip(shared, plain, strict=True))
+
+
 # ---------------------------------------------------------------- battles on the tiny hero
 
 

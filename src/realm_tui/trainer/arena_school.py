@@ -42,6 +42,7 @@ from realm_tui.skills.curriculum import skill_slots
 from realm_tui.skills.judging import Rewards, all_finite, judge_all, require_scorer
 from realm_tui.skills.registry import realm_skill
 from realm_tui.trainer import arena as objective
+from realm_tui.trainer.arena_logps import answer_logps, full_row_logps
 from realm_tui.trainer.arena_replay import Replay, Rollout
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
 from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
@@ -289,42 +290,63 @@ class Arena(FrozenReference, School):
         return float(ce.sum()) / max(count, 1)
 
     def _policy_chunks(self, rollout: Rollout, micro_batch: int) -> list[dict[str, Any]]:
-        """The answers that carry gradient, as chunks of rows with their advantages and the step's
-        normalisers (answers of a no-signal group only do with a KL term)."""
+        """The answers that carry gradient, as chunks of rows (row index, answer tokens with the
+        stop token, advantage) with the step's normalisers (answers of a no-signal group only do
+        with a KL term). A chunk takes `micro_batch` × group answers: its prompts go through the
+        model once each (`arena_logps`), so it costs about what `micro_batch` full rows did."""
         advantages = objective.group_advantages(rollout.rewards, scale=bool(self.opts["scale_rewards"])).flatten()
         beta = float(self.opts["kl_beta"])
         rows = []
         for r, tokens in enumerate(rollout.tokens):
             stop = rollout.stopped[r]
             answer = list(tokens) + ([stop] if stop is not None else [])
-            if not answer or (advantages[r] == 0 and not beta):
-                continue
-            prompt = rollout.prompts[r // self.group]
-            labels = [IGNORE] * len(prompt) + answer
-            rows.append((Example(tuple(prompt + answer), tuple(labels)), float(advantages[r]), r))
+            if answer and (advantages[r] != 0 or beta):
+                rows.append((r, answer, float(advantages[r])))
         n_sequences = len(rollout.tokens)
         n_tokens = sum(len(t) + (s is not None) for t, s in zip(rollout.tokens, rollout.stopped, strict=True))
         longest = int(self.opts["max_new_tokens"]) or max((len(t) for t in rollout.tokens), default=1) + 1
-        size = max(1, micro_batch)
+        size = max(1, micro_batch) * (1 if self._full_rows() else self.group)
         return [
             {
                 "rows": rows[i : i + size],
+                "prompts": rollout.prompts,
                 "totals": {"total_sequences": n_sequences, "total_tokens": n_tokens, "max_tokens": longest},
             }
             for i in range(0, len(rows), size)
         ]
 
+    def _full_rows(self) -> bool:
+        """A model that keeps no cache while training (gradient checkpointing) gets full rows."""
+        return bool(getattr(self.unwrap(), "is_gradient_checkpointing", False))
+
+    def _answer_logps(self, model: Any, part: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        used = sorted({r // self.group for r, _, _ in part["rows"]})
+        local = {p: i for i, p in enumerate(used)}
+        compute = full_row_logps if self._full_rows() else answer_logps
+        return compute(
+            model,
+            [part["prompts"][p] for p in used],
+            [answer for _, answer, _ in part["rows"]],
+            [local[r // self.group] for r, _, _ in part["rows"]],
+            pad_id=self.pad_id,
+            device=self.accelerator.device,
+        )
+
+    def _reference_logps(self, part: dict[str, Any]) -> torch.Tensor:
+        with torch.no_grad(), self.accelerator.autocast():
+            if self.adapter_reference:
+                peft_model = self.unwrap()
+                with peft_model.disable_adapter():
+                    return self._answer_logps(peft_model, part)[0]
+            return self._answer_logps(self.reference, part)[0]
+
     def _policy_loss(self, model: Any, part: dict[str, Any], sums: Sums) -> torch.Tensor:
-        device = self.accelerator.device
-        batch = {k: v.to(device) for k, v in collate_padded([e for e, _, _ in part["rows"]], self.pad_id).items()}
-        advantages = torch.tensor([a for _, a, _ in part["rows"]], dtype=torch.float32, device=device)
-        labels = batch["labels"]
-        mask = labels != IGNORE
-        logps = objective.token_logps(_forward(model, batch), labels)
+        advantages = torch.tensor([a for _, _, a in part["rows"]], dtype=torch.float32, device=self.accelerator.device)
+        logps, mask = self._answer_logps(model, part)
         ref_logps = None
         beta = float(self.opts["kl_beta"])
         if beta > 0:
-            ref_logps = objective.token_logps(self._reference_logits(batch), labels)
+            ref_logps = self._reference_logps(part)
             kl = objective.kl_k3(logps.detach(), ref_logps) * mask
             _add(sums, "kl", float(kl.sum()), float(mask.sum()))
         terms = objective.token_terms(
@@ -338,14 +360,14 @@ class Arena(FrozenReference, School):
         )
         return objective.normalise(terms, mask, str(self.opts["loss_type"]), **part["totals"])
 
-    def _old_logps(self, rows: list[tuple[Example, float, int]], logps: torch.Tensor) -> torch.Tensor:
+    def _old_logps(self, rows: list[tuple[int, list[int], float]], logps: torch.Tensor) -> torch.Tensor:
         """π_old: the sampling policy's log p. At a draw's first update that is the current policy
         (ratio 1); a replayed draw keeps it from then on (`arena_replay`)."""
         if self.replay is None:
             return logps.detach()
-        indices = [r for _, _, r in rows]
+        indices = [r for r, _, _ in rows]
         old = self.replay.old_logps(indices, logps.shape[1])
         if old is None:
-            self.replay.keep(indices, logps, [len(e) for e, _, _ in rows])
+            self.replay.keep(indices, logps, [len(answer) for _, answer, _ in rows])
             return logps.detach()
         return old.to(logps.device)
