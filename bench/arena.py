@@ -7,7 +7,7 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    reaches `--low` (or after `--warmup-s`). That checkpoint is cached under `--cache-dir`, keyed
    by what shapes it, so a rerun starts at once (`--rewarm` trains it again; `--warm-only` stops
    there).
-2. The arms, one after the other, each resumed from the start for `--budget-s` seconds and
+2. The arms, one after the other (for each seed), each resumed from the start for `--budget-s` seconds and
    stopped by the clock: more SFT, then each `--variant NAME:key=value,...` of the Arena (`lr=`
    the arm's learning rate, other keys arena options; none: one arena arm with the
    `--school-option`s and the hero's rate × `lr_scale`, as `realm train` builds it). Each arm runs
@@ -18,8 +18,11 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    and the Arena's throughput: problems judged per second of sampling and judging, and per second
    of the whole arm. A markdown table and a verdict per arena arm close the run.
 
-    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 200 \
-        --variant "default:" --variant "exact-only:partial_reward=0,format_reward=0"
+Every arm runs once per `--seeds` seed (seed-major: a seed's arms back to back); the closing lines
+give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed) and
+against more SFT at the same budget.
+
+    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 180 --save-s 45 --seeds 1234,7
 """
 
 from __future__ import annotations
@@ -378,9 +381,10 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
         if rates:
             rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
             first, last = metric["reward"][:5], metric["reward"][-5:]
+            signal = sum(metric["signal"]) / len(metric["signal"])
             print(
                 f"  {rate} problems judged/s; reward {sum(first) / len(first):.3f} (first 5 steps) → "
-                f"{sum(last) / len(last):.3f} (last 5); groups with signal {sum(metric['signal']) / len(rates):.0%}"
+                f"{sum(last) / len(last):.3f} (last 5); groups with signal {signal:.0%}"
             )
     mean_held = sum(h for h, *_ in scores) / len(scores)
     return ArmResult(arm.name, job.seed, len(steps), held, whole, mean_held, len(scores), rate)

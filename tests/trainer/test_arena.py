@@ -145,6 +145,7 @@ def test_a_skill_without_a_scorer_is_refused() -> None:
         ({"beta": 0.1}, "unknown option"),
         ({"lr_scale": 0}, "lr_scale must be positive"),
         ({"iterations": 0}, "updates per sampled draw. must be at least 1"),
+        ({"gold_weight": -1}, "gold_weight must not be negative"),
     ],
 )
 def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -266,7 +267,13 @@ def rewards_of(events: Any) -> list[float]:
 
 @pytest.mark.slow
 def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
-    job = arena_job(school="arena", resume_from=sft_checkpoint, max_steps=70, checkpoints_dir=str(tmp_path / "a"))
+    job = arena_job(
+        school="arena",
+        resume_from=sft_checkpoint,
+        max_steps=70,
+        checkpoints_dir=str(tmp_path / "a"),
+        school_options={"problems": 8},
+    )
     stopped, events = battle(job)
     assert stopped.reason == "finished", [e.message for e in events.of(Error)]
     rewards = rewards_of(events)
@@ -351,6 +358,18 @@ def test_no_signal_skips_steps_and_then_stops(arena_job, battle) -> None:
     assert not events.of(Step) and stopped.checkpoint is None  # nothing trained, nothing saved
     (error,) = events.of(Error)
     assert "draws in a row gave nothing to learn" in error.message and "--school scribe" in error.message
+
+
+def test_the_gold_anchor_trains_even_a_draw_without_signal(arena_job, battle) -> None:
+    # A fresh hero scores 0 everywhere (no partial or format reward): without the anchor every
+    # draw is skipped (the test above); with `gold_weight` the gold answers' cross-entropy trains.
+    options = {"partial_reward": 0, "format_reward": 0, "gold_weight": 1.0, "problems": 4}
+    stopped, events = battle(arena_job(school="arena", max_steps=4, school_options=options))
+    steps = events.of(Step)
+    assert [s.step for s in steps] == [1, 2, 3, 4], [e.message for e in events.of(Error)]
+    assert not [e for e in events.of(Log) if "skipped" in e.message]
+    assert all(s.grad_norm > 0 and s.metrics["signal"] == 0 for s in steps)
+    assert steps[-1].loss < steps[0].loss  # the reported loss is the trained gold cross-entropy
 
 
 def test_a_nan_reward_skips_the_step(arena_job, battle, monkeypatch: pytest.MonkeyPatch) -> None:

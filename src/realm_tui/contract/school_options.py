@@ -37,6 +37,7 @@ OPTION_KEYS: dict[str, frozenset[str]] = {
             "sft_weight",
             "lr_scale",
             "iterations",
+            "gold_weight",
         }
     ),
 }
@@ -45,7 +46,7 @@ LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
 token-level mean over the group (DAPO)."""
 ARENA_DEFAULTS: dict[str, Any] = {
     "group": 8,
-    "problems": 8,
+    "problems": 32,
     "temperature": 1.0,
     "top_p": 1.0,
     "max_new_tokens": 0,
@@ -59,10 +60,13 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "sft_weight": 1.0,
     "lr_scale": 0.1,
     "iterations": 1,
+    "gold_weight": 0.0,
 }
 """`lr_scale`: the arena trains at the hero's learning rate × this (bench/arena.py: at the SFT rate
 1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; at 1e-4 held-out accuracy rose);
-`max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
+`problems` 32: at 8 a step's update rests on 2–4 groups with signal and lr 2e-4 collapsed dio-nano
+(BIN 3 held-out 47 % → 21 %), at 32 it did not (docs/schools.md); `iterations` 1: a second update
+per draw did not help there; `max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
 `scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it)."""
 ORACLE_KEYS = frozenset({"signal", "min_weight", "max_weight"})
 
@@ -149,6 +153,7 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
         "partial_reward",
         "format_reward",
         "lr_scale",
+        "gold_weight",
     ):
         if key in options:
             out[key] = _number(f"arena: {key}", options[key])
@@ -186,8 +191,8 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
         )
     if out["kl_beta"] < 0 or not 0 <= out["clip_low"] < 1 or out["clip_high"] < 0 or out["sft_weight"] < 0:
         raise InputError(None, "arena: need kl_beta ≥ 0, 0 ≤ clip_low < 1, clip_high ≥ 0 and sft_weight ≥ 0")
-    if out["partial_reward"] < 0 or out["format_reward"] < 0:
-        raise InputError(None, "arena: partial_reward and format_reward must not be negative")
+    if out["partial_reward"] < 0 or out["format_reward"] < 0 or out["gold_weight"] < 0:
+        raise InputError(None, "arena: partial_reward, format_reward and gold_weight must not be negative")
     if out["lr_scale"] <= 0:
         raise InputError(None, f"arena: lr_scale must be positive (got {out['lr_scale']})")
     return out

@@ -7,9 +7,10 @@ mixer's curriculum, review levels included), samples `group` (G) answers to each
 judges every answer with the skill's scorer (`skills.judging`: 1 when right, + `partial_reward` ×
 the skill's partial credit, + `format_reward` × its format check). Advantages are group-relative
 and the loss is the clipped policy-gradient objective, with β·KL to a frozen reference when
-`kl_beta` > 0, normalised as `loss_type` says (`trainer.arena`). One update per draw (the ratio
-to the sampling policy is then 1 at the update; the clip is kept in the objective for the maths'
-sake, as TRL does with `num_iterations` 1).
+`kl_beta` > 0, normalised as `loss_type` says (`trainer.arena`). A draw trains for `iterations`
+optimizer steps (`trainer.arena_replay`: at the first the ratio to the sampling policy is 1, after
+it the clip bounds the move); each prompt goes through the model once for its G answers
+(`trainer.arena_logps`).
 
 Quest or module chat examples drawn with the problems train by cross-entropy × `sft_weight`.
 The step's reported `loss` is the plain cross-entropy of the problems' gold answers (no gradient),
@@ -211,7 +212,8 @@ class Arena(FrozenReference, School):
         challenges = [e for e in examples if isinstance(e, Challenge)]
         chats = [e for e in examples if not isinstance(e, Challenge)]
         sums: Sums = {}
-        rollout = self._draw(challenges, has_chats=bool(chats), sums=sums) if challenges else None
+        anchored = bool(chats) or float(self.opts["gold_weight"]) > 0
+        rollout = self._draw(challenges, has_chats=anchored, sums=sums) if challenges else None
         chat_shown = 0.0
         parts = self._policy_chunks(rollout, micro_batch) if rollout is not None else []
         chat_chunks = [chats[i : i + micro_batch] for i in range(0, len(chats), micro_batch)]
@@ -231,15 +233,17 @@ class Arena(FrozenReference, School):
                 if poison:
                     loss = loss * float("nan")
                 accelerator.backward(loss)
-        max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
-        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if total else torch.tensor(0.0)
-        self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
-        # The reported loss: the gold answers' cross-entropy (after the update's gradients, before
-        # the optimizer steps), else the chat examples' own.
+        # The reported loss: the gold answers' cross-entropy (with `gold_weight` > 0 also trained,
+        # an SFT anchor beside the policy gradient), else the chat examples' own.
+        gold = float(self.opts["gold_weight"]) if challenges else 0.0
         if challenges:
-            reported = self._gold_loss(model, challenges, batching["pad_id"])
+            reported = self._gold_loss(model, challenges, batching["pad_id"], weight=gold, poison=poison)
         else:
             reported = chat_shown / max(n_labels, 1)
+        max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
+        trained = total or gold > 0
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if trained else torch.tensor(0.0)
+        self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
         return (float("nan") if poison else reported), float(grad_norm)
 
     def _draw(self, challenges: list[Challenge], *, has_chats: bool, sums: Sums) -> Rollout:
@@ -279,15 +283,19 @@ class Arena(FrozenReference, School):
         if fresh:  # a replayed draw sampled nothing this step
             _add(sums, "problems_per_s", float(b), rollout.seconds)
 
-    def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int) -> float:
-        """Cross-entropy of the problems' gold answers (the step's reported loss; no gradient)."""
+    def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int, *, weight: float, poison: bool) -> float:
+        """Cross-entropy of the problems' gold answers: the step's reported loss, and with `weight`
+        > 0 a term of the step's gradient (mean over gold tokens × weight)."""
         batch = {
             k: v.to(self.accelerator.device) for k, v in collate_padded([c.gold for c in challenges], pad_id).items()
         }
-        with torch.no_grad():
-            ce = _token_ce(_forward(model, batch), batch["labels"])
         count = int((batch["labels"] != IGNORE).sum())
-        return float(ce.sum()) / max(count, 1)
+        if weight <= 0:
+            with torch.no_grad():
+                return float(_token_ce(_forward(model, batch), batch["labels"]).sum()) / max(count, 1)
+        ce = _token_ce(_forward(model, batch), batch["labels"]).sum() / max(count, 1)
+        self.accelerator.backward(ce * weight * (float("nan") if poison else 1.0))
+        return float(ce.detach())
 
     def _policy_chunks(self, rollout: Rollout, micro_batch: int) -> list[dict[str, Any]]:
         """The answers that carry gradient, as chunks of rows (row index, answer tokens with the
