@@ -40,7 +40,7 @@ from typing import Any
 
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import CheckpointSaved, Command, Error, EvalResult, Log, Step, Stop, TrainJob
-from realm_tui.contract.school_options import school_learning_rate
+from realm_tui.contract.school_options import school_learning_rate, school_settings
 from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.registry import realm_skill
 
@@ -377,7 +377,7 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
             print(f"  {note}")
         rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
         metric = {k: [s.metrics[k] for s in steps if k in s.metrics] for k in ("reward", "signal", "solved")}
-        problems = int(arm.options.get("problems", 8))
+        problems = int(school_settings("arena", arm.options)["problems"])
         if rates:
             rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
             first, last = metric["reward"][:5], metric["reward"][-5:]
