@@ -273,7 +273,7 @@ def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoin
         resume_from=sft_checkpoint,
         max_steps=70,
         checkpoints_dir=str(tmp_path / "a"),
-        school_options={"problems": 8},
+        school_options={"problems": 8, "gold_weight": 0},  # the policy gradient alone, no SFT anchor
     )
     stopped, events = battle(job)
     assert stopped.reason == "finished", [e.message for e in events.of(Error)]
