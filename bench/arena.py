@@ -362,7 +362,8 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
     )
     checkpoint, events, wall = fight(fought, args.budget_s)
     steps = _steps(events)
-    saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint})
+    # In step order (checkpoint-<step>-<time>: as text, 1005 would sort before 745).
+    saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint}, key=_step_of)
     scores = [accuracy(job, path, args.level) for path in saved]
     held, whole, n_held, _ = accuracy(job, checkpoint, args.level)
     print(
@@ -388,6 +389,10 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
             )
     mean_held = sum(h for h, *_ in scores) / len(scores)
     return ArmResult(arm.name, job.seed, len(steps), held, whole, mean_held, len(scores), rate)
+
+
+def _step_of(path: str) -> int:
+    return int(Path(path).name.split("-")[1])
 
 
 def report(
