@@ -7,7 +7,7 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    reaches `--low` (or after `--warmup-s`). That checkpoint is cached under `--cache-dir`, keyed
    by what shapes it, so a rerun starts at once (`--rewarm` trains it again; `--warm-only` stops
    there).
-2. The arms, one after the other, each resumed from the start for `--budget-s` seconds and
+2. The arms, one after the other (for each seed), each resumed from the start for `--budget-s` seconds and
    stopped by the clock: more SFT, then each `--variant NAME:key=value,...` of the Arena (`lr=`
    the arm's learning rate, other keys arena options; none: one arena arm with the
    `--school-option`s and the hero's rate × `lr_scale`, as `realm train` builds it). Each arm runs
@@ -18,8 +18,11 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    and the Arena's throughput: problems judged per second of sampling and judging, and per second
    of the whole arm. A markdown table and a verdict per arena arm close the run.
 
-    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 200 \
-        --variant "default:" --variant "exact-only:partial_reward=0,format_reward=0"
+Every arm runs once per `--seeds` seed (seed-major: a seed's arms back to back); the closing lines
+give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed) and
+against more SFT at the same budget.
+
+    HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 180 --save-s 45 --seeds 1234,7
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Any
 
 from realm_tui.config.realm_config import load_realm_configs
 from realm_tui.contract.protocol import CheckpointSaved, Command, Error, EvalResult, Log, Step, Stop, TrainJob
-from realm_tui.contract.school_options import school_learning_rate
+from realm_tui.contract.school_options import school_learning_rate, school_settings
 from realm_tui.services.init_realm import init_realm
 from realm_tui.skills.registry import realm_skill
 
@@ -271,6 +274,9 @@ def main() -> int:
         "--variant", action="append", default=[], help="an arena arm NAME:key=value,... (lr=… the arm's lr)"
     )
     parser.add_argument("--skip-sft", action="store_true", help="arena arms only (ablations)")
+    parser.add_argument(
+        "--seeds", default="1234,7", help="comma-separated battle seeds: every arm runs once per seed (data, sampling)"
+    )
     parser.add_argument("--save-s", type=float, default=30.0, help="a checkpoint every N s in each arm (scored after)")
     parser.add_argument(
         "--cache-dir", default=str(Path.home() / ".cache" / "realm-bench" / "arena"), help="warm-up starts kept here"
@@ -298,22 +304,12 @@ def main() -> int:
     if args.warm_only:
         return 0
     arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + variants(args)
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     rows = []
-    for arm in arms:
-        rows.append(run_arm(job, arm, start, args))
-    print(f"\nBIN level {args.level}, {args.budget_s:.0f} s per arm; start: held-out {held0:.0%}, pool {whole0:.0%}")
-    print("| arm | steps | held-out after | held-out, mean of the arm's checkpoints | pool after | judged/s |")
-    print("|---|---|---|---|---|---|")
-    for row in rows:
-        print(
-            f"| {row.name} | {row.steps} | {held0:.0%} → **{row.held:.0%}** | {row.mean_held:.0%} "
-            f"(of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} | {row.rate} |"
-        )
-    sft = rows[0]
-    for row in rows[1:] if not args.skip_sft else []:
-        verdict = "beats" if row.held > sft.held else ("ties" if row.held == sft.held else "does NOT beat")
-        shares = f"{row.held:.0%} vs {sft.held:.0%}; start {held0:.0%}"
-        print(f"verdict (held-out): {row.name} {verdict} more SFT ({shares})")
+    for seed in seeds:  # seed-major: each seed's arms run back to back, so both see the same load
+        for arm in arms:
+            rows.append(run_arm(replace(job, seed=seed), arm, start, args))
+    report(rows, arms, seeds, held0, whole0, args)
     print(f"load at the end: {os.getloadavg()[0]:.1f} (1 min); realm: {folder}")
     return 0
 
@@ -329,6 +325,7 @@ class Arm:
 @dataclass(frozen=True)
 class ArmResult:
     name: str
+    seed: int
     steps: int
     held: float
     whole: float
@@ -365,7 +362,8 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
     )
     checkpoint, events, wall = fight(fought, args.budget_s)
     steps = _steps(events)
-    saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint})
+    # In step order (checkpoint-<step>-<time>: as text, 1005 would sort before 745).
+    saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint}, key=_step_of)
     scores = [accuracy(job, path, args.level) for path in saved]
     held, whole, n_held, _ = accuracy(job, checkpoint, args.level)
     print(
@@ -380,16 +378,60 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
             print(f"  {note}")
         rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
         metric = {k: [s.metrics[k] for s in steps if k in s.metrics] for k in ("reward", "signal", "solved")}
-        problems = int(arm.options.get("problems", 8))
+        problems = int(school_settings("arena", arm.options)["problems"])
         if rates:
             rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
             first, last = metric["reward"][:5], metric["reward"][-5:]
+            signal = sum(metric["signal"]) / len(metric["signal"])
             print(
                 f"  {rate} problems judged/s; reward {sum(first) / len(first):.3f} (first 5 steps) → "
-                f"{sum(last) / len(last):.3f} (last 5); groups with signal {sum(metric['signal']) / len(rates):.0%}"
+                f"{sum(last) / len(last):.3f} (last 5); groups with signal {signal:.0%}"
             )
     mean_held = sum(h for h, *_ in scores) / len(scores)
-    return ArmResult(arm.name, len(steps), held, whole, mean_held, len(scores), rate)
+    return ArmResult(arm.name, job.seed, len(steps), held, whole, mean_held, len(scores), rate)
+
+
+def _step_of(path: str) -> int:
+    return int(Path(path).name.split("-")[1])
+
+
+def report(
+    rows: list[ArmResult], arms: list[Arm], seeds: list[int], held0: float, whole0: float, args: argparse.Namespace
+) -> None:
+    """One table row per arm and seed, then per arm the mean over seeds and a verdict: against the
+    start (the arena must rise above it) and against more SFT at the same budget."""
+    print(f"\nBIN level {args.level}, {args.budget_s:.0f} s per arm, seeds {seeds}; start: held-out {held0:.0%}")
+    print("| arm | seed | steps | held-out before → after | mean of the arm's checkpoints | pool after | judged/s |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row.name} | {row.seed} | {row.steps} | {held0:.0%} → **{row.held:.0%}** | {row.mean_held:.0%} "
+            f"(of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} | {row.rate} |"
+        )
+    means = {}
+    for arm in arms:
+        mine = [r for r in rows if r.name == arm.name]
+        end = sum(r.held for r in mine) / len(mine)
+        mean = sum(r.mean_held for r in mine) / len(mine)
+        means[arm.name] = end
+        gains = " ".join(f"{r.held - held0:+.0%}" for r in mine)
+        print(
+            f"{arm.name}: held-out after {end:.1%} (mean of seeds; per seed vs start {gains}), "
+            f"checkpoints' mean {mean:.1%}"
+        )
+    sft = means.get(arms[0].name) if arms and arms[0].school == "scribe" else None
+    for arm in arms:
+        if arm.school != "arena":
+            continue
+        mine = [r for r in rows if r.name == arm.name]
+        rises = all(r.held - held0 >= 0.10 for r in mine)
+        rise = "rises ≥ 10 points above" if rises else "does NOT rise 10 points above"
+        line = f"verdict: {arm.name} {rise} its start on every seed"
+        if sft is not None:
+            diff = means[arm.name] - sft
+            word = "beats" if diff > 0 else "ties" if diff == 0 else "loses to"
+            line += f"; vs more SFT at the same budget: {diff:+.1%} ({word} it)"
+        print(line)
 
 
 if __name__ == "__main__":

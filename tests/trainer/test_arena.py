@@ -144,6 +144,8 @@ def test_a_skill_without_a_scorer_is_refused() -> None:
         ({"kl_beta": "nan"}, "finite"),
         ({"beta": 0.1}, "unknown option"),
         ({"lr_scale": 0}, "lr_scale must be positive"),
+        ({"iterations": 0}, "updates per sampled draw. must be at least 1"),
+        ({"gold_weight": -1}, "gold_weight must not be negative"),
     ],
 )
 def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -151,9 +153,10 @@ def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) ->
         school_settings("arena", options)
 
 
-def test_the_arena_trains_at_a_tenth_of_the_heros_learning_rate() -> None:
-    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 1e-4 it learned."""
-    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(1e-4)
+def test_the_arena_trains_at_a_third_of_the_heros_learning_rate() -> None:
+    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 3e-4 with
+    the gold anchor it learned most."""
+    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(3e-4)
     assert school_learning_rate("arena", {"lr_scale": "0.5"}, 1e-3) == pytest.approx(5e-4)
     assert school_learning_rate("scribe", {}, 1e-3) == 1e-3
 
@@ -194,6 +197,44 @@ def test_sampling_is_batched_deterministic_and_grouped(tiny_hero: dict[str, Any]
     assert greedy.tokens == ref
 
 
+def test_answer_logps_with_each_prompt_once_equal_the_full_rows(tiny_hero: dict[str, Any], shared_realm: Path) -> None:
+    from realm_tui.trainer.arena_logps import answer_logps, full_row_logps
+    from realm_tui.trainer.data import IGNORE, Example, collate_padded
+    from realm_tui.trainer.hero import load_hero
+    from realm_tui.trainer.schools import _forward
+
+    hero = load_hero(tiny_hero, shared_realm, hero_id="tiny", for_training=True)
+    model, tok = hero.model, hero.tokenizer
+    model.train()
+    prompts = [tok("①⓪ + ⓪① =")["input_ids"], tok("①① + ①① = please")["input_ids"]]
+    answers = [[5, 6, 7], [8], [9, 10], [11, 12, 13, 14]]
+    prompt_of = [0, 0, 1, 1]
+    logps, mask = answer_logps(model, prompts, answers, prompt_of, pad_id=int(tok.pad_token_id), device="cpu")
+    assert mask.sum(-1).tolist() == [3, 1, 2, 4]
+    rows = [
+        Example(tuple(prompts[p] + a), tuple([IGNORE] * len(prompts[p]) + a))
+        for p, a in zip(prompt_of, answers, strict=True)
+    ]
+    batch = collate_padded(rows, int(tok.pad_token_id))
+    full = arena.token_logps(_forward(model, batch), batch["labels"])
+    for n, p in enumerate(prompt_of):
+        start = len(prompts[p]) - 1
+        expected = full[n, start : start + len(answers[n])]
+        assert logps[n, : len(answers[n])].detach() == pytest.approx(expected.detach(), abs=1e-5)
+    # The fallback from full rows (gradient checkpointing keeps no cache) gives the same layout.
+    rowwise, same_mask = full_row_logps(model, prompts, answers, prompt_of, pad_id=int(tok.pad_token_id), device="cpu")
+    assert torch.equal(same_mask, mask)
+    assert (rowwise * mask).detach() == pytest.approx((logps * mask).detach(), abs=1e-5)
+    # Gradients reach the weights through the shared prompt pass as through the full rows.
+    (logps * mask).sum().backward()
+    shared = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    model.zero_grad()
+    (rowwise * mask).sum().backward()
+    plain = [p.grad for p in model.parameters() if p.grad is not None]
+    assert len(shared) == len(plain)
+    assert all(torch.allclose(a, b, atol=1e-4, rtol=1e-3) for a, b in zip(shared, plain, strict=True))
+
+
 # ---------------------------------------------------------------- battles on the tiny hero
 
 
@@ -227,7 +268,13 @@ def rewards_of(events: Any) -> list[float]:
 
 @pytest.mark.slow
 def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
-    job = arena_job(school="arena", resume_from=sft_checkpoint, max_steps=70, checkpoints_dir=str(tmp_path / "a"))
+    job = arena_job(
+        school="arena",
+        resume_from=sft_checkpoint,
+        max_steps=70,
+        checkpoints_dir=str(tmp_path / "a"),
+        school_options={"problems": 8, "gold_weight": 0},  # the policy gradient alone, no SFT anchor
+    )
     stopped, events = battle(job)
     assert stopped.reason == "finished", [e.message for e in events.of(Error)]
     rewards = rewards_of(events)
@@ -239,19 +286,53 @@ def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoin
     assert all(math.isfinite(s.loss) for s in events.of(Step))
 
 
-def test_arena_resume_is_exact(arena_job, battle, sft_checkpoint: str, tmp_path: Path) -> None:
-    common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options={"problems": 4})
+@pytest.mark.parametrize("iterations", [1, 2])
+def test_arena_resume_is_exact(arena_job, battle, sft_checkpoint: str, tmp_path: Path, iterations: int) -> None:
+    # With 2 updates per draw the stop at step 33 falls after the first update of draw 2 (steps
+    # 31-32 are draw 1): the resumed battle must finish that draw from the saved replay.
+    options = {"problems": 4, "iterations": iterations}
+    common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options=options)
     _, straight = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "a")))
     stop_at = ScriptedControl({33: [Stop()]})
     first_stop, first = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "b")), stop_at)
     state = torch.load(Path(first_stop.checkpoint) / "trainer_state.pt", weights_only=True)
-    assert state["school"]["name"] == "arena" and state["school"]["rollouts"] == 3
+    assert state["school"]["name"] == "arena" and state["school"]["rollouts"] == (3 if iterations == 1 else 2)
+    assert ("replay" in state["school"]) == (iterations > 1)
     job = arena_job(**{**common, "resume_from": first_stop.checkpoint}, checkpoints_dir=str(tmp_path / "b"))
     _, resumed = battle(job)
     both = first.of(Step) + resumed.of(Step)
     assert [s.step for s in both] == [s.step for s in straight.of(Step)]
     assert [s.loss for s in both] == pytest.approx([s.loss for s in straight.of(Step)], abs=1e-5, rel=0)
     assert [s.metrics["reward"] for s in both] == pytest.approx(rewards_of(straight), abs=1e-6)
+
+
+def test_a_draw_is_replayed_for_several_updates_with_the_clip_in_play(
+    arena_job, battle, sft_checkpoint: str, tmp_path: Path
+) -> None:
+    options = {"problems": 4, "iterations": 3}
+    job = arena_job(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options=options)
+    stopped, events = battle(replace(job, checkpoints_dir=str(tmp_path / "mu")))
+    steps = events.of(Step)
+    assert [s.step for s in steps] == list(range(31, 37)), [e.message for e in events.of(Error)]
+    # Steps 31 and 34 sample (and time the sampler); 32-33 and 35-36 train on the same draw again.
+    assert ["problems_per_s" in s.metrics for s in steps] == [True, False, False, True, False, False]
+    assert steps[0].metrics["reward"] == steps[1].metrics["reward"] == steps[2].metrics["reward"]
+    assert steps[3].metrics["reward"] == steps[4].metrics["reward"] == steps[5].metrics["reward"]
+    assert all(math.isfinite(s.loss) and s.grad_norm > 0 for s in steps)
+
+
+def test_a_replayed_draw_keeps_the_sampling_policys_log_probabilities() -> None:
+    from realm_tui.trainer.arena_replay import Replay, Rollout
+
+    rollout = Rollout([[1, 2]], [[3], [4]], [None, 9], torch.ones(1, 2), torch.ones(1, 2, dtype=torch.bool), 0.1)
+    replay = Replay(rollout)
+    assert replay.old_logps([0, 1], 4) is None  # first update: π_old is the current policy
+    replay.keep([0, 1], torch.tensor([[0.0, -1.0, -2.0, 0.0], [0.0, -3.0, -4.0, -5.0]]), [3, 4])
+    replay.keep([0], torch.zeros(1, 4), [3])  # a later update never overwrites π_old
+    assert replay.old_logps([1, 0], 5).tolist() == [[0.0, -3.0, -4.0, -5.0, 0.0], [0.0, -1.0, -2.0, 0.0, 0.0]]
+    again = Replay.from_state(replay.state())
+    assert again.rollout.stopped == [None, 9] and again.uses == 1
+    assert torch.equal(again.old_logps([0, 1], 4), replay.old_logps([0, 1], 4))
 
 
 @pytest.mark.parametrize("lora", [False, True])
@@ -271,13 +352,26 @@ def test_arena_kl_to_the_reference(arena_job, battle, sft_checkpoint: str, tmp_p
 
 def test_no_signal_skips_steps_and_then_stops(arena_job, battle) -> None:
     # A fresh hero never answers BIN right; with no partial or format reward every answer scores 0.
-    job = arena_job(school="arena", max_steps=3, school_options={"partial_reward": 0, "format_reward": 0})
+    options = {"partial_reward": 0, "format_reward": 0, "gold_weight": 0}
+    job = arena_job(school="arena", max_steps=3, school_options=options)
     stopped, events = battle(job)
     skipped = [e.message for e in events.of(Log) if "skipped" in e.message]
     assert skipped and "scored the same" in skipped[0] and "no signal" in skipped[0]
     assert not events.of(Step) and stopped.checkpoint is None  # nothing trained, nothing saved
     (error,) = events.of(Error)
     assert "draws in a row gave nothing to learn" in error.message and "--school scribe" in error.message
+
+
+def test_the_gold_anchor_trains_even_a_draw_without_signal(arena_job, battle) -> None:
+    # A fresh hero scores 0 everywhere (no partial or format reward): without the anchor every
+    # draw is skipped (the test above); with `gold_weight` the gold answers' cross-entropy trains.
+    options = {"partial_reward": 0, "format_reward": 0, "gold_weight": 1.0, "problems": 4}
+    stopped, events = battle(arena_job(school="arena", max_steps=4, school_options=options))
+    steps = events.of(Step)
+    assert [s.step for s in steps] == [1, 2, 3, 4], [e.message for e in events.of(Error)]
+    assert not [e for e in events.of(Log) if "skipped" in e.message]
+    assert all(s.grad_norm > 0 and s.metrics["signal"] == 0 for s in steps)
+    assert steps[-1].loss < steps[0].loss  # the reported loss is the trained gold cross-entropy
 
 
 def test_a_nan_reward_skips_the_step(arena_job, battle, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,10 @@ mixer's curriculum, review levels included), samples `group` (G) answers to each
 judges every answer with the skill's scorer (`skills.judging`: 1 when right, + `partial_reward` ×
 the skill's partial credit, + `format_reward` × its format check). Advantages are group-relative
 and the loss is the clipped policy-gradient objective, with β·KL to a frozen reference when
-`kl_beta` > 0, normalised as `loss_type` says (`trainer.arena`). One update per draw (the ratio
-to the sampling policy is then 1 at the update; the clip is kept in the objective for the maths'
-sake, as TRL does with `num_iterations` 1).
+`kl_beta` > 0, normalised as `loss_type` says (`trainer.arena`). A draw trains for `iterations`
+optimizer steps (`trainer.arena_replay`: at the first the ratio to the sampling policy is 1, after
+it the clip bounds the move); each prompt goes through the model once for its G answers
+(`trainer.arena_logps`).
 
 Quest or module chat examples drawn with the problems train by cross-entropy × `sft_weight`.
 The step's reported `loss` is the plain cross-entropy of the problems' gold answers (no gradient),
@@ -42,6 +43,8 @@ from realm_tui.skills.curriculum import skill_slots
 from realm_tui.skills.judging import Rewards, all_finite, judge_all, require_scorer
 from realm_tui.skills.registry import realm_skill
 from realm_tui.trainer import arena as objective
+from realm_tui.trainer.arena_logps import answer_logps, full_row_logps
+from realm_tui.trainer.arena_replay import Replay, Rollout
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
 from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
 from realm_tui.trainer.sampling import sample_ids
@@ -68,20 +71,6 @@ class Challenge(Example):
         return Example(self.input_ids, self.labels)
 
 
-@dataclass(frozen=True)
-class Rollout:
-    """One step's sampled answers, judged: row r answers problem r // group."""
-
-    prompts: list[list[int]]
-    tokens: list[list[int]]
-    stopped: list[int | None]
-    rewards: torch.Tensor
-    """[B, G]"""
-    correct: torch.Tensor
-    """[B, G] bool"""
-    seconds: float
-
-
 class Arena(FrozenReference, School):
     name = "arena"
 
@@ -95,6 +84,9 @@ class Arena(FrozenReference, School):
         self.configs_dir = Path(job.realm_root) / "configs"
         self.rollouts = 0
         """Draws sampled so far (saved with checkpoints): seeds each draw's sampling."""
+        self.iterations = int(self.opts["iterations"])
+        self.replay: Replay | None = None
+        """The draw being trained on again (`iterations` > 1; saved with checkpoints)."""
         self.tokenizer: Any = None
         self._check_skills(job.curriculum)
 
@@ -120,11 +112,15 @@ class Arena(FrozenReference, School):
         self._load_recorded(state)
         if state and state.get("name") == self.name:
             self.rollouts = int(state.get("rollouts", 0))
+            replay = state.get("replay")
+            self.replay = Replay.from_state(replay) if replay else None
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"name": self.name, "rollouts": self.rollouts}
         if self.recorded:
             state["reference"] = self.recorded
+        if self.replay is not None:
+            state["replay"] = self.replay.state()
         return state
 
     def start(
@@ -216,10 +212,8 @@ class Arena(FrozenReference, School):
         challenges = [e for e in examples if isinstance(e, Challenge)]
         chats = [e for e in examples if not isinstance(e, Challenge)]
         sums: Sums = {}
-        rollout = self.rollout(challenges) if challenges else None
-        if rollout is not None:
-            self._check_signal(rollout, has_chats=bool(chats))
-            self._report(rollout, sums)
+        anchored = bool(chats) or float(self.opts["gold_weight"]) > 0
+        rollout = self._draw(challenges, has_chats=anchored, sums=sums) if challenges else None
         chat_shown = 0.0
         parts = self._policy_chunks(rollout, micro_batch) if rollout is not None else []
         chat_chunks = [chats[i : i + micro_batch] for i in range(0, len(chats), micro_batch)]
@@ -239,16 +233,31 @@ class Arena(FrozenReference, School):
                 if poison:
                     loss = loss * float("nan")
                 accelerator.backward(loss)
-        max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
-        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if total else torch.tensor(0.0)
-        self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
-        # The reported loss: the gold answers' cross-entropy (after the update's gradients, before
-        # the optimizer steps), else the chat examples' own.
+        # The reported loss: the gold answers' cross-entropy (with `gold_weight` > 0 also trained,
+        # an SFT anchor beside the policy gradient), else the chat examples' own.
+        gold = float(self.opts["gold_weight"]) if challenges else 0.0
         if challenges:
-            reported = self._gold_loss(model, challenges, batching["pad_id"])
+            reported = self._gold_loss(model, challenges, batching["pad_id"], weight=gold, poison=poison)
         else:
             reported = chat_shown / max(n_labels, 1)
+        max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
+        trained = total or gold > 0
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if trained else torch.tensor(0.0)
+        self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
         return (float("nan") if poison else reported), float(grad_norm)
+
+    def _draw(self, challenges: list[Challenge], *, has_chats: bool, sums: Sums) -> Rollout:
+        """The step's judged answers: the replayed draw while it has updates left (`iterations`),
+        else a fresh one (checked for signal first, so a skipped draw is never replayed)."""
+        if self.replay is not None and self.replay.uses < self.iterations:
+            self.replay.uses += 1
+            self._report(self.replay.rollout, sums, fresh=False)
+            return self.replay.rollout
+        rollout = self.rollout(challenges)
+        self._check_signal(rollout, has_chats=has_chats)
+        self.replay = Replay(rollout) if self.iterations > 1 else None
+        self._report(rollout, sums, fresh=True)
+        return rollout
 
     def _check_signal(self, rollout: Rollout, *, has_chats: bool) -> None:
         values = rollout.rewards.flatten().tolist()
@@ -264,67 +273,93 @@ class Arena(FrozenReference, School):
                 "no signal to learn from, update skipped"
             )
 
-    def _report(self, rollout: Rollout, sums: Sums) -> None:
+    def _report(self, rollout: Rollout, sums: Sums, *, fresh: bool) -> None:
         b, g = rollout.rewards.shape
         _add(sums, "reward", float(rollout.rewards.sum()), b * g)
         _add(sums, "solved", float(rollout.correct.any(dim=1).sum()), b)
         _add(sums, "accuracy", float(rollout.correct.sum()), b * g)
         _add(sums, "answer_len", float(sum(len(t) for t in rollout.tokens)), b * g)
         _add(sums, "signal", float(objective.signal_groups(rollout.rewards).sum()), b)
-        _add(sums, "problems_per_s", float(b), rollout.seconds)
+        if fresh:  # a replayed draw sampled nothing this step
+            _add(sums, "problems_per_s", float(b), rollout.seconds)
 
-    def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int) -> float:
-        """Cross-entropy of the problems' gold answers (the step's reported loss; no gradient)."""
+    def _gold_loss(self, model: Any, challenges: list[Challenge], pad_id: int, *, weight: float, poison: bool) -> float:
+        """Cross-entropy of the problems' gold answers: the step's reported loss, and with `weight`
+        > 0 a term of the step's gradient (mean over gold tokens × weight)."""
         batch = {
             k: v.to(self.accelerator.device) for k, v in collate_padded([c.gold for c in challenges], pad_id).items()
         }
-        with torch.no_grad():
-            ce = _token_ce(_forward(model, batch), batch["labels"])
         count = int((batch["labels"] != IGNORE).sum())
-        return float(ce.sum()) / max(count, 1)
+        if weight <= 0:
+            with torch.no_grad():
+                return float(_token_ce(_forward(model, batch), batch["labels"]).sum()) / max(count, 1)
+        ce = _token_ce(_forward(model, batch), batch["labels"]).sum() / max(count, 1)
+        self.accelerator.backward(ce * weight * (float("nan") if poison else 1.0))
+        return float(ce.detach())
 
     def _policy_chunks(self, rollout: Rollout, micro_batch: int) -> list[dict[str, Any]]:
-        """The answers that carry gradient, as chunks of rows with their advantages and the step's
-        normalisers (answers of a no-signal group only do with a KL term)."""
+        """The answers that carry gradient, as chunks of rows (row index, answer tokens with the
+        stop token, advantage) with the step's normalisers (answers of a no-signal group only do
+        with a KL term). A chunk takes `micro_batch` × group answers: its prompts go through the
+        model once each (`arena_logps`), so it costs about what `micro_batch` full rows did."""
         advantages = objective.group_advantages(rollout.rewards, scale=bool(self.opts["scale_rewards"])).flatten()
         beta = float(self.opts["kl_beta"])
         rows = []
         for r, tokens in enumerate(rollout.tokens):
             stop = rollout.stopped[r]
             answer = list(tokens) + ([stop] if stop is not None else [])
-            if not answer or (advantages[r] == 0 and not beta):
-                continue
-            prompt = rollout.prompts[r // self.group]
-            labels = [IGNORE] * len(prompt) + answer
-            rows.append((Example(tuple(prompt + answer), tuple(labels)), float(advantages[r])))
+            if answer and (advantages[r] != 0 or beta):
+                rows.append((r, answer, float(advantages[r])))
         n_sequences = len(rollout.tokens)
         n_tokens = sum(len(t) + (s is not None) for t, s in zip(rollout.tokens, rollout.stopped, strict=True))
         longest = int(self.opts["max_new_tokens"]) or max((len(t) for t in rollout.tokens), default=1) + 1
-        size = max(1, micro_batch)
+        size = max(1, micro_batch) * (1 if self._full_rows() else self.group)
         return [
             {
                 "rows": rows[i : i + size],
+                "prompts": rollout.prompts,
                 "totals": {"total_sequences": n_sequences, "total_tokens": n_tokens, "max_tokens": longest},
             }
             for i in range(0, len(rows), size)
         ]
 
+    def _full_rows(self) -> bool:
+        """A model that keeps no cache while training (gradient checkpointing) gets full rows."""
+        return bool(getattr(self.unwrap(), "is_gradient_checkpointing", False))
+
+    def _answer_logps(self, model: Any, part: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        used = sorted({r // self.group for r, _, _ in part["rows"]})
+        local = {p: i for i, p in enumerate(used)}
+        compute = full_row_logps if self._full_rows() else answer_logps
+        return compute(
+            model,
+            [part["prompts"][p] for p in used],
+            [answer for _, answer, _ in part["rows"]],
+            [local[r // self.group] for r, _, _ in part["rows"]],
+            pad_id=self.pad_id,
+            device=self.accelerator.device,
+        )
+
+    def _reference_logps(self, part: dict[str, Any]) -> torch.Tensor:
+        with torch.no_grad(), self.accelerator.autocast():
+            if self.adapter_reference:
+                peft_model = self.unwrap()
+                with peft_model.disable_adapter():
+                    return self._answer_logps(peft_model, part)[0]
+            return self._answer_logps(self.reference, part)[0]
+
     def _policy_loss(self, model: Any, part: dict[str, Any], sums: Sums) -> torch.Tensor:
-        device = self.accelerator.device
-        batch = {k: v.to(device) for k, v in collate_padded([e for e, _ in part["rows"]], self.pad_id).items()}
-        advantages = torch.tensor([a for _, a in part["rows"]], dtype=torch.float32, device=device)
-        labels = batch["labels"]
-        mask = labels != IGNORE
-        logps = objective.token_logps(_forward(model, batch), labels)
+        advantages = torch.tensor([a for _, _, a in part["rows"]], dtype=torch.float32, device=self.accelerator.device)
+        logps, mask = self._answer_logps(model, part)
         ref_logps = None
         beta = float(self.opts["kl_beta"])
         if beta > 0:
-            ref_logps = objective.token_logps(self._reference_logits(batch), labels)
+            ref_logps = self._reference_logps(part)
             kl = objective.kl_k3(logps.detach(), ref_logps) * mask
             _add(sums, "kl", float(kl.sum()), float(mask.sum()))
         terms = objective.token_terms(
             logps,
-            logps.detach(),  # one update per draw: the sampling policy is the current one
+            self._old_logps(part["rows"], logps),
             advantages,
             clip_low=float(self.opts["clip_low"]),
             clip_high=float(self.opts["clip_high"]),
@@ -332,3 +367,15 @@ class Arena(FrozenReference, School):
             beta=beta,
         )
         return objective.normalise(terms, mask, str(self.opts["loss_type"]), **part["totals"])
+
+    def _old_logps(self, rows: list[tuple[int, list[int], float]], logps: torch.Tensor) -> torch.Tensor:
+        """π_old: the sampling policy's log p. At a draw's first update that is the current policy
+        (ratio 1); a replayed draw keeps it from then on (`arena_replay`)."""
+        if self.replay is None:
+            return logps.detach()
+        indices = [r for r, _, _ in rows]
+        old = self.replay.old_logps(indices, logps.shape[1])
+        if old is None:
+            self.replay.keep(indices, logps, [len(answer) for _, answer, _ in rows])
+            return logps.detach()
+        return old.to(logps.device)
