@@ -29,7 +29,7 @@ def test_the_next_battle_trains_in_the_campaigns_school(tmp_path: Path) -> None:
         plan = plan_battle(realm, configs, store, hero_id="tiny", steps=1)
         assert plan.job.school == "arena"
         hero_lr = configs.hero("tiny").training_defaults.learning_rate
-        assert plan.job.learning_rate == pytest.approx(hero_lr * 0.3), "the Arena's lr_scale"
+        assert plan.job.learning_rate == pytest.approx(hero_lr * 0.1), "the Arena's lr_scale"
         assert any("school arena: the campaign follows it" in note for note in plan.notes)
 
         assert plan_battle(realm, configs, store, hero_id="tiny", steps=1, school="scribe").job.school == "scribe"

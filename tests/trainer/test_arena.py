@@ -153,10 +153,9 @@ def test_bad_arena_options_are_refused(options: dict[str, Any], message: str) ->
         school_settings("arena", options)
 
 
-def test_the_arena_trains_at_a_third_of_the_heros_learning_rate() -> None:
-    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 3e-4 with
-    the gold anchor it learned most."""
-    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(3e-4)
+def test_the_arena_trains_at_a_tenth_of_the_heros_learning_rate() -> None:
+    """bench/arena.py: at dio-nano's SFT rate (1e-3) the arena collapsed its answers; at 1e-4 it learned."""
+    assert school_learning_rate("arena", {}, 1e-3) == pytest.approx(1e-4)
     assert school_learning_rate("arena", {"lr_scale": "0.5"}, 1e-3) == pytest.approx(5e-4)
     assert school_learning_rate("scribe", {}, 1e-3) == 1e-3
 
@@ -352,8 +351,7 @@ def test_arena_kl_to_the_reference(arena_job, battle, sft_checkpoint: str, tmp_p
 
 def test_no_signal_skips_steps_and_then_stops(arena_job, battle) -> None:
     # A fresh hero never answers BIN right; with no partial or format reward every answer scores 0.
-    options = {"partial_reward": 0, "format_reward": 0, "gold_weight": 0}
-    job = arena_job(school="arena", max_steps=3, school_options=options)
+    job = arena_job(school="arena", max_steps=3, school_options={"partial_reward": 0, "format_reward": 0})
     stopped, events = battle(job)
     skipped = [e.message for e in events.of(Log) if "skipped" in e.message]
     assert skipped and "scored the same" in skipped[0] and "no signal" in skipped[0]

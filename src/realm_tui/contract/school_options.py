@@ -58,14 +58,12 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "partial_reward": 0.5,
     "format_reward": 0.1,
     "sft_weight": 1.0,
-    "lr_scale": 0.3,
+    "lr_scale": 0.1,
     "iterations": 1,
-    "gold_weight": 1.0,
+    "gold_weight": 0.0,
 }
 """`lr_scale`: the arena trains at the hero's learning rate × this (bench/arena.py: at the SFT rate
-1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; without the gold anchor 3e-4 collapsed
-too and 1e-4 rose a little; with it, 3e-4 rose most); `gold_weight` 1: the gold answers'
-cross-entropy beside the policy gradient (BIN 3 held-out +18 / +6 points in 180 s vs +10 / +3 without);
+1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; at 1e-4 held-out accuracy rose);
 `problems` 32: at 8 a step's update rests on 2–4 groups with signal and lr 2e-4 collapsed dio-nano
 (BIN 3 held-out 47 % → 21 %), at 32 it did not (docs/schools.md); `iterations` 1: a second update
 per draw did not help there; `max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
