@@ -44,6 +44,7 @@ from realm_tui.skills.registry import realm_skill
 from realm_tui.trainer import arena as objective
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
 from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
+from realm_tui.trainer.runtime import Progress
 from realm_tui.trainer.sampling import sample_ids
 from realm_tui.trainer.schools import (
     FrozenReference,
@@ -212,7 +213,11 @@ class Arena(FrozenReference, School):
         batching: dict[str, Any],
         max_grad_norm: float,
         poison: bool = False,
+        token_budget: int = 0,
+        progress: Progress | None = None,
     ) -> tuple[float, float]:
+        """The rollout, then its answers and the chat examples in micro-batches (`token_budget`
+        is not applied here: the rollout's chunks are sized by `micro_batch`); `progress` after each."""
         challenges = [e for e in examples if isinstance(e, Challenge)]
         chats = [e for e in examples if not isinstance(e, Challenge)]
         sums: Sums = {}
@@ -239,6 +244,8 @@ class Arena(FrozenReference, School):
                 if poison:
                     loss = loss * float("nan")
                 accelerator.backward(loss)
+            if progress is not None:
+                progress(j + 1, total)
         max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm) if total else torch.tensor(0.0)
         self.metrics = {k: t / c for k, (t, c) in sums.items() if c}
