@@ -12,7 +12,7 @@ import torch
 from realm_tui.contract.protocol import Step, StepProgress
 from realm_tui.trainer.data import IGNORE, Example
 from realm_tui.trainer.hero import load_hero
-from realm_tui.trainer.runtime import accumulate_gradients, make_accelerator, micro_batches
+from realm_tui.trainer.runtime import accumulate_gradients, eval_loss, make_accelerator, micro_batches
 from realm_tui.trainer.school_registry import make_school
 
 
@@ -45,8 +45,8 @@ def tiny_model(tiny_hero: dict[str, Any], shared_realm: Path) -> Any:
     return load_hero(tiny_hero, shared_realm, hero_id="tiny").model
 
 
-def _step(model: Any, examples: list[Example], budget: int, school: Any = None) -> tuple[float, float, list[Any]]:
-    """One step's (loss, grad norm, gradients) from the same starting weights."""
+def _step(model: Any, examples: list[Example], budget: int, school: Any) -> tuple[float, float, list[Any]]:
+    """One step's (loss, grad norm, gradients) from the same starting weights, as the loop calls it."""
     accelerator = make_accelerator("fp32")
     model.zero_grad(set_to_none=True)
     kwargs: dict[str, Any] = dict(
@@ -55,11 +55,8 @@ def _step(model: Any, examples: list[Example], budget: int, school: Any = None) 
         max_grad_norm=1e9,  # no clipping: the raw gradients are compared
         token_budget=budget,
     )
-    if school is None:
-        loss, norm = accumulate_gradients(accelerator, model, examples, **kwargs)
-    else:
-        school.start(accelerator, lambda: model, None, lambda: None)
-        loss, norm = school.accumulate(accelerator, model, examples, **kwargs)
+    school.start(accelerator, lambda: model, None, lambda: None)
+    loss, norm = school.accumulate(accelerator, model, examples, **kwargs)
     grads = [p.grad.detach().clone() for p in model.parameters() if p.grad is not None]
     return loss, norm, grads
 
@@ -133,3 +130,10 @@ def test_a_long_step_sends_its_micro_batches_before_its_step(make_job: Any, batt
 def test_one_pass_steps_send_no_step_progress(make_job: Any, battle: Any) -> None:
     _, events = battle(make_job(max_steps=2, step_progress_after_s=0.0))  # no token budget: one pass
     assert events.of(StepProgress) == []
+
+
+def test_the_val_loss_is_the_same_in_token_budgeted_passes(tiny_model: Any) -> None:
+    examples = _examples(tiny_model.config.vocab_size)
+    whole = eval_loss(tiny_model, examples, 32, True, 128, 0, "cpu")
+    assert whole is not None
+    assert eval_loss(tiny_model, examples, 32, True, 128, 0, "cpu", token_budget=40) == pytest.approx(whole, rel=1e-5)

@@ -668,7 +668,14 @@ class _Battle:
     def _loss_of(self, examples: list[Example]) -> float | None:
         job, device = self.job, self.accelerator.device
         return self.school.eval_loss(
-            self.model, examples, self.micro_batch, job.packing, job.max_length, self.pad_id, device
+            self.model,
+            examples,
+            self.micro_batch,
+            job.packing,
+            job.max_length,
+            self.pad_id,
+            device,
+            job.micro_batch_tokens,
         )
 
     def _load_base(self) -> Any:

@@ -198,14 +198,22 @@ def accumulate_gradients(
 
 
 def eval_loss(
-    model: Any, examples: list[Example], micro_batch: int, packing: bool, max_length: int, pad_id: int, device: Any
+    model: Any,
+    examples: list[Example],
+    micro_batch: int,
+    packing: bool,
+    max_length: int,
+    pad_id: int,
+    device: Any,
+    token_budget: int = 0,
 ) -> float | None:
-    """Mean token loss over `examples` (the val split), without gradients; None when empty."""
+    """Mean token loss over `examples` (the val split), without gradients; None when empty.
+    Micro-batches as a training step's (`micro_batches`): the token budget bounds memory."""
     total, count = 0.0, 0
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(examples), micro_batch):
-            batch = make_batch(examples[i : i + micro_batch], packing=packing, max_length=max_length, pad_id=pad_id)
+        for chunk in micro_batches(examples, micro_batch, token_budget):
+            batch = make_batch(chunk, packing=packing, max_length=max_length, pad_id=pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             total += float(loss_sum(model, batch))
             count += batch_labels(batch)

@@ -343,12 +343,13 @@ class School:
         max_length: int,
         pad_id: int,
         device: Any,
+        token_budget: int = 0,
     ) -> float | None:
         """Validation loss: plain cross-entropy for chat examples, the DPO loss for pairs."""
         chats = [e for e in examples if not isinstance(e, PreferencePair)]
         pairs = [e for e in examples if isinstance(e, PreferencePair)]
         if not pairs:
-            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device)
+            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device, token_budget)
         total = 0.0
         model.eval()
         with torch.no_grad():
