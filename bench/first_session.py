@@ -7,9 +7,10 @@ goes on for `--after` seconds, then stops with SIGINT (the graceful stop: checkp
 it also stops after `--minutes`. Prints:
 
 - minutes to the first skill level-up (from the launch, and from the trainer's Hello);
-- the longest stretch with no visible change: no Step, EvalProgress, EvalResult or
-  CheckpointSaved event reaching the parent, from the first Step to the stop request (start-up,
-  from the launch to the first Step, is printed on its own line);
+- the longest stretch with no visible change: no Step, StepProgress (a long step's
+  micro-batches), EvalProgress, EvalResult or CheckpointSaved event reaching the parent, from the
+  first Step to the stop request (start-up, from the launch to the first Step, is printed on its
+  own line);
 - the share of wall time (first Step → stop request) spent in evals, from the trainer's own eval
   timings (its `eval … (N s)` lines);
 - how long the stop took, and the machine's load (the machine is shared: absolute times grow
@@ -37,7 +38,7 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
-VISIBLE = {"Step", "EvalProgress", "EvalResult", "CheckpointSaved"}
+VISIBLE = {"Step", "StepProgress", "EvalProgress", "EvalResult", "CheckpointSaved"}
 EVAL_SECONDS = re.compile(r"^eval (\S+) L(\d+) at step \d+: .*\((\d+(?:\.\d+)?) s\)$")
 LEVEL_UP = re.compile(r"(\w+) level (\d+) mastered")
 TARGETS = {"first level-up (min)": 3.0, "longest silent (s)": 5.0, "evals share (%)": 15.0}

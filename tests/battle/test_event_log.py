@@ -25,6 +25,7 @@ from realm_tui.contract.protocol import (
     Event,
     Hello,
     Step,
+    StepProgress,
     Stopped,
     StopReason,
 )
@@ -168,6 +169,7 @@ def test_trainer_events_come_back_from_their_json() -> None:
         CheckpointSaved(3, "/c", "ckpt-3", 1.0, None, 1e-3, 10, "q", notes={"a": 1}),
         Error("boom", fatal=True, kind=ErrorKind.ERROR),
         Stopped(3, StopReason.REQUESTED, "ckpt-3"),
+        StepProgress(4, 3, 8, 2891, 7702),
     ]
     for event in events:
         back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))

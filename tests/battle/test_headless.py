@@ -134,3 +134,19 @@ def test_kill9_of_the_child_keeps_the_ledger_and_resume_continues(tiny_realm: Re
     assert code == 0
     first_step = next(e["step"] for e in events if e["event"] == "Step")
     assert first_step == max(committed) + 1
+
+
+def test_a_refused_battle_ends_the_trainer_spawned_ahead(tiny_realm: RealmPaths) -> None:
+    """`run_headless` spawns the trainer before planning (its imports overlap the planning); a
+    battle refused at planning (an unknown hero) ends that child instead of leaving it behind."""
+    import multiprocessing
+
+    import pytest
+
+    from realm_tui.battle.headless import run_headless
+    from realm_tui.errors import RealmError
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(RealmError, match="nobody"):
+        run_headless(tiny_realm, hero_id="nobody", json_events=True)
+    assert set(multiprocessing.active_children()) == before

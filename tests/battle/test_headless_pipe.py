@@ -4,14 +4,17 @@ ETA, current job): `| tee`, `nohup` and the game's `saves/headless.log` show the
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 
+import yaml
 from battle_kit import child_env, realm_cmd
 
+from realm_tui.battle.launched import event_from_dict
 from realm_tui.battle.plain_render import HEARTBEAT_S, PlainRenderer
-from realm_tui.contract.protocol import CheckpointSaved, EvalProgress, Step
+from realm_tui.contract.protocol import CheckpointSaved, EvalProgress, Step, StepProgress
 from realm_tui.paths import RealmPaths
 from realm_tui.ui.game import launch_headless
 
@@ -103,3 +106,47 @@ def test_an_eval_in_flight_is_the_job_of_the_progress_lines() -> None:
     clock.now += HEARTBEAT_S
     renderer.tick()
     assert "job: training" in out.getvalue().splitlines()[-1]
+
+
+def test_a_long_step_shows_its_micro_batches_in_the_progress_line() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    renderer = PlainRenderer(out, clock)
+    renderer.show(_step(402), [])
+    clock.now += 2
+    renderer.show(StepProgress(403, 2, 8, 1800, 7702), [])  # too soon after the last line: kept
+    assert len(out.getvalue().splitlines()) == 1
+    clock.now += 4
+    renderer.show(StepProgress(403, 3, 8, 2891, 7702), [])
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("progress: step 402/100") and "step 403 3/8 (2,891/7,702 tokens)" in last
+    assert "last step 6 s ago" in last
+    clock.now += 6
+    renderer.show(_step(403), [])  # the step arrived: its micro-batches are no longer shown
+    assert "step 403 3/8" not in out.getvalue().splitlines()[-1]
+
+
+def test_step_progress_reaches_a_pipe(tiny_realm: RealmPaths) -> None:
+    """The real trainer, a hero whose steps are cut into tiny micro-batches and reported at once:
+    `--json` into a pipe carries StepProgress lines, each before the Step that ends it, and they
+    read back as events (`battle.launched.event_from_dict`)."""
+    hero_file = tiny_realm.configs / "heroes" / "tiny.yaml"
+    hero = yaml.safe_load(hero_file.read_text())
+    hero["training_defaults"].update({"micro_batch_tokens": 24, "step_progress_after_s": 0.0})
+    hero_file.write_text(yaml.safe_dump(hero, allow_unicode=True))
+    run = subprocess.run(
+        realm_cmd(tiny_realm, "train", "--no-ui", "--json", "--hero", "tiny", "--steps", "3"),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    events = [json.loads(x) for x in run.stdout.splitlines() if x.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert "StepProgress" in kinds, kinds
+    for i, event in enumerate(events):
+        if event["event"] == "StepProgress":
+            back = event_from_dict(event)
+            assert isinstance(back, StepProgress) and 1 <= back.done < back.total
+            following = next(e for e in events[i:] if e["event"] == "Step")
+            assert following["step"] == back.step  # the Step that ends it

@@ -10,7 +10,7 @@ from battle_kit import run_json
 from realm_tui.battle.launched import event_from_dict
 from realm_tui.contract.event_json import event_to_dict
 from realm_tui.contract.manifest import is_valid_checkpoint
-from realm_tui.contract.protocol import CheckpointSaved, Error, QuestStarted, Step
+from realm_tui.contract.protocol import CheckpointSaved, Error, QuestStarted, Step, StepProgress
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
 
@@ -20,6 +20,7 @@ def test_events_survive_the_json_round_trip() -> None:
         Step(3, 10, float("nan"), 1e-3, 0.5, 100.0, 2.0, 64, metrics={"dpo_margin": 0.5}),
         CheckpointSaved(4, "/x", "x", None, 1.5, 1e-3, 10, notes={"oom": [{"step": 2}]}),
         QuestStarted("q", ("a.jsonl", "b.jsonl"), 3, 40),
+        StepProgress(4, 3, 8, 2891, 7702),
         Error("boom", fatal=True, kind="crash"),
     ):
         back = event_from_dict(event_to_dict(event))

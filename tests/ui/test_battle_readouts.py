@@ -9,11 +9,13 @@ import pytest
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import Toasts, wait_for
 
+from realm_tui.contract.protocol import Step, StepProgress
 from realm_tui.rules.notifications import NotificationKind
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.messages import NotificationRaised
 from realm_tui.ui.models import TrainerState
 from realm_tui.ui.widgets.battle import Readouts
+from realm_tui.ui.widgets.chrome import StatusBar
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +85,32 @@ async def test_a_battle_that_cannot_start_has_its_own_kind(make_app: Callable[..
         [(_title, body, severity)] = [c for c in toasts.calls if c[0] == "The battle cannot start"]
         assert severity == "warning" and "ghost" in body
         assert app.game.trainer_state is TrainerState.IDLE
+
+
+async def test_a_long_step_shows_its_micro_batches_on_the_step_line(make_app: Callable[..., RealmApp]) -> None:
+    """`StepProgress` from the trainer (a long step's micro-batches): the readouts' step line and
+    the status bar read `step N/M · 3/8` until the step's own Step arrives."""
+    made: list[FakeBridge] = []
+
+    def bridge() -> FakeBridge:
+        made.append(FakeBridge())
+        return made[-1]
+
+    app = make_app(bridge_factory=bridge)
+    async with app.run_test(size=(120, 40)) as pilot:
+        game = app.game
+        await pilot.press("2", "s")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.TRAINING, what="training")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: game.trainer_state is TrainerState.PAUSED, what="paused")
+        trainer = made[0]
+        done, total = trainer.step, trainer.job.max_steps if trainer.job else 0
+        trainer.queue.append(StepProgress(done + 1, 3, 8, 2891, 7702))
+        shown = f"step {done}/{total} · 3/8"
+        await wait_for(pilot, lambda: shown in _readouts(app), what="the micro-batches on the readouts")
+        assert shown in str(app.screen.query_one(StatusBar).render())
+        trainer.queue.append(Step(done + 1, total, 1.0, 1e-3, 0.5, 1000.0, 10.0, 256))
+        await wait_for(pilot, lambda: f"step {done + 1}/{total}" in _readouts(app), what="the step itself")
+        assert "3/8" not in _readouts(app) and "3/8" not in str(app.screen.query_one(StatusBar).render())
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not game.trainer_state.busy, what="stopped")

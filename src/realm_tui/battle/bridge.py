@@ -25,11 +25,17 @@ class TrainerBridge:
         self._conn: multiprocessing.connection.Connection | None = None
         self._proc: BaseProcess | None = None
         self._finished = False
+        self._started = False
         self.exitcode: int | None = None
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self, job: TrainJob) -> None:
+    def spawn(self) -> None:
+        """Start the child before its job is known: it imports torch and the trainer (most of a
+        battle's start-up) while the parent still plans the battle; `start` then sends the job.
+        A child that never gets one is ended by `discard`."""
+        if self._proc is not None:
+            return
         ctx = multiprocessing.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe(duplex=True)
         # The child imports its entry by name: nothing of trainer/ is imported in this process.
@@ -40,7 +46,19 @@ class TrainerBridge:
         # Close our copy of the child's end, so the child's death shows up as EOF here.
         child_conn.close()
         self._conn, self._proc = parent_conn, proc
+
+    def start(self, job: TrainJob) -> None:
+        self.spawn()
+        self._started = True
         self.send(Start(job))
+
+    def discard(self) -> None:
+        """End a child spawned ahead (`spawn`) that never got its job (the battle was refused):
+        it has trained nothing, so it is killed rather than waited for."""
+        if self._proc is None or self._started or self._finished:
+            return
+        self.kill()
+        self._reap(timeout=5.0)
 
     @property
     def pid(self) -> int | None:

@@ -119,11 +119,56 @@ def run_headless(
     path (`technique@domain`) from now on (`battle.path_choice`). `stop_when`,
     `plateau_evals`: this battle's stop rule over curriculum.yaml's (`battle_stop_rule`).
     `reports`: where the metrics go (`tensorboard`, `wandb`)."""
+    bridge, started_note = _bridge(realm, launch)
+    if isinstance(bridge, TrainerBridge):
+        bridge.spawn()  # the trainer's imports run while this process plans the battle
+    try:
+        return _run(
+            bridge,
+            started_note,
+            realm,
+            hero_id=hero_id,
+            quest=quest,
+            steps=steps,
+            resume=resume,
+            json_events=json_events,
+            school=school,
+            school_options=school_options,
+            oracle_loss=oracle_loss,
+            requests=requests,
+            path=path,
+            stop_when=stop_when,
+            plateau_evals=plateau_evals,
+            reports=reports,
+        )
+    finally:
+        if isinstance(bridge, TrainerBridge):
+            bridge.discard()  # a battle refused before its start: the child spawned ahead ends
+
+
+def _run(
+    bridge: BridgeLike,
+    started_note: Callable[[], str] | None,
+    realm: RealmPaths,
+    *,
+    hero_id: str | None,
+    quest: Path | None,
+    steps: int | None,
+    resume: bool,
+    json_events: bool,
+    school: str | None,
+    school_options: dict[str, Any] | None,
+    oracle_loss: dict[str, Any] | None,
+    requests: RequestHook | None,
+    path: str | None,
+    stop_when: str | None,
+    plateau_evals: int | None,
+    reports: tuple[str, ...],
+) -> int:
     configs = load_realm_configs(realm.configs)
     stop_rule = battle_stop_rule(configs.curriculum.stop_when, stop_when, plateau_evals)
     sink = _renderer(json_events, load_settings(realm))
     with Store.open(realm.store_file) as store:
-        bridge, started_note = _bridge(realm, launch)
 
         def plan() -> BattlePlan:
             return plan_battle(

@@ -30,6 +30,7 @@ from realm_tui.contract.protocol import (
     QuestFinished,
     QuestStarted,
     Step,
+    StepProgress,
     Stopped,
 )
 from realm_tui.rules.moments import Moment, moment_of
@@ -81,6 +82,12 @@ class LineSink:
             )
 
 
+def step_part(event: StepProgress) -> str:
+    """`3/8` micro-batches (with the tokens when known: `3/8 (2,891/7,702 tokens)`)."""
+    tokens = f" ({event.tokens_done:,}/{event.tokens:,} tokens)" if event.tokens_done else ""
+    return f"{event.done}/{event.total}{tokens}"
+
+
 def format_eta(seconds: float) -> str:
     """`1h02m`, `3m05s`, `42s`; `-` when unknown."""
     if not seconds or seconds != seconds or seconds < 0 or seconds == float("inf"):
@@ -100,6 +107,8 @@ class PlainRenderer(LineSink):
         self._out = out or sys.stdout
         self._clock = clock
         self._step: Step | None = None
+        self._part: StepProgress | None = None
+        """The step in flight's micro-batches (a long step), until its Step arrives."""
         self._step_at = clock()
         self._job = self._job_key = "starting the trainer"
         self._job_since = clock()
@@ -138,6 +147,9 @@ class PlainRenderer(LineSink):
         ]
         if step.quest_progress is not None:
             parts.append(f"quest {step.quest_progress:.0%}")
+        part = self._part
+        if part is not None and part.step > step.step:
+            parts.append(f"step {part.step} {step_part(part)}")
         quiet = self._clock() - self._step_at
         if quiet >= PROGRESS_EVERY_S:
             parts.append(f"last step {quiet:.0f} s ago")
@@ -158,6 +170,10 @@ class PlainRenderer(LineSink):
     def show(self, event: Event, notes: list[str]) -> None:
         if isinstance(event, EvalProgress):
             self._on_eval_progress(event)
+        elif isinstance(event, StepProgress):
+            self._part = event
+            if self._clock() - self._last_progress >= PROGRESS_EVERY_S:
+                self._progress()
         elif isinstance(event, Step):
             first = self._step is None
             self._step, self._step_at = event, self._clock()

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from realm_tui.battle.answer_lines import answer_records, judged_lines
-from realm_tui.battle.plain_render import LineSink
+from realm_tui.battle.plain_render import LineSink, step_part
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.val_text import val_text
 from realm_tui.contract.event_json import event_to_json
@@ -28,6 +28,7 @@ from realm_tui.contract.protocol import (
     QuestFinished,
     QuestStarted,
     Step,
+    StepProgress,
     Stopped,
 )
 from realm_tui.rules.moments import Moment
@@ -90,6 +91,7 @@ class RichRenderer(LineSink):
         self._task: TaskID | None = None
         self._started = False
         self._eval_line_at = 0.0
+        self._step_label = False
 
     def _ensure(self, total: int, start: int) -> TaskID:
         if self._task is None:
@@ -107,8 +109,15 @@ class RichRenderer(LineSink):
             )
         elif isinstance(event, QuestStarted):
             print_line(f"⚔  quest [b]{event.quest_id}[/]: {event.examples:,} examples, {event.tokens:,} tokens")
+        elif isinstance(event, StepProgress):
+            if self._task is not None:  # the bar names the long step's micro-batches until its Step
+                self._step_label = True
+                self._progress.update(self._task, description=f"battle · step {event.step} {step_part(event)}")
         elif isinstance(event, Step):
             task = self._ensure(event.max_steps, event.step)
+            if self._step_label:
+                self._step_label = False
+                self._progress.update(task, description="battle")
             self._progress.update(
                 task,
                 completed=event.step,

@@ -102,6 +102,12 @@ class TrainingDefaults(ExactModel):
     """Examples (or packed rows) per micro-batch."""
     gradient_accumulation: int = Field(default=_JOB["grad_accum"], ge=1)
     """Micro-batches per optimizer step."""
+    micro_batch_tokens: int = Field(default=_JOB["micro_batch_tokens"], ge=0)
+    """Most tokens in one micro-batch (0: no cap): a step of long examples is cut into several
+    forward/backward passes (the same update), which bounds memory and shows progress within it."""
+    step_progress_after_s: float = Field(default=_JOB["step_progress_after_s"], ge=0)
+    """A step with several micro-batches reports them (`StepProgress`) at most this often, and only
+    once it has run this long (0: after every micro-batch)."""
     learning_rate: float = Field(default=_JOB["learning_rate"], gt=0, le=1)
     """Peak learning rate."""
     warmup_steps: int = Field(default=_JOB["warmup_steps"], ge=0)

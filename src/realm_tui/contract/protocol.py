@@ -115,6 +115,13 @@ class TrainJob:
     """A checkpoint folder to continue from, exactly (weights, optimizer, RNG, data position)."""
     min_free_disk_mb: int = 100
     step_events_per_s: float = 4.0
+    micro_batch_tokens: int = 0
+    """Most tokens in one micro-batch (0: no cap, `batch_size` examples each): a step of long
+    examples becomes several forward/backward passes, which bounds memory and lets the trainer
+    send `StepProgress` between them. The optimizer step is the same either way."""
+    step_progress_after_s: float = 1.0
+    """A step sends `StepProgress` after a micro-batch once this long has passed since the step
+    began or since its previous one (0: after every micro-batch but the last)."""
     curriculum: dict[str, Any] = field(default_factory=dict)
     """Mix of quest data and generated skill data (see `ProgressionKeeper.curriculum_payload`):
     `{"strategy", "focus_skill", "quest_share", "review_share", "skills": {id: {"level", "mastered",
@@ -253,6 +260,22 @@ class Step:
 
 
 @dataclass(frozen=True)
+class StepProgress:
+    """A long optimizer step in flight: `done` of its `total` micro-batches trained (`tokens_done`
+    of `tokens`; 0 when the school cuts its own micro-batches). Sent between micro-batches at most
+    every `TrainJob.step_progress_after_s` (never for a step shorter than that), so the parent sees
+    something move during a step of long examples; the `Step` ends it."""
+
+    step: int
+    """The step being trained (the last finished one + 1)."""
+    done: int
+    total: int
+    tokens_done: int = 0
+    tokens: int = 0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class EvalResult:
     step: int
     skill: str
@@ -367,6 +390,7 @@ class Stopped:
 Event = (
     Hello
     | Step
+    | StepProgress
     | EvalResult
     | EvalProgress
     | CheckpointSaved
@@ -391,4 +415,5 @@ EVENT_TYPES: tuple[type, ...] = (
     Error,
     Generated,
     Stopped,
+    StepProgress,
 )

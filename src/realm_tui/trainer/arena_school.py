@@ -47,6 +47,7 @@ from realm_tui.trainer.arena_logps import answer_logps, full_row_logps
 from realm_tui.trainer.arena_replay import Replay, Rollout
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, collate_padded, make_batch
 from realm_tui.trainer.evaluate import ANSWER_MARGIN, prompt_ids, stop_token_ids
+from realm_tui.trainer.runtime import Progress
 from realm_tui.trainer.sampling import sample_ids
 from realm_tui.trainer.schools import (
     FrozenReference,
@@ -208,7 +209,11 @@ class Arena(FrozenReference, School):
         batching: dict[str, Any],
         max_grad_norm: float,
         poison: bool = False,
+        token_budget: int = 0,
+        progress: Progress | None = None,
     ) -> tuple[float, float]:
+        """The rollout, then its answers and the chat examples in micro-batches (`token_budget`
+        is not applied here: the rollout's chunks are sized by `micro_batch`); `progress` after each."""
         challenges = [e for e in examples if isinstance(e, Challenge)]
         chats = [e for e in examples if not isinstance(e, Challenge)]
         sums: Sums = {}
@@ -233,6 +238,8 @@ class Arena(FrozenReference, School):
                 if poison:
                     loss = loss * float("nan")
                 accelerator.backward(loss)
+            if progress is not None:
+                progress(j + 1, total)
         # The reported loss: the gold answers' cross-entropy (with `gold_weight` > 0 also trained,
         # an SFT anchor beside the policy gradient), else the chat examples' own.
         gold = float(self.opts["gold_weight"]) if challenges else 0.0

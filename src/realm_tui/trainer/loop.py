@@ -7,6 +7,7 @@ returns (and emits) the final `Stopped`.
 from __future__ import annotations
 
 import errno
+import itertools
 import math
 import os
 import shutil
@@ -38,6 +39,7 @@ from realm_tui.contract.protocol import (
     SaveNow,
     SetCurriculum,
     Step,
+    StepProgress,
     Stop,
     Stopped,
     StopReason,
@@ -60,6 +62,7 @@ from realm_tui.trainer.runtime import (
     FakeFaults,
     lr_lambda,
     make_accelerator,
+    micro_batches,
     resolve_precision,
     seed_everything,
 )
@@ -451,7 +454,32 @@ class _Battle:
             ),
             max_grad_norm=job.max_grad_norm,
             poison=self.fakes.nonfinite(target),
+            token_budget=job.micro_batch_tokens,
+            progress=self._step_progress(target, examples),
         )
+
+    def _step_progress(self, target: int, examples: list[Example]) -> Callable[[int, int], None]:
+        """The micro-batch callback of step `target`: a `StepProgress` after a micro-batch (never
+        the last: the `Step` follows it) once `job.step_progress_after_s` has passed since the step
+        began or since the previous one, so a long step is never silent and a short one says nothing."""
+        started = time.monotonic()
+        after = self.job.step_progress_after_s
+        # Tokens behind each micro-batch as the plain path cuts them (another school's own chunks,
+        # rollouts or pairs, report micro-batches only).
+        chunks = micro_batches(examples, self.micro_batch, self.job.micro_batch_tokens)
+        tokens_before = list(itertools.accumulate((sum(len(e) for e in c) for c in chunks), initial=0))
+
+        last = [started]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done >= total or now - last[0] < after:
+                return
+            last[0] = now
+            known = total == len(chunks)
+            self.emit(StepProgress(target, done, total, tokens_before[done] if known else 0, tokens_before[-1]))
+
+        return progress
 
     def _on_oom(self, target: int) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -643,7 +671,14 @@ class _Battle:
     def _loss_of(self, examples: list[Example]) -> float | None:
         job, device = self.job, self.accelerator.device
         return self.school.eval_loss(
-            self.model, examples, self.micro_batch, job.packing, job.max_length, self.pad_id, device
+            self.model,
+            examples,
+            self.micro_batch,
+            job.packing,
+            job.max_length,
+            self.pad_id,
+            device,
+            job.micro_batch_tokens,
         )
 
     def _load_base(self) -> Any:

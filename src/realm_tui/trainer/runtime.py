@@ -7,7 +7,7 @@ import inspect
 import math
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +135,33 @@ def keeps_logits(model: Any) -> bool:
 _KEEPS_LOGITS: dict[Any, bool] = {}
 
 
+Progress = Callable[[int, int], None]
+"""Called after each micro-batch of a step: (micro-batches done, micro-batches in the step)."""
+
+
+def micro_batches(examples: Sequence[Example], micro_batch: int, token_budget: int = 0) -> list[list[Example]]:
+    """`examples` in order, cut into micro-batches of at most `micro_batch` examples and, when
+    `token_budget` > 0, at most that many tokens (an example longer than the budget goes alone).
+
+    The budget bounds a micro-batch's activations (memory) and its time (a step of long examples
+    becomes several short forward/backward passes, each followed by a progress event); the
+    optimizer step is the same, since the loss is summed and divided by the whole step's labels."""
+    chunks: list[list[Example]] = []
+    current: list[Example] = []
+    tokens = 0
+    for example in examples:
+        size = len(example)
+        full = len(current) >= micro_batch or (token_budget > 0 and tokens + size > token_budget)
+        if current and full:
+            chunks.append(current)
+            current, tokens = [], 0
+        current.append(example)
+        tokens += size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def accumulate_gradients(
     accelerator: Accelerator,
     model: Any,
@@ -144,11 +171,14 @@ def accumulate_gradients(
     batching: dict[str, Any],
     max_grad_norm: float,
     poison: bool = False,
+    token_budget: int = 0,
+    progress: Progress | None = None,
 ) -> tuple[float, float]:
-    """Forward/backward `examples` in micro-batches; returns (mean token loss, grad norm after clipping).
-    `poison` makes the loss NaN (fault injection)."""
+    """Forward/backward `examples` in micro-batches (`micro_batches`); returns (mean token loss,
+    grad norm after clipping). `poison` makes the loss NaN (fault injection); `progress` is called
+    after each micro-batch."""
     n_labels = sum(e.n_labels for e in examples)
-    chunks = [examples[i : i + micro_batch] for i in range(0, len(examples), micro_batch)]
+    chunks = micro_batches(examples, micro_batch, token_budget)
     total = 0.0
     for j, chunk in enumerate(chunks):
         batch = {k: v.to(accelerator.device) for k, v in make_batch(chunk, **batching).items()}
@@ -160,20 +190,30 @@ def accumulate_gradients(
                 summed = summed * float("nan")
             accelerator.backward(summed / n_labels)
         total += float(summed.detach())
+        if progress is not None:
+            progress(j + 1, len(chunks))
     max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
     grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm)
     return total / n_labels, float(grad_norm)
 
 
 def eval_loss(
-    model: Any, examples: list[Example], micro_batch: int, packing: bool, max_length: int, pad_id: int, device: Any
+    model: Any,
+    examples: list[Example],
+    micro_batch: int,
+    packing: bool,
+    max_length: int,
+    pad_id: int,
+    device: Any,
+    token_budget: int = 0,
 ) -> float | None:
-    """Mean token loss over `examples` (the val split), without gradients; None when empty."""
+    """Mean token loss over `examples` (the val split), without gradients; None when empty.
+    Micro-batches as a training step's (`micro_batches`): the token budget bounds memory."""
     total, count = 0.0, 0
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(examples), micro_batch):
-            batch = make_batch(examples[i : i + micro_batch], packing=packing, max_length=max_length, pad_id=pad_id)
+        for chunk in micro_batches(examples, micro_batch, token_budget):
+            batch = make_batch(chunk, packing=packing, max_length=max_length, pad_id=pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             total += float(loss_sum(model, batch))
             count += batch_labels(batch)

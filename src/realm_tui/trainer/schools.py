@@ -42,7 +42,7 @@ from realm_tui.contract.school_options import SCHOOLS, oracle_settings, school_s
 from realm_tui.errors import InputError, RealmError
 from realm_tui.trainer.data import IGNORE, ChatFormat, Example, QuestData, collate_padded, make_batch, split_val
 from realm_tui.trainer.preference_data import read_preference_rows, tokenize_continuation
-from realm_tui.trainer.runtime import accumulate_gradients, eval_loss
+from realm_tui.trainer.runtime import Progress, accumulate_gradients, eval_loss, micro_batches
 
 __all__ = [
     "SCHOOLS",
@@ -240,8 +240,12 @@ class School:
         batching: dict[str, Any],
         max_grad_norm: float,
         poison: bool = False,
+        token_budget: int = 0,
+        progress: Progress | None = None,
     ) -> tuple[float, float]:
-        """Forward/backward one optimizer step's examples; (reported loss, grad norm after clipping)."""
+        """Forward/backward one optimizer step's examples; (reported loss, grad norm after clipping).
+        Chat examples go in micro-batches of at most `token_budget` tokens (0: no cap);
+        `progress(done, total)` after each micro-batch."""
         if self.plain:
             self.metrics = {}
             return accumulate_gradients(
@@ -252,12 +256,14 @@ class School:
                 batching=batching,
                 max_grad_norm=max_grad_norm,
                 poison=poison,
+                token_budget=token_budget,
+                progress=progress,
             )
         chats = [e for e in examples if not isinstance(e, PreferencePair)]
         pairs = [e for e in examples if isinstance(e, PreferencePair)]
         n_labels, n_pairs = sum(e.n_labels for e in chats), len(pairs)
         chunks: list[tuple[str, list[Any]]] = [
-            ("chat", chats[i : i + micro_batch]) for i in range(0, len(chats), micro_batch)
+            ("chat", chunk) for chunk in micro_batches(chats, micro_batch, token_budget)
         ]
         chunks += [("pair", pairs[i : i + micro_batch]) for i in range(0, len(pairs), micro_batch)]
         sums: Sums = {}
@@ -277,6 +283,8 @@ class School:
                     loss = loss * float("nan")
                 accelerator.backward(loss)
             reported += float(shown) * scale
+            if progress is not None:
+                progress(j + 1, len(chunks))
         max_norm = max_grad_norm if max_grad_norm > 0 else float("inf")
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), max_norm)
         self.metrics = {k: total / count for k, (total, count) in sums.items() if count}
@@ -335,12 +343,13 @@ class School:
         max_length: int,
         pad_id: int,
         device: Any,
+        token_budget: int = 0,
     ) -> float | None:
         """Validation loss: plain cross-entropy for chat examples, the DPO loss for pairs."""
         chats = [e for e in examples if not isinstance(e, PreferencePair)]
         pairs = [e for e in examples if isinstance(e, PreferencePair)]
         if not pairs:
-            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device)
+            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device, token_budget)
         total = 0.0
         model.eval()
         with torch.no_grad():

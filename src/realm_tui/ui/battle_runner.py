@@ -53,6 +53,7 @@ from realm_tui.contract.protocol import (
     Log,
     QuestStarted,
     Step,
+    StepProgress,
     Stopped,
 )
 from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
@@ -150,6 +151,8 @@ class BattleController:
         self._step = 0
         self._posted_at = 0.0
         self._step_waiting = False
+        self._step_part = ""
+        """The step in flight's micro-batches (`StepProgress`), until its Step."""
         self.finished = threading.Event()
         """Set while no battle worker runs (the App waits on it before closing the store)."""
         self.finished.set()
@@ -295,6 +298,10 @@ class BattleController:
             )
         elif isinstance(event, Step):
             self._on_step(event)
+        elif isinstance(event, StepProgress):  # a long step's micro-batches: the step line moves
+            self._step_part = f"{event.done}/{event.total}"
+            self._step_waiting = True
+            self._post_step()
         elif isinstance(event, CheckpointSaved):
             val = val_text(event)
             self._log("checkpoint", f"💾 {event.name} at step {event.step}{val}")
@@ -330,6 +337,7 @@ class BattleController:
 
     def _on_step(self, event: Step) -> None:
         self._step = event.step
+        self._step_part = ""
         assert self._conductor is not None
         strain = self._conductor.state.strain.strain
         self._history.append(StepPoint(event.step, event.loss, strain if strain is not None else 0.0))
@@ -385,4 +393,5 @@ class BattleController:
             last_checkpoint=s.last_checkpoint,
             metrics=dict(self._metrics),
             evals=self._evals.view(),
+            step_part=self._step_part,
         )

@@ -87,6 +87,9 @@ class BattleSnapshot:
     """The school's numbers of the latest step (`Step.metrics`: DPO margin, KL …); empty for Scribe."""
     evals: EvalCurves = EvalCurves()
     """Validation losses, accuracies and the hero's sample answers of the battle's evals."""
+    step_part: str = ""
+    """The next step's micro-batches done while a long step runs (`3/8`, from `StepProgress`);
+    empty once its `Step` arrives."""
 
     @property
     def progress(self) -> float:

@@ -33,6 +33,8 @@ CHANGED: dict[str, Any] = {
     "seed": 99,
     "val_fraction": 0.2,
     "eval_every_steps": 13,
+    "micro_batch_tokens": 777,
+    "step_progress_after_s": 2.5,
 }
 """A value other than the default for every setting (a new setting must be added here)."""
 

@@ -30,6 +30,7 @@ SAMPLES = [
     p.Step(5, 10, 1.5, 1e-3, 0.7, 1000.0, 12.0, 640),
     p.EvalResult(5, "bin", 1, 0.85, 20, ({"prompt": "x", "correct": True},)),
     p.EvalProgress("sy", 1, 5, 37, 100, 12.0),
+    p.StepProgress(6, 3, 8, 2891, 7702),
     p.CheckpointSaved(5, "/c", "checkpoint-5", 1.2, 1.3, 1e-3, 1234, notes={"oom": 1}),
     p.QuestStarted("q1", ("/q.jsonl",), 10, 500),
     p.QuestFinished("q1", 10, 1.1),

@@ -7,6 +7,7 @@ parent goes away (EOF on the pipe).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -103,6 +104,12 @@ def child_main(conn: Connection) -> None:
     # Installed before torch is imported so an early Ctrl-C is still graceful.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+
+    # The trainer's imports (torch, transformers: most of the start-up) before the job arrives: a
+    # child spawned ahead (`TrainerBridge.spawn`) does them while the parent plans the battle. A
+    # failure is reported below, where the battle imports the loop again.
+    with contextlib.suppress(Exception):
+        import realm_tui.trainer.loop  # noqa: F401
 
     try:
         first = conn.recv()

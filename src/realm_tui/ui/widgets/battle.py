@@ -135,8 +135,9 @@ class Readouts(LoreStatic):
             return
         s = snapshot
         eta = format_duration(s.eta_s) if busy else "—"
+        part = f" · {s.step_part}" if busy and s.step_part else ""  # a long step's micro-batches
         self._show(
-            f"step [b]{s.step}[/]/{s.max_steps}   lr [b]{s.lr:.2e}[/]   grad-norm [b]{s.grad_norm:.3f}[/]   "
+            f"step [b]{s.step}[/]/{s.max_steps}{part}   lr [b]{s.lr:.2e}[/]   grad-norm [b]{s.grad_norm:.3f}[/]   "
             f"[b]{s.tokens_per_s:,.0f}[/] tok/s   ETA [b]{eta}[/]\n"
             f"loss [b]{format_loss(s.loss)}[/]   ema {format_loss(s.loss_ema)}   val {format_loss(s.val_loss)}\n"
             f"strain {format_loss(s.strain)} ({zone_label(s.zone)})   effort {s.effort:.2f}   "

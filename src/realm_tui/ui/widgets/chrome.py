@@ -87,7 +87,8 @@ class StatusBar(LoreStatic):
         snap = self.snapshot
         if snap is not None and self.state.busy:
             parts.append(
-                f" step {snap.step}/{snap.max_steps} · {snap.tokens_per_s:,.0f} tok/s"
+                f" step {snap.step}/{snap.max_steps}{f' · {snap.step_part}' if snap.step_part else ''}"
+                f" · {snap.tokens_per_s:,.0f} tok/s"
                 f" · ETA {format_duration(snap.eta_s)}"
             )
         if self.detail:
