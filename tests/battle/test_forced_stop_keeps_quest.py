@@ -15,6 +15,7 @@ import pytest
 from battle_kit import make_tiny_realm
 
 from live_battle import LiveBattle
+from realm_tui.battle.headless import SAME_INTERRUPT_S
 from realm_tui.paths import RealmPaths
 from realm_tui.quests.board import Board
 from realm_tui.store.snapshot import open_snapshot
@@ -98,6 +99,7 @@ def test_a_second_ctrl_c_keeps_the_quests_priority_and_place(two_quests: RealmPa
         seen = len(battle.events)
         os.kill(battle.pid, signal.SIGINT)
         battle.wait_for(lambda e: "Ctrl-C again to force" in str(e.get("text", "")), "the first stop's message", seen)
+        time.sleep(SAME_INTERRUPT_S + 0.1)  # a second press, not the first one delivered twice
         os.kill(battle.pid, signal.SIGINT)
         assert battle.wait_end() == 1
     finally:

@@ -150,3 +150,22 @@ def test_a_refused_battle_ends_the_trainer_spawned_ahead(tiny_realm: RealmPaths)
     with pytest.raises(RealmError, match="nobody"):
         run_headless(tiny_realm, hero_id="nobody", json_events=True)
     assert set(multiprocessing.active_children()) == before
+
+
+def test_one_interrupt_delivered_twice_still_stops_gracefully(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
+    """`timeout -s INT 60 realm train --no-ui` signals realm and then its whole process group: two
+    SIGINTs at once are one interrupt, not a second Ctrl-C that kills the trainer."""
+    proc = start_long_battle(tiny_realm, popen_cleanup)
+    assert proc.stdout is not None
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "Step" and events[-1]["step"] >= 3:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0, [e for e in events if e["event"] == "Error"]
+    stopped = [e for e in events if e["event"] == "Stopped"][-1]
+    assert stopped["reason"] == "signal" and stopped["checkpoint"]

@@ -2,13 +2,14 @@
 
 The battle itself is `battle.session.BattleSession`, as in the game; this module picks the sink
 (rich bar, plain lines or JSON lines), the bridge (one child or a launcher) and turns Ctrl-C into a
-graceful stop (twice: a kill).
+graceful stop (again, later: a kill).
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,18 +58,25 @@ def _bridge(realm: RealmPaths, launch: str | None) -> tuple[BridgeLike, Callable
     return launched, lambda: f"launched {launch!r} with the job {launched.job_path}"
 
 
+SAME_INTERRUPT_S = 0.5
+"""A second SIGINT/SIGTERM this soon after the first is the same interrupt, delivered twice:
+`timeout` (and other supervisors) signal the command and then its whole process group, which is
+not a player pressing Ctrl-C again to force the stop."""
+
+
 @contextmanager
 def _stop_on_signals(session: BattleSession) -> Iterator[None]:
-    """SIGINT/SIGTERM: the first asks for a checkpoint and a stop, the next one kills the trainer."""
-    stop_requests = 0
+    """SIGINT/SIGTERM: the first asks for a checkpoint and a stop, a later one kills the trainer."""
+    first_at: float | None = None
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stop_requests
-        stop_requests += 1
-        if stop_requests == 1:
+        nonlocal first_at
+        now = time.monotonic()
+        if first_at is None:
+            first_at = now
             session.say("stopping: saving a checkpoint at the next step boundary (Ctrl-C again to force)")
             session.request(Stop(reason=StopReason.SIGNAL))
-        else:
+        elif now - first_at >= SAME_INTERRUPT_S:
             session.kill()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
