@@ -10,6 +10,7 @@ import time
 
 from battle_kit import child_env, realm_cmd, run_json
 
+from realm_tui.battle.headless import SAME_INTERRUPT_S, interrupt_action
 from realm_tui.contract.manifest import is_valid_checkpoint
 from realm_tui.paths import RealmPaths
 from realm_tui.store import Store
@@ -169,3 +170,10 @@ def test_one_interrupt_delivered_twice_still_stops_gracefully(tiny_realm: RealmP
     assert proc.returncode == 0, [e for e in events if e["event"] == "Error"]
     stopped = [e for e in events if e["event"] == "Stopped"][-1]
     assert stopped["reason"] == "signal" and stopped["checkpoint"]
+
+
+def test_a_second_interrupt_forces_only_when_it_is_a_second_press() -> None:
+    assert interrupt_action(None, 100.0) == "stop"
+    assert interrupt_action(100.0, 100.0001) is None, "the same interrupt, delivered to the process and its group"
+    assert interrupt_action(100.0, 100.0 + SAME_INTERRUPT_S) == "kill"
+    assert interrupt_action(100.0, 160.0) == "kill"

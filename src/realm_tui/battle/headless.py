@@ -64,6 +64,15 @@ SAME_INTERRUPT_S = 0.5
 not a player pressing Ctrl-C again to force the stop."""
 
 
+def interrupt_action(first_at: float | None, now: float) -> str | None:
+    """What a SIGINT/SIGTERM at `now` asks for, the first having come at `first_at` (None: this is
+    the first): "stop" (checkpoint, then stop), "kill" (a later press forces it), or None (the
+    first interrupt delivered twice, within SAME_INTERRUPT_S)."""
+    if first_at is None:
+        return "stop"
+    return "kill" if now - first_at >= SAME_INTERRUPT_S else None
+
+
 @contextmanager
 def _stop_on_signals(session: BattleSession) -> Iterator[None]:
     """SIGINT/SIGTERM: the first asks for a checkpoint and a stop, a later one kills the trainer."""
@@ -72,11 +81,12 @@ def _stop_on_signals(session: BattleSession) -> Iterator[None]:
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         nonlocal first_at
         now = time.monotonic()
-        if first_at is None:
+        action = interrupt_action(first_at, now)
+        if action == "stop":
             first_at = now
             session.say("stopping: saving a checkpoint at the next step boundary (Ctrl-C again to force)")
             session.request(Stop(reason=StopReason.SIGNAL))
-        elif now - first_at >= SAME_INTERRUPT_S:
+        elif action == "kill":
             session.kill()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
