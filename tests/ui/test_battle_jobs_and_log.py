@@ -92,6 +92,10 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
         await wait_for(pilot, lambda: app.game.live is not None, what="a live battle")
         table = app.screen.query_one("#jobs", DataTable)
         await wait_for(pilot, lambda: "ETA" in "".join(r[2] for r in _jobs(app)), what="the trainer row")
+        # Paused, the row stops changing and the battle cannot end meanwhile (a loaded run once
+        # waited here while the short battle finished and its row became "idle").
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.game.trainer_state is TrainerState.PAUSED, what="paused")
 
         def shown() -> str:
             return "\n".join(table.render_line(y).text for y in range(table.size.height))
@@ -102,7 +106,7 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
             trainer = next(r for r in _jobs(app) if r[0] == "trainer")
             return "ETA" in trainer[2] and trainer[2] in shown()
 
-        await wait_for(pilot, drawn_whole, what=f"the trainer row drawn whole, not cut: {_jobs(app)}")
+        await wait_for(pilot, drawn_whole, what="the trainer row drawn whole, not cut")
         assert table.max_scroll_x == 0, f"jobs table scrolls sideways: {table.virtual_size.width} > {table.size.width}"
         assert not table.show_horizontal_scrollbar
         await pilot.press("x")
