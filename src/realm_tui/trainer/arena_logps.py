@@ -20,16 +20,7 @@ from transformers import DynamicCache
 
 from realm_tui.trainer.arena import token_logps
 from realm_tui.trainer.data import IGNORE
-
-
-def _left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        ids[r, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
-        mask[r, width - len(row) :] = 1
-    return ids, mask
+from realm_tui.trainer.evaluate import _left_pad  # the eval's: rows right-aligned, with their mask
 
 
 def _right_pad(rows: Sequence[Sequence[int]], fill: int) -> torch.Tensor:
