@@ -8,7 +8,8 @@ it also stops after `--minutes`. Prints:
 
 - minutes to the first skill level-up (from the launch, and from the trainer's Hello);
 - the longest stretch with no visible change: no Step, StepProgress (a long step's
-  micro-batches), EvalProgress, EvalResult or CheckpointSaved event reaching the parent, from the
+  micro-batches), EvalProgress, EvalResult, CheckpointProgress (a save's val pass and writes) or
+  CheckpointSaved event reaching the parent, from the
   first Step to the stop request (start-up, from the launch to the first Step, is printed on its
   own line);
 - the share of wall time (first Step → stop request) spent in evals, from the trainer's own eval
@@ -38,7 +39,7 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
-VISIBLE = {"Step", "StepProgress", "EvalProgress", "EvalResult", "CheckpointSaved"}
+VISIBLE = {"Step", "StepProgress", "EvalProgress", "EvalResult", "CheckpointProgress", "CheckpointSaved"}
 EVAL_SECONDS = re.compile(r"^eval (\S+) L(\d+) at step \d+: .*\((\d+(?:\.\d+)?) s\)$")
 LEVEL_UP = re.compile(r"(\w+) level (\d+) mastered")
 TARGETS = {"first level-up (min)": 3.0, "longest silent (s)": 5.0, "evals share (%)": 15.0}

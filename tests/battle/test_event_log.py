@@ -18,6 +18,7 @@ from realm_tui.battle.event_log import EventLogSink, battles_dir, event_from_dic
 from realm_tui.battle.session import Applied, BattleSession, SessionEvent, Sink
 from realm_tui.contract.event_json import event_to_dict
 from realm_tui.contract.protocol import (
+    CheckpointProgress,
     CheckpointSaved,
     Error,
     ErrorKind,
@@ -170,6 +171,7 @@ def test_trainer_events_come_back_from_their_json() -> None:
         Error("boom", fatal=True, kind=ErrorKind.ERROR),
         Stopped(3, StopReason.REQUESTED, "ckpt-3"),
         StepProgress(4, 3, 8, 2891, 7702),
+        CheckpointProgress(3, "val sy", 2, 5),
     ]
     for event in events:
         back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))

@@ -14,7 +14,7 @@ from battle_kit import child_env, realm_cmd
 
 from realm_tui.battle.launched import event_from_dict
 from realm_tui.battle.plain_render import HEARTBEAT_S, PlainRenderer
-from realm_tui.contract.protocol import CheckpointSaved, EvalProgress, Step, StepProgress
+from realm_tui.contract.protocol import CheckpointProgress, CheckpointSaved, EvalProgress, Step, StepProgress
 from realm_tui.paths import RealmPaths
 from realm_tui.ui.game import launch_headless
 
@@ -125,10 +125,33 @@ def test_a_long_step_shows_its_micro_batches_in_the_progress_line() -> None:
     assert "step 403 3/8" not in out.getvalue().splitlines()[-1]
 
 
+def test_a_checkpoint_being_saved_is_the_job_of_the_progress_lines() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    renderer = PlainRenderer(out, clock)
+    renderer.show(_step(200), [])
+    clock.now += 6
+    renderer.show(CheckpointProgress(200, "val sy"), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: checkpoint 200: val sy")
+    clock.now += 2
+    renderer.show(CheckpointProgress(200, "val sy", 3, 8), [])  # too soon after the last line: kept
+    assert len(out.getvalue().splitlines()) == 2
+    clock.now += 4
+    renderer.show(CheckpointProgress(200, "writing optimizer"), [])
+    assert out.getvalue().splitlines()[-1].endswith("job: checkpoint 200: writing optimizer (6 s)")
+    clock.now += HEARTBEAT_S
+    renderer.tick()  # a write that takes long: the heartbeat line still names it
+    assert "job: checkpoint 200: writing optimizer" in out.getvalue().splitlines()[-1]
+    renderer.show(CheckpointSaved(200, "/x", "checkpoint-200", 0.5, 0.6, 1e-3, 2**20), [])
+    clock.now += HEARTBEAT_S
+    renderer.tick()
+    assert "job: training" in out.getvalue().splitlines()[-1]
+
+
 def test_step_progress_reaches_a_pipe(tiny_realm: RealmPaths) -> None:
     """The real trainer, a hero whose steps are cut into tiny micro-batches and reported at once:
     `--json` into a pipe carries StepProgress lines, each before the Step that ends it, and they
-    read back as events (`battle.launched.event_from_dict`)."""
+    read back as events (`battle.launched.event_from_dict`). The last checkpoint's save sends
+    CheckpointProgress lines (its val pass, its writes) before its CheckpointSaved."""
     hero_file = tiny_realm.configs / "heroes" / "tiny.yaml"
     hero = yaml.safe_load(hero_file.read_text())
     hero["training_defaults"].update({"micro_batch_tokens": 24, "step_progress_after_s": 0.0})
@@ -150,3 +173,8 @@ def test_step_progress_reaches_a_pipe(tiny_realm: RealmPaths) -> None:
             assert isinstance(back, StepProgress) and 1 <= back.done < back.total
             following = next(e for e in events[i:] if e["event"] == "Step")
             assert following["step"] == back.step  # the Step that ends it
+    saved = next(i for i, e in enumerate(events) if e["event"] == "CheckpointSaved")
+    saving = [event_from_dict(e) for e in events[:saved] if e["event"] == "CheckpointProgress"]
+    assert saving and all(isinstance(p, CheckpointProgress) and p.step == 3 for p in saving), kinds
+    stages = [p.stage for p in saving if isinstance(p, CheckpointProgress)]
+    assert stages[0].startswith("val ") and "writing optimizer" in stages, stages

@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import wait_for
 
-from realm_tui.contract.protocol import EvalProgress, Evaluate
+from realm_tui.contract.protocol import CheckpointProgress, EvalProgress, Evaluate
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.app import RealmApp
 from realm_tui.ui.messages import NotificationRaised
@@ -168,3 +168,20 @@ async def test_an_eval_with_nothing_answered_yet_still_moves_on_screen(make_app:
         assert first.startswith("SY L1 0/100 · ") and first.endswith(" in"), first
         await wait_for(pilot, lambda: _running_evals(app) != [first], what="the row to move while nothing is answered")
         assert _running_evals(app)[0].startswith("SY L1 0/100 · ")
+
+
+def _saves(app: RealmApp) -> list[str]:
+    return [r[2] for r in _jobs(app) if r[0] == "save" and r[1] == "running"]
+
+
+async def test_a_checkpoint_being_saved_is_a_job_until_it_is_saved(make_app: Callable[..., RealmApp]) -> None:
+    """The trainer's `CheckpointProgress` events (issue 11: a save is never silent): the save is a
+    jobs row with its val pass's micro-batches, then its write, gone with its `CheckpointSaved`."""
+    async with _paused_battle(make_app) as (app, pilot, trainer):
+        trainer.queue.append(CheckpointProgress(trainer.step, "val sy", 3, 8))
+        await wait_for(pilot, lambda: _saves(app) != [], what="save row")
+        assert _saves(app)[0].startswith("val sy 3/8 · "), _saves(app)
+        trainer.queue.append(CheckpointProgress(trainer.step, "writing optimizer"))
+        await wait_for(pilot, lambda: _saves(app)[:1] != [] and "writing optimizer" in _saves(app)[0], what="write")
+        trainer.queue.append(trainer._checkpoint())
+        await wait_for(pilot, lambda: _saves(app) == [], what="row gone once saved")

@@ -20,6 +20,7 @@ from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.session import Applied, Entered, Planned, Said, SessionEvent, Tick
 from realm_tui.battle.val_text import val_text
 from realm_tui.contract.protocol import (
+    CheckpointProgress,
     CheckpointSaved,
     Error,
     EvalProgress,
@@ -86,6 +87,11 @@ def step_part(event: StepProgress) -> str:
     """`3/8` micro-batches (with the tokens when known: `3/8 (2,891/7,702 tokens)`)."""
     tokens = f" ({event.tokens_done:,}/{event.tokens:,} tokens)" if event.tokens_done else ""
     return f"{event.done}/{event.total}{tokens}"
+
+
+def save_part(event: CheckpointProgress) -> str:
+    """`val sy 3/8` (the val pass's micro-batches), `writing optimizer` (a write)."""
+    return f"{event.stage} {event.done}/{event.total}" if event.total else event.stage
 
 
 def format_eta(seconds: float) -> str:
@@ -170,6 +176,10 @@ class PlainRenderer(LineSink):
     def show(self, event: Event, notes: list[str]) -> None:
         if isinstance(event, EvalProgress):
             self._on_eval_progress(event)
+        elif isinstance(event, CheckpointProgress):  # a save in flight is the job (val pass, writes)
+            self.set_job(f"checkpoint {event.step}: {save_part(event)}", f"checkpoint {event.step}")
+            if self._clock() - self._last_progress >= PROGRESS_EVERY_S:
+                self._progress()
         elif isinstance(event, StepProgress):
             self._part = event
             if self._clock() - self._last_progress >= PROGRESS_EVERY_S:
@@ -229,6 +239,8 @@ class PlainRenderer(LineSink):
         if isinstance(event, QuestFinished):
             return f"🏁 quest {event.quest_id} finished after {event.steps} steps"
         if isinstance(event, Error):
+            if self._job_key.startswith("checkpoint"):  # the save failed (a full disk): it is over
+                self.set_job("training")
             return f"{'✖' if event.fatal else '!'} {event.message}"
         if isinstance(event, Log) and event.level != "debug":
             return f"warning: {event.message}" if event.level in ("warning", "error") else event.message

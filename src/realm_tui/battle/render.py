@@ -13,11 +13,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from realm_tui.battle.answer_lines import answer_records, judged_lines
-from realm_tui.battle.plain_render import LineSink, step_part
+from realm_tui.battle.plain_render import LineSink, save_part, step_part
 from realm_tui.battle.school_metrics import format_metrics
 from realm_tui.battle.val_text import val_text
 from realm_tui.contract.event_json import event_to_json
 from realm_tui.contract.protocol import (
+    CheckpointProgress,
     CheckpointSaved,
     Error,
     EvalProgress,
@@ -113,11 +114,13 @@ class RichRenderer(LineSink):
             if self._task is not None:  # the bar names the long step's micro-batches until its Step
                 self._step_label = True
                 self._progress.update(self._task, description=f"battle · step {event.step} {step_part(event)}")
+        elif isinstance(event, CheckpointProgress):
+            if self._task is not None:  # the bar names the save in flight until its CheckpointSaved
+                self._step_label = True
+                self._progress.update(self._task, description=f"checkpoint {event.step} · {save_part(event)}")
         elif isinstance(event, Step):
             task = self._ensure(event.max_steps, event.step)
-            if self._step_label:
-                self._step_label = False
-                self._progress.update(task, description="battle")
+            self._unlabel()
             self._progress.update(
                 task,
                 completed=event.step,
@@ -127,6 +130,7 @@ class RichRenderer(LineSink):
                 school=escape(format_metrics(event.metrics)),
             )
         elif isinstance(event, CheckpointSaved):
+            self._unlabel()
             val = val_text(event)
             train = f"loss {event.train_loss:.4f}" if event.train_loss is not None else ""
             print_line(f"💾 {event.name} ({train}{val}, {event.size_bytes / 2**20:.1f} MiB)")
@@ -139,6 +143,7 @@ class RichRenderer(LineSink):
         elif isinstance(event, QuestFinished):
             print_line(f"🏁 quest {event.quest_id} finished after {event.steps} steps")
         elif isinstance(event, Error):
+            self._unlabel()  # a save that failed no longer names the bar
             style = "bold red" if event.fatal else "yellow"
             print_line(f"[{style}]{'✖' if event.fatal else '!'} {event.message}[/]")
         elif isinstance(event, Log) and event.level != "debug":
@@ -152,6 +157,12 @@ class RichRenderer(LineSink):
         if isinstance(event, EvalResult):  # after the eval's line and what it raised (a level-up)
             for right, line in judged_lines(event):  # the hero's own answers, wrong ones first
                 print_line(f"[{'green' if right else 'red'}]{escape(line)}[/]")
+
+    def _unlabel(self) -> None:
+        """The bar says `battle` again after a long step's or a save's label."""
+        if self._step_label and self._task is not None:
+            self._step_label = False
+            self._progress.update(self._task, description="battle")
 
     def moment(self, moment: Moment) -> None:
         """A banner line in reverse video (and the bell), above the bar."""

@@ -328,6 +328,21 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class CheckpointProgress:
+    """A checkpoint being saved at `step`: its held-out loss pass (`stage` `val <source>`, `done`
+    of `total` micro-batches) and its writes (`writing weights`, `writing optimizer`, `verifying`;
+    `done` and `total` 0). The first is sent when the save begins, the rest at most every
+    `TrainJob.step_progress_after_s` and, while a write runs, again about every second, so a slow
+    disk is never silent. The `CheckpointSaved` ends it (or an `Error`: the save failed)."""
+
+    step: int
+    stage: str
+    done: int = 0
+    total: int = 0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class QuestStarted:
     quest_id: str
     paths: tuple[str, ...]
@@ -394,6 +409,7 @@ Event = (
     | EvalResult
     | EvalProgress
     | CheckpointSaved
+    | CheckpointProgress
     | QuestStarted
     | QuestFinished
     | Log
@@ -416,4 +432,5 @@ EVENT_TYPES: tuple[type, ...] = (
     Generated,
     Stopped,
     StepProgress,
+    CheckpointProgress,
 )

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,12 @@ def save_checkpoint(
     meta: dict[str, Any] | None = None,
     *,
     state_dict: dict[str, Any] | None = None,
+    stage: Callable[[str], None] = lambda _name: None,
 ) -> Path:
     """Write one complete checkpoint folder and return its path (never a partial one).
 
-    `state_dict`: the weights to save instead of the model's own (gathered under FSDP/DeepSpeed)."""
+    `state_dict`: the weights to save instead of the model's own (gathered under FSDP/DeepSpeed).
+    `stage` is told each write as it begins (the save's progress events)."""
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     name = checkpoint_name(step)
@@ -151,9 +154,12 @@ def save_checkpoint(
     tmp.mkdir()
     try:
         extra = {"state_dict": state_dict} if state_dict is not None else {}
+        stage("writing weights")
         model.save_pretrained(tmp, safe_serialization=True, **extra)
         tokenizer.save_pretrained(tmp)
+        stage("writing optimizer")  # trainer_state.pt: the optimizer's state, most of its bytes
         torch.save(state, tmp / STATE_FILE)
+        stage("verifying")
         _fsync_tree(tmp)
         mf.write_manifest(tmp, {"step": step, "name": final.name, **(meta or {})})
         mf.verify_checkpoint(tmp, allow_temp=True)  # re-hash: what we rename is what we wrote

@@ -66,6 +66,7 @@ from realm_tui.trainer.runtime import (
     resolve_precision,
     seed_everything,
 )
+from realm_tui.trainer.save_progress import SaveProgress
 from realm_tui.trainer.school_registry import make_school
 from realm_tui.trainer.schools import StepSkipped, quest_loader
 
@@ -607,9 +608,43 @@ class _Battle:
         if free_mb < self.job.min_free_disk_mb:
             self._disk_full(f"{free_mb:.0f} MB free, {self.job.min_free_disk_mb} MB needed")
             return None
-        val_losses = self._val_losses()
+        try:
+            # The save reports itself (CheckpointProgress) until CheckpointSaved: nothing else is
+            # emitted inside this block.
+            with SaveProgress(self.step, self.emit, self.job.step_progress_after_s) as progress:
+                path, val_losses = self._write_checkpoint(progress)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            self._disk_full(str(err))
+            return None
         val_loss = mixed_val_loss(val_losses, self.drawn_since_save)
-        lr = float(self.optimizer.param_groups[0]["lr"])
+        self.last_good, self.last_saved_step, self.since_save_s = path, self.step, 0.0
+        drawn, self.drawn_since_save = dict(self.drawn_since_save), Counter()
+        notes, self.notes = self.notes, {}
+        self.emit(
+            CheckpointSaved(
+                step=self.step,
+                path=str(path),
+                name=path.name,
+                train_loss=self.last_loss,
+                val_loss=val_loss,
+                val_losses=val_losses,
+                val_drawn=drawn,
+                lr=float(self.optimizer.param_groups[0]["lr"]),
+                size_bytes=manifest_size(path) if self.accelerator.is_main_process else 0,
+                quest_id=self.job.quest_id,
+                adapter=self.adapter,
+                notes=notes,
+            )
+        )
+        return path
+
+    def _write_checkpoint(self, progress: SaveProgress) -> tuple[Path, dict[str, float]]:
+        """Measure the held-out losses, then write the checkpoint folder (rank 0); its path and
+        the losses. `progress` hears of each micro-batch and write."""
+        val_losses = self._val_losses(progress)
+        val_loss = mixed_val_loss(val_losses, self.drawn_since_save)
         state = ck.trainer_state(
             step=self.step,
             position=self.stream.position,
@@ -628,47 +663,25 @@ class _Battle:
         meta |= {"train_loss": self.last_loss, "val_loss": val_loss, "precision": self.precision}
         meta["val_losses"] = val_losses
         meta["optimizer"] = self.job.optimizer  # which physics' state the checkpoint holds (paths)
-        try:
-            path = save_on_main(  # rank 0 writes; every rank learns the folder
-                self.accelerator,
-                self.model,
-                lambda model, sd: ck.save_checkpoint(
-                    self.ckpt_dir, self.step, model, self.tokenizer, state, meta, state_dict=sd
-                ),
-            )
-        except OSError as err:
-            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-                raise
-            self._disk_full(str(err))
-            return None
-        self.last_good, self.last_saved_step, self.since_save_s = path, self.step, 0.0
-        drawn, self.drawn_since_save = dict(self.drawn_since_save), Counter()
-        notes, self.notes = self.notes, {}
-        self.emit(
-            CheckpointSaved(
-                step=self.step,
-                path=str(path),
-                name=path.name,
-                train_loss=self.last_loss,
-                val_loss=val_loss,
-                val_losses=val_losses,
-                val_drawn=drawn,
-                lr=lr,
-                size_bytes=manifest_size(path) if self.accelerator.is_main_process else 0,
-                quest_id=self.job.quest_id,
-                adapter=self.adapter,
-                notes=notes,
-            )
+        path = save_on_main(  # rank 0 writes; every rank learns the folder
+            self.accelerator,
+            self.model,
+            lambda model, sd: ck.save_checkpoint(
+                self.ckpt_dir, self.step, model, self.tokenizer, state, meta, state_dict=sd, stage=progress.stage
+            ),
         )
-        return path
+        return path, val_losses
 
-    def _val_losses(self) -> dict[str, float]:
+    def _val_losses(self, progress: SaveProgress) -> dict[str, float]:
         """Held-out loss per source the battle trains (`Mixer.val_sets`); `rules.validation`
         weighs them like the mix into the checkpoint's val loss (DEF)."""
-        losses = {source: self._loss_of(examples) for source, examples in self.mixer.val_sets(MAX_VAL_EXAMPLES).items()}
+        losses = {
+            source: self._loss_of(examples, progress.batches(f"val {source}"))
+            for source, examples in self.mixer.val_sets(MAX_VAL_EXAMPLES).items()
+        }
         return {source: loss for source, loss in losses.items() if loss is not None}
 
-    def _loss_of(self, examples: list[Example]) -> float | None:
+    def _loss_of(self, examples: list[Example], progress: Callable[[int, int], None] | None = None) -> float | None:
         job, device = self.job, self.accelerator.device
         return self.school.eval_loss(
             self.model,
@@ -679,6 +692,7 @@ class _Battle:
             self.pad_id,
             device,
             job.micro_batch_tokens,
+            progress,
         )
 
     def _load_base(self) -> Any:

@@ -206,17 +206,22 @@ def eval_loss(
     pad_id: int,
     device: Any,
     token_budget: int = 0,
+    progress: Progress | None = None,
 ) -> float | None:
     """Mean token loss over `examples` (the val split), without gradients; None when empty.
-    Micro-batches as a training step's (`micro_batches`): the token budget bounds memory."""
+    Micro-batches as a training step's (`micro_batches`): the token budget bounds memory.
+    `progress` is called after each micro-batch (a checkpoint's save reports its val pass)."""
     total, count = 0.0, 0
+    chunks = micro_batches(examples, micro_batch, token_budget)
     model.eval()
     with torch.no_grad():
-        for chunk in micro_batches(examples, micro_batch, token_budget):
+        for j, chunk in enumerate(chunks):
             batch = make_batch(chunk, packing=packing, max_length=max_length, pad_id=pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             total += float(loss_sum(model, batch))
             count += batch_labels(batch)
+            if progress is not None:
+                progress(j + 1, len(chunks))
     model.train()
     return total / count if count else None
 

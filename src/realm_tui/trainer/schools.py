@@ -344,18 +344,23 @@ class School:
         pad_id: int,
         device: Any,
         token_budget: int = 0,
+        progress: Progress | None = None,
     ) -> float | None:
-        """Validation loss: plain cross-entropy for chat examples, the DPO loss for pairs."""
+        """Validation loss: plain cross-entropy for chat examples, the DPO loss for pairs;
+        `progress` is called after each micro-batch."""
         chats = [e for e in examples if not isinstance(e, PreferencePair)]
         pairs = [e for e in examples if isinstance(e, PreferencePair)]
         if not pairs:
-            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device, token_budget)
+            return eval_loss(model, chats, micro_batch, packing, max_length, pad_id, device, token_budget, progress)
         total = 0.0
+        starts = range(0, len(pairs), micro_batch)
         model.eval()
         with torch.no_grad():
-            for i in range(0, len(pairs), micro_batch):
+            for j, i in enumerate(starts):
                 loss, _ = self.pair_loss(model, pairs[i : i + micro_batch], pad_id, {})
                 total += float(loss)
+                if progress is not None:
+                    progress(j + 1, len(starts))
         model.train()
         return total / len(pairs)
 

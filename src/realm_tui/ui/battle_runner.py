@@ -42,6 +42,7 @@ from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.battle.val_text import val_text
 from realm_tui.battle.watch import WatchSink
 from realm_tui.contract.protocol import (
+    CheckpointProgress,
     CheckpointSaved,
     Command,
     Error,
@@ -148,6 +149,10 @@ class BattleController:
         self.eval_started_at: float | None = None
         """When the eval in flight began (its first EvalProgress): an eval whose answers all run to
         their budget reports 0/N until its end, so the Jobs row shows its time running instead."""
+        self.save_running: CheckpointProgress | None = None
+        """The checkpoint being saved (its latest progress: val pass, writes), None when none is."""
+        self.save_started_at: float | None = None
+        """When that save began (its first CheckpointProgress): the Jobs row shows its time running."""
         self._step = 0
         self._posted_at = 0.0
         self._step_waiting = False
@@ -205,7 +210,7 @@ class BattleController:
         self._evals.clear()
         self._metrics, self._sources, self.plan, self._conductor = {}, (), None, None
         self.pending_evals, self._step = (), 0
-        self.eval_running = None
+        self.eval_running = self.save_running = None
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         game = self.game
@@ -274,7 +279,7 @@ class BattleController:
             self._post(NotificationRaised(trainer_died(str(event.error))))
         elif isinstance(event, Ended):
             self.pending_evals = ()
-            self.eval_running = None
+            self.eval_running = self.save_running = None
             self._post(QuestBoardChanged("battle ended"))
 
     def _sent(self, command: Command) -> None:
@@ -290,8 +295,19 @@ class BattleController:
                 self.pending_evals = self.pending_evals[:i] + self.pending_evals[i + 1 :]
                 return
 
+    def _on_save(self, event: Event) -> None:
+        """A save in flight is a job (`save_running`) from its first `CheckpointProgress` until its
+        `CheckpointSaved`, or an `Error` (it failed), a `Step` or the end."""
+        if isinstance(event, CheckpointProgress):
+            if self.save_running is None or self.save_running.step != event.step:
+                self.save_started_at = event.at
+            self.save_running = event
+        elif isinstance(event, CheckpointSaved | Error | Step | Stopped):
+            self.save_running = None
+
     def _show(self, event: Event, notes: list[Notification]) -> None:
         plotted = self._evals.on_event(event)  # a validation loss, an accuracy, the hero's answers
+        self._on_save(event)
         if isinstance(event, Hello):
             self._log(
                 "event", f"trainer pid {event.pid} · torch {event.torch_version} · {event.device} · {event.precision}"

@@ -32,6 +32,7 @@ SAMPLES = [
     p.EvalProgress("sy", 1, 5, 37, 100, 12.0),
     p.StepProgress(6, 3, 8, 2891, 7702),
     p.CheckpointSaved(5, "/c", "checkpoint-5", 1.2, 1.3, 1e-3, 1234, notes={"oom": 1}),
+    p.CheckpointProgress(5, "val sy", 3, 8),
     p.QuestStarted("q1", ("/q.jsonl",), 10, 500),
     p.QuestFinished("q1", 10, 1.1),
     p.Log("hi"),

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
+from realm_tui.battle.plain_render import save_part
 from realm_tui.services.hero_answers import accuracy_points, latest_answers
 from realm_tui.ui.lore_text import attach_lore
 from realm_tui.ui.messages import BattleLogged, CheckpointAdded, StepUpdate, TrainerStateChanged
@@ -118,6 +119,10 @@ class BattleScreen(RealmScreen):
             rows.append(
                 ("eval", "running", f"{running.skill.upper()} L{running.level} {running.done}/{running.total}{eta}")
             )
+        saving, began = game.battle.save_running, game.battle.save_started_at
+        if saving is not None:  # a checkpoint being saved: its val pass, then its writes
+            since = f" · {format_duration(time.time() - began)}" if began is not None else ""
+            rows.append(("save", "running", clip(f"{save_part(saving)}{since}", DETAIL)))
         for pending in self._evals_shown:  # re-tests the conductor asked the trainer for
             why = "re-test" if pending.request_id == "retest" else "eval"
             rows.append(("eval", "queued", f"{why} {pending.label} · asked at {pending.step}"))
