@@ -13,8 +13,10 @@ from ui_testkit import CAMPAIGN, FakeBridge
 from uiwait import wait_for
 
 from realm_tui.contract.protocol import CheckpointProgress, EvalProgress, Evaluate
+from realm_tui.contract.protocol import QuestFinished as QuestFinishedEvent
 from realm_tui.rules.notifications import Notification, NotificationKind, Severity
 from realm_tui.ui.app import RealmApp
+from realm_tui.ui.battle_runner import QUEST_DONE
 from realm_tui.ui.messages import NotificationRaised
 from realm_tui.ui.models import TrainerState
 from realm_tui.ui.screens.battle import DETAIL, BattleScreen, trainer_detail
@@ -86,7 +88,13 @@ async def test_evals_in_flight_are_listed_until_answered(make_app: Callable[...,
 
 
 async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., RealmApp]) -> None:
-    app = make_app(jobs_interval_s=0.1)
+    made: list[FakeBridge] = []
+
+    def bridge() -> FakeBridge:
+        made.append(FakeBridge())
+        return made[-1]
+
+    app = make_app(bridge_factory=bridge, jobs_interval_s=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2", "s")
         await wait_for(pilot, lambda: app.game.live is not None, what="a live battle")
@@ -100,15 +108,31 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
         def shown() -> str:
             return "\n".join(table.render_line(y).text for y in range(table.size.height))
 
+        def trainer_row() -> str:
+            return next(r for r in _jobs(app) if r[0] == "trainer")[2]
+
         def drawn_whole() -> bool:
             # The row changes with every ETA and the table lays out its columns on the next refresh:
             # wait for a refresh that drew the current row (a cut row never is, and times out).
-            trainer = next(r for r in _jobs(app) if r[0] == "trainer")
-            return "ETA" in trainer[2] and trainer[2] in shown()
+            return "ETA" in trainer_row() and trainer_row() in shown()
 
-        await wait_for(pilot, drawn_whole, what="the trainer row drawn whole, not cut")
-        assert table.max_scroll_x == 0, f"jobs table scrolls sideways: {table.virtual_size.width} > {table.size.width}"
-        assert not table.show_horizontal_scrollbar
+        async def check_quest_whole(quest: str) -> None:
+            await wait_for(pilot, lambda: trainer_row().startswith(f"{quest} · ETA"), what=f"{quest} in the row")
+            await wait_for(pilot, drawn_whole, what="the trainer row drawn whole, not cut")
+            assert f"{quest} · ETA" in shown()  # the quest's name whole, not `skills o…`
+            assert table.max_scroll_x == 0, (
+                f"jobs table scrolls sideways: {table.virtual_size.width} > {table.size.width}"
+            )
+            assert not table.show_horizontal_scrollbar
+
+        live = app.game.live
+        assert live is not None
+        await check_quest_whole(live.quest_id)
+        # The quest trained, the battle goes on with the skills alone (the first session's usual
+        # row); the checkpoint makes the paused battle's readouts show it.
+        trainer = made[0]
+        trainer.queue += [QuestFinishedEvent(live.quest_id, trainer.step, 0.5), trainer._checkpoint()]
+        await check_quest_whole(QUEST_DONE)
         await pilot.press("x")
         await wait_for(pilot, lambda: not app.game.trainer_state.busy, what="stopped")
 
@@ -116,9 +140,12 @@ async def test_the_jobs_table_fits_a_100_by_30_terminal(make_app: Callable[..., 
 @pytest.mark.parametrize("eta", ["—", "9s", "12m30s", "11h59m"])
 def test_the_trainer_row_keeps_its_eta_whatever_the_machine_speed(eta: str) -> None:
     # Under load the ETA grows longer ("12m30s" for "45s"); the quest name gives way, never the ETA.
-    detail = trainer_detail("a-very-long-quest-name-from-the-inbox", 10000, eta)
+    detail = trainer_detail("a-very-long-quest-name-from-the-inbox", eta)
     assert len(detail) <= DETAIL
-    assert detail.endswith(f"→ 10000 · ETA {eta}")
+    assert detail.endswith(f"… · ETA {eta}")
+    # A name of up to 15 characters (an inbox file's, the skills-only label) is never cut.
+    for quest in (QUEST_DONE, "urgent-bits", "q" * 15):
+        assert trainer_detail(quest, eta) == f"{quest} · ETA {eta}"
 
 
 def _running_evals(app: RealmApp) -> list[str]:

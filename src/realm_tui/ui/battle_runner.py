@@ -107,8 +107,9 @@ class BattleHost(Protocol):
     def options(self) -> BattleOptions: ...
 
 
-QUEST_DONE = "skills only (quest done)"
-"""Shown for the quest once the battle's quest finished and it trains on the skills alone."""
+QUEST_DONE = "skills only"
+"""Shown for the quest once the battle's quest finished and it trains on the skills alone (short:
+the Jobs row at 100 columns shows it whole beside the ETA; the log says the quest finished)."""
 
 HISTORY = 600
 """Plotted points kept (every Step event the trainer sends, a few per second)."""

@@ -30,10 +30,12 @@ def clip(text: str, width: int = 12) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def trainer_detail(quest_id: str, max_steps: int, eta: str) -> str:
-    """`quest → steps · ETA eta` within DETAIL columns: the quest name gives way, never the ETA
-    (a slow machine's longer ETA must not push the row past the table's width)."""
-    tail = f" → {max_steps} · ETA {eta}"
+def trainer_detail(quest_id: str, eta: str) -> str:
+    """`quest · ETA eta` within DETAIL columns. The quest's name has the room (the last step is on
+    the step line and the status bar: `step 609/1000`); only a name longer than what is left
+    gives way, never the ETA (a slow machine's longer ETA must not push the row past the table's
+    width)."""
+    tail = f" · ETA {eta}"
     return clip(quest_id, max(4, DETAIL - len(tail))) + tail
 
 
@@ -103,9 +105,9 @@ class BattleScreen(RealmScreen):
         if game.trainer_state.busy and plan is not None:
             eta = format_duration(live.eta_s) if live is not None else "—"
             quest = live.quest_id if live is not None else plan.quest_id
-            rows.append(("trainer", game.trainer_state.value, trainer_detail(quest, plan.job.max_steps, eta)))
+            rows.append(("trainer", game.trainer_state.value, trainer_detail(quest, eta)))
         elif game.trainer_state.busy and live is not None:  # followed: the battle runs in another window
-            detail = trainer_detail(live.quest_id, live.max_steps, format_duration(live.eta_s))
+            detail = trainer_detail(live.quest_id, format_duration(live.eta_s))
             rows.append(("trainer", game.trainer_state.value, detail))
         else:
             rows.append(("trainer", game.trainer_state.value, "press s to start a battle"))
