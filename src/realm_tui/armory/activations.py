@@ -82,6 +82,19 @@ class ActivationBreakdown:
         return self.layers + self.head_peak
 
 
+def tokens_per_pass(batch_size: int, seq_len: int, token_budget: int = 0) -> int:
+    """The most tokens one forward/backward pass of a step holds, so autograd keeps at once.
+
+    Without a budget the whole step: `batch_size` rows of `seq_len`. With the trainer's
+    `micro_batch_tokens` budget (`trainer.runtime.micro_batches`) a step's examples go through in
+    packed micro-batches of at most that many tokens, an example longer than the budget alone: at
+    most max(budget, seq_len) tokens, and never more than the whole step. (Gradients accumulate
+    in place, so only one micro-batch's activations are alive; the weights, gradients and
+    optimizer state do not change.)"""
+    tokens = batch_size * seq_len
+    return min(tokens, max(token_budget, seq_len)) if token_budget > 0 else tokens
+
+
 def eager_scores_bytes(arch: ModelArch, precision: PrecisionMode, batch_size: int, seq_len: int) -> float:
     """The s×s attention scores one decoder layer saves with `eager` attention."""
     return batch_size * arch.num_heads * seq_len * seq_len * _ACTIVATIONS[precision].score
@@ -100,18 +113,22 @@ def activation_breakdown(
     lora_dropout: float = 0.0,
     quantized: bool = False,
     logit_tokens: int | None = None,
+    token_budget: int = 0,
 ) -> ActivationBreakdown:
     """Activation memory by the formula in the module docstring (`lora_r` 0: no adapters).
 
     `logit_tokens`: the positions the head projects (the trainer projects only the labelled ones);
-    None: every token, what a plain Hugging Face loss does, and the most a step can need."""
+    None: every token, what a plain Hugging Face loss does, and the most a step can need.
+    `token_budget`: the trainer's micro-batch budget (`micro_batch_tokens`, 0: none); see
+    `tokens_per_pass`."""
     c = _ACTIVATIONS[precision]
-    tokens = batch_size * seq_len
+    tokens = tokens_per_pass(batch_size, seq_len, token_budget)
+    rows = min(batch_size, -(-tokens // seq_len))
     logits = tokens if logit_tokens is None else min(tokens, max(0, logit_tokens))
     h, i_size = arch.hidden_size, arch.intermediate_size
     if attention == "eager":
         widths = c.hidden * h + c.intermediate * i_size + c.q_eager * arch.q_dim + c.kv_eager * arch.kv_dim
-        per_layer = tokens * widths + eager_scores_bytes(arch, precision, batch_size, seq_len)
+        per_layer = tokens * widths + eager_scores_bytes(arch, precision, rows, seq_len)
     else:
         per_layer = tokens * (c.hidden * h + c.intermediate * i_size + c.q * arch.q_dim + c.kv * arch.kv_dim)
     if lora_r:

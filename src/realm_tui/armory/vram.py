@@ -38,7 +38,10 @@ Pure Python (no torch), so the Armory can show it live and `realm armory vram` a
   logits + fp32 gradient buffers) — large for Qwen's 152k vocabulary — where n is the positions
   the head projects: every token (b·s) by default, what a plain Hugging Face loss computes; the
   trainer projects only the trained (labelled) positions (`logit_tokens`), a fraction of a chat
-  step's tokens.
+  step's tokens. A hero with `micro_batch_tokens` (and packing) trains a step in passes of at
+  most that many tokens, an example longer than the budget alone, accumulating the gradients:
+  only one pass's activations are alive, so b·s becomes min(b·s, max(budget, s)) tokens
+  (`activations.tokens_per_pass`; the same on a GPU and a CPU).
 * **overhead**: the CUDA context with cuBLAS workspaces (~0.75 GiB; commonly 0.5–1 GB), 5 % for
   the caching allocator's fragmentation, and transient buffers: bitsandbytes dequantizes one
   4-bit matrix to bf16 per matmul, Muon's Newton–Schulz iteration works on a bf16 copy of the
@@ -61,6 +64,7 @@ from realm_tui.armory.activations import (
     PrecisionMode,
     activation_breakdown,
     eager_scores_bytes,
+    tokens_per_pass,
 )
 from realm_tui.armory.activations import ActivationBreakdown as ActivationBreakdown  # re-exported
 from realm_tui.armory.arch import LINEAR_MODULES, ModelArch
@@ -203,6 +207,7 @@ class _Setup:
     device: Device
     context_bytes: int | None
     logit_tokens: int | None = None
+    micro_batch_tokens: int = 0
 
     @property
     def adapters(self) -> bool:
@@ -246,11 +251,14 @@ def estimate_vram(
     device: Device = "cuda",
     context_bytes: int | None = None,
     logit_tokens: int | None = None,
+    micro_batch_tokens: int = 0,
 ) -> VramEstimate:
     """Estimate the peak memory of one training step; see the module docstring for every formula.
 
     `logit_tokens`: how many positions of the step the loss trains (the trainer's head projects only
-    those); None prices logits for every token, the most a step can need."""
+    those); None prices logits for every token, the most a step can need. `micro_batch_tokens`:
+    the trainer's token budget per forward/backward pass (0: the whole step in one pass), which
+    bounds the activations (`activations.tokens_per_pass`)."""
     if method not in ("full", "lora", "qlora", "galore"):
         raise ValueError(f"unknown method {method!r}: full, lora, qlora or galore")
     if precision not in _PRECISIONS:
@@ -275,6 +283,7 @@ def estimate_vram(
         device=device,
         context_bytes=context_bytes,
         logit_tokens=logit_tokens,
+        micro_batch_tokens=micro_batch_tokens,
     )
     # Each step appends its notes in turn: their order is the order the Armory shows them.
     notes = [_arch_note(arch)]
@@ -412,11 +421,18 @@ def _activations(arch: ModelArch, setup: _Setup, notes: list[str]) -> int:
         lora_dropout=setup.lora_dropout,
         quantized=setup.quantization != "none",
         logit_tokens=setup.logit_tokens,
+        token_budget=setup.micro_batch_tokens,
     )
     activations = acts.total
     if not setup.gradient_checkpointing:
         notes.append("gradient checkpointing off: every layer's activations stay until the backward pass")
-    tokens = setup.batch_size * setup.seq_len
+    step_tokens = setup.batch_size * setup.seq_len
+    tokens = tokens_per_pass(setup.batch_size, setup.seq_len, setup.micro_batch_tokens)
+    if tokens < step_tokens:
+        notes.append(
+            f"micro-batches of at most {setup.micro_batch_tokens:,} tokens (micro_batch_tokens): "
+            f"activations for {tokens:,} of the step's {step_tokens:,} tokens at a time"
+        )
     logits = tokens if setup.logit_tokens is None else min(tokens, setup.logit_tokens)
     if acts.head_peak > 0.25 * activations:
         counted = f"{logits:,} trained of {tokens:,} tokens" if logits < tokens else f"{tokens:,} tokens"
@@ -475,7 +491,10 @@ def estimate_for(
     """The estimate for a hero trained under a memory profile (batch and length: the hero's defaults).
 
     The optimizer is the hero's `training_defaults.optimizer` unless given. `realm_root` lets a
-    relative `hf_name` folder be found (its config.json gives the exact shape).
+    relative `hf_name` folder be found (its config.json gives the exact shape). The hero's
+    `micro_batch_tokens` bounds the activations where its examples are packed (unpacked, a
+    micro-batch is padded to its longest example and may hold more than its budget: the whole
+    step is priced).
     """
     td = hero.training_defaults
     return estimate_with_profile(
@@ -486,6 +505,7 @@ def estimate_for(
         batch_size=batch_size or td.batch_size,
         seq_len=seq_len or td.max_length,
         logit_tokens=logit_tokens,
+        micro_batch_tokens=td.micro_batch_tokens if td.packing else 0,
     )
 
 
@@ -498,6 +518,7 @@ def estimate_with_profile(
     batch_size: int,
     seq_len: int,
     logit_tokens: int | None = None,
+    micro_batch_tokens: int = 0,
 ) -> VramEstimate:
     """The calculator for `arch` with the method, LoRA/GaLore/quantization and attention of `profile`."""
     lora, galore, quant = profile.lora, profile.galore, profile.quantization
@@ -519,4 +540,5 @@ def estimate_with_profile(
         galore_targets=tuple(galore.target_modules) if galore else DEFAULT_GALORE_TARGETS,
         device="cpu" if profile.is_cpu else "cuda",
         logit_tokens=logit_tokens,
+        micro_batch_tokens=micro_batch_tokens,
     )

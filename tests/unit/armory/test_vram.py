@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from realm_tui.armory.activations import tokens_per_pass
 from realm_tui.armory.arch import DIO_NANO, QWEN3_0_6B, QWEN3_8B
 from realm_tui.armory.vram import (
     CPU_PROCESS_BYTES,
@@ -176,3 +177,48 @@ def test_logits_priced_only_for_the_positions_the_head_projects() -> None:
         trained.optimizer_state,
     )
     assert any("64 trained of 512 tokens" in n for n in trained.notes)
+
+
+def test_a_micro_batch_budget_bounds_the_tokens_one_pass_holds() -> None:
+    assert tokens_per_pass(32, 1024) == 32 * 1024  # no budget: the whole step at once
+    assert tokens_per_pass(32, 1024, 1024) == 1024
+    assert tokens_per_pass(32, 256, 1024) == 1024  # several short examples in one pass
+    assert tokens_per_pass(32, 1024, 512) == 1024  # an example longer than the budget goes alone
+    assert tokens_per_pass(2, 100, 1024) == 200  # never more than the step
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_micro_batches_price_the_activations_of_one_pass_on_a_gpu(attention: str) -> None:
+    """8 × 2048 tokens in 4,096-token passes hold what a batch of 2 holds; the rest is unchanged."""
+    knobs = dict(method="full", seq_len=2048, attention=attention, gradient_checkpointing=False)
+    passes = estimate_vram(QWEN3_0_6B, batch_size=8, micro_batch_tokens=4096, **knobs)  # type: ignore[arg-type]
+    two = estimate_vram(QWEN3_0_6B, batch_size=2, **knobs)  # type: ignore[arg-type]
+    whole = estimate_vram(QWEN3_0_6B, batch_size=8, **knobs)  # type: ignore[arg-type]
+    assert passes.activations == two.activations < whole.activations / 3
+    assert (passes.weights, passes.gradients, passes.optimizer_state) == (
+        whole.weights,
+        whole.gradients,
+        whole.optimizer_state,
+    )
+    assert any("micro-batches of at most 4,096 tokens" in note for note in passes.notes)
+
+
+def test_dio_nano_is_priced_at_its_micro_batch_budget(
+    heroes: dict[str, HeroConfig], profiles: dict[str, MemoryProfile]
+) -> None:
+    """dio-nano trains 32 × 1,024-token steps in 1,024-token passes (`micro_batch_tokens`): the
+    estimate prices one pass's activations, not the step's 32 (2.98 GiB before), and its total is
+    near the 630 MiB peak RSS measured for SY-joined steps (docs/skills.md)."""
+    hero = heroes["dio-nano"]
+    td = hero.training_defaults
+    assert (td.batch_size, td.max_length, td.micro_batch_tokens, td.packing) == (32, 1024, 1024, True)
+    profile = profiles[hero.memory_profile]
+    est = estimate_for(hero, profile)
+    one_pass = estimate_for(hero, profile, batch_size=1)
+    assert est.activations == one_pass.activations
+    unbounded = hero.model_copy(update={"training_defaults": td.model_copy(update={"micro_batch_tokens": 0})})
+    assert estimate_for(hero, profile).activations * 20 < estimate_for(unbounded, profile).activations
+    assert 0.5 < est.total / (630 * 2**20) < 1.5
+    # Unpacked, a micro-batch is padded to its longest example and may exceed its budget: the whole step.
+    unpacked = hero.model_copy(update={"training_defaults": td.model_copy(update={"packing": False})})
+    assert estimate_for(unpacked, profile).activations == estimate_for(unbounded, profile).activations
