@@ -20,6 +20,7 @@ from realm_tui.trainer.data import (
     collate_padded,
     epoch_order,
     in_val,
+    left_pad,
     load_quest,
     make_batch,
     pack,
@@ -212,3 +213,13 @@ def test_a_small_quest_still_gets_a_validation_split(tokenizer, tmp_path: Path) 
     assert big.val_note is None  # the hash split alone, as before
     modules = load_quest([path], tokenizer, 128, seed=3, val_fraction=0.0)
     assert modules.val == [] and len(modules.train) == 6  # 0: nothing held out (modules)
+
+
+def test_left_pad_right_aligns_every_row_with_its_mask() -> None:
+    """The one padding of prompts for decoding (the eval, the sampler, the Arena's log-probs)."""
+    ids, mask = left_pad([[5, 6, 7], [8], []], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 8], [0, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1], [0, 0, 1], [0, 0, 0]]
+    assert ids.dtype == mask.dtype == torch.long
+    moved, _ = left_pad([[1, 2]], pad_id=9, device=torch.device("meta"))
+    assert moved.device.type == "meta"

@@ -20,7 +20,7 @@ from transformers import DynamicCache
 
 from realm_tui.trainer.arena import token_logps
 from realm_tui.trainer.data import IGNORE
-from realm_tui.trainer.evaluate import _left_pad  # the eval's: rows right-aligned, with their mask
+from realm_tui.trainer.data import left_pad as _left_pad  # rows right-aligned, as the eval and the sampler pad
 
 
 def _right_pad(rows: Sequence[Sequence[int]], fill: int) -> torch.Tensor:

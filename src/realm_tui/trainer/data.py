@@ -306,6 +306,20 @@ def collate_padded(examples: Sequence[Example], pad_id: int) -> dict[str, torch.
     return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels}
 
 
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, mask) with every row right-aligned, so each row's last token sits in the last column
+    (prompts for decoding: the eval's, the sampler's, the Arena's log-probabilities); on `device`
+    when given."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        if row:
+            ids[r, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
+            mask[r, width - len(row) :] = 1
+    return (ids, mask) if device is None else (ids.to(device), mask.to(device))
+
+
 def make_batch(
     examples: Sequence[Example], *, packing: bool, max_length: int, pad_id: int, row_tokens: int | None = None
 ) -> dict[str, torch.Tensor]:

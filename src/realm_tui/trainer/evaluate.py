@@ -25,6 +25,7 @@ from realm_tui.contract.protocol import EvalResult
 from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
+from realm_tui.trainer.data import left_pad as _left_pad  # rows right-aligned (shared with sampling, arena_logps)
 from realm_tui.trainer.decode_rows import Feed, Rows
 from realm_tui.trainer.draft_verify import check_drafts, split_promising, verify_pending
 from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, roomy_cache, stack_caches, stackable
@@ -95,18 +96,6 @@ def _row_limits(max_new_tokens: int | Sequence[int], rows: int) -> list[int]:
     if len(limits) != rows:
         raise ValueError(f"max_new_tokens has {len(limits)} limits for {rows} prompts")
     return limits
-
-
-def _left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, mask) with every row right-aligned, so each row's last token sits in the last column."""
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        if row:
-            ids[r, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
-            mask[r, width - len(row) :] = 1
-    return ids, mask
 
 
 def generate_ids(

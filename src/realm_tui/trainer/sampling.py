@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from realm_tui.trainer.data import left_pad
 from realm_tui.trainer.evaluate import inference_mode
 from realm_tui.trainer.kv_cache import roomy_cache
 
@@ -47,16 +48,6 @@ def pick(logits: torch.Tensor, temperature: float, top_p: float, generator: torc
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
-def _left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        ids[r, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
-        mask[r, width - len(row) :] = 1
-    return ids.to(device), mask.to(device)
-
-
 def sample_ids(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -83,7 +74,7 @@ def sample_ids(
     stopped: list[int | None] = [None] * n
     done = [limit <= 0 for limit in limits]
     with inference_mode(model):
-        ids, mask = _left_pad(prompts, pad_id, device)
+        ids, mask = left_pad(prompts, pad_id, device)
         past = roomy_cache(model, ids.shape[1] + max(limits) + 1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = model(
