@@ -80,7 +80,9 @@ def start_long_battle(realm: RealmPaths, cleanup: list) -> subprocess.Popen[str]
     return proc
 
 
-def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
+def interrupted_at_step_3(tiny_realm: RealmPaths, popen_cleanup: list, signals: int) -> tuple[int, list[dict]]:
+    """A long battle run to step 3, then sent `signals` SIGINTs at once; its exit code and every
+    event it printed (read to its end)."""
     proc = start_long_battle(tiny_realm, popen_cleanup)
     assert proc.stdout is not None
     events = []
@@ -88,10 +90,16 @@ def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen
         events.append(json.loads(line))
         if events[-1]["event"] == "Step" and events[-1]["step"] >= 3:
             break
-    proc.send_signal(signal.SIGINT)
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=120)
     events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0
+    return proc.returncode, events
+
+
+def test_sigint_stops_gracefully_with_a_checkpoint(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
+    code, events = interrupted_at_step_3(tiny_realm, popen_cleanup, signals=1)
+    assert code == 0
     stopped = [e for e in events if e["event"] == "Stopped"][-1]
     assert stopped["reason"] == "signal" and stopped["checkpoint"]
     with Store.open(tiny_realm.store_file, readonly=True) as store:
@@ -156,18 +164,8 @@ def test_a_refused_battle_ends_the_trainer_spawned_ahead(tiny_realm: RealmPaths)
 def test_one_interrupt_delivered_twice_still_stops_gracefully(tiny_realm: RealmPaths, popen_cleanup: list) -> None:
     """`timeout -s INT 60 realm train --no-ui` signals realm and then its whole process group: two
     SIGINTs at once are one interrupt, not a second Ctrl-C that kills the trainer."""
-    proc = start_long_battle(tiny_realm, popen_cleanup)
-    assert proc.stdout is not None
-    events = []
-    for line in proc.stdout:
-        events.append(json.loads(line))
-        if events[-1]["event"] == "Step" and events[-1]["step"] >= 3:
-            break
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=120)
-    events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
-    assert proc.returncode == 0, [e for e in events if e["event"] == "Error"]
+    code, events = interrupted_at_step_3(tiny_realm, popen_cleanup, signals=2)
+    assert code == 0, [e for e in events if e["event"] == "Error"]
     stopped = [e for e in events if e["event"] == "Stopped"][-1]
     assert stopped["reason"] == "signal" and stopped["checkpoint"]
 
