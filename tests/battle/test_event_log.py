@@ -215,6 +215,33 @@ def test_the_followed_game_shows_what_the_log_carries(tiny_realm: RealmPaths) ->
     assert followed.state is TrainerState.IDLE and followed.finished.is_set()  # never waited on to stop
 
 
+def test_a_followed_battle_shows_the_step_in_flight(tiny_realm: RealmPaths) -> None:
+    """A long step's micro-batches (`StepProgress`) reach a game in another window as they reach
+    the game's own battle: the snapshot's `step_part` (the step line's `· 3/8`), gone with the Step."""
+    from realm_tui.ui.battle_follow import FollowedBattle
+    from realm_tui.ui.game import Game
+    from realm_tui.ui.messages import StepUpdate
+
+    log = EventLogSink(tiny_realm)
+    along = FollowAlong(tiny_realm)
+    part = StepProgress(2, 3, 8, 2891, 7702)
+    script = [[Hello(1, "fake", "cpu", "fp32")], [_step(1)], [part], [_step(2), Stopped(2, StopReason.FINISHED)]]
+    _fight(tiny_realm, script, log, along)
+
+    posted: list[object] = []
+    game = Game.open(tiny_realm)
+    try:
+        game.options.ui_step_interval_s = 0.0  # every snapshot posted, none held back for later
+        followed = FollowedBattle(game, posted.append)
+        for record in along.records:
+            followed._apply(record)
+    finally:
+        game.close()
+    shown = [(m.snapshot.step, m.snapshot.step_part) for m in posted if isinstance(m, StepUpdate)]
+    assert (1, "3/8") in shown, shown
+    assert shown[-1] == (2, ""), shown
+
+
 def test_steering_without_a_request_path_says_so(tiny_realm: RealmPaths) -> None:
     import importlib.util
 

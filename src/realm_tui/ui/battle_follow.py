@@ -171,6 +171,7 @@ class FollowedBattle(BattleController):
 
     def _on_step(self, event: Step) -> None:
         self._step = event.step
+        self._step_part = ""  # the step in flight's micro-batches end with it, as in a live battle
         strain = self._state.get("strain")
         self._history.append(StepPoint(event.step, event.loss, float(strain) if strain is not None else 0.0))
         self._metrics = dict(event.metrics)
@@ -220,4 +221,5 @@ class FollowedBattle(BattleController):
             last_checkpoint=s.get("last_checkpoint"),
             metrics=dict(self._metrics),
             evals=self._evals.view(),
+            step_part=self._step_part,
         )
