@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from realm_tui.contract.protocol import CheckpointProgress, CheckpointSaved, Event
-from realm_tui.trainer.save_progress import SaveProgress
+from realm_tui.trainer.save_progress import SaveProgress, serialized
 
 WRITES = ["writing weights", "writing optimizer", "verifying"]
 
@@ -61,3 +61,27 @@ def test_a_long_write_repeats_its_stage() -> None:
         progress.stage("writing optimizer")
         assert more.wait(60), sent  # a write blocking the main thread: the heartbeat speaks for it
     assert all(isinstance(e, CheckpointProgress) and (e.step, e.stage) == (7, "writing optimizer") for e in sent)
+
+
+def test_the_battles_events_are_sent_one_at_a_time() -> None:
+    """The loop and a save's heartbeat may send at once: `serialized` lets one in at a time (an
+    unguarded pipe would interleave their bytes)."""
+    inside: list[int] = [0, 0]  # now, most at once
+    second = threading.Event()
+
+    def emit(event: Event) -> None:
+        inside[0] += 1
+        inside[1] = max(inside[1], inside[0])
+        if inside[0] > 1:
+            second.set()
+        second.wait(0.5)  # the first sender lingers: without the lock the other thread comes in now
+        inside[0] -= 1
+
+    send = serialized(emit)
+    event = CheckpointProgress(1, "val sy")
+    threads = [threading.Thread(target=send, args=(event,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert inside == [0, 1]

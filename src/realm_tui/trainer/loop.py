@@ -66,7 +66,7 @@ from realm_tui.trainer.runtime import (
     resolve_precision,
     seed_everything,
 )
-from realm_tui.trainer.save_progress import SaveProgress
+from realm_tui.trainer.save_progress import SaveProgress, serialized
 from realm_tui.trainer.school_registry import make_school
 from realm_tui.trainer.schools import StepSkipped, quest_loader
 
@@ -106,7 +106,8 @@ def run_battle(
 
 class _Battle:
     def __init__(self, job: TrainJob, emit: Callable[[Event], None], control: TrainerControl, fakes: FakeFaults):
-        self.job, self.emit, self.control, self.fakes = job, emit, control, fakes
+        # One lock around every send: a save's progress thread sends beside the loop (save_progress).
+        self.job, self.emit, self.control, self.fakes = job, serialized(emit), control, fakes
         self.step = 0
         self.last_good: Path | None = None
         self.last_saved_step = -1
@@ -609,8 +610,7 @@ class _Battle:
             self._disk_full(f"{free_mb:.0f} MB free, {self.job.min_free_disk_mb} MB needed")
             return None
         try:
-            # The save reports itself (CheckpointProgress) until CheckpointSaved: nothing else is
-            # emitted inside this block.
+            # The save reports itself (CheckpointProgress, a thread among them) until CheckpointSaved.
             with SaveProgress(self.step, self.emit, self.job.step_progress_after_s) as progress:
                 path, val_losses = self._write_checkpoint(progress)
         except OSError as err:

@@ -22,9 +22,22 @@ HEARTBEAT_S = 1.0
 """While a save runs, the stage in hand is sent again when nothing was sent for this long."""
 
 
+def serialized(emit: Callable[[Event], None]) -> Callable[[Event], None]:
+    """`emit` behind a lock. The battle's events go through it: while a save runs, its heartbeat
+    thread sends beside the loop (a mixer warning while it builds the val sets), and two threads
+    must never write into the pipe at once."""
+    lock = threading.Lock()
+
+    def send(event: Event) -> None:
+        with lock:
+            emit(event)
+
+    return send
+
+
 class SaveProgress:
-    """`with SaveProgress(step, emit, every_s) as progress:` around one save. Only this object
-    emits while the block runs (its thread too), so every send goes through its lock."""
+    """`with SaveProgress(step, emit, every_s) as progress:` around one save; `emit` must be safe
+    to call from two threads (`serialized`)."""
 
     def __init__(self, step: int, emit: Callable[[Event], None], every_s: float) -> None:
         self.step, self._emit, self.every_s = step, emit, every_s
