@@ -26,9 +26,10 @@ from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
 from realm_tui.trainer.decode_rows import Feed, Rows
-from realm_tui.trainer.draft_verify import check_drafts, split_promising, verify_pending
-from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, roomy_cache, stack_caches, stackable
+from realm_tui.trainer.draft_verify import Part, check_drafts, split_promising, verify_pending
+from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, merge_rows, roomy_cache, stack_caches, stackable
 from realm_tui.trainer.oom_retry import BatchHalving
+from realm_tui.trainer.self_draft import WIDTHS, Call, Lookup, Shifted, decode_drafted
 
 EVAL_BATCH = 128
 """Problems per generation batch."""
@@ -140,7 +141,9 @@ def generate_ids(
     cache; a row that agrees with all of it and then picks a stop token is done without any
     decoding step (its reply *is* the guess); any other row keeps the guess up to its first
     differing token, takes the model's own token there and decodes on from the cache, with the
-    guess's later cache columns masked out. The result is token for token what plain greedy
+    guess's later cache columns masked out. Rows decoding on check drafts of their own
+    (`trainer.self_draft`: a repeat of their history, or the guess at the same place) several
+    tokens a call. The result is token for token what plain greedy
     decoding gives (the same argmax at the same positions; only the float summation order of a
     multi-token call differs from a step-by-step one). Greedy rows leave the batch as they end, so
     the cache and each step shrink as the batch finishes (`shrink=False`: every row stays to the
@@ -169,12 +172,64 @@ def generate_ids(
             )
             pending = split_promising(model, rows, feed, drafts, none)
 
-            def decode(sub: Rows, sub_feed: Feed, step: Callable[[int], None] | None) -> None:
-                _decode(model, sub, sub_feed, 0.0, None, None, step, shrink=shrink)
-
-            verify_pending(model, pending, rows, drafts, decode, LOGITS_BUDGET, on_step)
-        _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
+            parts = verify_pending(model, pending, rows, drafts, LOGITS_BUDGET, on_step)
+            lookup = Lookup(drafts, len(prompts), min(stop_ids) if stop_ids else None)
+            if parts:  # the rows that left their drafts decode on with those never on them
+                going = [r for r in range(len(prompts)) if not rows.done[r]]
+                main = Part(rows, feed, going, going, [list(rows.produced[r]) for r in going])
+                _decode_parts(model, [main, *parts], rows, lookup, on_step)
+            else:
+                decode_drafted(rows, feed, lookup, _caller(model, feed), on_step)
+        else:
+            _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
     return rows.produced
+
+
+def _decode_parts(
+    model: Any, parts: list[Part], rows: Rows, lookup: Lookup, on_step: Callable[[int], None] | None
+) -> None:
+    """Decode the rows of several batches (`trainer.draft_verify.Part`) on, as one batch: their caches
+    merged (`kv_cache.merge_rows`; the shared prefix kept apart as in the prefill's), each row's
+    limit, early stop and drafts those of its row in `rows`, whose output they fill in. A row whose
+    next token is a stop token is done without a place in it (a right answer, after its draft)."""
+    sources, befores, parents, masks, picked = [], [], [], [], []
+    apart = parts[0].feed.prefix  # the prefill's: kept apart, the chunks' batches hold it in front
+    for part in parts:
+        assert part.feed.first is not None
+        first = part.feed.first.tolist()
+        index = []
+        for i, parent, before in zip(part.index, part.parents, part.before, strict=True):
+            if first[i] in rows.stop_ids:
+                rows.produced[parent] = before
+            else:
+                index.append(i)
+                parents.append(parent)
+                befores.append(before)
+        if not index:
+            continue
+        at = torch.tensor(index, dtype=torch.long, device=part.feed.mask.device)
+        skip = apart.columns if apart is not None and part.feed.prefix is None else 0
+        sources.append((part.feed.past, at, skip))
+        masks.append(part.feed.mask[at, skip:])
+        picked.append((part.feed, at))
+    if not sources:
+        return
+    limits = [rows.limits[p] - len(b) for p, b in zip(parents, befores, strict=True)]
+    width = max(m.shape[1] for m in masks)
+    past, _ = merge_rows(model, sources, width + max(limits) + WIDTHS[-1])
+    mask = torch.cat([torch.cat([m.new_zeros((m.shape[0], width - m.shape[1])), m], dim=1) for m in masks])
+    next_pos = torch.cat([feed.next_pos[at] for feed, at in picked])
+    first_tokens = torch.cat([feed.first[at] for feed, at in picked if feed.first is not None])
+    dead = [feed.dead[i] for feed, at in picked for i in at.tolist()]
+    feed = Feed(past, mask, next_pos, next_pos, next_pos, first=first_tokens, dead=dead, prefix=apart)
+    outer = rows.hopeless
+    hopeless = None if outer is None else (lambda j, ids: outer(parents[j], befores[j] + ids))
+    merged = Rows(limits, rows.stop_ids, hopeless)
+    base = len(rows.done) - len(parents)
+    step = None if on_step is None else (lambda n: on_step(base + n))
+    decode_drafted(merged, feed, Shifted(lookup, parents, befores), _caller(model, feed), step)
+    for j, parent in enumerate(parents):
+        rows.produced[parent] = befores[j] + merged.produced[j]
 
 
 MIN_SHARED_PREFIX = 4
@@ -326,6 +381,14 @@ def _decode(
 def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: Feed) -> Any:
     """One decoding step: each row's next token through the model, over the shared prefix's cache
     when it is kept apart (`feed.prefix`)."""
+    return _forward(model, tokens.unsqueeze(-1), mask, positions, past, feed, 1)
+
+
+def _forward(
+    model: Any, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: Feed, keep: int
+) -> Any:
+    """A forward call over new columns `ids` (logits of the last `keep`), over the shared prefix's
+    cache when it is kept apart (`feed.prefix`)."""
     context: Any = nullcontext()
     extra: dict[str, Any] = {}
     if feed.prefix is not None:
@@ -334,14 +397,30 @@ def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch
         context, extra = attend(model, feed.prefix), {"shared_prefix": feed.prefix}
     with context:
         return model(
-            input_ids=tokens.unsqueeze(-1),
+            input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
             past_key_values=past,
             use_cache=True,
-            logits_to_keep=1,
+            logits_to_keep=keep,
             **extra,
         )
+
+
+def _caller(model: Any, feed: Feed) -> Call:
+    """The forward call of `self_draft.decode_drafted` for a batch fed from `feed`: a single
+    step as `_decode` takes it, or several new columns per row under a causal mask."""
+    additive = _additive_mask_dtype(model)
+
+    def call(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, width: int) -> Any:
+        if width == 1:
+            return _step(
+                model, ids[:, -1], mask if additive is None else _additive_mask(mask, additive), positions, past, feed
+            )
+        full = mask if additive is None else _causal_additive_mask(mask, width, additive)
+        return _forward(model, ids, full, positions, past, feed, width)
+
+    return call
 
 
 ADDITIVE_MASK_ATTENTION = frozenset({"sdpa", "eager"})
@@ -375,6 +454,15 @@ def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     exactly what transformers' own float masks hold."""
     bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
     return bias.masked_fill_(mask == 0, torch.finfo(dtype).min)[:, None, None, :]
+
+
+def _causal_additive_mask(mask: torch.Tensor, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """`_additive_mask` for a call of `width` new columns a row (rows x 1 x width x columns): each
+    new column also hides the new columns after it."""
+    bias = _additive_mask(mask, dtype).expand(-1, -1, width, -1).clone()
+    later = torch.ones((width, width), dtype=torch.bool, device=mask.device).triu(1)
+    bias[..., -width:].masked_fill_(later, torch.finfo(dtype).min)
+    return bias
 
 
 def generate_texts(
