@@ -270,7 +270,8 @@ def _prefill(
     position ids run on from the prefix, and the padding is masked, so each row sees exactly the
     columns and positions it would see alone. Only the last positions' logits are computed.
     Rows go through in groups of PREFILL_GROUP_TOKENS (each row's numbers do not depend on its
-    group), their caches stacked into one for decoding."""
+    group), shortest prompts first and each group as wide as its longest (its padding columns
+    zeros in the stacked cache, masked as before), their caches stacked into one for decoding."""
     device = next(model.parameters()).device
     rows = len(prompts)
     shared = _shared_prefix(prompts)
@@ -285,38 +286,57 @@ def _prefill(
         model(input_ids=head_ids, position_ids=at, past_key_values=head, use_cache=True, logits_to_keep=1)
         mask = torch.cat([mask.new_ones((rows, shared)), mask], dim=1)
     positions = (mask[:, shared:].cumsum(-1) - 1).clamp(min=0) + shared
-    per = rows
-    if rows * ids.shape[1] > 2 * PREFILL_GROUP_TOKENS and stackable(model):
-        per = max(1, PREFILL_GROUP_TOKENS // ids.shape[1])
-    caches, logits = [], []
+    width, per = ids.shape[1], rows
+    if rows * width > 2 * PREFILL_GROUP_TOKENS and stackable(model):
+        per = max(1, PREFILL_GROUP_TOKENS // width)
+    apart = head is not None and _prefix_apart(model)  # decoding reads the prefix once, not once a row
+    # Grouped rows go in order of length, each group only as wide as its longest row: little padding.
+    trim = per < rows and (head is None or apart)
+    lengths = [len(p) - shared for p in prompts]
+    order = sorted(range(rows), key=lambda r: lengths[r]) if trim else list(range(rows))
+    caches, logits, places = [], torch.empty(0), []
     for start in range(0, rows, per):
-        stop = min(rows, start + per)
+        group = order[start : start + per]
+        at = torch.tensor(group, dtype=torch.long, device=device)
+        cut = width - max(lengths[r] for r in group) if trim else 0
         past = roomy_cache(model, capacity)
         if head is not None:
-            copy_rows(head, past, stop - start)
+            copy_rows(head, past, len(group))
         out = model(
-            input_ids=ids[start:stop],
-            attention_mask=mask[start:stop],
-            position_ids=positions[start:stop],
+            input_ids=ids[at, cut:],
+            attention_mask=torch.cat([mask[at, :shared], mask[at, shared + cut :]], dim=1),
+            position_ids=positions[at, cut:],
             past_key_values=past,
             use_cache=True,
             logits_to_keep=1,
         )
         caches.append(out.past_key_values)
-        logits.append(out.logits)
-        if between is not None and stop < rows:
+        places.append(at)
+        if not len(logits):
+            logits = out.logits.new_empty((rows, *out.logits.shape[1:]))
+        logits[at] = out.logits
+        if between is not None and start + per < rows:
             between()
     prefix = None
-    if head is not None and _prefix_apart(model):  # decoding reads the prefix once, not once a row
+    if apart:
         from realm_tui.trainer.shared_prefix import SharedPrefix
 
+        assert head is not None
         keys, values = layer_keys_values(head)
         prefix = SharedPrefix(keys, values, str(model.config._attn_implementation))
-        past = stack_caches(model, caches, capacity - shared, skip=shared)
+        past = merge_rows(model, [(c, _all(c), shared) for c in caches], capacity - shared, places)[0]
         mask = mask[:, shared:]
+    elif trim:
+        past = merge_rows(model, [(c, _all(c), 0) for c in caches], capacity, places)[0]
     else:
         past = caches[0] if len(caches) == 1 else stack_caches(model, caches, capacity)
-    return Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+    return Feed(past, mask, positions, logits, positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+
+
+def _all(cache: Any) -> torch.Tensor:
+    """Every row of `cache`, as an index."""
+    keys = layer_keys_values(cache)[0][0]
+    return torch.arange(keys.shape[0], device=keys.device)
 
 
 SHARED_PREFIX_APART = True

@@ -158,11 +158,13 @@ Source = tuple[DynamicCache, torch.Tensor, int]
 prefix that the new cache keeps apart)."""
 
 
-def merge_rows(model: Any, sources: list[Source], capacity: int) -> tuple[DynamicCache, list[int]]:
-    """One new cache of the chosen rows of several caches (copies), in order, with room for
-    `capacity` columns. Caches of fewer columns are right-aligned: the columns before theirs are
-    zeros, for the caller's mask to hide (attention weighs them 0, and 0 x a finite 0 is 0).
-    Returns the cache and each source's column count in it."""
+def merge_rows(
+    model: Any, sources: list[Source], capacity: int, places: list[torch.Tensor] | None = None
+) -> tuple[DynamicCache, list[int]]:
+    """One new cache of the chosen rows of several caches (copies), in order (or each source's
+    rows at its `places`), with room for `capacity` columns. Caches of fewer columns are
+    right-aligned: the columns before theirs are zeros, for the caller's mask to hide (attention
+    weighs them 0, and 0 x a finite 0 is 0). Returns the cache and each source's column count."""
     out = roomy_cache(model, capacity)
     taken: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
     for cache, index, skip in sources:
@@ -178,13 +180,13 @@ def merge_rows(model: Any, sources: list[Source], capacity: int) -> tuple[Dynami
         shape = (rows, first.shape[1], max(capacity, width), first.shape[-1])
         layer._keys, layer._values = first.new_empty(shape), first.new_empty(shape)
         row = 0
-        for layers, cols in zip(taken, widths, strict=True):
+        for n, (layers, cols) in enumerate(zip(taken, widths, strict=True)):
             keys, values = layers[i]
-            end = row + keys.shape[0]
+            to: Any = slice(row, row + keys.shape[0]) if places is None else places[n]
             for buffer, part in ((layer._keys, keys), (layer._values, values)):
-                buffer[row:end, :, : width - cols].zero_()
-                buffer[row:end, :, width - cols : width] = part
-            row = end
+                buffer[to, :, : width - cols] = 0
+                buffer[to, :, width - cols : width] = part
+            row += keys.shape[0]
         layer.keys, layer.values = layer._keys[..., :width, :], layer._values[..., :width, :]
         layer.dtype, layer.device = first.dtype, first.device
         layer.is_initialized = True
