@@ -6,13 +6,14 @@ its draft's first token is promising: it leaves the batch (its cache copied out,
 prefix put back in front) and its draft is fed in chunks, one forward call each. The logits at a
 chunk's columns are the greedy choices after each draft token, so the row's greedy output is the
 draft up to the first column whose choice differs, then that choice: those rows keep the agreed
-columns, hide the rest of the chunk and decode on from there (an ordinary batched greedy decoding,
-with the caller's early stop); rows that agree with all of the chunk and whose next choice is the
-draft's next token go on to the next chunk, FIRST_CHUNK tokens, then CHUNK_GROWTH times more each
-time (a hero that goes wrong early wastes little of a long draft). A right answer is thus a few
-forward calls and no decoding step, and the output is token for token plain greedy decoding (the
-same argmax at the same positions; only the float summation order of a multi-token call differs
-from step-by-step ones, which `tests/trainer/test_eval_verdicts.py` checks on 1,000+ problems).
+columns, hide the rest of the chunk and decode on from there (every chunk's such rows in one batch,
+`evaluate._decode_parts`, with the caller's early stop); rows that agree with all of the chunk and
+whose next choice is the draft's next token go on to the next chunk, FIRST_CHUNK tokens, then
+CHUNK_GROWTH times more each time (a hero that goes wrong early wastes little of a long draft). A
+right answer is thus a few forward calls and no decoding step, and the output is token for token
+plain greedy decoding (the same argmax at the same positions; only the float summation order of a
+multi-token call differs from step-by-step ones, which `tests/trainer/test_eval_verdicts.py` checks
+on 1,000+ problems).
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ FIRST_CHUNK = 8
 """Draft tokens fed in a promising row's first chunk."""
 CHUNK_GROWTH = 4
 """Each further chunk is this many times longer (8, 32, 128, ...)."""
-
-Decode = Callable[[Rows, Feed, Callable[[int], None] | None], None]
-"""Decodes a batch from its feed until every row is done (`evaluate._decode`), with progress."""
 
 
 def check_drafts(
@@ -123,17 +121,32 @@ def split_promising(
     return Pending(picked, agreed, past, mask, feed.next_pos[index])
 
 
+@dataclass
+class Part:
+    """Rows of a chunk's batch that left their drafts and decode on (`evaluate._decode_parts`)."""
+
+    rows: Rows
+    feed: Feed
+    index: list[int]
+    """The rows, by their index in the chunk's batch."""
+    parents: list[int]
+    """Their rows in the outer batch."""
+    before: list[list[int]]
+    """Each one's greedy output so far (the next token, `feed.first`, not included)."""
+
+
 def verify_pending(
     model: Any,
     pending: Pending | None,
     rows: Rows,
     drafts: Sequence[Sequence[int]],
-    decode: Decode,
     logits_budget: int,
     on_step: Callable[[int], None] | None,
-) -> None:
-    """Answer the pending rows of `rows` (see the module): chunk after chunk of their drafts, the
-    rows that go wrong decoded on, until none is pending. Fills their `rows.produced`."""
+) -> list[Part]:
+    """Check the pending rows' drafts (see the module), chunk after chunk, until none is pending.
+    Fills `rows.produced` of the rows a chunk finished; returns the rows that left their drafts,
+    every chunk's together, to decode on in one batch. `on_step(rows finished)` after each chunk."""
+    parts: list[Part] = []
     chunk = FIRST_CHUNK
     while pending is not None:
         sub, feed = _feed_chunk(model, pending, rows, drafts, chunk, logits_budget)
@@ -141,18 +154,17 @@ def verify_pending(
         pending = split_promising(model, sub, feed, [drafts[r] for r in parents], agreed)
         still = set() if pending is None else {parents[i] for i in pending.parents}
         pending = None if pending is None else _reindex(pending, parents)
-        decode(sub, feed, _progress(on_step, sum(rows.done) - len(parents), len(still)))
+        going = [i for i, r in enumerate(parents) if not sub.done[i]]
         for i, r in enumerate(parents):
-            if r not in still:
+            if r not in still and sub.done[i]:
                 rows.produced[r] = agreed[i] + sub.produced[i]
+        if going:
+            before = [agreed[i] + sub.produced[i] for i in going]
+            parts.append(Part(sub, feed, going, [parents[i] for i in going], before))
+        if on_step is not None:
+            on_step(sum(rows.done) - len(still) - sum(len(p.index) for p in parts))
         chunk *= CHUNK_GROWTH
-
-
-def _progress(on_step: Callable[[int], None] | None, base: int, pending: int) -> Callable[[int], None] | None:
-    """Progress of a chunk's batch in the outer batch's terms: the outer rows done (`base`, the
-    batch's own rows left out: they count as done there) plus the batch's finished rows (those
-    still pending left out)."""
-    return None if on_step is None else (lambda n: on_step(base + n - pending))
+    return parts
 
 
 def _reindex(pending: Pending, parents: list[int]) -> Pending:

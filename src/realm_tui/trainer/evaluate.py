@@ -27,9 +27,10 @@ from realm_tui.skills.base import Problem, SkillBase
 from realm_tui.trainer.data import ChatFormat, render_chat
 from realm_tui.trainer.data import left_pad as _left_pad  # rows right-aligned (shared with sampling, arena_logps)
 from realm_tui.trainer.decode_rows import Feed, Rows
-from realm_tui.trainer.draft_verify import check_drafts, split_promising, verify_pending
-from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, roomy_cache, stack_caches, stackable
+from realm_tui.trainer.draft_verify import Part, check_drafts, split_promising, verify_pending
+from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, merge_rows, roomy_cache, stack_caches, stackable
 from realm_tui.trainer.oom_retry import BatchHalving
+from realm_tui.trainer.self_draft import WIDTHS, Call, Lookup, Shifted, decode_drafted
 
 EVAL_BATCH = 128
 """Problems per generation batch."""
@@ -129,7 +130,9 @@ def generate_ids(
     cache; a row that agrees with all of it and then picks a stop token is done without any
     decoding step (its reply *is* the guess); any other row keeps the guess up to its first
     differing token, takes the model's own token there and decodes on from the cache, with the
-    guess's later cache columns masked out. The result is token for token what plain greedy
+    guess's later cache columns masked out. Rows decoding on check drafts of their own
+    (`trainer.self_draft`: a repeat of their history, or the guess at the same place) several
+    tokens a call. The result is token for token what plain greedy
     decoding gives (the same argmax at the same positions; only the float summation order of a
     multi-token call differs from a step-by-step one). Greedy rows leave the batch as they end, so
     the cache and each step shrink as the batch finishes (`shrink=False`: every row stays to the
@@ -158,12 +161,64 @@ def generate_ids(
             )
             pending = split_promising(model, rows, feed, drafts, none)
 
-            def decode(sub: Rows, sub_feed: Feed, step: Callable[[int], None] | None) -> None:
-                _decode(model, sub, sub_feed, 0.0, None, None, step, shrink=shrink)
-
-            verify_pending(model, pending, rows, drafts, decode, LOGITS_BUDGET, on_step)
-        _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
+            parts = verify_pending(model, pending, rows, drafts, LOGITS_BUDGET, on_step)
+            lookup = Lookup(drafts, len(prompts), min(stop_ids) if stop_ids else None)
+            if parts:  # the rows that left their drafts decode on with those never on them
+                going = [r for r in range(len(prompts)) if not rows.done[r]]
+                main = Part(rows, feed, going, going, [list(rows.produced[r]) for r in going])
+                _decode_parts(model, [main, *parts], rows, lookup, on_step)
+            else:
+                decode_drafted(rows, feed, lookup, _caller(model, feed), on_step)
+        else:
+            _decode(model, rows, feed, temperature, generator, on_token, on_step, shrink=greedy and shrink)
     return rows.produced
+
+
+def _decode_parts(
+    model: Any, parts: list[Part], rows: Rows, lookup: Lookup, on_step: Callable[[int], None] | None
+) -> None:
+    """Decode the rows of several batches (`trainer.draft_verify.Part`) on, as one batch: their caches
+    merged (`kv_cache.merge_rows`; the shared prefix kept apart as in the prefill's), each row's
+    limit, early stop and drafts those of its row in `rows`, whose output they fill in. A row whose
+    next token is a stop token is done without a place in it (a right answer, after its draft)."""
+    sources, befores, parents, masks, picked = [], [], [], [], []
+    apart = parts[0].feed.prefix  # the prefill's: kept apart, the chunks' batches hold it in front
+    for part in parts:
+        assert part.feed.first is not None
+        first = part.feed.first.tolist()
+        index = []
+        for i, parent, before in zip(part.index, part.parents, part.before, strict=True):
+            if first[i] in rows.stop_ids:
+                rows.produced[parent] = before
+            else:
+                index.append(i)
+                parents.append(parent)
+                befores.append(before)
+        if not index:
+            continue
+        at = torch.tensor(index, dtype=torch.long, device=part.feed.mask.device)
+        skip = apart.columns if apart is not None and part.feed.prefix is None else 0
+        sources.append((part.feed.past, at, skip))
+        masks.append(part.feed.mask[at, skip:])
+        picked.append((part.feed, at))
+    if not sources:
+        return
+    limits = [rows.limits[p] - len(b) for p, b in zip(parents, befores, strict=True)]
+    width = max(m.shape[1] for m in masks)
+    past, _ = merge_rows(model, sources, width + max(limits) + WIDTHS[-1])
+    mask = torch.cat([torch.cat([m.new_zeros((m.shape[0], width - m.shape[1])), m], dim=1) for m in masks])
+    next_pos = torch.cat([feed.next_pos[at] for feed, at in picked])
+    first_tokens = torch.cat([feed.first[at] for feed, at in picked if feed.first is not None])
+    dead = [feed.dead[i] for feed, at in picked for i in at.tolist()]
+    feed = Feed(past, mask, next_pos, next_pos, next_pos, first=first_tokens, dead=dead, prefix=apart)
+    outer = rows.hopeless
+    hopeless = None if outer is None else (lambda j, ids: outer(parents[j], befores[j] + ids))
+    merged = Rows(limits, rows.stop_ids, hopeless)
+    base = len(rows.done) - len(parents)
+    step = None if on_step is None else (lambda n: on_step(base + n))
+    decode_drafted(merged, feed, Shifted(lookup, parents, befores), _caller(model, feed), step)
+    for j, parent in enumerate(parents):
+        rows.produced[parent] = befores[j] + merged.produced[j]
 
 
 MIN_SHARED_PREFIX = 4
@@ -204,7 +259,8 @@ def _prefill(
     position ids run on from the prefix, and the padding is masked, so each row sees exactly the
     columns and positions it would see alone. Only the last positions' logits are computed.
     Rows go through in groups of PREFILL_GROUP_TOKENS (each row's numbers do not depend on its
-    group), their caches stacked into one for decoding."""
+    group), shortest prompts first and each group as wide as its longest (its padding columns
+    zeros in the stacked cache, masked as before), their caches stacked into one for decoding."""
     device = next(model.parameters()).device
     rows = len(prompts)
     shared = _shared_prefix(prompts)
@@ -219,38 +275,57 @@ def _prefill(
         model(input_ids=head_ids, position_ids=at, past_key_values=head, use_cache=True, logits_to_keep=1)
         mask = torch.cat([mask.new_ones((rows, shared)), mask], dim=1)
     positions = (mask[:, shared:].cumsum(-1) - 1).clamp(min=0) + shared
-    per = rows
-    if rows * ids.shape[1] > 2 * PREFILL_GROUP_TOKENS and stackable(model):
-        per = max(1, PREFILL_GROUP_TOKENS // ids.shape[1])
-    caches, logits = [], []
+    width, per = ids.shape[1], rows
+    if rows * width > 2 * PREFILL_GROUP_TOKENS and stackable(model):
+        per = max(1, PREFILL_GROUP_TOKENS // width)
+    apart = head is not None and _prefix_apart(model)  # decoding reads the prefix once, not once a row
+    # Grouped rows go in order of length, each group only as wide as its longest row: little padding.
+    trim = per < rows and (head is None or apart)
+    lengths = [len(p) - shared for p in prompts]
+    order = sorted(range(rows), key=lambda r: lengths[r]) if trim else list(range(rows))
+    caches, logits, places = [], torch.empty(0), []
     for start in range(0, rows, per):
-        stop = min(rows, start + per)
+        group = order[start : start + per]
+        at = torch.tensor(group, dtype=torch.long, device=device)
+        cut = width - max(lengths[r] for r in group) if trim else 0
         past = roomy_cache(model, capacity)
         if head is not None:
-            copy_rows(head, past, stop - start)
+            copy_rows(head, past, len(group))
         out = model(
-            input_ids=ids[start:stop],
-            attention_mask=mask[start:stop],
-            position_ids=positions[start:stop],
+            input_ids=ids[at, cut:],
+            attention_mask=torch.cat([mask[at, :shared], mask[at, shared + cut :]], dim=1),
+            position_ids=positions[at, cut:],
             past_key_values=past,
             use_cache=True,
             logits_to_keep=1,
         )
         caches.append(out.past_key_values)
-        logits.append(out.logits)
-        if between is not None and stop < rows:
+        places.append(at)
+        if not len(logits):
+            logits = out.logits.new_empty((rows, *out.logits.shape[1:]))
+        logits[at] = out.logits
+        if between is not None and start + per < rows:
             between()
     prefix = None
-    if head is not None and _prefix_apart(model):  # decoding reads the prefix once, not once a row
+    if apart:
         from realm_tui.trainer.shared_prefix import SharedPrefix
 
+        assert head is not None
         keys, values = layer_keys_values(head)
         prefix = SharedPrefix(keys, values, str(model.config._attn_implementation))
-        past = stack_caches(model, caches, capacity - shared, skip=shared)
+        past = merge_rows(model, [(c, _all(c), shared) for c in caches], capacity - shared, places)[0]
         mask = mask[:, shared:]
+    elif trim:
+        past = merge_rows(model, [(c, _all(c), 0) for c in caches], capacity, places)[0]
     else:
         past = caches[0] if len(caches) == 1 else stack_caches(model, caches, capacity)
-    return Feed(past, mask, positions, torch.cat(logits), positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+    return Feed(past, mask, positions, logits, positions[:, -1:] + 1, dead=[0] * rows, prefix=prefix)
+
+
+def _all(cache: Any) -> torch.Tensor:
+    """Every row of `cache`, as an index."""
+    keys = layer_keys_values(cache)[0][0]
+    return torch.arange(keys.shape[0], device=keys.device)
 
 
 SHARED_PREFIX_APART = True
@@ -315,6 +390,14 @@ def _decode(
 def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: Feed) -> Any:
     """One decoding step: each row's next token through the model, over the shared prefix's cache
     when it is kept apart (`feed.prefix`)."""
+    return _forward(model, tokens.unsqueeze(-1), mask, positions, past, feed, 1)
+
+
+def _forward(
+    model: Any, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, feed: Feed, keep: int
+) -> Any:
+    """A forward call over new columns `ids` (logits of the last `keep`), over the shared prefix's
+    cache when it is kept apart (`feed.prefix`)."""
     context: Any = nullcontext()
     extra: dict[str, Any] = {}
     if feed.prefix is not None:
@@ -323,14 +406,30 @@ def _step(model: Any, tokens: torch.Tensor, mask: torch.Tensor, positions: torch
         context, extra = attend(model, feed.prefix), {"shared_prefix": feed.prefix}
     with context:
         return model(
-            input_ids=tokens.unsqueeze(-1),
+            input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
             past_key_values=past,
             use_cache=True,
-            logits_to_keep=1,
+            logits_to_keep=keep,
             **extra,
         )
+
+
+def _caller(model: Any, feed: Feed) -> Call:
+    """The forward call of `self_draft.decode_drafted` for a batch fed from `feed`: a single
+    step as `_decode` takes it, or several new columns per row under a causal mask."""
+    additive = _additive_mask_dtype(model)
+
+    def call(ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, past: Any, width: int) -> Any:
+        if width == 1:
+            return _step(
+                model, ids[:, -1], mask if additive is None else _additive_mask(mask, additive), positions, past, feed
+            )
+        full = mask if additive is None else _causal_additive_mask(mask, width, additive)
+        return _forward(model, ids, full, positions, past, feed, width)
+
+    return call
 
 
 ADDITIVE_MASK_ATTENTION = frozenset({"sdpa", "eager"})
@@ -364,6 +463,15 @@ def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     exactly what transformers' own float masks hold."""
     bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
     return bias.masked_fill_(mask == 0, torch.finfo(dtype).min)[:, None, None, :]
+
+
+def _causal_additive_mask(mask: torch.Tensor, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """`_additive_mask` for a call of `width` new columns a row (rows x 1 x width x columns): each
+    new column also hides the new columns after it."""
+    bias = _additive_mask(mask, dtype).expand(-1, -1, width, -1).clone()
+    later = torch.ones((width, width), dtype=torch.bool, device=mask.device).triu(1)
+    bias[..., -width:].masked_fill_(later, torch.finfo(dtype).min)
+    return bias
 
 
 def generate_texts(

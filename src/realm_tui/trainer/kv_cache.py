@@ -55,7 +55,7 @@ class RoomyLayer(DynamicLayer):
         if self._keys is None or self._values is None:
             return
         used = self.get_seq_length()
-        self._keys, self._values = self._keys[indices, ...], self._values[indices, ...]
+        self._keys, self._values = _rows_of(self._keys, indices, used), _rows_of(self._values, indices, used)
         self.keys, self.values = self._keys[..., :used, :], self._values[..., :used, :]
 
     def batch_repeat_interleave(self, repeats: int) -> None:
@@ -65,6 +65,14 @@ class RoomyLayer(DynamicLayer):
         self._keys = self._keys.repeat_interleave(repeats, dim=0)
         self._values = self._values.repeat_interleave(repeats, dim=0)
         self.keys, self.values = self._keys[..., :used, :], self._values[..., :used, :]
+
+
+def _rows_of(buffer: torch.Tensor, indices: torch.Tensor, used: int) -> torch.Tensor:
+    """A buffer as roomy as `buffer` holding the rows at `indices`: only the `used` columns are
+    copied (the room after them is written before it is read)."""
+    out = buffer.new_empty((len(indices), *buffer.shape[1:]))
+    torch.index_select(buffer[..., :used, :], 0, indices, out=out[..., :used, :])
+    return out
 
 
 def roomy_cache(model: Any, capacity: int) -> DynamicCache:
@@ -143,3 +151,43 @@ def take_rows(
             values = torch.cat([prefix[1][i].expand(rows, -1, -1, -1), values], dim=-2)
         dst.update(keys, values)
     return out
+
+
+Source = tuple[DynamicCache, torch.Tensor, int]
+"""A cache, the rows of it to take, and how many of its first columns to leave out (a shared
+prefix that the new cache keeps apart)."""
+
+
+def merge_rows(
+    model: Any, sources: list[Source], capacity: int, places: list[torch.Tensor] | None = None
+) -> tuple[DynamicCache, list[int]]:
+    """One new cache of the chosen rows of several caches (copies), in order (or each source's
+    rows at its `places`), with room for `capacity` columns. Caches of fewer columns are
+    right-aligned: the columns before theirs are zeros, for the caller's mask to hide (attention
+    weighs them 0, and 0 x a finite 0 is 0). Returns the cache and each source's column count."""
+    out = roomy_cache(model, capacity)
+    taken: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+    for cache, index, skip in sources:
+        layers = []
+        for src in _roomy_layers(cache):
+            assert src.keys is not None and src.values is not None
+            layers.append((src.keys[index, :, skip:], src.values[index, :, skip:]))
+        taken.append(layers)
+    widths = [layers[0][0].shape[-2] for layers in taken]
+    width, rows = max(widths), sum(len(index) for _, index, _ in sources)
+    for i, layer in enumerate(_roomy_layers(out)):
+        first = taken[0][i][0]
+        shape = (rows, first.shape[1], max(capacity, width), first.shape[-1])
+        layer._keys, layer._values = first.new_empty(shape), first.new_empty(shape)
+        row = 0
+        for n, (layers, cols) in enumerate(zip(taken, widths, strict=True)):
+            keys, values = layers[i]
+            to: Any = slice(row, row + keys.shape[0]) if places is None else places[n]
+            for buffer, part in ((layer._keys, keys), (layer._values, values)):
+                buffer[to, :, : width - cols] = 0
+                buffer[to, :, width - cols : width] = part
+            row += keys.shape[0]
+        layer.keys, layer.values = layer._keys[..., :width, :], layer._values[..., :width, :]
+        layer.dtype, layer.device = first.dtype, first.device
+        layer.is_initialized = True
+    return out, widths

@@ -11,7 +11,7 @@ and takes one softmax over both, which is the same attention (the same scores, w
 only the float summation order differs, as between any two attention kernels).
 
 `attend()` puts it in place for a forward call: the model's attention implementation is swapped,
-for that call, for `shared_prefix_attention`, which handles single-token queries that carry a
+for that call, for `shared_prefix_attention`, which handles the new tokens' queries that carry a
 `shared_prefix` keyword and hands everything else to the model's own implementation.
 """
 
@@ -59,15 +59,17 @@ def shared_prefix_attention(
     scaling: float | None = None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
-    """Attention of one new token per row over [shared prefix][the row's own columns].
+    """Attention of the new tokens of each row over [shared prefix][the row's own columns].
 
-    `attention_mask` is the additive 4-D mask of the own columns (rows x 1 x 1 x own columns);
-    the prefix is seen by every row. Returns rows x 1 x heads x head dim, as transformers'
+    `attention_mask` is the additive 4-D mask of the own columns (rows x 1 x new tokens x own
+    columns); the prefix is seen by every row. Returns rows x 1 x heads x head dim, as transformers'
     attention functions do."""
     prefix: SharedPrefix | None = kwargs.pop("shared_prefix", None)
-    if prefix is None or query.shape[2] != 1 or attention_mask is None or kwargs.get("softcap") is not None:
+    if prefix is None or attention_mask is None or kwargs.get("softcap") is not None:
         own = _own_implementation(prefix.implementation if prefix is not None else "sdpa")
         return own(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+    if query.shape[2] != 1:
+        return _several_queries(module, query, key, value, attention_mask, scaling, prefix), None
     rows, heads, _, dim = query.shape
     kv_heads = key.shape[1]
     groups = heads // kv_heads
@@ -84,6 +86,37 @@ def shared_prefix_attention(
     from_prefix = weights[..., :columns].transpose(0, 1).reshape(kv_heads, rows * groups, columns)
     out += torch.bmm(from_prefix, pvalues).view(kv_heads, rows, groups, dim).transpose(0, 1)
     return out.reshape(rows, heads, 1, dim).transpose(1, 2).contiguous(), None
+
+
+def _several_queries(
+    module: Any,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor,
+    scaling: float | None,
+    prefix: SharedPrefix,
+) -> torch.Tensor:
+    """`shared_prefix_attention` for Q new tokens per row (a checked draft, `trainer.self_draft`):
+    `attention_mask` is rows x 1 x Q x own columns (causal among the new ones), the prefix is seen
+    by every query. Returns rows x Q x heads x head dim."""
+    rows, heads, count, dim = query.shape
+    kv_heads = key.shape[1]
+    groups = heads // kv_heads
+    scale = scaling if scaling is not None else dim**-0.5
+    pkeys, pvalues = prefix.keys[module.layer_idx][0], prefix.values[module.layer_idx][0]
+    columns = pkeys.shape[-2]
+    q = query.reshape(rows, kv_heads, groups * count, dim)  # query g*Q + i: head h*groups + g, token i
+    q_by_head = q.transpose(0, 1).reshape(kv_heads, rows * groups * count, dim)
+    on_prefix = torch.bmm(q_by_head, pkeys.transpose(-1, -2)).view(kv_heads, rows, groups * count, columns)
+    mask = attention_mask[:, :, None].expand(-1, -1, groups, -1, -1).reshape(rows, 1, groups * count, -1)
+    on_own = torch.matmul(q, key.transpose(-1, -2)) * scale + mask
+    scores = torch.cat([on_prefix.transpose(0, 1) * scale, on_own], dim=-1)
+    weights = torch.softmax(scores.float(), dim=-1).to(value.dtype)
+    out = torch.matmul(weights[..., columns:], value)
+    from_prefix = weights[..., :columns].transpose(0, 1).reshape(kv_heads, rows * groups * count, columns)
+    out += torch.bmm(from_prefix, pvalues).view(kv_heads, rows, groups * count, dim).transpose(0, 1)
+    return out.reshape(rows, heads, count, dim).transpose(1, 2).contiguous()
 
 
 AttentionInterface.register(NAME, shared_prefix_attention)
