@@ -19,8 +19,11 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    of the whole arm. A markdown table and a verdict per arena arm close the run.
 
 Every arm runs once per `--seeds` seed (seed-major: a seed's arms back to back); the closing lines
-give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed) and
-against more SFT at the same budget.
+give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed, and
+beyond the noise: the held-out questions that changed verdict between the start and the arm's end
+went right more often than wrong by an exact two-sided sign test, p < 0.05, on every seed) and
+against more SFT at the same budget. `--sft-lr RATE` adds an SFT arm at another rate (the control
+for an arena arm at a small rate: how much of its gain a gentler SFT gets too).
 
     HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 180 --save-s 45 --seeds 1234,7
 """
@@ -309,6 +312,13 @@ def main() -> int:
     )
     parser.add_argument("--skip-sft", action="store_true", help="arena arms only (ablations)")
     parser.add_argument(
+        "--sft-lr",
+        action="append",
+        type=float,
+        default=[],
+        help="an extra SFT arm at this learning rate (a control: SFT at the arena's rate)",
+    )
+    parser.add_argument(
         "--seeds", default="1234,7", help="comma-separated battle seeds: every arm runs once per seed (data, sampling)"
     )
     parser.add_argument("--save-s", type=float, default=30.0, help="a checkpoint every N s in each arm (scored after)")
@@ -340,7 +350,10 @@ def main() -> int:
     before = accuracy(job, start, args.level)  # the start's own verdicts, for the paired comparison
     if abs(before.held - held0) > 1e-9:
         print(f"the start re-scored: held-out {before.held:.0%} (cached record {held0:.0%})", flush=True)
-    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + variants(args)
+    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + [
+        Arm(f"scribe lr {lr:g}", "scribe", {}, lr) for lr in args.sft_lr
+    ]
+    arms += variants(args)
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     rows = []
     for seed in seeds:  # seed-major: each seed's arms run back to back, so both see the same load
@@ -480,7 +493,7 @@ def report(rows: list[ArmResult], arms: list[Arm], seeds: list[int], before: Sco
             f"{arm.name}: held-out after {end:.1%} (mean of seeds; per seed vs start {gains}), "
             f"checkpoints' mean {mean:.1%}; flips over the seeds {gained} / {lost} (p = {sign_test(gained, lost):.2g})"
         )
-    sft = means.get(arms[0].name) if arms and arms[0].school == "scribe" else None
+    sft = means.get("scribe (more SFT)")
     for arm in arms:
         if arm.school != "arena":
             continue

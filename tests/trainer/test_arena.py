@@ -171,6 +171,15 @@ def test_the_arena_trains_at_a_tenth_of_the_heros_learning_rate() -> None:
     assert school_learning_rate("scribe", {}, 1e-3) == 1e-3
 
 
+def test_the_defaults_are_the_measured_positive_only_arena_on_fresh_moments() -> None:
+    """bench/arena.py, two seeds: the plain GRPO arena churned its held-out answers (as many went
+    wrong as right); trained on its above-mean answers alone, on new optimizer moments, it rose."""
+    settings = school_settings("arena", {})
+    assert settings["negative_weight"] == 0.0 and settings["fresh_optimizer"] is True
+    plain = school_settings("arena", {"negative_weight": "1", "fresh_optimizer": "no"})
+    assert plain["negative_weight"] == 1.0 and plain["fresh_optimizer"] is False
+
+
 def test_dr_grpo_drops_the_std_by_default() -> None:
     assert school_settings("arena", {})["scale_rewards"] is True
     assert school_settings("arena", {"loss_type": "dr_grpo"})["scale_rewards"] is False
@@ -301,7 +310,7 @@ def test_the_mean_reward_rises_on_an_easy_level(arena_job, battle, sft_checkpoin
     [
         pytest.param(1, {}, id="1"),
         pytest.param(2, {}, id="2"),
-        pytest.param(1, {"fresh_optimizer": "true", "negative_weight": "0"}, id="fresh-positive"),
+        pytest.param(1, {"fresh_optimizer": "false", "negative_weight": "1"}, id="plain-grpo"),
     ],
 )
 def test_arena_resume_is_exact(
@@ -309,7 +318,7 @@ def test_arena_resume_is_exact(
 ) -> None:
     # With 2 updates per draw the stop at step 33 falls after the first update of draw 2 (steps
     # 31-32 are draw 1): the resumed battle must finish that draw from the saved replay. With a
-    # fresh optimizer the arena forgets the SFT checkpoint's moments once, never its own.
+    # fresh optimizer (the default) the arena forgets the SFT checkpoint's moments once, never its own.
     options = {"problems": 4, "iterations": iterations, **extra}
     common = dict(school="arena", resume_from=sft_checkpoint, max_steps=36, school_options=options)
     _, straight = battle(arena_job(**common, checkpoints_dir=str(tmp_path / "a")))
@@ -385,7 +394,7 @@ def test_a_fresh_optimizer_forgets_only_another_schools_moments(
             school="arena",
             resume_from=sft_checkpoint,
             max_steps=31,
-            school_options={"problems": 4},
+            school_options={"problems": 4, "fresh_optimizer": "false"},
             checkpoints_dir=str(tmp_path / "plain"),
         )
     )

@@ -63,8 +63,8 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "lr_scale": 0.1,
     "iterations": 1,
     "gold_weight": 0.0,
-    "negative_weight": 1.0,
-    "fresh_optimizer": False,
+    "negative_weight": 0.0,
+    "fresh_optimizer": True,
 }
 """`lr_scale`: the arena trains at the hero's learning rate × this (bench/arena.py: at the SFT rate
 1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; at 1e-4 held-out accuracy rose);
@@ -72,9 +72,11 @@ ARENA_DEFAULTS: dict[str, Any] = {
 (BIN 3 held-out 47 % → 21 %), at 32 it did not (docs/schools.md); `iterations` 1: a second update
 per draw did not help there; `max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
 `scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it);
-`negative_weight`: the factor on negative advantages (1: plain GRPO; 0: only the answers that
-scored above their group's mean train); `fresh_optimizer`: an arena started from another school's
-checkpoint starts the optimizer's moments afresh (a resumed arena keeps its own: exact resume)."""
+`negative_weight` 0: only the answers that scored above their group's mean train (1: plain GRPO;
+the push-down of sampled wrong answers was mostly noise at dio-nano's size and cancelled the gain);
+`fresh_optimizer`: an arena started from another school's checkpoint starts the optimizer's moments
+afresh (SFT's moments are ~4× the positive-only gradient and shrank its steps; a resumed arena
+keeps its own: exact resume). Both from bench/arena.py on two seeds (docs/schools.md)."""
 ORACLE_KEYS = frozenset({"signal", "min_weight", "max_weight"})
 
 
