@@ -72,11 +72,12 @@ ARENA_DEFAULTS: dict[str, Any] = {
 (BIN 3 held-out 47 % → 21 %), at 32 it did not (docs/schools.md); `iterations` 1: a second update
 per draw did not help there; `max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
 `scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it);
-`negative_weight` 0: only the answers that scored above their group's mean train (1: plain GRPO;
-the push-down of sampled wrong answers was mostly noise at dio-nano's size and cancelled the gain);
-`fresh_optimizer`: an arena started from another school's checkpoint starts the optimizer's moments
-afresh (SFT's moments are ~4× the positive-only gradient and shrank its steps; a resumed arena
-keeps its own: exact resume). Both from bench/arena.py on two seeds (docs/schools.md)."""
+`negative_weight` 0: only the answers that scored above their group's mean train (1: plain GRPO,
+whose push-down of sampled wrong answers churned dio-nano's held-out answers: as many went wrong
+as right); `fresh_optimizer`: an arena started from another school's checkpoint starts the
+optimizer's moments afresh (SFT's moments measure a gradient ~2× the positive-only one's and
+shrank its steps; a resumed arena keeps its own: exact resume). Both from bench/arena.py on two
+seeds (docs/schools.md)."""
 ORACLE_KEYS = frozenset({"signal", "min_weight", "max_weight"})
 
 

@@ -121,7 +121,7 @@ class Arena(FrozenReference, School):
 
     def fresh_optimizer(self) -> bool:
         """`fresh_optimizer`, and the checkpoint is another school's: its Adam moments measure
-        that school's gradients (SFT's are ~4× the positive-only policy gradient's at BIN 3), so
+        that school's gradients (SFT's are ~2× the positive-only policy gradient's at BIN 3), so
         they would rescale the arena's steps for hundreds of steps. A resumed arena keeps its own."""
         return bool(self.opts["fresh_optimizer"]) and not self.resumed_own
 
