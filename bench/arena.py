@@ -498,7 +498,7 @@ def report(rows: list[ArmResult], arms: list[Arm], seeds: list[int], before: Sco
         if arm.school != "arena":
             continue
         mine = [r for r in rows if r.name == arm.name]
-        rises = all(r.held - held0 >= 0.10 for r in mine)
+        rises = all(r.held - held0 >= 0.10 - 1e-9 for r in mine)
         rise = "rises ≥ 10 points above" if rises else "does NOT rise 10 points above"
         beyond = all(r.gained > r.lost and r.p_value < 0.05 for r in mine)
         noise = "beyond the noise (sign test p < 0.05)" if beyond else "NOT beyond the noise (sign test)"
