@@ -19,8 +19,11 @@ variants), from one checkpoint with partial accuracy at a BIN level, on the real
    of the whole arm. A markdown table and a verdict per arena arm close the run.
 
 Every arm runs once per `--seeds` seed (seed-major: a seed's arms back to back); the closing lines
-give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed) and
-against more SFT at the same budget.
+give each arm's mean over seeds and a verdict against its start (≥ +10 points on every seed, and
+beyond the noise: the held-out questions that changed verdict between the start and the arm's end
+went right more often than wrong by an exact two-sided sign test, p < 0.05, on every seed) and
+against more SFT at the same budget. `--sft-lr RATE` adds an SFT arm at another rate (the control
+for an arena arm at a small rate: how much of its gain a gentler SFT gets too).
 
     HF_HUB_OFFLINE=1 python bench/arena.py --level 3 --budget-s 180 --save-s 45 --seeds 1234,7
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -121,8 +125,21 @@ def base_job(root: Path, level: int, review_share: float, *, small: bool, batch:
     )
 
 
-def accuracy(job: TrainJob, checkpoint: str | None, level: int) -> tuple[float, float, int, int]:
-    """(held-out accuracy, whole eval pool accuracy, held-out count, pool count), greedy."""
+@dataclass(frozen=True)
+class Score:
+    """Greedy verdicts of one checkpoint on the level's eval pool."""
+
+    held: float
+    """Accuracy on the held-out questions (never trained)."""
+    whole: float
+    """Accuracy on the whole eval pool (with the tiny families training sees too)."""
+    n_held: int
+    verdicts: tuple[bool, ...]
+    """Right or wrong per held-out question, in pool order (for the paired comparison)."""
+
+
+def accuracy(job: TrainJob, checkpoint: str | None, level: int) -> Score:
+    """The checkpoint's greedy verdicts on the level's eval pool (the evals' path)."""
     from realm_tui.trainer.answer import load_for_inference
     from realm_tui.trainer.data import ChatFormat
     from realm_tui.trainer.evaluate import score_problems
@@ -132,9 +149,28 @@ def accuracy(job: TrainJob, checkpoint: str | None, level: int) -> tuple[float, 
     skill = realm_skill("bin", root / "configs")
     pool = skill.eval_pool(level)
     scored = score_problems(model, tokenizer, skill, pool, chat=ChatFormat.from_hero(job.hero))
-    held = [r for r in scored.results if r["held_out"]]
-    held_acc = sum(r["correct"] for r in held) / len(held) if held else float("nan")
-    return held_acc, scored.accuracy, len(held), len(pool)
+    verdicts = tuple(bool(r["correct"]) for r in scored.results if r["held_out"])
+    held_acc = sum(verdicts) / len(verdicts) if verdicts else float("nan")
+    return Score(held_acc, scored.accuracy, len(verdicts), verdicts)
+
+
+def sign_test(gained: int, lost: int) -> float:
+    """Two-sided exact sign test (McNemar's exact test) on the held-out questions that changed
+    verdict: the chance of a split at least this uneven if a flip either way were a coin toss.
+    Paired on the same questions, so it asks "did this arm change more answers to right than to
+    wrong?", which a difference of two ±5-point accuracies on 98 questions cannot answer."""
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(gained, lost) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def flips(before: tuple[bool, ...], after: tuple[bool, ...]) -> tuple[int, int]:
+    """(wrong → right, right → wrong) over the same held-out questions."""
+    gained = sum(1 for b, a in zip(before, after, strict=True) if a and not b)
+    lost = sum(1 for b, a in zip(before, after, strict=True) if b and not a)
+    return gained, lost
 
 
 def fight(job: TrainJob, seconds: float) -> tuple[str, Events, float]:
@@ -245,7 +281,8 @@ def warm_up(job: TrainJob, args: argparse.Namespace) -> tuple[str, float, float]
     stopped = run_battle(stage, events, Gauge(events, args.low, args.warmup_s))
     if stopped.checkpoint is None:
         raise SystemExit(f"the warm-up saved no checkpoint: {[e.message for e in events if isinstance(e, Error)]}")
-    held, whole, n_held, _ = accuracy(job, stopped.checkpoint, args.level)
+    score = accuracy(job, stopped.checkpoint, args.level)
+    held, whole, n_held = score.held, score.whole, score.n_held
     steps = _steps(events)
     print(
         f"warm-up: {time.monotonic() - started:.0f} s, {len(steps)} steps: held-out {held:.0%} of {n_held} "
@@ -275,6 +312,13 @@ def main() -> int:
     )
     parser.add_argument("--skip-sft", action="store_true", help="arena arms only (ablations)")
     parser.add_argument(
+        "--sft-lr",
+        action="append",
+        type=float,
+        default=[],
+        help="an extra SFT arm at this learning rate (a control: SFT at the arena's rate)",
+    )
+    parser.add_argument(
         "--seeds", default="1234,7", help="comma-separated battle seeds: every arm runs once per seed (data, sampling)"
     )
     parser.add_argument("--save-s", type=float, default=30.0, help="a checkpoint every N s in each arm (scored after)")
@@ -303,13 +347,19 @@ def main() -> int:
     start, held0, whole0 = cached_start(job, args)
     if args.warm_only:
         return 0
-    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + variants(args)
+    before = accuracy(job, start, args.level)  # the start's own verdicts, for the paired comparison
+    if abs(before.held - held0) > 1e-9:
+        print(f"the start re-scored: held-out {before.held:.0%} (cached record {held0:.0%})", flush=True)
+    arms = ([] if args.skip_sft else [Arm("scribe (more SFT)", "scribe", {}, None)]) + [
+        Arm(f"scribe lr {lr:g}", "scribe", {}, lr) for lr in args.sft_lr
+    ]
+    arms += variants(args)
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     rows = []
     for seed in seeds:  # seed-major: each seed's arms run back to back, so both see the same load
         for arm in arms:
-            rows.append(run_arm(replace(job, seed=seed), arm, start, args))
-    report(rows, arms, seeds, held0, whole0, args)
+            rows.append(run_arm(replace(job, seed=seed), arm, start, before, args))
+    report(rows, arms, seeds, before, args)
     print(f"load at the end: {os.getloadavg()[0]:.1f} (1 min); realm: {folder}")
     return 0
 
@@ -332,6 +382,14 @@ class ArmResult:
     mean_held: float
     checkpoints: int
     rate: str
+    gained: int
+    """Held-out questions wrong at the start and right at the arm's end."""
+    lost: int
+    """Held-out questions right at the start and wrong at the arm's end."""
+
+    @property
+    def p_value(self) -> float:
+        return sign_test(self.gained, self.lost)
 
 
 def variants(args: argparse.Namespace) -> list[Arm]:
@@ -349,7 +407,7 @@ def variants(args: argparse.Namespace) -> list[Arm]:
     return out
 
 
-def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> ArmResult:
+def run_arm(job: TrainJob, arm: Arm, start: str, before: Score, args: argparse.Namespace) -> ArmResult:
     """The arm from `start` for `--budget-s`, a checkpoint every `--save-s`; each one scored after."""
     fought = replace(
         job,
@@ -365,48 +423,63 @@ def run_arm(job: TrainJob, arm: Arm, start: str, args: argparse.Namespace) -> Ar
     # In step order (checkpoint-<step>-<time>: as text, 1005 would sort before 745).
     saved = sorted({e.path for e in events if isinstance(e, CheckpointSaved)} | {checkpoint}, key=_step_of)
     scores = [accuracy(job, path, args.level) for path in saved]
-    held, whole, n_held, _ = accuracy(job, checkpoint, args.level)
+    end = scores[saved.index(checkpoint)]
+    gained, lost = flips(before.verdicts, end.verdicts)
     print(
         f"{arm.name}: {len(steps)} steps in {wall:.0f} s; held-out per checkpoint "
-        f"{' '.join(f'{h:.0%}' for h, *_ in scores)} → {held:.0%} of {n_held} at the end, pool {whole:.0%}",
+        f"{' '.join(f'{c.held:.0%}' for c in scores)} → {end.held:.0%} of {end.n_held} at the end "
+        f"({gained} wrong → right, {lost} right → wrong: sign test p = {sign_test(gained, lost):.3g}), "
+        f"pool {end.whole:.0%}",
         flush=True,
     )
-    rate = "–"
-    if arm.school == "arena":
-        logs = [e.message for e in events if isinstance(e, Log)]
-        for note in [m for m in logs if "arena" in m or "skip" in m or "learning rate" in m][:4]:
-            print(f"  {note}")
-        rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
-        metric = {k: [s.metrics[k] for s in steps if k in s.metrics] for k in ("reward", "signal", "solved")}
-        problems = int(school_settings("arena", arm.options)["problems"])
-        if rates:
-            rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
-            first, last = metric["reward"][:5], metric["reward"][-5:]
-            signal = sum(metric["signal"]) / len(metric["signal"])
-            print(
-                f"  {rate} problems judged/s; reward {sum(first) / len(first):.3f} (first 5 steps) → "
-                f"{sum(last) / len(last):.3f} (last 5); groups with signal {signal:.0%}"
-            )
-    mean_held = sum(h for h, *_ in scores) / len(scores)
-    return ArmResult(arm.name, job.seed, len(steps), held, whole, mean_held, len(scores), rate)
+    rate = _arena_rates(arm, events, steps, wall) if arm.school == "arena" else "–"
+    mean_held = sum(c.held for c in scores) / len(scores)
+    return ArmResult(arm.name, job.seed, len(steps), end.held, end.whole, mean_held, len(scores), rate, gained, lost)
+
+
+def _arena_rates(arm: Arm, events: Events, steps: list[Step], wall: float) -> str:
+    """Prints the arena's notes, throughput and reward trend; returns the throughput cell."""
+    logs = [e.message for e in events if isinstance(e, Log)]
+    for note in [m for m in logs if "arena" in m or "skip" in m or "learning rate" in m or "afresh" in m][:5]:
+        print(f"  {note}")
+    rates = [s.metrics["problems_per_s"] for s in steps if "problems_per_s" in s.metrics]
+    metric = {k: [s.metrics[k] for s in steps if k in s.metrics] for k in ("reward", "signal", "solved")}
+    problems = int(school_settings("arena", arm.options)["problems"])
+    if not rates:
+        return "–"
+    rate = f"{sum(rates) / len(rates):.1f} sampling+judging, {len(rates) * problems / wall:.1f} whole arm"
+    first, last = metric["reward"][:5], metric["reward"][-5:]
+    signal = sum(metric["signal"]) / len(metric["signal"])
+    print(
+        f"  {rate} problems judged/s; reward {sum(first) / len(first):.3f} (first 5 steps) → "
+        f"{sum(last) / len(last):.3f} (last 5); groups with signal {signal:.0%}"
+    )
+    return rate
 
 
 def _step_of(path: str) -> int:
     return int(Path(path).name.split("-")[1])
 
 
-def report(
-    rows: list[ArmResult], arms: list[Arm], seeds: list[int], held0: float, whole0: float, args: argparse.Namespace
-) -> None:
+def report(rows: list[ArmResult], arms: list[Arm], seeds: list[int], before: Score, args: argparse.Namespace) -> None:
     """One table row per arm and seed, then per arm the mean over seeds and a verdict: against the
-    start (the arena must rise above it) and against more SFT at the same budget."""
-    print(f"\nBIN level {args.level}, {args.budget_s:.0f} s per arm, seeds {seeds}; start: held-out {held0:.0%}")
-    print("| arm | seed | steps | held-out before → after | mean of the arm's checkpoints | pool after | judged/s |")
-    print("|---|---|---|---|---|---|---|")
+    start (the arena must rise above it: ≥ 10 points, and beyond the noise by the paired sign
+    test, on every seed) and against more SFT at the same budget."""
+    held0, whole0 = before.held, before.whole
+    print(
+        f"\nBIN level {args.level}, {args.budget_s:.0f} s per arm, seeds {seeds}; start: held-out {held0:.0%} "
+        f"of {before.n_held}"
+    )
+    print(
+        "| arm | seed | steps | held-out before → after | wrong → right / right → wrong (sign test p) "
+        "| mean of the arm's checkpoints | pool after | judged/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row.name} | {row.seed} | {row.steps} | {held0:.0%} → **{row.held:.0%}** | {row.mean_held:.0%} "
-            f"(of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} | {row.rate} |"
+            f"| {row.name} | {row.seed} | {row.steps} | {held0:.0%} → **{row.held:.0%}** | {row.gained} / {row.lost} "
+            f"(p = {row.p_value:.2g}) | {row.mean_held:.0%} (of {row.checkpoints}) | {whole0:.0%} → {row.whole:.0%} "
+            f"| {row.rate} |"
         )
     means = {}
     for arm in arms:
@@ -415,18 +488,21 @@ def report(
         mean = sum(r.mean_held for r in mine) / len(mine)
         means[arm.name] = end
         gains = " ".join(f"{r.held - held0:+.0%}" for r in mine)
+        gained, lost = sum(r.gained for r in mine), sum(r.lost for r in mine)
         print(
             f"{arm.name}: held-out after {end:.1%} (mean of seeds; per seed vs start {gains}), "
-            f"checkpoints' mean {mean:.1%}"
+            f"checkpoints' mean {mean:.1%}; flips over the seeds {gained} / {lost} (p = {sign_test(gained, lost):.2g})"
         )
-    sft = means.get(arms[0].name) if arms and arms[0].school == "scribe" else None
+    sft = means.get("scribe (more SFT)")
     for arm in arms:
         if arm.school != "arena":
             continue
         mine = [r for r in rows if r.name == arm.name]
-        rises = all(r.held - held0 >= 0.10 for r in mine)
+        rises = all(r.held - held0 >= 0.10 - 1e-9 for r in mine)
         rise = "rises ≥ 10 points above" if rises else "does NOT rise 10 points above"
-        line = f"verdict: {arm.name} {rise} its start on every seed"
+        beyond = all(r.gained > r.lost and r.p_value < 0.05 for r in mine)
+        noise = "beyond the noise (sign test p < 0.05)" if beyond else "NOT beyond the noise (sign test)"
+        line = f"verdict: {arm.name} {rise} its start on every seed, {noise} on every seed"
         if sft is not None:
             diff = means[arm.name] - sft
             word = "beats" if diff > 0 else "ties" if diff == 0 else "loses to"

@@ -38,6 +38,8 @@ OPTION_KEYS: dict[str, frozenset[str]] = {
             "lr_scale",
             "iterations",
             "gold_weight",
+            "negative_weight",
+            "fresh_optimizer",
         }
     ),
 }
@@ -61,13 +63,21 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "lr_scale": 0.1,
     "iterations": 1,
     "gold_weight": 0.0,
+    "negative_weight": 0.0,
+    "fresh_optimizer": True,
 }
 """`lr_scale`: the arena trains at the hero's learning rate × this (bench/arena.py: at the SFT rate
 1e-3 dio-nano's answers collapsed to ⓪⓪⓪⓪⓪ within 150 s; at 1e-4 held-out accuracy rose);
 `problems` 32: at 8 a step's update rests on 2–4 groups with signal and lr 2e-4 collapsed dio-nano
 (BIN 3 held-out 47 % → 21 %), at 32 it did not (docs/schools.md); `iterations` 1: a second update
 per draw did not help there; `max_new_tokens` 0: each problem's expected answer length + 6 (as the evals allow);
-`scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it)."""
+`scale_rewards` None: divide advantages by the group's std except for dr_grpo (which drops it);
+`negative_weight` 0: only the answers that scored above their group's mean train (1: plain GRPO,
+whose push-down of sampled wrong answers churned dio-nano's held-out answers: BIN 3, 180 s, two
+seeds, +5/+12 points against +15/+14 positive-only); `fresh_optimizer`: an arena started from
+another school's checkpoint starts the optimizer's moments afresh (SFT's moments measure a
+gradient ~2× the positive-only one's and shrank its steps; a resumed arena keeps its own: exact
+resume). Both from bench/arena.py on two seeds (docs/schools.md)."""
 ORACLE_KEYS = frozenset({"signal", "min_weight", "max_weight"})
 
 
@@ -154,6 +164,7 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
         "format_reward",
         "lr_scale",
         "gold_weight",
+        "negative_weight",
     ):
         if key in options:
             out[key] = _number(f"arena: {key}", options[key])
@@ -170,6 +181,8 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
     out["loss_type"] = str(options.get("loss_type", out["loss_type"]))
     if out["loss_type"] not in LOSS_TYPES:
         raise InputError(None, f"arena: loss_type {out['loss_type']!r}: use one of {', '.join(LOSS_TYPES)}")
+    if "fresh_optimizer" in options:
+        out["fresh_optimizer"] = _flag("arena: fresh_optimizer", options["fresh_optimizer"])
     scale = options.get("scale_rewards")
     out["scale_rewards"] = out["loss_type"] != "dr_grpo" if scale is None else _flag("arena: scale_rewards", scale)
     if out["group"] < 2:
@@ -193,6 +206,8 @@ def arena_settings(options: Mapping[str, Any]) -> dict[str, Any]:
         raise InputError(None, "arena: need kl_beta ≥ 0, 0 ≤ clip_low < 1, clip_high ≥ 0 and sft_weight ≥ 0")
     if out["partial_reward"] < 0 or out["format_reward"] < 0 or out["gold_weight"] < 0:
         raise InputError(None, "arena: partial_reward, format_reward and gold_weight must not be negative")
+    if not 0 <= out["negative_weight"] <= 1:
+        raise InputError(None, f"arena: negative_weight must be between 0 and 1 (got {out['negative_weight']})")
     if out["lr_scale"] <= 0:
         raise InputError(None, f"arena: lr_scale must be positive (got {out['lr_scale']})")
     return out

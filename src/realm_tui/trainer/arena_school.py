@@ -83,6 +83,8 @@ class Arena(FrozenReference, School):
         self.rewards = Rewards(float(self.opts["partial_reward"]), float(self.opts["format_reward"]))
         self.chat = ChatFormat.from_hero(job.hero)
         self.configs_dir = Path(job.realm_root) / "configs"
+        self.resumed_own = False
+        """Resumed from an arena checkpoint (then the optimizer is never started afresh)."""
         self.rollouts = 0
         """Draws sampled so far (saved with checkpoints): seeds each draw's sampling."""
         self.iterations = int(self.opts["iterations"])
@@ -111,10 +113,17 @@ class Arena(FrozenReference, School):
 
     def load_state_dict(self, state: Mapping[str, Any] | None) -> None:
         self._load_recorded(state)
+        self.resumed_own = bool(state and state.get("name") == self.name)
         if state and state.get("name") == self.name:
             self.rollouts = int(state.get("rollouts", 0))
             replay = state.get("replay")
             self.replay = Replay.from_state(replay) if replay else None
+
+    def fresh_optimizer(self) -> bool:
+        """`fresh_optimizer`, and the checkpoint is another school's: its Adam moments measure
+        that school's gradients (SFT's are ~2× the positive-only policy gradient's at BIN 3), so
+        they would rescale the arena's steps for hundreds of steps. A resumed arena keeps its own."""
+        return bool(self.opts["fresh_optimizer"]) and not self.resumed_own
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"name": self.name, "rollouts": self.rollouts}
@@ -138,7 +147,9 @@ class Arena(FrozenReference, School):
         notes.append(
             f"arena: {self.problems} problems × {self.group} answers per step, temperature {o['temperature']}, "
             f"top-p {o['top_p']}, {limit}; loss {o['loss_type']}, clip {o['clip_low']}/{o['clip_high']}, "
-            f"rewards: exact 1 + partial {o['partial_reward']} + format {o['format_reward']}; "
+            f"rewards: exact 1 + partial {o['partial_reward']} + format {o['format_reward']}"
+            + (f", negative advantages × {o['negative_weight']}" if o["negative_weight"] != 1 else "")
+            + "; "
             f"learning rate {self.job.learning_rate:g} (the parent applies lr_scale {o['lr_scale']} to the hero's)"
         )
         if o["kl_beta"] > 0:
@@ -306,10 +317,12 @@ class Arena(FrozenReference, School):
 
     def _policy_chunks(self, rollout: Rollout, micro_batch: int) -> list[dict[str, Any]]:
         """The answers that carry gradient, as chunks of rows (row index, answer tokens with the
-        stop token, advantage) with the step's normalisers (answers of a no-signal group only do
-        with a KL term). A chunk takes `micro_batch` × group answers: its prompts go through the
-        model once each (`arena_logps`), so it costs about what `micro_batch` full rows did."""
-        advantages = objective.group_advantages(rollout.rewards, scale=bool(self.opts["scale_rewards"])).flatten()
+        stop token, advantage) with the step's normalisers (answers of a no-signal group, and with
+        `negative_weight` 0 those below their group's mean, only do with a KL term). A chunk takes
+        `micro_batch` × group answers: its prompts go through the model once each
+        (`arena_logps`), so it costs about what `micro_batch` full rows did."""
+        advantages = objective.group_advantages(rollout.rewards, scale=bool(self.opts["scale_rewards"]))
+        advantages = objective.weigh_negatives(advantages, float(self.opts["negative_weight"])).flatten()
         beta = float(self.opts["kl_beta"])
         rows = []
         for r, tokens in enumerate(rollout.tokens):

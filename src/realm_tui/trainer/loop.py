@@ -55,7 +55,7 @@ from realm_tui.trainer.examiner import Examiner
 from realm_tui.trainer.hero import load_hero
 from realm_tui.trainer.knob_check import check_job_knobs
 from realm_tui.trainer.mixer import Mixer
-from realm_tui.trainer.optim_setup import follow_job_lr, make_job_optimizer
+from realm_tui.trainer.optim_setup import follow_job_lr, fresh_moments, make_job_optimizer
 from realm_tui.trainer.pace import Pace
 from realm_tui.trainer.pack_width import row_tokens_for
 from realm_tui.trainer.runtime import (
@@ -283,6 +283,8 @@ class _Battle:
             self.emit(Log(changed))
         ck.restore_rng(state["rng"])
         self.school.load_state_dict(state.get("school"))
+        if self.school.fresh_optimizer():
+            self.emit(Log(fresh_moments(self.optimizer)))
         self.mixer.load_state_dict(state.get("mixer") or {"draw": self.step}, DataPosition(*state["data_position"]))
         self.micro_batch = max(1, min(int(state.get("micro_batch", self.micro_batch)), self.job.batch_size))
         if not self.job.curriculum and state.get("curriculum"):

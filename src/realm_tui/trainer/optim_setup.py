@@ -78,3 +78,13 @@ def follow_job_lr(optimizer: torch.optim.Optimizer, scheduler: Any, learning_rat
         scheduler._last_lr = [float(g["lr"]) for g in optimizer.param_groups]
     was = float(base[0])
     return f"learning rate {learning_rate:g} for this battle (the checkpoint was trained at {was:g})"
+
+
+def fresh_moments(optimizer: Any) -> str:
+    """Forget the optimizer's per-parameter state (Adam's moments and step count; a wrapped
+    optimizer's inner one): the next step starts it as a new optimizer would, with the current
+    learning rate and schedule. A note for the battle log."""
+    inner = getattr(optimizer, "optimizer", optimizer)
+    held = len(inner.state)
+    inner.state.clear()
+    return f"optimizer state started afresh ({held} parameter states of the checkpoint's school dropped)"

@@ -216,6 +216,11 @@ class School:
     def state_dict(self) -> dict[str, Any]:
         return {"name": self.name}
 
+    def fresh_optimizer(self) -> bool:
+        """After `load_state_dict`: True when the loop should start the resumed optimizer's
+        moments afresh (the Arena, started from another school's checkpoint, if asked)."""
+        return False
+
     def start(
         self, accelerator: Any, unwrap: Callable[[], Any], tokenizer: Any, load_base: Callable[[], Any]
     ) -> list[str]:
