@@ -19,8 +19,7 @@ import torch
 from transformers import DynamicCache
 
 from realm_tui.trainer.arena import token_logps
-from realm_tui.trainer.data import IGNORE
-from realm_tui.trainer.data import left_pad as _left_pad  # rows right-aligned, as the eval and the sampler pad
+from realm_tui.trainer.data import IGNORE, left_pad
 
 
 def _right_pad(rows: Sequence[Sequence[int]], fill: int) -> torch.Tensor:
@@ -44,7 +43,7 @@ def answer_logps(
     answer n follows `prompts[prompt_of[n]]`; A is the longest answer, right-padded."""
     if not answers or any(not a for a in answers) or any(not p for p in prompts):
         raise ValueError("every prompt and every answer needs at least one token")
-    ids, mask = (t.to(device) for t in _left_pad(prompts, pad_id))
+    ids, mask = (t.to(device) for t in left_pad(prompts, pad_id))
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     out = model(
         input_ids=ids,

@@ -24,8 +24,7 @@ import torch
 from realm_tui.contract.protocol import EvalResult
 from realm_tui.errors import RealmError
 from realm_tui.skills.base import Problem, SkillBase
-from realm_tui.trainer.data import ChatFormat, render_chat
-from realm_tui.trainer.data import left_pad as _left_pad  # rows right-aligned (shared with sampling, arena_logps)
+from realm_tui.trainer.data import ChatFormat, left_pad, render_chat
 from realm_tui.trainer.decode_rows import Feed, Rows
 from realm_tui.trainer.draft_verify import Part, check_drafts, split_promising, verify_pending
 from realm_tui.trainer.kv_cache import copy_rows, layer_keys_values, merge_rows, roomy_cache, stack_caches, stackable
@@ -264,7 +263,7 @@ def _prefill(
     device = next(model.parameters()).device
     rows = len(prompts)
     shared = _shared_prefix(prompts)
-    ids, mask = _left_pad([list(p[shared:]) for p in prompts], pad_id)
+    ids, mask = left_pad([list(p[shared:]) for p in prompts], pad_id)
     ids, mask = ids.to(device), mask.to(device)
     capacity = shared + ids.shape[1] + most_new + 1
     head = None
