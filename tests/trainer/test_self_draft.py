@@ -99,3 +99,35 @@ def test_drafted_decoding_gives_the_plain_greedy_tokens(tiny, hero: str, monkeyp
         assert len(widths) < max(len(t) for t in plain) // 2
     monkeypatch.setattr(evaluate, "SHARED_PREFIX_APART", False)  # every row holds the prefix
     assert generate_ids(model, prompts, guesses=expected, **kw) == plain
+
+
+@pytest.mark.parametrize("hero", ["untrained", "shaken"])
+def test_drafted_decoding_runs_under_bf16_autocast(tiny, hero: str, monkeypatch) -> None:
+    """A battle's model runs under accelerate's bf16 autocast, where a layer's keys come out fp32
+    (RoPE's fp32 tables) and its values bf16: the rows the drafts leave are joined into one cache
+    (`kv_cache.merge_rows`) with each kept in its own dtype (it once failed every battle eval with
+    "Index put requires the source and destination dtypes match")."""
+    from realm_tui.trainer import kv_cache
+
+    tokenizer, models, problems = tiny
+    prompts = [prompt_ids(p.messages()[:-1], tokenizer) for p in problems]
+    expected = [list(tokenizer(p.expected, add_special_tokens=False)["input_ids"]) for p in problems]
+    merged: list[int] = []
+    real_merge = kv_cache.merge_rows
+
+    def spied(*args, **kwargs):  # a spy: the real merge, counted
+        merged.append(1)
+        return real_merge(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "merge_rows", spied)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = generate_ids(
+            models[hero],
+            prompts,
+            guesses=expected,
+            max_new_tokens=[len(e) + 6 for e in expected],
+            pad_id=int(tokenizer.pad_token_id),
+            stop_ids=stop_token_ids(tokenizer, DEFAULT_CHAT),
+        )
+    assert len(out) == len(prompts)
+    assert merged, "the drafts' leftover rows were joined into one cache"

@@ -176,9 +176,12 @@ def merge_rows(
     widths = [layers[0][0].shape[-2] for layers in taken]
     width, rows = max(widths), sum(len(index) for _, index, _ in sources)
     for i, layer in enumerate(_roomy_layers(out)):
-        first = taken[0][i][0]
+        first, first_values = taken[0][i]
         shape = (rows, first.shape[1], max(capacity, width), first.shape[-1])
-        layer._keys, layer._values = first.new_empty(shape), first.new_empty(shape)
+        # keys and values each keep their own dtype: under bf16 autocast a model's keys may come
+        # out fp32 (RoPE with fp32 tables) while its values are bf16
+        layer._keys = first.new_empty(shape)
+        layer._values = first_values.new_empty((*shape[:-1], first_values.shape[-1]))
         row = 0
         for n, (layers, cols) in enumerate(zip(taken, widths, strict=True)):
             keys, values = layers[i]
