@@ -128,7 +128,7 @@ class FollowedBattle(BattleController):
         self._evals.clear()
         self._state, self._metrics, self._stats = {}, {}, NO_STATS
         self.pending_evals, self.eval_running, self._step = (), None, int(record.get("start_step", 0))
-        self.save_running = None
+        self.save.running = None
         quest, steps = record.get("quest_id"), f"steps {record.get('start_step')}→{record.get('max_steps')}"
         who = f"process {record.get('pid')}"
         self._log("event", f"following the battle of {who}: {record.get('hero_name')}, quest {quest}, {steps}")
@@ -154,7 +154,7 @@ class FollowedBattle(BattleController):
 
     def _ended(self, record: Record) -> None:
         self.state = TrainerState.IDLE
-        self.pending_evals, self.eval_running, self.save_running = (), None, None
+        self.pending_evals, self.eval_running, self.save.running = (), None, None
         if record.get("lost"):
             body = "The battle's process is gone without a word (killed?): reopen realm to play."
         else:

@@ -42,7 +42,6 @@ from realm_tui.battle.setup import BattlePlan, plan_battle
 from realm_tui.battle.val_text import val_text
 from realm_tui.battle.watch import WatchSink
 from realm_tui.contract.protocol import (
-    CheckpointProgress,
     CheckpointSaved,
     Command,
     Error,
@@ -72,6 +71,7 @@ from realm_tui.ui.messages import (
     TrainerStateChanged,
 )
 from realm_tui.ui.models import BattleSnapshot, LogLine, PendingEval, StepPoint, TrainerState
+from realm_tui.ui.save_job import SaveJob
 from realm_tui.ui.training_label import planned_sources, training_label
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ class BattleHost(Protocol):
 
 
 QUEST_DONE = "skills only"
-"""Shown for the quest once the battle's quest finished and it trains on the skills alone (short:
-the Jobs row at 100 columns shows it whole beside the ETA; the log says the quest finished)."""
+"""The quest once the battle's quest finished and it trains on the skills alone (the log says so)."""
 
 HISTORY = 600
 """Plotted points kept (every Step event the trainer sends, a few per second)."""
@@ -143,17 +142,13 @@ class BattleController:
         self._evals = EvalWatch()
         """Validation losses, accuracies and sample answers of this battle's evals (the plots)."""
         self.pending_evals: tuple[PendingEval, ...] = ()
-        """`Evaluate` commands sent to the trainer and not answered yet (the worker replaces the
-        tuple, the UI reads it for the jobs table)."""
+        """`Evaluate` commands sent and not answered yet (replaced whole; the jobs table reads it)."""
         self.eval_running: EvalProgress | None = None
         """The trainer's eval in flight (its latest progress), None when none runs."""
         self.eval_started_at: float | None = None
         """When the eval in flight began (its first EvalProgress): an eval whose answers all run to
         their budget reports 0/N until its end, so the Jobs row shows its time running instead."""
-        self.save_running: CheckpointProgress | None = None
-        """The checkpoint being saved (its latest progress: val pass, writes), None when none is."""
-        self.save_started_at: float | None = None
-        """When that save began (its first CheckpointProgress): the Jobs row shows its time running."""
+        self.save = SaveJob()
         self._step = 0
         self._posted_at = 0.0
         self._step_waiting = False
@@ -211,7 +206,7 @@ class BattleController:
         self._evals.clear()
         self._metrics, self._sources, self.plan, self._conductor = {}, (), None, None
         self.pending_evals, self._step = (), 0
-        self.eval_running = self.save_running = None
+        self.eval_running = self.save.running = None
         while not self._commands.empty():  # keys pressed for an earlier battle
             self._commands.get_nowait()
         game = self.game
@@ -280,7 +275,7 @@ class BattleController:
             self._post(NotificationRaised(trainer_died(str(event.error))))
         elif isinstance(event, Ended):
             self.pending_evals = ()
-            self.eval_running = self.save_running = None
+            self.eval_running = self.save.running = None
             self._post(QuestBoardChanged("battle ended"))
 
     def _sent(self, command: Command) -> None:
@@ -296,19 +291,9 @@ class BattleController:
                 self.pending_evals = self.pending_evals[:i] + self.pending_evals[i + 1 :]
                 return
 
-    def _on_save(self, event: Event) -> None:
-        """A save in flight is a job (`save_running`) from its first `CheckpointProgress` until its
-        `CheckpointSaved`, or an `Error` (it failed), a `Step` or the end."""
-        if isinstance(event, CheckpointProgress):
-            if self.save_running is None or self.save_running.step != event.step:
-                self.save_started_at = event.at
-            self.save_running = event
-        elif isinstance(event, CheckpointSaved | Error | Step | Stopped):
-            self.save_running = None
-
     def _show(self, event: Event, notes: list[Notification]) -> None:
         plotted = self._evals.on_event(event)  # a validation loss, an accuracy, the hero's answers
-        self._on_save(event)
+        self.save.on_event(event)
         if isinstance(event, Hello):
             self._log(
                 "event", f"trainer pid {event.pid} · torch {event.torch_version} · {event.device} · {event.precision}"

@@ -121,7 +121,7 @@ class BattleScreen(RealmScreen):
             rows.append(
                 ("eval", "running", f"{running.skill.upper()} L{running.level} {running.done}/{running.total}{eta}")
             )
-        saving, began = game.battle.save_running, game.battle.save_started_at
+        saving, began = game.battle.save.running, game.battle.save.started_at
         if saving is not None:  # a checkpoint being saved: its val pass, then its writes
             since = f" · {format_duration(time.time() - began)}" if began is not None else ""
             rows.append(("save", "running", clip(f"{save_part(saving)}{since}", DETAIL)))
