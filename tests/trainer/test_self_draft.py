@@ -11,35 +11,6 @@ from realm_tui.skills import get_skill
 from realm_tui.trainer import evaluate, nano, self_draft
 from realm_tui.trainer.evaluate import DEFAULT_CHAT, generate_ids, prompt_ids, stop_token_ids
 from realm_tui.trainer.self_draft import Lookup, call_width
-from realm_tui.trainer.shared_prefix import SharedPrefix, shared_prefix_attention
-
-
-class _Layer(torch.nn.Module):
-    layer_idx = 0
-
-
-def test_several_new_tokens_attend_over_a_kept_apart_prefix_as_over_all_columns() -> None:
-    """3 new tokens a row, 4 query heads on 2 key/value heads, a masked padding stretch, causal
-    among the new tokens: the same output as SDPA over [prefix copied into every row][own]."""
-    gen = torch.Generator().manual_seed(0)
-    rows, heads, kv_heads, dim, prefix_cols, own_cols, new = 5, 4, 2, 16, 7, 9, 3
-    query = torch.randn(rows, heads, new, dim, generator=gen)
-    pkeys, pvalues = (torch.randn(1, kv_heads, prefix_cols, dim, generator=gen) for _ in range(2))
-    keys, values = (torch.randn(rows, kv_heads, own_cols, dim, generator=gen) for _ in range(2))
-    low = torch.finfo(torch.float32).min
-    mask = torch.zeros(rows, 1, new, own_cols)
-    mask[1, ..., :3] = low  # row 1's padding
-    mask[..., -new:] = torch.full((new, new), low).triu(1)  # a new token sees the ones before it
-    got, _ = shared_prefix_attention(
-        _Layer(), query, keys, values, mask, scaling=dim**-0.5,
-        shared_prefix=SharedPrefix([pkeys], [pvalues], "sdpa"),
-    )  # fmt: skip
-    all_keys = torch.cat([pkeys.expand(rows, -1, -1, -1), keys], dim=2).repeat_interleave(2, dim=1)
-    all_values = torch.cat([pvalues.expand(rows, -1, -1, -1), values], dim=2).repeat_interleave(2, dim=1)
-    all_mask = torch.cat([torch.zeros(rows, 1, new, prefix_cols), mask], dim=-1)
-    want = torch.nn.functional.scaled_dot_product_attention(query, all_keys, all_values, attn_mask=all_mask)
-    assert got.shape == (rows, new, heads, dim)
-    torch.testing.assert_close(got, want.transpose(1, 2), rtol=1e-5, atol=1e-6)
 
 
 def test_a_repeat_is_drafted_on_and_the_expected_answer_at_its_place() -> None:

@@ -30,25 +30,29 @@ class _Layer(torch.nn.Module):
     layer_idx = 0
 
 
-def test_attention_over_a_kept_apart_prefix_is_the_attention_over_all_columns() -> None:
-    """Random queries, 4 query heads on 2 key/value heads, a masked padding stretch: the same
-    output as SDPA over [prefix copied into every row][own columns]."""
+@pytest.mark.parametrize("new", [1, 3])
+def test_attention_over_a_kept_apart_prefix_is_the_attention_over_all_columns(new: int) -> None:
+    """Random queries, `new` tokens a row (3: a checked draft, `trainer.self_draft`), 4 query heads
+    on 2 key/value heads, a masked padding stretch, causal among the new tokens: the same output
+    as SDPA over [prefix copied into every row][own columns]."""
     gen = torch.Generator().manual_seed(0)
     rows, heads, kv_heads, dim, prefix_cols, own_cols = 5, 4, 2, 16, 7, 9
-    query = torch.randn(rows, heads, 1, dim, generator=gen)
+    query = torch.randn(rows, heads, new, dim, generator=gen)
     pkeys, pvalues = (torch.randn(1, kv_heads, prefix_cols, dim, generator=gen) for _ in range(2))
     keys, values = (torch.randn(rows, kv_heads, own_cols, dim, generator=gen) for _ in range(2))
-    mask = torch.zeros(rows, 1, 1, own_cols)
-    mask[1, ..., :3] = torch.finfo(torch.float32).min  # row 1's padding
+    low = torch.finfo(torch.float32).min
+    mask = torch.zeros(rows, 1, new, own_cols)
+    mask[1, ..., :3] = low  # row 1's padding
+    mask[..., -new:] = torch.full((new, new), low).triu(1)  # a new token sees the ones before it
     got, _ = shared_prefix_attention(
         _Layer(), query, keys, values, mask, scaling=dim**-0.5,
         shared_prefix=SharedPrefix([pkeys], [pvalues], "sdpa"),
     )  # fmt: skip
     all_keys = torch.cat([pkeys.expand(rows, -1, -1, -1), keys], dim=2).repeat_interleave(2, dim=1)
     all_values = torch.cat([pvalues.expand(rows, -1, -1, -1), values], dim=2).repeat_interleave(2, dim=1)
-    all_mask = torch.cat([torch.zeros(rows, 1, 1, prefix_cols), mask], dim=-1)
+    all_mask = torch.cat([torch.zeros(rows, 1, new, prefix_cols), mask], dim=-1)
     want = torch.nn.functional.scaled_dot_product_attention(query, all_keys, all_values, attn_mask=all_mask)
-    assert got.shape == (rows, 1, heads, dim)
+    assert got.shape == (rows, new, heads, dim)
     torch.testing.assert_close(got, want.transpose(1, 2), rtol=1e-5, atol=1e-6)
 
 
