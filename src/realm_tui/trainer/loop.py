@@ -614,13 +614,12 @@ class _Battle:
         try:
             # The save reports itself (CheckpointProgress, a thread among them) until CheckpointSaved.
             with SaveProgress(self.step, self.emit, self.job.step_progress_after_s) as progress:
-                path, val_losses = self._write_checkpoint(progress)
+                path, val_losses, val_loss = self._write_checkpoint(progress)
         except OSError as err:
             if err.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
             self._disk_full(str(err))
             return None
-        val_loss = mixed_val_loss(val_losses, self.drawn_since_save)
         self.last_good, self.last_saved_step, self.since_save_s = path, self.step, 0.0
         drawn, self.drawn_since_save = dict(self.drawn_since_save), Counter()
         notes, self.notes = self.notes, {}
@@ -642,9 +641,9 @@ class _Battle:
         )
         return path
 
-    def _write_checkpoint(self, progress: SaveProgress) -> tuple[Path, dict[str, float]]:
-        """Measure the held-out losses, then write the checkpoint folder (rank 0); its path and
-        the losses. `progress` hears of each micro-batch and write."""
+    def _write_checkpoint(self, progress: SaveProgress) -> tuple[Path, dict[str, float], float | None]:
+        """Measure the held-out losses, then write the checkpoint folder (rank 0); its path, the
+        losses and their mix. `progress` hears of each micro-batch and write."""
         val_losses = self._val_losses(progress)
         val_loss = mixed_val_loss(val_losses, self.drawn_since_save)
         state = ck.trainer_state(
@@ -672,7 +671,7 @@ class _Battle:
                 self.ckpt_dir, self.step, model, self.tokenizer, state, meta, state_dict=sd, stage=progress.stage
             ),
         )
-        return path, val_losses
+        return path, val_losses, val_loss
 
     def _val_losses(self, progress: SaveProgress) -> dict[str, float]:
         """Held-out loss per source the battle trains (`Mixer.val_sets`); `rules.validation`
