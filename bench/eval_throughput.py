@@ -26,6 +26,7 @@ One-at-a-time SY is slow (minutes): `--sides eval,plain` leaves it out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import json
@@ -39,7 +40,13 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# As the trainer child, where battles run their evals (trainer/threads.py): OpenMP threads sleep
+# instead of spinning, and glibc keeps freed buffers mapped (an eval's caches are not faulted in
+# and zero-filled again each time). Both before torch is imported.
+from realm_tui.trainer.threads import configure_malloc, configure_openmp  # noqa: E402
+
+configure_openmp()
+configure_malloc()
 
 import torch  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
@@ -56,6 +63,7 @@ from realm_tui.trainer.evaluate import (  # noqa: E402
     score_problems,
     stop_token_ids,
 )
+from realm_tui.trainer.runtime import resolve_precision  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -181,8 +189,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sides", default="eval,single,plain", help="eval (batched), single (eval, batch 1), plain")
+    parser.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "bf16"),
+        help="auto: as a battle on this machine evaluates (bf16 autocast where the CPU has native bf16)",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    precision = resolve_precision(args.precision)
 
     hero = load_hero(REPO / "configs", args.hero).model_dump(mode="json")
     chat = ChatFormat.from_hero(hero)
@@ -205,11 +218,17 @@ def main() -> None:
         f"L{args.level} problems, budgets {min(budgets)}-{max(budgets)} new tokens, {args.threads} threads, "
         + ", ".join(models)
         + (f" (trained = checkpoint {args.checkpoint.name})" if args.checkpoint else "")
+        + f", {precision}"
+        + (" autocast, as battles here evaluate" if precision == "bf16" else "")
     )
     chosen = [s.strip() for s in args.sides.split(",") if s.strip()]
-    runs = {name: Sides(model, tokenizer, chat, skill, problems, budgets, args.batch) for name, model in models.items()}
+    runs = {
+        name: Sides(model, tokenizer, chat, skill, problems, budgets, args.batch, precision)
+        for name, model in models.items()
+    }
     for run in runs.values():
-        run.sides["eval"]()  # warm-up (allocator, kernels)
+        with run.autocast():
+            run.sides["eval"]()  # warm-up (allocator, kernels)
     for r in range(args.rounds):
         for name, run in runs.items():
             for side in chosen:
@@ -223,9 +242,10 @@ class Sides:
 
     def __init__(
         self, model: Any, tokenizer: Any, chat: ChatFormat, skill: Any, problems: list[Any], budgets: list[int],
-        batch: int,
+        batch: int, precision: str,
     ) -> None:  # fmt: skip
         self.model, self.tokenizer, self.chat, self.skill = model, tokenizer, chat, skill
+        self.precision = precision
         self.problems, self.budgets, self.batch = problems, budgets, batch
         self.sides: dict[str, Callable[[], list[bool]]] = {
             "eval": self.evals(batch), "single": self.evals(1), "plain": self.plain,
@@ -262,9 +282,16 @@ class Sides:
 
         return run
 
+    def autocast(self) -> Any:
+        """bf16 autocast as accelerate runs a battle's forward calls, or nothing (fp32)."""
+        if self.precision == "bf16":
+            return torch.autocast(next(self.model.parameters()).device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def time(self, side: str, label: str) -> None:
         started, started_cpu = time.perf_counter(), time.process_time()
-        self.verdicts[side] = self.sides[side]()
+        with self.autocast():
+            self.verdicts[side] = self.sides[side]()
         seconds, cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
         self.wall[side] = self.wall.get(side, 0.0) + seconds
         self.cpu[side] = self.cpu.get(side, 0.0) + cpu_s

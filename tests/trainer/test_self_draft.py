@@ -91,6 +91,8 @@ def test_drafted_decoding_runs_under_bf16_autocast(tiny, hero: str, monkeypatch)
         return real_merge(*args, **kwargs)
 
     monkeypatch.setattr(evaluate, "merge_rows", spied)
+    # Prefill groups of a few rows: their caches are merged too (one group's cache is kept as it is).
+    monkeypatch.setattr(evaluate, "PREFILL_GROUP_TOKENS", 16)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = generate_ids(
             models[hero],

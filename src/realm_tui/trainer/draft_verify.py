@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from realm_tui.trainer.attention_masks import additive_mask_dtype, causal_additive_mask
 from realm_tui.trainer.decode_rows import Feed, Rows
 from realm_tui.trainer.kv_cache import take_rows
 
@@ -188,15 +189,14 @@ def _feed_chunk(
         limits.append(limit)
     width = max(len(f) for f in feeds)
     device = pending.mask.device
-    ids = torch.zeros((count, width), dtype=torch.long, device=device)
-    own = torch.zeros((count, width), dtype=pending.mask.dtype, device=device)
-    for i, f in enumerate(feeds):
-        ids[i, width - len(f) :] = torch.tensor(f, dtype=torch.long)
-        own[i, width - len(f) :] = 1
+    ids = torch.tensor([[0] * (width - len(f)) + f for f in feeds], dtype=torch.long, device=device)
+    own = torch.tensor([[0] * (width - len(f)) + [1] * len(f) for f in feeds], dtype=pending.mask.dtype, device=device)
     positions = pending.next_pos + (own.cumsum(-1) - 1).clamp(min=0)
     mask = torch.cat([pending.mask, own], dim=1)
+    additive = additive_mask_dtype(model)
+    seen = mask if additive is None else causal_additive_mask(mask, width, additive)
     out = model(
-        input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=pending.past, use_cache=True,
+        input_ids=ids, attention_mask=seen, position_ids=positions, past_key_values=pending.past, use_cache=True,
         logits_to_keep=width,
     )  # fmt: skip
     hopeless, agreed = rows.hopeless, pending.agreed

@@ -131,6 +131,18 @@ def stack_caches(model: Any, caches: list[DynamicCache], capacity: int, skip: in
     return out
 
 
+def without_first_columns(cache: DynamicCache, skip: int) -> DynamicCache:
+    """`cache` itself without each row's first `skip` columns (a shared prefix that decoding keeps
+    apart, see `trainer.shared_prefix`): its layers become views of the same buffers, no copy,
+    with the room after their columns as before."""
+    for layer in _roomy_layers(cache):
+        assert layer._keys is not None and layer._values is not None
+        used = layer.get_seq_length() - skip
+        layer._keys, layer._values = layer._keys[..., skip:, :], layer._values[..., skip:, :]
+        layer.keys, layer.values = layer._keys[..., :used, :], layer._values[..., :used, :]
+    return cache
+
+
 def take_rows(
     model: Any,
     cache: DynamicCache,

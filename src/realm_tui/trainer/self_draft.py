@@ -209,12 +209,9 @@ def _feeds(
     pending: list[int], drafts: list[list[int]], width: int, mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row's next token and draft, left-padded to `width` columns (ids and their mask)."""
-    ids = torch.zeros((len(pending), width), dtype=torch.long, device=mask.device)
-    own = torch.zeros((len(pending), width), dtype=mask.dtype, device=mask.device)
-    for i, (tok, draft) in enumerate(zip(pending, drafts, strict=True)):
-        fed = [tok, *draft]
-        ids[i, width - len(fed) :] = torch.tensor(fed, dtype=torch.long)
-        own[i, width - len(fed) :] = 1
+    fed = [[tok, *draft] for tok, draft in zip(pending, drafts, strict=True)]
+    ids = torch.tensor([[0] * (width - len(f)) + f for f in fed], dtype=torch.long, device=mask.device)
+    own = torch.tensor([[0] * (width - len(f)) + [1] * len(f) for f in fed], dtype=mask.dtype, device=mask.device)
     return ids, own
 
 
