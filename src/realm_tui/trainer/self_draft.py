@@ -36,10 +36,13 @@ LOOK_BACK = 16
 """Latest earlier places of a row's last token tried for the longest run."""
 WIDTHS = (1, 2, 3, 5, 9, 17)
 """Tokens a row a call may take (its next token and up to WIDTHS - 1 drafted ones)."""
-CALL_COST = 30.0
+CALL_COST = 120.0
 ROW_COLUMN_COST = 0.003
-"""What a call costs, in tokens of one row's matrix work (measured on dio-nano, CPU: a call's
-fixed cost about 30 row-tokens, reading a row's cache column about 0.003 of one)."""
+"""What a call costs, in tokens of one row's matrix work (measured on dio-nano, CPU, 2 threads: a
+call's fixed cost about 7 ms and a row-token about 0.06 ms, for 1 row as for 48, so about 120
+row-tokens; reading a row's cache column about 0.003 of one). At the 30 it once was, one problem
+at a time took narrow calls: the base hero's BIN L3 eval of 100 problems one at a time took 3.45 s
+instead of 2.70 s."""
 
 
 class Drafter(Protocol):
