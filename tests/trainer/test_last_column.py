@@ -7,10 +7,10 @@ import contextlib
 
 import pytest
 import torch
-from trainer_testkit import TINY_NANO
+from trainer_testkit import shaken_tiny_hero
 
 from realm_tui.skills import get_skill
-from realm_tui.trainer import evaluate, nano
+from realm_tui.trainer import evaluate
 from realm_tui.trainer.evaluate import generate_ids, inference_mode, prompt_ids, stop_token_ids
 from realm_tui.trainer.kv_cache import layer_keys_values
 from realm_tui.trainer.last_column import decoder_layers, fits, last_layer_on_last_column
@@ -18,15 +18,8 @@ from realm_tui.trainer.last_column import decoder_layers, fits, last_layer_on_la
 
 @pytest.fixture(scope="module")
 def noisy_model():
-    """A tiny hero (2 query heads on 1 key/value head) with shaken weights, so answers differ."""
-    tokenizer = nano.build_tokenizer()
-    spec = dict(TINY_NANO, max_position_embeddings=1024)
-    model = nano.build_model(nano.NanoSpec.from_dict(spec), tokenizer)
-    gen = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.5)
-    return model.eval(), tokenizer
+    """A tiny hero with shaken weights, so answers differ (see `shaken_tiny_hero`)."""
+    return shaken_tiny_hero(11)
 
 
 def _prompts(tokenizer) -> list[list[int]]:

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trainer_testkit import TINY_NANO
+from trainer_testkit import shaken_tiny_hero
 
 from realm_tui.skills import get_skill
-from realm_tui.trainer import evaluate, nano
+from realm_tui.trainer import evaluate
 from realm_tui.trainer.evaluate import generate_ids, inference_mode, prompt_ids, score_problems
 from realm_tui.trainer.shared_prefix import SharedPrefix, shared_prefix_attention
 
 
 @pytest.fixture(scope="module")
 def noisy_model():
-    """A tiny hero (2 query heads on 1 key/value head) with shaken weights, so answers differ."""
-    tokenizer = nano.build_tokenizer()
-    spec = dict(TINY_NANO, max_position_embeddings=1024)  # SY prompt + answer
-    model = nano.build_model(nano.NanoSpec.from_dict(spec), tokenizer)
-    gen = torch.Generator().manual_seed(5)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=gen) * 0.5)
-    return model.eval(), tokenizer
+    """A tiny hero with shaken weights, so answers differ (see `shaken_tiny_hero`)."""
+    return shaken_tiny_hero(5)
 
 
 class _Layer(torch.nn.Module):

@@ -53,3 +53,20 @@ class Events(list):
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self if isinstance(e, kind)]
+
+
+def shaken_tiny_hero(seed: int) -> tuple[Any, Any]:
+    """A tiny hero (2 query heads on 1 key/value head, room for an SY prompt and answer) with its
+    weights shaken by `seed`, so its answers differ from row to row; in eval mode, with its tokenizer."""
+    import torch
+
+    from realm_tui.trainer import nano
+
+    tokenizer = nano.build_tokenizer()
+    spec = dict(TINY_NANO, max_position_embeddings=1024)
+    model = nano.build_model(nano.NanoSpec.from_dict(spec), tokenizer)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.5)
+    return model.eval(), tokenizer
