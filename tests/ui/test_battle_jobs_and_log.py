@@ -50,6 +50,24 @@ async def test_a_notification_reaches_the_open_battle_log(make_app: Callable[...
         await wait_for(pilot, lambda: "BIN level 4: mastered at step 2500" in _log_text(app), what="live log line")
 
 
+async def test_a_notification_shows_once_when_a_refresh_comes_before_its_line(
+    make_app: Callable[..., RealmApp],
+) -> None:
+    """A save brings a notification and a refresh at once: the Tavern's refresh shows the game's
+    log, which already holds the notification's line, before the line's own message arrives (the
+    play-test's news showed "Saved Game" and "Champion Crowned" twice). Each line shows once."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        note = Notification(NotificationKind.ACHIEVEMENT, "Achievement: Saved Game", "ok", Severity.SUCCESS)
+        app.show_notification(note)
+        app.screen.refresh_view()  # as a CheckpointAdded does, before the line's own message
+        await wait_for(pilot, lambda: "Saved Game" in _log_text(app), what="news line")
+        await pilot.pause()
+        await pilot.pause()
+        assert _log_text(app).count("Saved Game") == 1
+
+
 async def test_evals_in_flight_are_listed_until_answered(make_app: Callable[..., RealmApp]) -> None:
     made: list[FakeBridge] = []
 

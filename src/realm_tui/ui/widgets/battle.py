@@ -174,8 +174,18 @@ class BattleLog(RichLog):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(markup=True, wrap=True, min_width=20, max_lines=1000, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
+        self._shown: dict[tuple[str, str, float], None] = {}
+        """The lines written so far (kind, text, time), oldest first, as many as the log keeps."""
 
     def add(self, line: LogLine) -> None:
+        # A line can come twice: a screen's refresh shows the game's log, which holds a line the
+        # app has appended but whose own message is still on its way (a notification at a save).
+        key = (line.kind, line.text, line.at)
+        if key in self._shown:
+            return
+        self._shown[key] = None
+        if len(self._shown) > 1000:
+            del self._shown[next(iter(self._shown))]
         style = LOG_STYLES.get(line.kind, "")
         text = rich_escape(line.text)
         body = f"[{style}]{text}[/]" if style else text
@@ -183,5 +193,6 @@ class BattleLog(RichLog):
 
     def show_all(self, lines: Sequence[LogLine]) -> None:
         self.clear()
+        self._shown.clear()
         for line in lines:
             self.add(line)
