@@ -115,3 +115,14 @@ def test_answers_are_the_same_either_way(noisy_model, monkeypatch, guess: bool) 
         )  # fmt: skip
     assert answers[True] == answers[False]
     assert any(answers[True])
+
+
+def test_a_sharded_model_keeps_its_own_last_layer(noisy_model, monkeypatch) -> None:
+    """Under FSDP a layer gathers its weights in its own forward, which `LastColumnLayer` would
+    skip: a sharded model is never taken (`is_sharded` faked: this machine runs no process group)."""
+    from realm_tui.trainer import last_column
+
+    model, _ = noisy_model
+    assert fits(model)
+    monkeypatch.setattr(last_column, "is_sharded", lambda _model: True)
+    assert not fits(model)

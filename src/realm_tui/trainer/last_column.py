@@ -11,7 +11,8 @@ cache as the layer would and runs the rest of the layer on the last column alone
 layer's own, computed on one column instead of many (only the float summation order of a matrix
 product may differ, as between any two batch shapes).
 
-Only for layers built as Llama/Qwen3 layers are (`input_layernorm`, `self_attn` with `q_proj`,
+Only for unsharded models (an FSDP layer gathers its weights in its own forward) whose layers are
+built as Llama/Qwen3 layers are (`input_layernorm`, `self_attn` with `q_proj`,
 `k_proj`, `v_proj`, `o_proj`, optional `q_norm`/`k_norm`, `post_attention_layernorm`, `mlp`), every
 layer full attention, and a model module that defines `apply_rotary_pos_emb`; anything else keeps
 its own layer (`fits` says which).
@@ -27,6 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+from realm_tui.trainer.checkpoint import is_sharded
 
 _ATTENTION_PARTS = ("q_proj", "k_proj", "v_proj", "o_proj")
 _LAYER_PARTS = ("input_layernorm", "post_attention_layernorm", "mlp", "self_attn")
@@ -48,8 +51,8 @@ def fits(model: Any) -> bool:
     """Whether `last_layer_on_last_column` can take `model`'s last layer."""
     layers = decoder_layers(model)
     config = getattr(model, "config", None)
-    if layers is None or config is None:
-        return False
+    if layers is None or config is None or is_sharded(model):
+        return False  # a sharded layer gathers its weights in its own forward, which this one skips
     layer = layers[-1]
     if isinstance(layer, LastColumnLayer) or not all(hasattr(layer, part) for part in _LAYER_PARTS):
         return False
