@@ -372,7 +372,12 @@ class FakeBridge:
                 self.done = True
                 saved = self._checkpoint()
                 self.queue += [saved, QuestFinished(self.job.quest_id, self.step, loss), Stopped(self.step, "finished")]
-        out, self.queue = self.queue, []
+        # Drained in place, never swapped for a new list: a test appends to `queue` from the app's
+        # thread while this runs in the battle's worker, and an event appended to a list already
+        # taken and read was lost (1 run in 6 beside two busy loops: a save row never cleared).
+        out = []
+        while self.queue:
+            out.append(self.queue.pop(0))
         return out
 
     def close(self, grace: float = 30.0) -> None:
