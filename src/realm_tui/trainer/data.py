@@ -306,18 +306,17 @@ def collate_padded(examples: Sequence[Example], pad_id: int) -> dict[str, torch.
     return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels}
 
 
-def left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(
+    rows: Sequence[Sequence[int]], pad_id: int, device: Any = None, width: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids, mask) with every row right-aligned, so each row's last token sits in the last column
-    (prompts for decoding: the eval's, the sampler's, the Arena's log-probabilities); on `device`
-    when given."""
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        if row:
-            ids[r, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
-            mask[r, width - len(row) :] = 1
-    return (ids, mask) if device is None else (ids.to(device), mask.to(device))
+    (prompts for decoding: the eval's, the sampler's, the Arena's log-probabilities; a decoding
+    call's fed tokens), `width` columns (default: the longest row's); on `device` when given.
+    Built as two tensors from padded lists (one per row was a tenth of a drafted decoding call)."""
+    width = max(len(r) for r in rows) if width is None else width
+    ids = torch.tensor([[pad_id] * (width - len(r)) + list(r) for r in rows], dtype=torch.long, device=device)
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], dtype=torch.long, device=device)
+    return ids, mask
 
 
 def make_batch(

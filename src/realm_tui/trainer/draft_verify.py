@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from realm_tui.trainer.attention_masks import additive_mask_dtype, causal_additive_mask
+from realm_tui.trainer.data import left_pad
 from realm_tui.trainer.decode_rows import Feed, Rows
 from realm_tui.trainer.kv_cache import take_rows
 
@@ -188,9 +189,8 @@ def _feed_chunk(
         feeds.append(list(drafts[r][start : start + min(chunk, limit + 1)]))  # its next token first
         limits.append(limit)
     width = max(len(f) for f in feeds)
-    device = pending.mask.device
-    ids = torch.tensor([[0] * (width - len(f)) + f for f in feeds], dtype=torch.long, device=device)
-    own = torch.tensor([[0] * (width - len(f)) + [1] * len(f) for f in feeds], dtype=pending.mask.dtype, device=device)
+    ids, own = left_pad(feeds, 0, pending.mask.device)
+    own = own.to(pending.mask.dtype)
     positions = pending.next_pos + (own.cumsum(-1) - 1).clamp(min=0)
     mask = torch.cat([pending.mask, own], dim=1)
     additive = additive_mask_dtype(model)

@@ -86,9 +86,7 @@ def stop_token_ids(tokenizer: Any, chat: ChatFormat) -> set[int]:
 
 def prompt_ids(messages: Sequence[dict[str, str]], tokenizer: Any, chat: ChatFormat = DEFAULT_CHAT) -> list[int]:
     """Token ids of a conversation followed by the assistant header, as the hero saw it in training."""
-    text, _ = render_chat(list(messages), chat)
-    text += f"{chat.im_start}assistant\n"
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return prompts_ids([messages], tokenizer, chat)[0]
 
 
 def prompts_ids(

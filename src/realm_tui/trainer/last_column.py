@@ -49,19 +49,24 @@ def _rope(layer: nn.Module) -> Callable[..., Any] | None:
 
 def fits(model: Any) -> bool:
     """Whether `last_layer_on_last_column` can take `model`'s last layer."""
+    return _fitting_layers(model) is not None
+
+
+def _fitting_layers(model: Any) -> nn.ModuleList | None:
+    """`model`'s decoder layers when `last_layer_on_last_column` can take the last one, else None
+    (one walk over the model's modules: it runs at every prefill call)."""
     layers = decoder_layers(model)
     config = getattr(model, "config", None)
     if layers is None or config is None or is_sharded(model):
-        return False  # a sharded layer gathers its weights in its own forward, which this one skips
+        return None  # a sharded layer gathers its weights in its own forward, which this one skips
     layer = layers[-1]
     if isinstance(layer, LastColumnLayer) or not all(hasattr(layer, part) for part in _LAYER_PARTS):
-        return False
+        return None
     if not all(hasattr(layer.self_attn, part) for part in _ATTENTION_PARTS) or _rope(layer) is None:
-        return False
+        return None
     layer_types = getattr(config, "layer_types", None) or ["full_attention"]
-    return all(t == "full_attention" for t in layer_types) and isinstance(
-        getattr(layer.self_attn, "layer_idx", None), int
-    )
+    full = all(t == "full_attention" for t in layer_types)
+    return layers if full and isinstance(getattr(layer.self_attn, "layer_idx", None), int) else None
 
 
 class LastColumnLayer(nn.Module):
@@ -122,7 +127,7 @@ def _eager(*args: Any, **kwargs: Any) -> Any:
 def last_layer_on_last_column(model: Any, enabled: bool = True) -> Iterator[None]:
     """Inside, `model`'s last decoder layer is a `LastColumnLayer` (when `enabled` and it `fits`):
     for a prefill forward call with `logits_to_keep=1` and a cache."""
-    layers = decoder_layers(model) if enabled and fits(model) else None
+    layers = _fitting_layers(model) if enabled else None
     if layers is None:
         yield
         return

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import torch
 
+from realm_tui.trainer.data import left_pad
 from realm_tui.trainer.decode_rows import Feed, Rows
 
 NGRAM = 3
@@ -213,9 +214,8 @@ def _feeds(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row's next token and draft, left-padded to `width` columns (ids and their mask)."""
     fed = [[tok, *draft] for tok, draft in zip(pending, drafts, strict=True)]
-    ids = torch.tensor([[0] * (width - len(f)) + f for f in fed], dtype=torch.long, device=mask.device)
-    own = torch.tensor([[0] * (width - len(f)) + [1] * len(f) for f in fed], dtype=mask.dtype, device=mask.device)
-    return ids, own
+    ids, own = left_pad(fed, 0, mask.device, width)
+    return ids, own.to(mask.dtype)
 
 
 def _check(
